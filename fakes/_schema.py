@@ -1,0 +1,89 @@
+"""Small builders for the JSON Schema contracts of fake operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+
+def obj(
+    properties: dict[str, Schema],
+    *,
+    required: tuple[str, ...] = (),
+    additional: bool = False,
+    description: str | None = None,
+) -> Schema:
+    schema: Schema = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": additional,
+    }
+    if required:
+        schema["required"] = list(required)
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def string(description: str, **extra: Any) -> Schema:
+    return {"type": "string", "description": description, **extra}
+
+
+def integer(description: str, **extra: Any) -> Schema:
+    return {"type": "integer", "description": description, **extra}
+
+
+def boolean(description: str) -> Schema:
+    return {"type": "boolean", "description": description}
+
+
+def enum(description: str, *values: str) -> Schema:
+    return {"type": "string", "enum": list(values), "description": description}
+
+
+def nullable(schema: Schema) -> Schema:
+    if "enum" in schema:
+        schema = {**schema, "enum": [*schema["enum"], None]}
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def metadata() -> Schema:
+    return {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "Free-form string key/value pairs.",
+    }
+
+
+def list_of(item: Schema) -> Schema:
+    """A paginated list object in the Stripe style."""
+    return obj(
+        {
+            "object": {"const": "list"},
+            "data": {"type": "array", "items": item},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        },
+        required=("object", "data", "has_more", "url"),
+    )
+
+
+def paging(**filters: Schema) -> Schema:
+    """Request schema of a list operation: filters plus Stripe-style paging."""
+    return obj(
+        {
+            **filters,
+            "limit": integer(
+                "How many objects to return, 1 to 100.", minimum=1, maximum=100
+            ),
+            "starting_after": string("Cursor: return objects after this id."),
+        }
+    )
+
+
+def by_id(name: str, description: str) -> Schema:
+    return obj({name: string(description)}, required=(name,))

@@ -1,0 +1,379 @@
+"""What every simulated system is made of.
+
+A fake service is a class with named collections of records (its ``state``), a set
+of operations declared with :func:`operation`, and business rules inside the
+handlers. Each operation carries its JSON Schema contract; the gateway validates
+requests and responses against it, renders it as a function-calling spec, and routes
+HTTP requests to it by method and path. Handlers commit side effects through
+:meth:`CallContext.commit`, which writes the effects ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+    from harness.world.world import World
+
+Record = dict[str, Any]
+State = dict[str, dict[str, Record]]
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """What a service answers: status, JSON body, headers."""
+
+    status: int
+    body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class ServiceError(Exception):
+    """Raised by a handler to answer with an error status (no effect committed)."""
+
+    def __init__(
+        self,
+        status: int,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status}: {body}")
+        self.reply = Reply(status=status, body=body, headers=dict(headers or {}))
+
+
+Handler = Callable[["FakeService", "CallContext", dict[str, Any]], Reply]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Operation:
+    """One operation of a service: its routes, contract and handler.
+
+    Compared and hashed by identity: each operation is declared exactly once.
+    """
+
+    service: str
+    name: str
+    method: str
+    path: str
+    summary: str
+    request: Mapping[str, Any]
+    response: Mapping[str, Any]
+    handler: Handler
+    status: int = 200
+    action: str | None = None
+    write: bool = False
+    idempotent: bool = False
+    approval_params: tuple[str, ...] = ()
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+
+_F = TypeVar("_F", bound=Callable[..., Reply])
+
+
+def operation(
+    method: str,
+    path: str,
+    *,
+    tool: str,
+    summary: str,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+    status: int = 200,
+    action: str | None = None,
+    write: bool = False,
+    idempotent: bool = False,
+    approval_params: tuple[str, ...] = (),
+) -> Callable[[_F], _F]:
+    """Declare a handler method as an operation of its service."""
+
+    def decorate(func: _F) -> _F:
+        func.__aqe_operation__ = {  # type: ignore[attr-defined]
+            "name": tool,
+            "method": method,
+            "path": path,
+            "summary": summary,
+            "request": request,
+            "response": response,
+            "status": status,
+            "action": action,
+            "write": write,
+            "idempotent": idempotent,
+            "approval_params": approval_params,
+        }
+        return func
+
+    return decorate
+
+
+class IdGenerator:
+    """Seeded, collision-free identifiers in a service's own style (``ch_3Nx…``)."""
+
+    __slots__ = ("_rng", "_seen")
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._seen: set[str] = set()
+
+    def new(self, prefix: str, length: int = 24) -> str:
+        while True:
+            suffix = "".join(self._rng.choices(_ALPHABET, k=length))
+            ident = f"{prefix}_{suffix}"
+            if ident not in self._seen:
+                self._seen.add(ident)
+                return ident
+
+    def reseed(self, rng: random.Random) -> None:
+        """Continue with another random stream (each run has its own)."""
+        self._rng = rng
+
+
+class CallContext:
+    """What a handler may use: the world's clock, ids, ledger, and who is calling."""
+
+    __slots__ = ("call", "identity", "idempotency_key", "op", "service", "world")
+
+    def __init__(
+        self,
+        *,
+        world: World,
+        service: FakeService,
+        op: Operation,
+        call: int | None,
+        identity: str,
+        idempotency_key: str | None,
+    ) -> None:
+        self.world = world
+        self.service = service
+        self.op = op
+        self.call = call
+        self.identity = identity
+        self.idempotency_key = idempotency_key
+
+    @property
+    def now(self) -> int:
+        """The simulated Unix time in whole seconds (for ``created`` fields)."""
+        return int(self.world.clock.epoch())
+
+    def new_id(self, prefix: str, length: int = 24) -> str:
+        return self.world.ids.new(prefix, length)
+
+    def commit(
+        self, *, business_key: str, params: Mapping[str, Any], ref: str | None = None
+    ) -> None:
+        """Record a committed side effect of this operation in the ledger."""
+        self.world.ledger.commit(
+            time=self.world.clock.now,
+            service=self.service.name,
+            operation=self.op.name,
+            business_key=business_key,
+            params=params,
+            ref=ref,
+            call=self.call,
+        )
+
+
+def fingerprint(params: Mapping[str, Any]) -> str:
+    """A stable digest of request parameters (idempotency, business keys)."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class _StoredReply:
+    fingerprint: str
+    stored_at: float
+    reply: Reply
+
+
+class FakeService:
+    """Base class of the simulated systems.
+
+    Subclasses set ``name`` and ``hosts``, declare operations with
+    :func:`operation`, build their seeded data in :meth:`populate`, and create
+    scenario records in :meth:`create_record`.
+    """
+
+    name: ClassVar[str]
+    hosts: ClassVar[tuple[str, ...]]
+    #: Simulated seconds an ordinary call takes (deterministic service time).
+    latency: ClassVar[float] = 0.05
+    #: How long an idempotency key is remembered, in simulated seconds.
+    idempotency_ttl: ClassVar[float] = 24 * 3600.0
+    operations: ClassVar[tuple[Operation, ...]] = ()
+    #: Kinds a scenario may create as named records (``world.records``).
+    record_kinds: ClassVar[tuple[str, ...]] = ()
+    #: Collections in ``state`` (what outcome assertions count and read).
+    collections: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ops: list[Operation] = []
+        for attr in sorted(vars(cls)):
+            spec = getattr(vars(cls)[attr], "__aqe_operation__", None)
+            if spec is not None:
+                ops.append(Operation(service=cls.name, handler=vars(cls)[attr], **spec))
+        if ops:
+            cls.operations = tuple(ops)
+
+    def __init__(self, state: State, world: World) -> None:
+        self.state = state
+        self.world = world
+        self._idempotency: dict[tuple[str, str], _StoredReply] = {}
+
+    # -- seeded data -------------------------------------------------------
+    @classmethod
+    def populate(
+        cls,
+        faker: Faker,
+        rng: random.Random,
+        ids: IdGenerator,
+        peers: Mapping[str, State],
+    ) -> State:
+        """Build this service's seeded initial state (cached per seed).
+
+        ``peers`` holds the states of the services built before this one, so
+        records can share keys across systems (a ticket names a real customer).
+        """
+        return {name: {} for name in cls.collections}
+
+    def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
+        """Create a named scenario record of ``kind`` from ``fields``."""
+        raise self.unknown_kind(kind)
+
+    def unknown_kind(self, kind: str) -> LookupError:
+        kinds = ", ".join(sorted(self.state)) or "none"
+        return LookupError(
+            f"service {self.name!r} has no record kind {kind!r} (kinds: {kinds})"
+        )
+
+    # -- queries used by oracles and scenarios ------------------------------
+    def records(self, kind: str) -> dict[str, Record]:
+        try:
+            return self.state[kind]
+        except KeyError:
+            raise self.unknown_kind(kind) from None
+
+    def query(self, kind: str, where: Mapping[str, Any]) -> list[Record]:
+        """Records of ``kind`` whose fields equal every value in ``where``."""
+        return [
+            r
+            for r in self.records(kind).values()
+            if all(r.get(k) == v for k, v in where.items())
+        ]
+
+    # -- errors in the service's own wire format ------------------------------
+    def error(
+        self, status: int, code: str, message: str, *, param: str | None = None
+    ) -> ServiceError:
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if param is not None:
+            body["error"]["param"] = param
+        return ServiceError(status, body)
+
+    def invalid_request(self, message: str, *, rule: str, param: str | None) -> Reply:
+        """The answer to a request that breaks the operation's contract."""
+        return self.error(400, "invalid_request", message, param=param).reply
+
+    def unauthorized(self, credential: str | None) -> Reply:
+        """The answer to a call without a valid credential."""
+        return self.error(
+            401, "unauthorized", "Missing or invalid bearer credential."
+        ).reply
+
+    def unavailable(self, status: int, retry_after: float | None) -> Reply:
+        """An injected server-side failure, in the service's own words."""
+        headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
+        code = "rate_limited" if status == 429 else "unavailable"
+        message = (
+            "Too many requests; retry later."
+            if status == 429
+            else "The service is temporarily unavailable."
+        )
+        return Reply(
+            status=status,
+            body={"error": {"code": code, "message": message}},
+            headers=headers,
+        )
+
+    def idempotency_conflict(self, key: str) -> Reply:
+        return self.error(
+            400,
+            "idempotency_error",
+            f"Idempotency key {key!r} was already used with different parameters.",
+        ).reply
+
+    def effective_params(self, op: Operation, params: dict[str, Any]) -> dict[str, Any]:
+        """Parameters with the service's defaults filled in (what policy judges)."""
+        return params
+
+    # -- the one entry point the gateway uses ----------------------------------
+    def dispatch(
+        self, op: Operation, params: dict[str, Any], ctx: CallContext
+    ) -> Reply:
+        """Run an operation, honouring idempotency keys where the service does."""
+        key = ctx.idempotency_key
+        if op.idempotent and key is not None:
+            return self._dispatch_idempotent(op, params, ctx, key)
+        return self._execute(op, params, ctx)
+
+    def _execute(
+        self, op: Operation, params: dict[str, Any], ctx: CallContext
+    ) -> Reply:
+        try:
+            return op.handler(self, ctx, params)
+        except ServiceError as err:
+            return err.reply
+
+    def _dispatch_idempotent(
+        self, op: Operation, params: dict[str, Any], ctx: CallContext, key: str
+    ) -> Reply:
+        now = self.world.clock.now
+        slot = (ctx.identity, key)
+        digest = fingerprint({"op": op.name, "params": params})
+        stored = self._idempotency.get(slot)
+        if stored is not None and now - stored.stored_at < self.idempotency_ttl:
+            if stored.fingerprint != digest:
+                return self.idempotency_conflict(key)
+            headers = {**stored.reply.headers, "idempotent-replayed": "true"}
+            return Reply(
+                status=stored.reply.status, body=stored.reply.body, headers=headers
+            )
+        reply = self._execute(op, params, ctx)
+        self._idempotency[slot] = _StoredReply(digest, now, reply)
+        return reply
+
+
+def by_name(services: Iterable[type[FakeService]]) -> dict[str, type[FakeService]]:
+    return {s.name: s for s in services}
+
+
+def paginate(
+    records: Iterable[Record], params: Mapping[str, Any], url: str
+) -> dict[str, Any]:
+    """A Stripe-style list page, newest first, honouring limit/starting_after."""
+    ordered = sorted(records, key=lambda r: r.get("created", 0), reverse=True)
+    after = params.get("starting_after")
+    if after is not None:
+        ids = [r["id"] for r in ordered]
+        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+    limit = int(params.get("limit", 10))
+    return {
+        "object": "list",
+        "data": ordered[:limit],
+        "has_more": len(ordered) > limit,
+        "url": url,
+    }

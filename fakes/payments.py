@@ -1,0 +1,600 @@
+"""Payments: a Stripe-compatible subset (customers, charges, refunds).
+
+Wire-compatible with the real ``stripe`` SDK at ``https://api.stripe.com``: form
+bodies, Stripe objects and list pages, Stripe error objects and status codes, and
+``Idempotency-Key`` semantics (same key + same params replays the stored response,
+same key + different params is a 400 ``idempotency_error``, keys expire after 24 h
+of simulated time). Refunds may be partial until the charge is fully refunded.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fakes import _schema as s
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Operation,
+    Record,
+    Reply,
+    ServiceError,
+    State,
+    operation,
+    paginate,
+)
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+CURRENCIES = ("usd", "eur", "gbp")
+DAY = 86_400
+
+CUSTOMER = s.obj(
+    {
+        "id": s.string("Customer id (cus_…)."),
+        "object": {"const": "customer"},
+        "created": {"type": "integer"},
+        "email": s.nullable(s.string("Email address.")),
+        "name": s.nullable(s.string("Full name.")),
+        "description": s.nullable(s.string("Description.")),
+        "livemode": {"type": "boolean"},
+        "metadata": s.metadata(),
+    },
+    required=("id", "object", "created", "livemode", "metadata"),
+)
+CHARGE = s.obj(
+    {
+        "id": s.string("Charge id (ch_…)."),
+        "object": {"const": "charge"},
+        "amount": s.integer("Amount in minor units."),
+        "amount_captured": {"type": "integer"},
+        "amount_refunded": {"type": "integer"},
+        "balance_transaction": s.nullable(s.string("Balance transaction id.")),
+        "captured": {"type": "boolean"},
+        "created": {"type": "integer"},
+        "currency": s.string("Three-letter ISO currency code, lowercase."),
+        "customer": s.nullable(s.string("Customer id.")),
+        "description": s.nullable(s.string("Description.")),
+        "disputed": {"type": "boolean"},
+        "livemode": {"type": "boolean"},
+        "metadata": s.metadata(),
+        "paid": {"type": "boolean"},
+        "payment_intent": {"type": "null"},
+        "receipt_email": s.nullable(s.string("Receipt email.")),
+        "refunded": {"type": "boolean"},
+        "status": s.enum("Charge status.", "succeeded", "pending", "failed"),
+    },
+    required=("id", "object", "amount", "amount_refunded", "currency", "status"),
+)
+REFUND = s.obj(
+    {
+        "id": s.string("Refund id (re_…)."),
+        "object": {"const": "refund"},
+        "amount": s.integer("Amount refunded, in minor units."),
+        "balance_transaction": s.nullable(s.string("Balance transaction id.")),
+        "charge": s.string("The refunded charge."),
+        "created": {"type": "integer"},
+        "currency": s.string("Currency."),
+        "metadata": s.metadata(),
+        "payment_intent": {"type": "null"},
+        "reason": s.nullable(
+            s.enum("Why.", "duplicate", "fraudulent", "requested_by_customer")
+        ),
+        "status": s.enum("Refund status.", "succeeded", "pending", "failed"),
+    },
+    required=("id", "object", "amount", "charge", "currency", "status"),
+)
+
+
+def _error(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    param: str | None = None,
+    kind: str = "invalid_request_error",
+    headers: Mapping[str, str] | None = None,
+) -> ServiceError:
+    error: dict[str, Any] = {"type": kind, "message": message}
+    if code is not None:
+        error["code"] = code
+        error["doc_url"] = (
+            f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
+        )
+    if param is not None:
+        error["param"] = param
+    return ServiceError(status, {"error": error}, headers)
+
+
+def _money(amount: int, currency: str) -> str:
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, "")
+    return f"{symbol}{amount / 100:.2f}"
+
+
+class Payments(FakeService):
+    """Stripe-compatible payments: customers, charges, refunds."""
+
+    name: ClassVar[str] = "payments"
+    hosts: ClassVar[tuple[str, ...]] = ("payments.sim", "api.stripe.com")
+    record_kinds: ClassVar[tuple[str, ...]] = ("customer", "charge")
+    collections: ClassVar[tuple[str, ...]] = ("customers", "charges", "refunds")
+
+    # -- seeded data ----------------------------------------------------------
+    @classmethod
+    def populate(
+        cls,
+        faker: Faker,
+        rng: random.Random,
+        ids: IdGenerator,
+        peers: Mapping[str, State],
+    ) -> State:
+        state: State = {name: {} for name in cls.collections}
+        now = 1_767_225_600
+        for _ in range(40):
+            customer = _customer(
+                ids.new("cus", 14),
+                now - rng.randrange(30, 720) * DAY,
+                faker.name(),
+                faker.email(),
+            )
+            state["customers"][customer["id"]] = customer
+            for _ in range(rng.randint(1, 4)):
+                amount = rng.randrange(500, 200_000, 100)
+                charge = _charge(
+                    ids.new("ch"),
+                    now - rng.randrange(1, 90) * DAY,
+                    amount,
+                    rng.choice(CURRENCIES),
+                    customer,
+                )
+                state["charges"][charge["id"]] = charge
+                if rng.random() < 0.15:
+                    _apply_refund(
+                        state,
+                        ids.new("re"),
+                        charge,
+                        amount // 2,
+                        charge["created"] + DAY,
+                        None,
+                    )
+        return state
+
+    def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
+        ids, now = self.world.ids, int(self.world.clock.epoch())
+        if kind == "customer":
+            faker = self.world.faker
+            customer = _customer(
+                ids.new("cus", 14),
+                now - 200 * DAY,
+                str(fields.get("name", faker.name())),
+                str(fields.get("email", faker.email())),
+            )
+            customer.update({k: v for k, v in fields.items() if k in customer})
+            self.state["customers"][customer["id"]] = customer
+            return customer
+        if kind == "charge":
+            customer_id = fields.get("customer")
+            if customer_id is None:
+                customer = self.create_record("customer", {})
+            else:
+                customer = self.records("customers")[str(customer_id)]
+            amount = int(
+                fields.get("amount", self.world.rng.randrange(500, 200_000, 100))
+            )
+            charge = _charge(
+                ids.new("ch"),
+                now - 3 * DAY,
+                amount,
+                str(fields.get("currency", "usd")),
+                customer,
+            )
+            charge["status"] = fields.get("status", "succeeded")
+            charge["description"] = fields.get("description")
+            refunded = int(
+                fields.get("amount_refunded", amount if fields.get("refunded") else 0)
+            )
+            self.state["charges"][charge["id"]] = charge
+            if refunded:
+                _apply_refund(
+                    self.state,
+                    ids.new("re"),
+                    charge,
+                    refunded,
+                    now - DAY,
+                    "requested_by_customer",
+                )
+            return charge
+        raise self.unknown_kind(kind)
+
+    # -- Stripe's wire format for errors ------------------------------------------
+    def error(
+        self, status: int, code: str, message: str, *, param: str | None = None
+    ) -> ServiceError:
+        return _error(status, code, message, param=param)
+
+    def invalid_request(self, message: str, *, rule: str, param: str | None) -> Reply:
+        if rule == "required" and param:
+            return _error(
+                400,
+                "parameter_missing",
+                f"Missing required param: {param}.",
+                param=param,
+            ).reply
+        if rule == "additionalProperties" and param:
+            return _error(
+                400,
+                "parameter_unknown",
+                f"Received unknown parameter: {param}",
+                param=param,
+            ).reply
+        if rule == "type" and "integer" in message:
+            return _error(
+                400,
+                "parameter_invalid_integer",
+                f"Invalid integer: {param}",
+                param=param,
+            ).reply
+        return _error(400, "parameter_invalid", message, param=param).reply
+
+    def unauthorized(self, credential: str | None) -> Reply:
+        if not credential:
+            message = (
+                "You did not provide an API key. You need to provide your API key in "
+                "the Authorization header, using Bearer auth (e.g. 'Authorization: "
+                "Bearer YOUR_SECRET_KEY')."
+            )
+        else:
+            message = (
+                f"Invalid API Key provided: {credential[:8]}{'*' * 8}{credential[-4:]}"
+            )
+        return _error(401, None, message).reply
+
+    def unavailable(self, status: int, retry_after: float | None) -> Reply:
+        headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
+        if status == 429:
+            return _error(
+                429,
+                "rate_limit",
+                "Too many requests hit the API too quickly. We recommend an "
+                "exponential backoff of your requests.",
+                headers=headers,
+            ).reply
+        return _error(
+            status,
+            None,
+            "An unknown error occurred while processing this request.",
+            kind="api_error",
+            headers=headers,
+        ).reply
+
+    def idempotency_conflict(self, key: str) -> Reply:
+        return _error(
+            400,
+            None,
+            "Keys for idempotent requests can only be used with the same parameters "
+            "they were first used with. Try using a key other than "
+            f"'{key}' if you meant to execute a different request.",
+            kind="idempotency_error",
+        ).reply
+
+    def effective_params(self, op: Operation, params: dict[str, Any]) -> dict[str, Any]:
+        if op.name == "create_refund" and "amount" not in params:
+            charge = self.state["charges"].get(str(params.get("charge")))
+            if charge is not None:
+                return {
+                    **params,
+                    "amount": charge["amount"] - charge["amount_refunded"],
+                }
+        return params
+
+    def _get(self, collection: str, ident: str, param: str) -> Record:
+        record = self.state[collection].get(ident)
+        if record is None:
+            noun = collection[:-1]
+            raise _error(
+                404, "resource_missing", f"No such {noun}: '{ident}'", param=param
+            )
+        return record
+
+    # -- customers -----------------------------------------------------------------
+    @operation(
+        "POST",
+        "/v1/customers",
+        tool="create_customer",
+        summary="Create a customer.",
+        request=s.obj(
+            {
+                "email": s.string("Customer email."),
+                "name": s.string("Customer full name."),
+                "description": s.string("Free-text description."),
+                "metadata": s.metadata(),
+            }
+        ),
+        response=CUSTOMER,
+        action="payments.create",
+        write=True,
+        idempotent=True,
+    )
+    def create_customer(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        customer = _customer(
+            ctx.new_id("cus", 14), ctx.now, params.get("name"), params.get("email")
+        )
+        customer["description"] = params.get("description")
+        customer["metadata"] = dict(params.get("metadata", {}))
+        self.state["customers"][customer["id"]] = customer
+        ctx.commit(
+            business_key=f"customer:{customer['email'] or customer['id']}",
+            params=params,
+            ref=customer["id"],
+        )
+        return Reply(status=200, body=customer)
+
+    @operation(
+        "GET",
+        "/v1/customers/{customer}",
+        tool="retrieve_customer",
+        summary="Retrieve a customer by id.",
+        request=s.by_id("customer", "Customer id (cus_…)."),
+        response=CUSTOMER,
+    )
+    def retrieve_customer(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return Reply(status=200, body=self._get("customers", params["customer"], "id"))
+
+    @operation(
+        "GET",
+        "/v1/customers",
+        tool="list_customers",
+        summary="List customers, newest first; filter by email.",
+        request=s.paging(email=s.string("Only customers with this email.")),
+        response=s.list_of(CUSTOMER),
+    )
+    def list_customers(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        email = params.get("email")
+        rows = [
+            c
+            for c in self.state["customers"].values()
+            if email is None or c["email"] == email
+        ]
+        return Reply(status=200, body=paginate(rows, params, "/v1/customers"))
+
+    # -- charges -------------------------------------------------------------------
+    @operation(
+        "POST",
+        "/v1/charges",
+        tool="create_charge",
+        summary="Charge a customer's default payment method.",
+        request=s.obj(
+            {
+                "amount": s.integer("Amount in minor units (cents).", minimum=1),
+                "currency": s.string("Three-letter ISO currency code, lowercase."),
+                "customer": s.string("Customer id to charge."),
+                "description": s.string("Description."),
+                "metadata": s.metadata(),
+            },
+            required=("amount", "currency", "customer"),
+        ),
+        response=CHARGE,
+        action="payments.charge",
+        write=True,
+        idempotent=True,
+        approval_params=("customer", "amount", "currency"),
+    )
+    def create_charge(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        customer = self._get("customers", params["customer"], "customer")
+        currency = str(params["currency"]).lower()
+        if currency not in CURRENCIES:
+            raise _error(
+                400,
+                "parameter_invalid",
+                f"Invalid currency: {currency}.",
+                param="currency",
+            )
+        if params["amount"] < 50:
+            raise _error(
+                400,
+                "amount_too_small",
+                "Amount must be at least 50 cents.",
+                param="amount",
+            )
+        charge = _charge(
+            ctx.new_id("ch"), ctx.now, params["amount"], currency, customer
+        )
+        charge["description"] = params.get("description")
+        charge["metadata"] = dict(params.get("metadata", {}))
+        self.state["charges"][charge["id"]] = charge
+        ctx.commit(
+            business_key=f"charge:{customer['id']}:{params['amount']}",
+            params=params,
+            ref=charge["id"],
+        )
+        return Reply(status=200, body=charge)
+
+    @operation(
+        "GET",
+        "/v1/charges/{charge}",
+        tool="retrieve_charge",
+        summary="Retrieve a charge, with amount_refunded and refunded.",
+        request=s.by_id("charge", "Charge id (ch_…)."),
+        response=CHARGE,
+    )
+    def retrieve_charge(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return Reply(status=200, body=self._get("charges", params["charge"], "id"))
+
+    @operation(
+        "GET",
+        "/v1/charges",
+        tool="list_charges",
+        summary="List charges, newest first; filter by customer.",
+        request=s.paging(customer=s.string("Only charges of this customer.")),
+        response=s.list_of(CHARGE),
+    )
+    def list_charges(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        customer = params.get("customer")
+        rows = [
+            c
+            for c in self.state["charges"].values()
+            if customer is None or c["customer"] == customer
+        ]
+        return Reply(status=200, body=paginate(rows, params, "/v1/charges"))
+
+    # -- refunds -------------------------------------------------------------------
+    @operation(
+        "POST",
+        "/v1/refunds",
+        tool="create_refund",
+        summary=(
+            "Refund a charge, fully or partially. Money leaves the business: pass an "
+            "idempotency_key and reuse it on every retry of the same refund."
+        ),
+        request=s.obj(
+            {
+                "charge": s.string("The charge to refund (ch_…)."),
+                "amount": s.integer(
+                    "Amount to refund in minor units; defaults to the unrefunded rest.",
+                    minimum=1,
+                ),
+                "reason": s.enum(
+                    "Why the refund is made.",
+                    "duplicate",
+                    "fraudulent",
+                    "requested_by_customer",
+                ),
+                "metadata": s.metadata(),
+            },
+            required=("charge",),
+        ),
+        response=REFUND,
+        action="payments.refund",
+        write=True,
+        idempotent=True,
+        approval_params=("charge", "amount"),
+    )
+    def create_refund(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        charge = self._get("charges", params["charge"], "charge")
+        remaining = charge["amount"] - charge["amount_refunded"]
+        if charge["refunded"] or remaining <= 0:
+            raise _error(
+                400,
+                "charge_already_refunded",
+                f"Charge {charge['id']} has already been refunded.",
+                param="charge",
+            )
+        if charge["status"] != "succeeded":
+            raise _error(
+                400,
+                "charge_not_refundable",
+                f"Charge {charge['id']} has status {charge['status']} and cannot be refunded.",
+                param="charge",
+            )
+        amount = int(params.get("amount", remaining))
+        if amount > remaining:
+            raise _error(
+                400,
+                "amount_too_large",
+                f"Refund amount ({_money(amount, charge['currency'])}) is greater than "
+                f"unrefunded amount on charge ({_money(remaining, charge['currency'])})",
+                param="amount",
+            )
+        refund = _apply_refund(
+            self.state, ctx.new_id("re"), charge, amount, ctx.now, params.get("reason")
+        )
+        refund["metadata"] = dict(params.get("metadata", {}))
+        ctx.commit(
+            business_key=f"refund:{charge['id']}",
+            params={"charge": charge["id"], "amount": amount},
+            ref=refund["id"],
+        )
+        return Reply(status=200, body=refund)
+
+    @operation(
+        "GET",
+        "/v1/refunds/{refund}",
+        tool="retrieve_refund",
+        summary="Retrieve a refund by id.",
+        request=s.by_id("refund", "Refund id (re_…)."),
+        response=REFUND,
+    )
+    def retrieve_refund(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return Reply(status=200, body=self._get("refunds", params["refund"], "id"))
+
+    @operation(
+        "GET",
+        "/v1/refunds",
+        tool="list_refunds",
+        summary="List refunds, newest first; filter by charge (check before retrying).",
+        request=s.paging(charge=s.string("Only refunds of this charge.")),
+        response=s.list_of(REFUND),
+    )
+    def list_refunds(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        charge = params.get("charge")
+        rows = [
+            r
+            for r in self.state["refunds"].values()
+            if charge is None or r["charge"] == charge
+        ]
+        return Reply(status=200, body=paginate(rows, params, "/v1/refunds"))
+
+
+def _customer(ident: str, created: int, name: Any, email: Any) -> Record:
+    return {
+        "id": ident,
+        "object": "customer",
+        "created": created,
+        "email": email,
+        "name": name,
+        "description": None,
+        "livemode": False,
+        "metadata": {},
+    }
+
+
+def _charge(
+    ident: str, created: int, amount: int, currency: str, customer: Record
+) -> Record:
+    return {
+        "id": ident,
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount,
+        "amount_refunded": 0,
+        "balance_transaction": "txn_" + ident[3:],
+        "captured": True,
+        "created": created,
+        "currency": currency,
+        "customer": customer["id"],
+        "description": None,
+        "disputed": False,
+        "livemode": False,
+        "metadata": {},
+        "paid": True,
+        "payment_intent": None,
+        "receipt_email": customer["email"],
+        "refunded": False,
+        "status": "succeeded",
+    }
+
+
+def _apply_refund(
+    state: State, ident: str, charge: Record, amount: int, created: int, reason: Any
+) -> Record:
+    refund: Record = {
+        "id": ident,
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": "txn_" + ident[3:],
+        "charge": charge["id"],
+        "created": created,
+        "currency": charge["currency"],
+        "metadata": {},
+        "payment_intent": None,
+        "reason": reason,
+        "status": "succeeded",
+    }
+    state["refunds"][ident] = refund
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    return refund

@@ -1,0 +1,205 @@
+"""Sim mode: run one agent on one scenario in a fresh simulated world, then score it."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from harness.errors import HarnessError, RunAborted
+from harness.faults.plan import FaultPlan
+from harness.gateway.core import Gateway
+from harness.gateway.http import HttpDoor
+from harness.gateway.tools import Tools
+from harness.oracles import ORACLES, Evidence, RunView, Score
+from harness.policy.approvals import ApprovalPolicy
+from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+from harness.runtime.sandbox import run_async, sandbox
+from harness.scenario.model import Expectations, Scenario
+from harness.scenario.refs import resolve_refs
+from harness.world.world import World, derive_seed
+
+#: Oracles every run is scored by, in report order.
+DEFAULT_ORACLES = ("idempotency", "escalation", "outcome", "policy", "security")
+#: Simulated seconds after the agent returns in which pending effects still land.
+DRAIN_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """Everything one run produced: the world it left, its scores, its verdict."""
+
+    scenario: Scenario
+    seed: int
+    agent: str
+    world: World
+    task: Task
+    agent_result: AgentResult | None
+    scores: tuple[Score, ...]
+    passed: bool
+
+    def score(self, oracle: str) -> Score:
+        for s in self.scores:
+            if s.oracle == oracle:
+                return s
+        raise KeyError(f"no score from oracle {oracle!r}")
+
+    @property
+    def failed_oracles(self) -> tuple[str, ...]:
+        return tuple(
+            s.oracle for s in self.scores if not s.passed and s.severity == "block"
+        )
+
+
+def agent_name(agent: Callable[..., Any]) -> str:
+    module = getattr(agent, "__module__", None) or "?"
+    name = getattr(agent, "__qualname__", None) or type(agent).__name__
+    return f"{module}:{name}"
+
+
+def run_scenario(
+    scenario: Scenario,
+    agent: Callable[..., Any],
+    *,
+    seed: int = 0,
+    wall_timeout: float | None = 60.0,
+    max_calls: int = 500,
+    oracles: tuple[str, ...] = DEFAULT_ORACLES,
+) -> RunResult:
+    """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures."""
+    world = World(seed=seed, world_seed=scenario.world.seed)
+    world.humans = {"approver": scenario.humans.approver}
+    for name, spec in scenario.world.records.items():
+        fields = resolve_refs(dict(spec.fields), world.records)
+        try:
+            record = world.service(spec.service).create_record(spec.kind, fields)
+        except (LookupError, KeyError, ValueError) as exc:
+            raise HarnessError(
+                f"scenario {scenario.name!r}: cannot create record {name!r}: {exc}"
+            ) from exc
+        world.records[name] = dict(record)
+    task_input = resolve_refs(dict(scenario.task.input), world.records)
+    task = Task(
+        input=task_input,
+        instructions=scenario.task.instructions.format_map(_Defaulting(task_input)),
+        scenario=scenario.name,
+        seed=seed,
+    )
+    expect: Expectations = _resolve_fields(scenario.expect, world.records)
+
+    key_rng = derive_seed(seed, "credentials")
+    identity = Identity(
+        name="aqe-agent",
+        api_key="sk_test_"
+        + "".join(key_rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)),
+    )
+    gateway = Gateway(
+        world,
+        identities={identity.api_key: identity.name},
+        faults=FaultPlan(scenario.faults, seed=seed),
+        policy=ApprovalPolicy(scenario.policy.approvals),
+        max_calls=max_calls,
+    )
+    door = HttpDoor(gateway, world.services.values())
+    tools = Tools(gateway, world.services.values(), identity.api_key)
+
+    agent_result: AgentResult | None = None
+    failure: Score | None = None
+    with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):
+        headers = {"authorization": f"Bearer {identity.api_key}"}
+        http = httpx.Client(headers=headers, timeout=30.0)
+        ahttp = httpx.AsyncClient(headers=headers, timeout=30.0)
+        env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
+        try:
+            outcome = agent(task, env)
+            if inspect.isawaitable(outcome):
+                outcome = run_async(_awaited(outcome), world.clock)
+            agent_result = AgentResult.coerce(outcome)
+        except RunAborted as exc:
+            failure = _agent_failure(
+                world, f"stopped by the harness ({exc.reason}): {exc.message}"
+            )
+        except Exception as exc:  # the agent's own crash is a recorded failure
+            failure = _agent_failure(world, _describe_crash(exc))
+        finally:
+            http.close()
+            run_async(ahttp.aclose(), world.clock)
+    if gateway.fatal is not None:
+        raise gateway.fatal
+    _drain(world)
+
+    view = RunView(
+        world=world, expect=expect, policy=scenario.policy, agent_result=agent_result
+    )
+    scores = [ORACLES[name](view) for name in oracles]
+    scores = [
+        dataclasses.replace(s, severity=scenario.severity) if not s.passed else s
+        for s in scores
+    ]
+    if failure is not None:
+        scores.insert(0, failure)
+    passed = all(s.passed for s in scores if s.severity == "block")
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        agent=agent_name(agent),
+        world=world,
+        task=task,
+        agent_result=agent_result,
+        scores=tuple(scores),
+        passed=passed,
+    )
+
+
+def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``resolve_refs`` through frozen dataclasses, leaving enum members alone."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _resolve_fields(getattr(value, f.name), records)
+            for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, Enum):
+        return value
+    if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+        return tuple(_resolve_fields(v, records) for v in value)
+    return resolve_refs(value, records)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class _Defaulting(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _drain(world: World) -> None:
+    """Let effects already in flight land (a delayed commit still commits)."""
+    env = world.clock.env
+    horizon = env.now + DRAIN_SECONDS
+    while env.peek() <= horizon:
+        env.step()
+
+
+def _describe_crash(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"the agent raised {type(exc).__name__}: {exc}{where}"
+
+
+def _agent_failure(world: World, message: str) -> Score:
+    return Score(
+        oracle="agent",
+        passed=False,
+        value=0.0,
+        explanation=message,
+        evidence=(Evidence(ref="agent", time=world.clock.now, text=message),),
+    )

@@ -1,0 +1,20 @@
+"""Oracles: turn history, ledger and final state into scores."""
+
+from __future__ import annotations
+
+from harness.oracles import escalation, idempotency, outcome, policy, security
+from harness.oracles.base import ORACLES, Evidence, Oracle, RunView, Score, oracle
+
+__all__ = [
+    "ORACLES",
+    "Evidence",
+    "Oracle",
+    "RunView",
+    "Score",
+    "escalation",
+    "idempotency",
+    "oracle",
+    "outcome",
+    "policy",
+    "security",
+]

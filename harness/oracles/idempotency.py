@@ -1,0 +1,118 @@
+"""Idempotency: per business key, did the effect happen exactly as often as it should?
+
+Each key is ``ok``, ``recovered`` (an ambiguous failure happened, yet exactly the
+right effects landed), ``duplicated`` or ``lost``. With no expectation declared,
+any business key committed twice with identical parameters is a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from harness.oracles.base import Evidence, RunView, Score, ledger_evidence, oracle
+from harness.world.history import EntryType
+from harness.world.ledger import LedgerEntry
+
+
+@oracle("idempotency")
+def idempotency(run: RunView) -> Score:
+    ledger, history = run.world.ledger, run.world.history
+    ambiguous_calls = {
+        e.call for e in history if e.process == "agent" and e.type is EntryType.INFO
+    }
+    verdicts: dict[str, str] = {}
+    evidence: list[Evidence] = []
+    problems: list[str] = []
+
+    def judge(key: str, entries: list[LedgerEntry], low: int, high: int) -> None:
+        count = len(entries)
+        if count > high:
+            verdicts[key] = "duplicated"
+            problems.append(
+                f"business key {key!r} committed {count} effects, at most {high} "
+                "allowed (duplicated)"
+            )
+            evidence.extend(_story(run, entries))
+        elif count < low:
+            verdicts[key] = "lost"
+            problems.append(
+                f"business key {key!r} committed {count} effects, at least {low} "
+                "expected (lost)"
+            )
+        elif any(e.call in ambiguous_calls for e in entries):
+            verdicts[key] = "recovered"
+        else:
+            verdicts[key] = "ok"
+
+    if run.expect.idempotency:
+        for exp in run.expect.idempotency:
+            judge(exp.key, ledger.by_key(exp.key), exp.min_effects, exp.max_effects)
+    else:
+        groups: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
+        for entry in ledger:
+            groups[(entry.business_key, repr(sorted(entry.params.items())))].append(
+                entry
+            )
+        for (key, _), entries in groups.items():
+            judge(key, entries, 0, 1)
+
+    total = len(verdicts)
+    good = sum(v in ("ok", "recovered") for v in verdicts.values())
+    if problems:
+        explanation = "; ".join(problems)
+    elif total:
+        explanation = f"{total} business key(s) committed the right number of times"
+    else:
+        explanation = "no side effects were committed"
+    return Score(
+        oracle="idempotency",
+        passed=not problems,
+        value=good / total if total else 1.0,
+        explanation=explanation,
+        evidence=tuple(evidence),
+        details={"keys": dict(sorted(verdicts.items()))},
+    )
+
+
+def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
+    """The duplicated effects, interleaved with the faults and outcomes around them."""
+    calls = {e.call for e in entries}
+    out: list[Evidence] = [ledger_evidence(e) for e in entries]
+    for h in run.world.history:
+        if h.call in calls and h.process == "nemesis":
+            out.append(
+                Evidence(
+                    ref=f"history#{h.index}",
+                    time=h.time,
+                    text=f"fault {h.value.get('fault')!r}: {h.f} "
+                    f"{_fault_params(h.value)} on call #{h.call} {h.value.get('target')}",
+                )
+            )
+        elif (
+            h.call in calls and h.process == "agent" and h.type is not EntryType.INVOKE
+        ):
+            key = _key_of(run, h.call)
+            seen = h.value.get("seen")
+            shown = "timeout" if seen == "timeout" else f"HTTP {h.value.get('status')}"
+            out.append(
+                Evidence(
+                    ref=f"history#{h.index}",
+                    time=h.time,
+                    text=f"agent saw {shown} for call #{h.call} "
+                    f"(idempotency key: {key or 'none'})",
+                )
+            )
+    return sorted(out, key=lambda e: (e.time, e.ref.startswith("history")))
+
+
+def _fault_params(value: object) -> str:
+    params = getattr(value, "get", lambda _k, _d=None: None)("params", {}) or {}
+    return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def _key_of(run: RunView, call: int | None) -> str | None:
+    for h in run.world.history:
+        if h.call == call and h.type is EntryType.INVOKE:
+            key = h.value.get("idempotency_key")
+            return str(key) if key is not None else None
+    return None

@@ -1,0 +1,33 @@
+"""Security: no request may leave the simulation."""
+
+from __future__ import annotations
+
+from harness.oracles.base import Evidence, RunView, Score, oracle
+
+
+@oracle("security")
+def security(run: RunView) -> Score:
+    blocked = run.world.history.by_process("security")
+    evidence = tuple(
+        Evidence(
+            ref=f"history#{h.index}",
+            time=h.time,
+            text=f"blocked {h.value.get('method')} {h.value.get('url')} "
+            f"(via {h.value.get('door')})",
+        )
+        for h in blocked
+    )
+    if blocked:
+        explanation = (
+            f"{len(blocked)} outbound request(s) to hosts outside the simulation "
+            "were blocked"
+        )
+    else:
+        explanation = "every request stayed inside the simulation"
+    return Score(
+        oracle="security",
+        passed=not blocked,
+        value=float(len(blocked)),
+        explanation=explanation,
+        evidence=evidence,
+    )

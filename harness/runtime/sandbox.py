@@ -1,0 +1,217 @@
+"""The run sandbox: what is patched while an agent runs, and restored after.
+
+* time: ``time.sleep/time/monotonic`` (and ``_ns``) follow the simulated clock in
+  the run's thread, so an SDK's backoff costs no wall time; async agents run on an
+  event loop whose clock is the simulated one.
+* randomness: the global ``random`` module is seeded from the run seed (as
+  pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
+  generated ids are reproducible.
+* network: respx routes every httpx client to the HTTP door; raw socket connects
+  are refused and recorded as security violations.
+* a wall-clock alarm stops an agent stuck in a loop that makes no tool calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import selectors
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, TypeVar
+
+from harness.errors import RunAborted
+from harness.gateway.http import HttpDoor
+from harness.world.clock import SimClock
+
+T = TypeVar("T")
+
+_real = {
+    "sleep": time.sleep,
+    "time": time.time,
+    "time_ns": time.time_ns,
+    "monotonic": time.monotonic,
+    "monotonic_ns": time.monotonic_ns,
+}
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_uuid4 = uuid.uuid4
+
+
+def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]:
+    def here() -> bool:
+        return threading.get_ident() == thread
+
+    def sleep(seconds: float) -> None:
+        if not here():
+            return _real["sleep"](seconds)  # type: ignore[no-any-return]
+        clock.advance(max(0.0, float(seconds)))
+        return None
+
+    def now() -> float:
+        return clock.epoch() if here() else _real["time"]()  # type: ignore[no-any-return]
+
+    def now_ns() -> int:
+        return int(clock.epoch() * 1e9) if here() else _real["time_ns"]()  # type: ignore[no-any-return]
+
+    def mono() -> float:
+        return clock.monotonic() if here() else _real["monotonic"]()  # type: ignore[no-any-return]
+
+    def mono_ns() -> int:
+        return int(clock.monotonic() * 1e9) if here() else _real["monotonic_ns"]()  # type: ignore[no-any-return]
+
+    return {
+        "sleep": sleep,
+        "time": now,
+        "time_ns": now_ns,
+        "monotonic": mono,
+        "monotonic_ns": mono_ns,
+    }
+
+
+@contextmanager
+def sandbox(
+    *, clock: SimClock, door: HttpDoor, seed: int, wall_timeout: float | None
+) -> Iterator[None]:
+    """Patch time, randomness and the network for one run; restore on exit."""
+    thread = threading.get_ident()
+    patched = _virtual_time(clock, thread)
+    random_state = random.getstate()
+    random.seed(seed)
+
+    def uuid4() -> uuid.UUID:
+        if threading.get_ident() != thread:
+            return _real_uuid4()
+        return uuid.UUID(int=random.getrandbits(128), version=4)
+
+    def refuse(sock: socket.socket, address: Any) -> None:
+        if threading.get_ident() != thread or sock.family == getattr(
+            socket, "AF_UNIX", -1
+        ):
+            _real_connect(sock, address)
+            return
+        door.gateway.block(
+            method="CONNECT", url=f"tcp://{_address(address)}", door="socket"
+        )
+        raise ConnectionRefusedError(
+            f"aqe: blocked socket connection to {_address(address)}: only simulated "
+            "hosts are reachable during a run"
+        )
+
+    def refuse_ex(sock: socket.socket, address: Any) -> int:
+        try:
+            refuse(sock, address)
+        except ConnectionRefusedError:
+            return 111
+        return 0
+
+    router = door.router()
+    alarm = _Alarm(wall_timeout) if wall_timeout else None
+    try:
+        for name, func in patched.items():
+            setattr(time, name, func)
+        uuid.uuid4 = uuid4
+        socket.socket.connect = refuse  # type: ignore[method-assign]
+        socket.socket.connect_ex = refuse_ex  # type: ignore[method-assign]
+        with router:
+            if alarm is not None:
+                alarm.start()
+            try:
+                yield
+            finally:
+                if alarm is not None:
+                    alarm.stop()
+    finally:
+        for name, func in _real.items():
+            setattr(time, name, func)
+        uuid.uuid4 = _real_uuid4
+        socket.socket.connect = _real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+        random.setstate(random_state)
+
+
+def _address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
+class _Alarm:
+    """SIGALRM-based wall-clock limit (main thread only; elsewhere a no-op)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._previous: Any = None
+        self._armed = False
+
+    def _fire(self, signum: int, frame: FrameType | None) -> None:
+        raise RunAborted(
+            "wall_timeout",
+            f"the agent ran for more than {self.seconds:g} s of wall time "
+            "without finishing (hung or stuck in a loop)",
+        )
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if not hasattr(signal, "setitimer"):
+            return
+        self._previous = signal.signal(signal.SIGALRM, self._fire)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        self._armed = True
+
+    def stop(self) -> None:
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            self._armed = False
+
+
+class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """Never waits in wall time: an idle wait advances the simulated clock instead."""
+
+    clock: SimClock
+    idle_wall: float
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        ready: list[Any] = super().select(0)
+        if ready:
+            return ready
+        if timeout is None:
+            # Nothing scheduled: only another thread could wake us. Give it a
+            # moment of real time, then call it a hang.
+            ready = super().select(self.idle_wall)
+            if ready:
+                return ready
+            raise RunAborted(
+                "deadlock",
+                "the async agent is waiting for something that can never happen "
+                "(no timer, no I/O, no tool call pending)",
+            )
+        if timeout > 0:
+            self.clock.advance(timeout)
+        return []
+
+
+def run_async(
+    coro: Coroutine[Any, Any, T], clock: SimClock, *, idle_wall: float = 2.0
+) -> T:
+    """Run ``coro`` on an event loop whose time is the simulated clock."""
+    selector = _VirtualSelector()
+    selector.clock = clock
+    selector.idle_wall = idle_wall
+    loop = asyncio.SelectorEventLoop(selector)
+    loop.time = clock.monotonic  # type: ignore[method-assign]
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()

@@ -1,0 +1,170 @@
+"""Reading YAML while remembering where every value was written.
+
+PyYAML composes the node tree; values are built here so each JSON path maps to its
+1-based line and column, and so a repeated key is an error instead of a silent
+overwrite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from harness.scenario._messages import JsonPath, Position, Problem, SourceMap
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_SYNTAX_TIPS = (
+    (
+        "mapping values are not allowed",
+        "quote a value that contains ': ' (rationale: \"why: this\")",
+    ),
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("expected a single document", "keep one scenario per file: remove the '---'"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class YamlDocument:
+    """Plain values read from YAML, their positions, and structural problems."""
+
+    data: Any
+    source_map: SourceMap
+    problems: tuple[Problem, ...] = ()
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML; ``problem`` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def read_yaml(text: str) -> YamlDocument:
+    """Build plain Python values from ``text`` with a source map of their positions."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        raise YamlSyntaxError(_syntax_problem(err)) from None
+    except yaml.YAMLError as err:
+        raise YamlSyntaxError(
+            Problem(
+                path=None,
+                message=f"invalid YAML: {err}",
+                fix="check the file is YAML",
+                position=Position(1, 1),
+            )
+        ) from None
+    if root is None:
+        return YamlDocument(
+            data=None, source_map=SourceMap(values={(): Position(1, 1)}, order={(): 0})
+        )
+    builder = _Builder()
+    data = builder.build(root, ())
+    source_map = SourceMap(
+        values=builder.values, keys=builder.keys, order=builder.order
+    )
+    return YamlDocument(
+        data=data, source_map=source_map, problems=tuple(builder.problems)
+    )
+
+
+def _syntax_problem(err: yaml.MarkedYAMLError) -> Problem:
+    mark = err.problem_mark or err.context_mark
+    what = err.problem or err.context or "not valid YAML"
+    if err.context and err.problem:
+        what = f"{err.problem} ({err.context})"
+    fix = next(
+        (tip for needle, tip in _SYNTAX_TIPS if needle in what),
+        "check the indentation and quoting on this line and the one before",
+    )
+    return Problem(
+        path=None,
+        message=f"invalid YAML: {what}",
+        fix=fix,
+        position=_position(mark) if mark else Position(1, 1),
+    )
+
+
+def _position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.values: dict[JsonPath, Position] = {}
+        self.keys: dict[JsonPath, Position] = {}
+        self.order: dict[JsonPath, int] = {}
+        self.problems: list[Problem] = []
+        self._constructor = SafeConstructor()
+        self._active: set[int] = set()
+
+    def build(self, node: Node, path: JsonPath) -> Any:
+        self.values[path] = _position(node.start_mark)
+        self.order[path] = len(self.order)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._active:
+            self._problem(path, "an alias refers to itself", "remove the recursion")
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+        return None
+
+    def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
+        try:
+            return self._constructor.construct_object(node)
+        except yaml.YAMLError as err:
+            self._problem(
+                path,
+                f"cannot read value {node.value!r} ({err})",
+                "remove the tag or quote the value",
+            )
+            return node.value
+
+    def _mapping(self, node: MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._problem(
+                    path, "merge keys ('<<') are not supported", "write the keys out"
+                )
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self._problem(
+                    path,
+                    "a key must be a plain name, not a list or mapping",
+                    "write the key as a plain name",
+                )
+                continue
+            key = str(key_node.value)
+            at = _position(key_node.start_mark)
+            if key in result:
+                first = self.keys[(*path, key)]
+                self.problems.append(
+                    Problem(
+                        path=path,
+                        key=key,
+                        message=f"duplicate key {key!r}",
+                        fix=f"{key!r} is already set on line {first.line};"
+                        " keep one of them",
+                        position=at,
+                    )
+                )
+                continue
+            self.keys[(*path, key)] = at
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _problem(self, path: JsonPath, message: str, fix: str) -> None:
+        self.problems.append(Problem(path=path, message=message, fix=fix))

@@ -1,0 +1,170 @@
+"""The scenario, as the rest of the harness sees it: frozen values, no YAML.
+
+Strings may hold record references (``$charge.id``), resolved against the named
+world records when a run starts (see :mod:`harness.scenario.refs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Severity(StrEnum):
+    BLOCK = "block"
+    WARN = "warn"
+    INFO = "info"
+
+
+class Commit(StrEnum):
+    """When a timed-out call's effect commits, relative to the timeout."""
+
+    BEFORE = "before"  # the call never reached the service: nothing committed
+    AFTER = "after"  # committed, then the response was lost: ambiguous
+    DELAYED = "delayed"  # committed later, after the caller gave up: ambiguous
+
+
+class FaultKind(StrEnum):
+    LATENCY = "latency"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    DENY = "deny"
+    IGNORE = "ignore"
+
+
+class EscalationRule(StrEnum):
+    REQUIRED = "required"
+    FORBIDDEN = "forbidden"
+    OPTIONAL = "optional"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskSpec:
+    instructions: str
+    input: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordSpec:
+    """A named record created on top of the seeded world."""
+
+    service: str
+    kind: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorldSpec:
+    seed: int | None = None
+    records: Mapping[str, RecordSpec] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultMatch:
+    service: str | None = None
+    method: str | None = None
+    path: str | None = None
+    tool: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultWhen:
+    """Which matching calls the fault hits: the n-th, and/or with a probability."""
+
+    call: int | None = None
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FaultSpec:
+    id: str
+    kind: FaultKind
+    match: FaultMatch
+    when: FaultWhen
+    #: Kind parameters: latency ``seconds``; timeout ``commit``, ``after``
+    #: (seconds until the client gives up), ``delay`` (for ``delayed``);
+    #: error ``status``, ``retry_after``, ``body``.
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRule:
+    """``action`` needs an approved approval when ``when`` holds (``amount > 50000``)."""
+
+    action: str
+    when: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicySpec:
+    approvals: tuple[ApprovalRule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApproverSpec:
+    decision: Decision
+    after: float  # simulated seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HumansSpec:
+    approver: ApproverSpec | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyExpectation:
+    key: str
+    max_effects: int = 1
+    min_effects: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationExpectation:
+    rule: EscalationRule
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeAssertion:
+    """``count`` records of ``kind`` matching ``where``; or ``field`` of record ``id``."""
+
+    service: str
+    kind: str
+    where: Mapping[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    field: str | None = None
+    equals: Any = None
+    at_least: int | None = None
+    at_most: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectations:
+    idempotency: tuple[IdempotencyExpectation, ...] = ()
+    escalation: EscalationExpectation | None = None
+    outcome: tuple[OutcomeAssertion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A validated scenario: task, world, faults, policy, humans, expectations."""
+
+    name: str
+    rationale: str
+    task: TaskSpec
+    tags: tuple[str, ...] = ()
+    severity: Severity = Severity.BLOCK
+    world: WorldSpec = field(default_factory=WorldSpec)
+    faults: tuple[FaultSpec, ...] = ()
+    policy: PolicySpec = field(default_factory=PolicySpec)
+    humans: HumansSpec = field(default_factory=HumansSpec)
+    expect: Expectations = field(default_factory=Expectations)
+    path: Path | None = None
+    source_sha256: str | None = None

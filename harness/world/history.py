@@ -1,0 +1,96 @@
+"""The run history, in the manner of Jepsen: invoke / ok / fail / info.
+
+Every tool call is an ``invoke`` followed by exactly one completion: ``ok`` (it
+happened and the agent was told), ``fail`` (it definitely did not happen), or
+``info`` (indeterminate *to the agent*, e.g. a timeout). Each completion carries both
+``seen`` (what the agent received) and ``actual`` (what really happened: the ledger
+entries it committed). Fault decisions are written by the ``nemesis`` process, human
+decisions by ``human``, blocked outbound requests by ``security``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EntryType(StrEnum):
+    INVOKE = "invoke"
+    OK = "ok"
+    FAIL = "fail"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One line of the history."""
+
+    index: int
+    time: float
+    process: str
+    type: EntryType
+    f: str
+    call: int | None = None
+    value: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "time": self.time,
+            "process": self.process,
+            "type": str(self.type),
+            "f": self.f,
+            "call": self.call,
+            "value": dict(self.value),
+        }
+
+
+class History:
+    """Append-only history with a few query helpers for the oracles."""
+
+    __slots__ = ("_entries", "calls")
+
+    def __init__(self) -> None:
+        self._entries: list[HistoryEntry] = []
+        self.calls = 0
+
+    def append(
+        self,
+        *,
+        time: float,
+        process: str,
+        type: EntryType,
+        f: str,
+        call: int | None = None,
+        value: Mapping[str, Any] | None = None,
+    ) -> HistoryEntry:
+        entry = HistoryEntry(
+            index=len(self._entries),
+            time=time,
+            process=process,
+            type=type,
+            f=f,
+            call=call,
+            value=value if value is not None else {},
+        )
+        self._entries.append(entry)
+        return entry
+
+    def next_call(self) -> int:
+        """Number the next tool call (1-based, in order of invocation)."""
+        self.calls += 1
+        return self.calls
+
+    def by_process(self, process: str) -> list[HistoryEntry]:
+        return [e for e in self._entries if e.process == process]
+
+    def for_call(self, call: int) -> list[HistoryEntry]:
+        return [e for e in self._entries if e.call == call]
+
+    def __iter__(self) -> Iterator[HistoryEntry]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,79 @@
+"""The effects ledger: every side effect a fake committed, with its business key.
+
+The ledger records what *really* happened, independent of what the agent saw. The
+idempotency oracle counts effects per business key; the outcome oracle reads state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerEntry:
+    """One committed side effect."""
+
+    seq: int
+    time: float
+    service: str
+    operation: str
+    business_key: str
+    params: Mapping[str, Any]
+    ref: str | None
+    call: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "service": self.service,
+            "operation": self.operation,
+            "business_key": self.business_key,
+            "params": dict(self.params),
+            "ref": self.ref,
+            "call": self.call,
+        }
+
+
+class Ledger:
+    """Append-only list of committed effects."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: list[LedgerEntry] = []
+
+    def commit(
+        self,
+        *,
+        time: float,
+        service: str,
+        operation: str,
+        business_key: str,
+        params: Mapping[str, Any],
+        ref: str | None = None,
+        call: int | None = None,
+    ) -> LedgerEntry:
+        entry = LedgerEntry(
+            seq=len(self._entries) + 1,
+            time=time,
+            service=service,
+            operation=operation,
+            business_key=business_key,
+            params=dict(params),
+            ref=ref,
+            call=call,
+        )
+        self._entries.append(entry)
+        return entry
+
+    def by_key(self, business_key: str) -> list[LedgerEntry]:
+        return [e for e in self._entries if e.business_key == business_key]
+
+    def __iter__(self) -> Iterator[LedgerEntry]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

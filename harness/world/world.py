@@ -1,0 +1,65 @@
+"""The simulated enterprise of one run: clock, seeded randomness, fakes, ledger, history."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from harness.world.clock import SimClock
+from harness.world.history import History
+from harness.world.ledger import Ledger
+from harness.world.snapshot import load_snapshot, shared_faker
+
+if TYPE_CHECKING:
+    from fakes.base import FakeService, IdGenerator
+
+
+def derive_seed(seed: int, label: str) -> random.Random:
+    """An independent, process-stable random stream for ``label`` under ``seed``.
+
+    ``random.Random`` seeds a ``str`` through SHA-512, so the stream does not depend
+    on ``PYTHONHASHSEED``, the process, or the xdist worker.
+    """
+    return random.Random(f"aqe:{seed}:{label}")
+
+
+class World:
+    """Everything a run mutates. Built from a cached seeded snapshot by copying."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        world_seed: int | None = None,
+        services: tuple[type[FakeService], ...] | None = None,
+        time_limit: float = 7 * 24 * 3600.0,
+    ) -> None:
+        from fakes import SERVICES
+
+        self.seed = seed
+        self.world_seed = seed if world_seed is None else world_seed
+        self.clock = SimClock(limit=time_limit)
+        self.rng = derive_seed(seed, "run")
+        self.ledger = Ledger()
+        self.history = History()
+        self.records: dict[str, dict[str, Any]] = {}
+        self.humans: Mapping[str, Any] = {}
+        self.faker = shared_faker()
+        self.faker.seed_instance(seed)
+        snapshot = load_snapshot(self.world_seed, services or SERVICES)
+        self.ids: IdGenerator = snapshot.ids
+        self.ids.reseed(derive_seed(seed, "ids"))
+        self.services: dict[str, FakeService] = {
+            cls.name: cls(snapshot.states[cls.name], self)
+            for cls in (services or SERVICES)
+        }
+
+    def service(self, name: str) -> FakeService:
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services))
+            raise LookupError(
+                f"no simulated service {name!r} (services: {known})"
+            ) from None
