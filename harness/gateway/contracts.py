@@ -10,6 +10,7 @@ from typing import Any
 import fastjsonschema
 
 from fakes.base import Operation
+from harness.gateway.fastcheck import compile_check
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,28 +25,39 @@ class Violation:
 Validator = Callable[[Any], Any]
 
 
+class _Contract:
+    """One schema, compiled twice: a fast accept-path and a precise explainer."""
+
+    __slots__ = ("explain", "fast", "schema")
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.explain: Validator = fastjsonschema.compile(dict(schema))
+        self.fast = compile_check(schema)
+
+    def check(self, value: Mapping[str, Any]) -> Violation | None:
+        if self.fast is not None and self.fast(value):
+            return None
+        try:
+            self.explain(value)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            return _violation(exc, self.schema, value)
+        return None
+
+
 @lru_cache(maxsize=None)
-def _validators(op: Operation) -> tuple[Validator, Validator]:
-    return (
-        fastjsonschema.compile(dict(op.request)),
-        fastjsonschema.compile(dict(op.response)),
-    )
+def _contracts(op: Operation) -> tuple[_Contract, _Contract]:
+    return _Contract(op.request), _Contract(op.response)
 
 
 def check_request(op: Operation, params: Mapping[str, Any]) -> Violation | None:
-    try:
-        _validators(op)[0](params)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        return _violation(exc, op.request, params)
-    return None
+    """Why ``params`` break the operation's request contract, or None."""
+    return _contracts(op)[0].check(params)
 
 
 def check_response(op: Operation, body: Mapping[str, Any]) -> Violation | None:
-    try:
-        _validators(op)[1](body)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        return _violation(exc, op.response, body)
-    return None
+    """Why ``body`` breaks the operation's response contract, or None."""
+    return _contracts(op)[1].check(body)
 
 
 def _violation(

@@ -10,9 +10,8 @@ failure the door turns into its own kind of error (``httpx.ReadTimeout``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from fakes.base import CallContext, FakeService, Operation, Reply
 from harness.errors import ContractError, RunAborted
@@ -31,8 +30,9 @@ class Transport(StrEnum):
     RESET = "reset"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ToolRequest:
+class ToolRequest(NamedTuple):
+    """A tool call as both doors hand it to the gateway."""
+
     op: Operation
     params: dict[str, Any]
     door: str
@@ -40,15 +40,16 @@ class ToolRequest:
     idempotency_key: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ToolResponse:
+class ToolResponse(NamedTuple):
+    """What the gateway answers: a response, or a transport failure."""
+
     status: int
     body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str]
     transport: Transport | None = None
 
 
-_TIMED_OUT = ToolResponse(status=0, body={}, transport=Transport.TIMEOUT)
+_TIMED_OUT = ToolResponse(0, {}, {}, Transport.TIMEOUT)
 
 
 class Gateway:
@@ -163,8 +164,9 @@ class Gateway:
             clock.advance(float(timeout.params["after"]))
             return self._timed_out(call, op, policy, committed=[], pending=True)
 
+        before = len(world.ledger)
         reply = self._execute(service, op, req, ctx, decisions)
-        committed = [e.seq for e in world.ledger if e.call == call]
+        committed = list(range(before + 1, len(world.ledger) + 1))
         if timeout is not None:
             clock.advance(float(timeout.params["after"]))
             return self._timed_out(call, op, policy, committed=committed, pending=False)
@@ -275,7 +277,7 @@ class Gateway:
             call=call,
             value=value,
         )
-        return ToolResponse(status=reply.status, body=reply.body, headers=reply.headers)
+        return ToolResponse(reply.status, reply.body, reply.headers)
 
     def block(self, *, method: str, url: str, door: str) -> None:
         """Record an outbound request to a host that is not simulated."""

@@ -29,6 +29,7 @@ from harness.world.world import World, derive_seed
 DEFAULT_ORACLES = ("idempotency", "escalation", "outcome", "policy", "security")
 #: Simulated seconds after the agent returns in which pending effects still land.
 DRAIN_SECONDS = 24 * 3600.0
+_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,16 +64,21 @@ def agent_name(agent: Callable[..., Any]) -> str:
     return f"{module}:{name}"
 
 
-def run_scenario(
-    scenario: Scenario,
-    agent: Callable[..., Any],
-    *,
-    seed: int = 0,
-    wall_timeout: float | None = 60.0,
-    max_calls: int = 500,
-    oracles: tuple[str, ...] = DEFAULT_ORACLES,
-) -> RunResult:
-    """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSetup:
+    """A world ready for an agent: records created, doors open, task resolved."""
+
+    world: World
+    gateway: Gateway
+    door: HttpDoor
+    tools: Tools
+    identity: Identity
+    task: Task
+    expect: Expectations
+
+
+def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSetup:
+    """Build the seeded world for ``scenario`` and everything the agent will use."""
     world = World(seed=seed, world_seed=scenario.world.seed)
     world.humans = {"approver": scenario.humans.approver}
     for name, spec in scenario.world.records.items():
@@ -91,13 +97,10 @@ def run_scenario(
         scenario=scenario.name,
         seed=seed,
     )
-    expect: Expectations = _resolve_fields(scenario.expect, world.records)
-
     key_rng = derive_seed(seed, "credentials")
     identity = Identity(
         name="aqe-agent",
-        api_key="sk_test_"
-        + "".join(key_rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)),
+        api_key="sk_test_" + "".join(key_rng.choices(_KEY_ALPHABET, k=24)),
     )
     gateway = Gateway(
         world,
@@ -106,9 +109,30 @@ def run_scenario(
         policy=ApprovalPolicy(scenario.policy.approvals),
         max_calls=max_calls,
     )
-    door = HttpDoor(gateway, world.services.values())
-    tools = Tools(gateway, world.services.values(), identity.api_key)
+    return RunSetup(
+        world=world,
+        gateway=gateway,
+        door=HttpDoor(gateway, world.services.values()),
+        tools=Tools(gateway, world.services.values(), identity.api_key),
+        identity=identity,
+        task=task,
+        expect=_resolve_fields(scenario.expect, world.records),
+    )
 
+
+def run_scenario(
+    scenario: Scenario,
+    agent: Callable[..., Any],
+    *,
+    seed: int = 0,
+    wall_timeout: float | None = 60.0,
+    max_calls: int = 500,
+    oracles: tuple[str, ...] = DEFAULT_ORACLES,
+) -> RunResult:
+    """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures."""
+    setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
+    world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
+    identity, task, expect = setup.identity, setup.task, setup.expect
     agent_result: AgentResult | None = None
     failure: Score | None = None
     with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):

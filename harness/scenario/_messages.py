@@ -117,6 +117,8 @@ class Problem:
     fix: str
     #: The problem is about this key of the mapping at ``path``: point at the key.
     key: str | None = None
+    #: Point at the key holding ``path`` (the line opening a mapping), if any.
+    at_key: bool = False
     #: Where it is, when known without a path (YAML syntax errors).
     position: Position | None = None
 
@@ -133,7 +135,8 @@ def render_problems(
             target = (
                 problem.path if problem.key is None else (*problem.path, problem.key)
             )
-            at = at or source_map.position(target, key=problem.key is not None)
+            on_key = problem.key is not None or problem.at_key
+            at = at or source_map.position(target, key=on_key)
             rank = source_map.rank(target)
         sort_key = (at.line, at.col) if at else (0, 0)
         located.append(((*sort_key, rank, index), _render(problem, origin, at)))
@@ -208,10 +211,10 @@ def is_variant_rule(error: ValidationError) -> bool:
 def schema_problems(error: ValidationError) -> list[Problem]:
     """The problems one ``jsonschema`` error stands for."""
     path: JsonPath = tuple(error.absolute_path)
-    instance = error.instance
+    instance: Any = error.instance
     schema = error.schema if isinstance(error.schema, Mapping) else {}
-    value = error.validator_value
-    kind = error.validator
+    value: Any = error.validator_value
+    kind: Any = error.validator
     if kind in ("anyOf", "oneOf"):
         return _union_problems(error, path)
     if kind == "additionalProperties":
@@ -250,7 +253,9 @@ def schema_problems(error: ValidationError) -> list[Problem]:
 def _missing(path: JsonPath, name: str, schema: Mapping[str, Any]) -> Problem:
     description = schema.get("properties", {}).get(name, {}).get("description")
     fix = f"add {name!r}: {description}" if description else f"add {name!r}"
-    return Problem(path=path, message=f"missing required key {name!r}", fix=fix)
+    return Problem(
+        path=path, message=f"missing required key {name!r}", fix=fix, at_key=True
+    )
 
 
 def _wrong_type(

@@ -114,7 +114,9 @@ class _Builder:
         self._active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
-                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+                return [
+                    self.build(item, (*path, i)) for i, item in enumerate(node.value)
+                ]
             if isinstance(node, MappingNode):
                 return self._mapping(node, path)
         finally:

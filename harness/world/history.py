@@ -11,9 +11,8 @@ decisions by ``human``, blocked outbound requests by ``security``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class EntryType(StrEnum):
@@ -23,17 +22,16 @@ class EntryType(StrEnum):
     INFO = "info"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryEntry:
-    """One line of the history."""
+class HistoryEntry(NamedTuple):
+    """One line of the history (a named tuple: immutable and cheap to make)."""
 
     index: int
     time: float
     process: str
     type: EntryType
     f: str
-    call: int | None = None
-    value: Mapping[str, Any] = field(default_factory=dict)
+    call: int | None
+    value: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,13 +65,7 @@ class History:
         value: Mapping[str, Any] | None = None,
     ) -> HistoryEntry:
         entry = HistoryEntry(
-            index=len(self._entries),
-            time=time,
-            process=process,
-            type=type,
-            f=f,
-            call=call,
-            value=value if value is not None else {},
+            len(self._entries), time, process, type, f, call, value or {}
         )
         self._entries.append(entry)
         return entry

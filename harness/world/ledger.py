@@ -7,13 +7,11 @@ idempotency oracle counts effects per business key; the outcome oracle reads sta
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LedgerEntry:
-    """One committed side effect."""
+class LedgerEntry(NamedTuple):
+    """One committed side effect (a named tuple: immutable and cheap to make)."""
 
     seq: int
     time: float

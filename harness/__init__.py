@@ -1,0 +1,89 @@
+"""aqe-harness: run AI agents against a simulated enterprise and score what they did.
+
+The public API is below; everything else is internal. Names load on first use, so
+importing the pytest plugin stays cheap (pytest imports every installed plugin).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from harness._version import __version__
+
+if TYPE_CHECKING:
+    from harness.errors import (
+        AgentLoadError,
+        ContractError,
+        HarnessError,
+        RunAborted,
+        ScenarioError,
+        ToolConnectionError,
+        ToolError,
+        ToolTimeout,
+    )
+    from harness.modes.sim import RunResult, run_scenario
+    from harness.oracles.base import Evidence, Score
+    from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+    from harness.scenario.loader import load_scenario, parse_scenario, scenario_from_dict
+    from harness.scenario.model import Scenario
+
+_EXPORTS = {
+    "AgentEnv": "harness.runtime.env",
+    "AgentLoadError": "harness.errors",
+    "AgentResult": "harness.runtime.env",
+    "ContractError": "harness.errors",
+    "Evidence": "harness.oracles.base",
+    "HarnessError": "harness.errors",
+    "Identity": "harness.runtime.env",
+    "RunAborted": "harness.errors",
+    "RunResult": "harness.modes.sim",
+    "Scenario": "harness.scenario.model",
+    "ScenarioError": "harness.errors",
+    "Score": "harness.oracles.base",
+    "Task": "harness.runtime.env",
+    "ToolConnectionError": "harness.errors",
+    "ToolError": "harness.errors",
+    "ToolTimeout": "harness.errors",
+    "load_scenario": "harness.scenario.loader",
+    "parse_scenario": "harness.scenario.loader",
+    "run_scenario": "harness.modes.sim",
+    "scenario_from_dict": "harness.scenario.loader",
+}
+
+__all__ = [
+    "AgentEnv",
+    "AgentLoadError",
+    "AgentResult",
+    "ContractError",
+    "Evidence",
+    "HarnessError",
+    "Identity",
+    "RunAborted",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "Score",
+    "Task",
+    "ToolConnectionError",
+    "ToolError",
+    "ToolTimeout",
+    "__version__",
+    "load_scenario",
+    "parse_scenario",
+    "run_scenario",
+    "scenario_from_dict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

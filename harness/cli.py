@@ -1,0 +1,65 @@
+"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    argv = [*args.paths, "--aqe-agent", args.agent, "-p", "no:cacheprovider"]
+    if args.seed is not None:
+        argv += ["--aqe-seed", str(args.seed)]
+    if args.report_dir is not None:
+        argv += ["--aqe-report-dir", args.report_dir]
+    return int(pytest.main([*argv, *extra]))
+
+
+def _bench(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.bench import bench_gateway, render
+
+    if extra:
+        print(f"aqe bench: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    results = bench_gateway(rounds=args.rounds)
+    print(json.dumps(results, sort_keys=True) if args.json else render(results))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aqe", description="Agentic quality engineering harness."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser(
+        "run",
+        help="run scenarios against an agent (extra arguments go to pytest)",
+    )
+    run.add_argument("paths", nargs="+", help="scenario files or directories")
+    run.add_argument("--agent", required=True, metavar="MODULE:CALLABLE")
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--report-dir", default=None, metavar="DIR")
+    run.set_defaults(func=_run)
+    bench = sub.add_parser("bench", help="measure the harness's own speed")
+    bench.add_argument("target", choices=["gateway"])
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run" and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    code: int = args.func(args, extra)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The session summary: a table in the terminal and ``summary.json`` on disk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from harness._version import __version__
+from harness.reporting.trace import write_atomic
+
+SUMMARY_VERSION = 1
+
+
+def summarize(
+    records: Sequence[dict[str, Any]], config: pytest.Config, terminal: Any
+) -> None:
+    """Print the scenario × oracle table and write ``<report dir>/summary.json``."""
+    from harness.scenario.collect import report_dir
+
+    ordered = sorted(records, key=lambda r: (r["path"], r["scenario"], r["seed"]))
+    oracles: list[str] = []
+    for record in ordered:
+        oracles.extend(o for o in record["scores"] if o not in oracles)
+    passed = sum(r["passed"] for r in ordered)
+    terminal.write_sep("=", "aqe scenario summary")
+    width = max(len(r["scenario"]) for r in ordered)
+    terminal.write_line(f"{'scenario':<{width}}  verdict  " + "  ".join(oracles))
+    for record in ordered:
+        cells = "  ".join(
+            _cell(record["scores"].get(o)).center(len(o)) for o in oracles
+        )
+        verdict = "pass" if record["passed"] else "FAIL"
+        terminal.write_line(f"{record['scenario']:<{width}}  {verdict:<7}  {cells}")
+    out = report_dir(config)
+    summary = {
+        "summary_version": SUMMARY_VERSION,
+        "harness": __version__,
+        "runs": len(ordered),
+        "passed": passed,
+        "failed": len(ordered) - passed,
+        "results": ordered,
+    }
+    path = out / "summary.json"
+    write_atomic(path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
+    terminal.write_line(
+        f"{passed}/{len(ordered)} scenario runs passed; "
+        f"summary: {path}; traces: {out / 'traces'}"
+    )
+
+
+def _cell(value: bool | None) -> str:
+    if value is None:
+        return "-"
+    return "ok" if value else "FAIL"

@@ -1,0 +1,97 @@
+"""Replayable JSONL traces: one file per run, byte-identical for the same inputs.
+
+Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
+``history`` line per history entry, one ``effect`` line per ledger entry, one
+``score`` line per oracle, and the ``verdict``. Keys are sorted and no wall-clock
+value is written, so the same scenario + agent + seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness._version import __version__
+
+if TYPE_CHECKING:
+    from harness.modes.sim import RunResult
+
+TRACE_VERSION = 1
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def trace_lines(result: RunResult) -> list[str]:
+    """The trace of ``result`` as JSON lines (without newlines)."""
+    scenario = result.scenario
+    lines = [
+        _dump(
+            {
+                "type": "header",
+                "trace_version": TRACE_VERSION,
+                "harness": __version__,
+                "scenario": scenario.name,
+                "scenario_sha256": scenario.source_sha256,
+                "seed": result.seed,
+                "world_seed": result.world.world_seed,
+                "agent": result.agent,
+                "mode": "sim",
+            }
+        ),
+        _dump(
+            {
+                "type": "task",
+                "input": dict(result.task.input),
+                "instructions": result.task.instructions,
+                "records": {k: v.get("id") for k, v in result.world.records.items()},
+            }
+        ),
+    ]
+    lines.extend(_dump({"type": "history", **h.to_json()}) for h in result.world.history)
+    lines.extend(_dump({"type": "effect", **e.to_json()}) for e in result.world.ledger)
+    lines.extend(_dump({"type": "score", **s.to_json()}) for s in result.scores)
+    agent_result = result.agent_result
+    lines.append(
+        _dump(
+            {
+                "type": "verdict",
+                "passed": result.passed,
+                "failed": list(result.failed_oracles),
+                "agent_status": agent_result.status if agent_result else None,
+                "agent_summary": agent_result.summary if agent_result else None,
+                "simulated_seconds": result.world.clock.now,
+                "tool_calls": result.world.history.calls,
+            }
+        )
+    )
+    return lines
+
+
+def trace_bytes(result: RunResult) -> bytes:
+    return ("\n".join(trace_lines(result)) + "\n").encode()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader never sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_trace(result: RunResult, directory: Path) -> Path:
+    """Write the run's trace under ``directory``; returns its path."""
+    agent = result.agent.rpartition(":")[2] or "agent"
+    path = directory / f"{result.scenario.name}.{agent}.seed-{result.seed}.jsonl"
+    write_atomic(path, trace_bytes(result))
+    return path

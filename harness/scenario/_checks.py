@@ -1,0 +1,397 @@
+"""Scenario checks a JSON Schema cannot express, with messages that name the fix.
+
+Each check tolerates malformed data (the schema reports that), so a file's schema
+and semantic problems are reported together.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import string
+from collections.abc import Generator, Iterator, Mapping
+from typing import Any
+
+from harness.scenario._messages import (
+    JsonPath,
+    Problem,
+    choices_fix,
+    json_path,
+    plural,
+    short,
+)
+from harness.scenario.durations import parse_duration
+from harness.scenario.model import Commit, FaultKind
+from harness.scenario.refs import find_refs
+
+_KIND_PARAMS = {
+    FaultKind.LATENCY: ("seconds",),
+    FaultKind.TIMEOUT: ("commit", "after", "delay"),
+    FaultKind.ERROR: ("status", "retry_after", "body"),
+}
+_ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
+_REQUIRED_PARAM = {
+    FaultKind.LATENCY: ("seconds", "seconds: 2.5 (or 2s), the added latency"),
+    FaultKind.TIMEOUT: ("commit", "commit: before, after or delayed"),
+    FaultKind.ERROR: ("status", "status: 503, the HTTP status to answer with"),
+}
+_OUTCOME_FORMS = (
+    "count records with 'count: <collection>' (and optional 'where'), or read"
+    " one record's field with 'record: <collection>', 'id' and 'field'"
+)
+
+
+def semantic_problems(data: Any) -> list[Problem]:
+    """Problems with faults, outcomes, references, placeholders and services."""
+    if not isinstance(data, dict):
+        return []
+    return [
+        *_fault_problems(data),
+        *_outcome_problems(data),
+        *_reference_problems(data),
+        *_placeholder_problems(data),
+        *_service_problems(data),
+    ]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _items(
+    data: dict[str, Any], *keys: str
+) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    """``(path, mapping)`` for each mapping in the list at ``data[keys...]``."""
+    parent: Any = data
+    for key in keys:
+        parent = _dict(parent).get(key)
+    for index, item in enumerate(_list(parent)):
+        if isinstance(item, dict):
+            yield (*keys, index), item
+
+
+# -- faults -----------------------------------------------------------------------
+
+
+def _fault_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    seen: dict[str, JsonPath] = {}
+    for path, fault in _items(data, "faults"):
+        fault_id = fault.get("id")
+        if isinstance(fault_id, str) and fault_id in seen:
+            yield Problem(
+                path=(*path, "id"),
+                message=f"duplicate fault id {fault_id!r}",
+                fix=f"give each fault its own id; {fault_id!r} is already the id"
+                f" of {json_path(seen[fault_id])}",
+            )
+        elif isinstance(fault_id, str):
+            seen[fault_id] = path
+        if fault.get("kind") in tuple(FaultKind):
+            yield from _fault_params(path, fault, FaultKind(fault["kind"]))
+
+
+def _fault_params(
+    path: JsonPath, fault: dict[str, Any], kind: FaultKind
+) -> Iterator[Problem]:
+    allowed = _KIND_PARAMS[kind]
+    for key in fault:
+        if key in _ALL_PARAMS and key not in allowed:
+            yield Problem(
+                path=path,
+                key=key,
+                message=f"{key!r} is not a parameter of {kind} faults",
+                fix=f"remove it; {kind} faults take: {', '.join(allowed)}",
+            )
+    required, example = _REQUIRED_PARAM[kind]
+    if required not in fault:
+        yield Problem(
+            path=path,
+            message=f"missing required key {required!r} for {_a(kind)} {kind} fault",
+            fix=f"add {example}",
+        )
+    if kind is not FaultKind.TIMEOUT or "delay" not in fault:
+        return
+    commit = fault.get("commit")
+    if commit in (Commit.BEFORE, Commit.AFTER):
+        yield Problem(
+            path=path,
+            key="delay",
+            message=f"'delay' only applies to commit: delayed (commit is {commit!r})",
+            fix="remove 'delay', or set commit: delayed",
+        )
+    elif _seconds(fault["delay"]) == 0:
+        yield Problem(
+            path=(*path, "delay"),
+            message=f"must be greater than 0, got {short(fault['delay'])}",
+            fix="write how long after the call the effect commits (e.g. 60s)",
+        )
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
+
+
+# -- expectations ---------------------------------------------------------------------
+
+
+def _outcome_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    for path, item in _items(data, "expect", "outcome"):
+        if "count" in item and "record" in item:
+            yield Problem(
+                path=path,
+                key="record",
+                message="'count' and 'record' cannot be combined",
+                fix=_OUTCOME_FORMS,
+            )
+        elif "record" in item:
+            yield from _misplaced(path, item, ("count", "where"), "field")
+            for key in ("id", "field"):
+                if key not in item:
+                    yield Problem(
+                        path=path,
+                        message=f"missing required key {key!r} (field form)",
+                        fix=f"add {key!r}, or {_OUTCOME_FORMS}",
+                    )
+        elif "count" in item:
+            yield from _misplaced(path, item, ("id", "field"), "count")
+        else:
+            yield Problem(
+                path=path, message="missing 'count' or 'record'", fix=_OUTCOME_FORMS
+            )
+        if not {"equals", "at_least", "at_most"} & item.keys():
+            yield Problem(
+                path=path,
+                message="missing a comparison: 'equals', 'at_least' or 'at_most'",
+                fix="add what the count or field must be (e.g. equals: 1)",
+            )
+        yield from _bounds(path, item, "at_least", "at_most")
+    for path, item in _idempotency_items(data):
+        yield from _bounds(path, item, "min_effects", "max_effects")
+
+
+def _misplaced(
+    path: JsonPath, item: dict[str, Any], keys: tuple[str, ...], form: str
+) -> Iterator[Problem]:
+    for key in keys:
+        if key in item:
+            yield Problem(
+                path=path,
+                key=key,
+                message=f"{key!r} does not apply to the {form} form",
+                fix=f"remove {key!r}; {_OUTCOME_FORMS}",
+            )
+
+
+def _bounds(
+    path: JsonPath, item: dict[str, Any], low: str, high: str
+) -> Iterator[Problem]:
+    lower, upper = item.get(low), item.get(high)
+    if isinstance(lower, int) and isinstance(upper, int) and lower > upper:
+        yield Problem(
+            path=path,
+            key=low,
+            message=f"{low} ({lower}) is greater than {high} ({upper})",
+            fix=f"make {low} no greater than {high}",
+        )
+
+
+def _idempotency_items(
+    data: dict[str, Any],
+) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    value = _dict(data.get("expect")).get("idempotency")
+    if isinstance(value, dict):
+        yield ("expect", "idempotency"), value
+    else:
+        yield from _items(data, "expect", "idempotency")
+
+
+# -- references and placeholders ------------------------------------------------
+
+
+def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _reference_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    records = _dict(_dict(data.get("world")).get("records"))
+    names = list(records)
+    for index, (name, record) in enumerate(records.items()):
+        for path, text in _strings(record, ("world", "records", name)):
+            for ref_name, ref_field in find_refs(text):
+                ref = f"${ref_name}.{ref_field}"
+                if ref_name in names[:index]:
+                    continue
+                if ref_name == name:
+                    yield Problem(
+                        path=path,
+                        message=f"record {name!r} references itself ({ref!r})",
+                        fix="write the value: a record cannot read its own fields",
+                    )
+                elif ref_name in names:
+                    yield Problem(
+                        path=path,
+                        message=f"record {name!r} references {ref!r} before"
+                        f" {ref_name!r} is defined",
+                        fix=f"move {ref_name!r} above {name!r} in world.records:"
+                        " a record may only reference records defined before it",
+                    )
+                else:
+                    yield _unknown_record(path, ref_name, ref, names)
+    for section in ("task", "faults", "expect"):
+        for path, text in _strings(data.get(section), (section,)):
+            for ref_name, ref_field in find_refs(text):
+                if ref_name not in names:
+                    ref = f"${ref_name}.{ref_field}"
+                    yield _unknown_record(path, ref_name, ref, names)
+
+
+def _unknown_record(path: JsonPath, name: str, ref: str, names: list[str]) -> Problem:
+    fix = (
+        choices_fix(name, names, "records")
+        if names
+        else f"define {name!r} under world.records (no records are defined)"
+    )
+    return Problem(path=path, message=f"unknown record {name!r} in {ref!r}", fix=fix)
+
+
+def _placeholder_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    task = _dict(data.get("task"))
+    instructions, inputs = task.get("instructions"), task.get("input")
+    if not isinstance(instructions, str) or not isinstance(inputs, dict):
+        return
+    path: JsonPath = ("task", "instructions")
+    try:
+        fields = [
+            f for _, f, _, _ in string.Formatter().parse(instructions) if f is not None
+        ]
+    except ValueError as err:
+        yield Problem(
+            path=path,
+            message=f"invalid placeholder syntax: {err}",
+            fix="write {key} for a task.input value and {{ or }} for a literal brace",
+        )
+        return
+    for placeholder in fields:
+        key = re.split(r"[.\[!:]", placeholder, maxsplit=1)[0]
+        if not key:
+            yield Problem(
+                path=path,
+                message="empty placeholder {}",
+                fix="name a task.input key inside the braces (e.g. {amount})",
+            )
+        elif key not in inputs:
+            yield Problem(
+                path=path,
+                message=f"placeholder {{{key}}} is not a key of task.input",
+                fix=choices_fix(key, [str(k) for k in inputs], "input keys"),
+            )
+
+
+# -- services -------------------------------------------------------------------
+
+
+def _catalog() -> dict[str, Any] | None:
+    """The fake services by name; ``None`` when the ``fakes`` package is not there."""
+    try:
+        module = importlib.import_module("fakes")
+    except ModuleNotFoundError as err:
+        if err.name == "fakes":
+            return None
+        raise
+    services = getattr(module, "SERVICES", None)
+    if services is None:
+        return None
+    return {str(service.name): service for service in services}
+
+
+def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    catalog = _catalog()
+    if catalog is None:
+        return
+    records = _dict(_dict(data.get("world")).get("records"))
+    for name, record in records.items():
+        if isinstance(record, dict):
+            path: JsonPath = ("world", "records", name)
+            service = yield from _service(catalog, path, record.get("service"))
+            yield from _member(
+                path, record, "kind", service, "record_kinds", "record kind"
+            )
+    for path, fault in _items(data, "faults"):
+        match = _dict(fault.get("match"))
+        service = yield from _service(catalog, (*path, "match"), match.get("service"))
+        tool = match.get("tool")
+        services = [service] if service is not None else list(catalog.values())
+        tools = [op.name for s in services for op in s.operations]
+        if isinstance(tool, str) and tool not in tools:
+            yield Problem(
+                path=(*path, "match", "tool"),
+                message=f"unknown tool {tool!r}",
+                fix=choices_fix(tool, tools, "tools"),
+            )
+    for path, item in _items(data, "expect", "outcome"):
+        service = yield from _service(catalog, path, item.get("service"))
+        for key in ("count", "record"):
+            yield from _member(path, item, key, service, "collections", "collection")
+    for path, rule in _items(data, "policy", "approvals"):
+        action = rule.get("action")
+        prefix = action.split(".", 1)[0] if isinstance(action, str) else None
+        if prefix is not None and prefix not in catalog:
+            yield Problem(
+                path=(*path, "action"),
+                message=f"unknown service {prefix!r} in action {action!r}",
+                fix=choices_fix(prefix, catalog, "services"),
+            )
+
+
+def _service(
+    catalog: Mapping[str, Any], path: JsonPath, name: Any
+) -> Generator[Problem, None, Any]:
+    """Yield a problem for an unknown service name; return the known service."""
+    if not isinstance(name, str):
+        return None
+    if name not in catalog:
+        yield Problem(
+            path=(*path, "service"),
+            message=f"unknown service {name!r}",
+            fix=choices_fix(name, catalog, "services"),
+        )
+        return None
+    return catalog[name]
+
+
+def _member(
+    path: JsonPath,
+    item: dict[str, Any],
+    key: str,
+    service: Any,
+    attribute: str,
+    noun: str,
+) -> Iterator[Problem]:
+    value = item.get(key)
+    if service is None or not isinstance(value, str):
+        return
+    choices = [str(c) for c in getattr(service, attribute)]
+    if value not in choices:
+        yield Problem(
+            path=(*path, key),
+            message=f"unknown {noun} {value!r} for service {service.name!r}",
+            fix=choices_fix(value, choices, plural(noun)),
+        )

@@ -1,0 +1,167 @@
+"""pytest collection of scenario files: one item per scenario (per seed, later).
+
+A YAML file is a scenario when it lies under a directory named ``scenarios`` (and
+not under its ``policies``), or when it is named on the command line. A file that
+does not load becomes one failing item that shows the loader's message, with no
+Python traceback.
+"""
+
+from __future__ import annotations
+
+import shlex
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import HarnessError, ScenarioError
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def is_scenario_path(path: Path, explicitly_named: bool) -> bool:
+    if path.suffix not in SUFFIXES:
+        return False
+    if explicitly_named:
+        return True
+    parents = [p.name for p in path.parents]
+    return "scenarios" in parents and "policies" not in parents
+
+
+def run_seed(session_seed: int, scenario_name: str) -> int:
+    """The run seed of a scenario: the session seed plus the CRC32 of its name."""
+    return (session_seed + zlib.crc32(scenario_name.encode())) & 0xFFFFFFFF
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario.loader import load_scenario
+
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            yield InvalidScenarioItem.from_parent(
+                self, name=self.path.stem, error=str(exc)
+            )
+            return
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class InvalidScenarioItem(pytest.Item):
+    """A scenario that did not load: fails with the loader's message."""
+
+    def __init__(self, *, error: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise ScenarioError(self.error)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str:
+        return f"invalid scenario:\n{self.error}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario file {self.path.name}"
+
+
+class ScenarioFailed(Exception):
+    """The scenario ran and at least one blocking oracle failed."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class ScenarioItem(pytest.Item):
+    """Runs the agent under test on one scenario and fails on a blocking oracle."""
+
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.record: dict[str, Any] | None = None
+
+    def runtest(self) -> None:
+        from harness.agents.loading import load_agent
+        from harness.modes.sim import run_scenario
+        from harness.reporting.text import render_failure
+        from harness.reporting.trace import write_trace
+
+        config = self.config
+        spec = config.getoption("aqe_agent") or config.getini("aqe_agent")
+        if not spec:
+            raise HarnessError(
+                "no agent under test\n"
+                "    fix: pass --aqe-agent module:callable, or set aqe_agent in the "
+                "pytest ini file"
+            )
+        agent = load_agent(spec)
+        session_seed = _session_seed(config)
+        seed = run_seed(session_seed, self.scenario.name)
+        result = run_scenario(
+            self.scenario,
+            agent,
+            seed=seed,
+            wall_timeout=config.getoption("aqe_timeout"),
+        )
+        trace_dir = report_dir(config) / "traces"
+        trace = write_trace(result, trace_dir)
+        self.record = {
+            "scenario": self.scenario.name,
+            "path": self.path.as_posix(),
+            "seed": seed,
+            "agent": spec,
+            "passed": result.passed,
+            "failed": list(result.failed_oracles),
+            "scores": {s.oracle: s.passed for s in result.scores},
+            "trace": _relative(trace, config.rootpath),
+        }
+        if not result.passed:
+            reproduce = shlex.join(
+                [
+                    "pytest",
+                    _relative(self.path, config.rootpath),
+                    "--aqe-agent",
+                    spec,
+                    "--aqe-seed",
+                    str(session_seed),
+                ]
+            )
+            raise ScenarioFailed(
+                render_failure(result, reproduce=reproduce, trace=self.record["trace"])
+            )
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return excinfo.value.text
+        if isinstance(excinfo.value, HarnessError):
+            return f"aqe: {excinfo.value}"
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.scenario.name}"
+
+
+def _session_seed(config: pytest.Config) -> int:
+    value = config.getoption("aqe_seed")
+    if value is None:
+        value = config.getini("aqe_seed") or 0
+    return int(value)
+
+
+def report_dir(config: pytest.Config) -> Path:
+    value = config.getoption("aqe_report_dir") or config.getini("aqe_report_dir")
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,274 @@
+"""Load scenarios from YAML (or Python dicts) into validated :class:`Scenario` values.
+
+Validation reports every problem of a scenario at once, in line order, each as
+``file:line:col: json.path: what is wrong`` with a fix line; see
+:mod:`harness.scenario._messages`. The JSON Schema checks shapes; the checks in
+:mod:`harness.scenario._checks` do what a schema cannot (references, services).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from harness.errors import ScenarioError
+from harness.scenario._checks import semantic_problems
+from harness.scenario._messages import (
+    Problem,
+    SourceMap,
+    is_variant_rule,
+    render_problems,
+    schema_problems,
+)
+from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
+from harness.scenario.durations import parse_duration
+from harness.scenario.model import (
+    ApprovalRule,
+    ApproverSpec,
+    Commit,
+    Decision,
+    EscalationExpectation,
+    EscalationRule,
+    Expectations,
+    FaultKind,
+    FaultMatch,
+    FaultSpec,
+    FaultWhen,
+    HumansSpec,
+    IdempotencyExpectation,
+    OutcomeAssertion,
+    PolicySpec,
+    RecordSpec,
+    Scenario,
+    Severity,
+    TaskSpec,
+    WorldSpec,
+)
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
+
+#: Defaults of timeout parameters, in seconds.
+TIMEOUT_AFTER = 30.0
+DELAYED_COMMIT = 60.0
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate the scenario file at ``path``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        problem = f"{path}: cannot read the scenario file ({reason})"
+        fix = "    fix: check the path, and that the file is UTF-8 YAML"
+        raise ScenarioError(
+            f"{problem}\n{fix}", problems=(f"{problem}\n{fix}",)
+        ) from None
+    return parse_scenario(text, path)
+
+
+def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
+    """Validate scenario YAML ``text``; ``path`` names it in error messages."""
+    origin = str(path)
+    try:
+        document = read_yaml(text)
+    except YamlSyntaxError as err:
+        raise _scenario_error([err.problem], origin, SourceMap()) from None
+    scenario = _validated(
+        document.data, document.source_map, origin, list(document.problems)
+    )
+    return replace(
+        scenario,
+        path=None if origin == "<string>" else Path(path),
+        source_sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any], *, path: Path | str | None = None
+) -> Scenario:
+    """Validate a Python-authored scenario; errors name json paths, not lines.
+
+    Messages start with ``path`` when given, else ``<scenario NAME>``.
+    """
+    plain = _plain(data)
+    name = plain.get("name") if isinstance(plain, dict) else None
+    origin = str(path) if path is not None else f"<scenario {name}>"
+    if not isinstance(name, str) and path is None:
+        origin = "<scenario>"
+    scenario = _validated(plain, SourceMap.of_data(plain), origin, [])
+    return replace(scenario, path=None if path is None else Path(path))
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _validated(
+    data: Any, source_map: SourceMap, origin: str, problems: list[Problem]
+) -> Scenario:
+    errors = list(_validator().iter_errors(data))
+    problems += [
+        p for e in errors if not is_variant_rule(e) for p in schema_problems(e)
+    ]
+    checked = semantic_problems(data)
+    if not checked:
+        # The schema's per-variant rules are checked again (with better messages)
+        # in _checks; should the two ever disagree, the schema still speaks.
+        checked = [p for e in errors if is_variant_rule(e) for p in schema_problems(e)]
+    problems += checked
+    if problems:
+        raise _scenario_error(problems, origin, source_map)
+    return _build(data)
+
+
+def _scenario_error(
+    problems: list[Problem], origin: str, source_map: SourceMap
+) -> ScenarioError:
+    rendered = render_problems(problems, origin=origin, source_map=source_map)
+    return ScenarioError("\n".join(rendered), problems=rendered)
+
+
+def _plain(value: Any) -> Any:
+    """Python-authored data as JSON-like values: dicts, lists, plain strings."""
+    if isinstance(value, Mapping):
+        return {
+            str(k) if isinstance(k, str) else k: _plain(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+# -- building the model from validated data --------------------------------------
+
+
+def _build(data: dict[str, Any]) -> Scenario:
+    task = data["task"]
+    world = data.get("world", {})
+    humans = data.get("humans", {})
+    approver = humans.get("approver")
+    return Scenario(
+        name=data["name"],
+        rationale=data["rationale"].strip(),
+        task=TaskSpec(instructions=task["instructions"], input=task["input"]),
+        tags=tuple(data.get("tags", ())),
+        severity=Severity(data.get("severity", Severity.BLOCK)),
+        world=WorldSpec(
+            seed=None if world.get("seed") is None else int(world["seed"]),
+            records={
+                name: RecordSpec(
+                    service=record["service"],
+                    kind=record["kind"],
+                    fields={
+                        k: v for k, v in record.items() if k not in ("service", "kind")
+                    },
+                )
+                for name, record in world.get("records", {}).items()
+            },
+        ),
+        faults=tuple(_fault(fault) for fault in data.get("faults", ())),
+        policy=PolicySpec(
+            approvals=tuple(
+                ApprovalRule(action=rule["action"], when=rule.get("when"))
+                for rule in data.get("policy", {}).get("approvals", ())
+            )
+        ),
+        humans=HumansSpec(
+            approver=None
+            if approver is None
+            else ApproverSpec(
+                decision=Decision(approver["decision"]),
+                after=parse_duration(approver.get("after", 0)),
+            )
+        ),
+        expect=_expectations(data.get("expect", {})),
+    )
+
+
+def _fault(fault: dict[str, Any]) -> FaultSpec:
+    kind = FaultKind(fault["kind"])
+    params: dict[str, Any] = {}
+    if kind is FaultKind.LATENCY:
+        params["seconds"] = parse_duration(fault["seconds"])
+    elif kind is FaultKind.TIMEOUT:
+        commit = Commit(fault["commit"])
+        params["commit"] = commit
+        params["after"] = parse_duration(fault.get("after", TIMEOUT_AFTER))
+        if commit is Commit.DELAYED:
+            params["delay"] = parse_duration(fault.get("delay", DELAYED_COMMIT))
+    else:
+        params["status"] = int(fault["status"])
+        if "retry_after" in fault:
+            params["retry_after"] = parse_duration(fault["retry_after"])
+        if "body" in fault:
+            params["body"] = fault["body"]
+    match = fault.get("match", {})
+    when = fault.get("when", {})
+    return FaultSpec(
+        id=fault["id"],
+        kind=kind,
+        match=FaultMatch(
+            service=match.get("service"),
+            method=match.get("method"),
+            path=match.get("path"),
+            tool=match.get("tool"),
+        ),
+        when=FaultWhen(
+            call=None if when.get("call") is None else int(when["call"]),
+            probability=(
+                None if when.get("probability") is None else float(when["probability"])
+            ),
+        ),
+        params=params,
+    )
+
+
+def _expectations(expect: dict[str, Any]) -> Expectations:
+    idempotency = expect.get("idempotency", [])
+    if isinstance(idempotency, dict):
+        idempotency = [idempotency]
+    escalation = expect.get("escalation")
+    if isinstance(escalation, str):
+        escalation = {"rule": escalation}
+    return Expectations(
+        idempotency=tuple(_idempotency(item) for item in idempotency),
+        escalation=None
+        if escalation is None
+        else EscalationExpectation(
+            rule=EscalationRule(escalation["rule"]), reason=escalation.get("reason")
+        ),
+        outcome=tuple(
+            OutcomeAssertion(
+                service=item["service"],
+                kind=item.get("count", item.get("record")),
+                where=item.get("where", {}),
+                id=item.get("id"),
+                field=item.get("field"),
+                equals=item.get("equals"),
+                at_least=item.get("at_least"),
+                at_most=item.get("at_most"),
+            )
+            for item in expect.get("outcome", ())
+        ),
+    )
+
+
+def _idempotency(item: dict[str, Any]) -> IdempotencyExpectation:
+    max_effects = int(item.get("max_effects", 1))
+    return IdempotencyExpectation(
+        key=item["key"],
+        max_effects=max_effects,
+        min_effects=int(item.get("min_effects", min(1, max_effects))),
+    )
