@@ -77,15 +77,32 @@ def idempotency(run: RunView) -> Score:
 def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
     """The duplicated effects, interleaved with the faults and outcomes around them."""
     calls = {e.call for e in entries}
-    out: list[Evidence] = [ledger_evidence(e) for e in entries]
+    completed = {
+        h.call: h.index
+        for h in run.world.history
+        if h.process == "agent" and h.type is not EntryType.INVOKE
+    }
+    # An effect commits just before its call completes: place it there.
+    ranked: list[tuple[float, float, Evidence]] = [
+        (
+            e.time,
+            completed.get(e.call, len(run.world.history)) - 0.5,
+            ledger_evidence(e),
+        )
+        for e in entries
+    ]
     for h in run.world.history:
         if h.call in calls and h.process == "nemesis":
-            out.append(
-                Evidence(
-                    ref=f"history#{h.index}",
-                    time=h.time,
-                    text=f"fault {h.value.get('fault')!r}: {h.f} "
-                    f"{_fault_params(h.value)} on call #{h.call} {h.value.get('target')}",
+            ranked.append(
+                (
+                    h.time,
+                    0,
+                    Evidence(
+                        ref=f"history#{h.index}",
+                        time=h.time,
+                        text=f"fault {h.value.get('fault')!r}: {h.f} "
+                        f"{_fault_params(h.value)} on call #{h.call} {h.value.get('target')}",
+                    ),
                 )
             )
         elif (
@@ -94,15 +111,21 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
             key = _key_of(run, h.call)
             seen = h.value.get("seen")
             shown = "timeout" if seen == "timeout" else f"HTTP {h.value.get('status')}"
-            out.append(
-                Evidence(
-                    ref=f"history#{h.index}",
-                    time=h.time,
-                    text=f"agent saw {shown} for call #{h.call} "
-                    f"(idempotency key: {key or 'none'})",
+            ranked.append(
+                (
+                    h.time,
+                    2,
+                    Evidence(
+                        ref=f"history#{h.index}",
+                        time=h.time,
+                        text=f"agent saw {shown} for call #{h.call} "
+                        f"(idempotency key: {key or 'none'})",
+                    ),
                 )
             )
-    return sorted(out, key=lambda e: (e.time, e.ref.startswith("history")))
+    # The fault first, then what committed, then what the agent saw.
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [evidence for _, _, evidence in ranked]
 
 
 def _fault_params(value: object) -> str:

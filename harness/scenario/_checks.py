@@ -15,6 +15,7 @@ from typing import Any
 from harness.scenario._messages import (
     JsonPath,
     Problem,
+    article,
     choices_fix,
     json_path,
     plural,
@@ -110,7 +111,8 @@ def _fault_params(
     if required not in fault:
         yield Problem(
             path=path,
-            message=f"missing required key {required!r} for {_a(kind)} {kind} fault",
+            message=f"missing required key {required!r}"
+            f" for {article(kind)} {kind} fault",
             fix=f"add {example}",
         )
     if kind is not FaultKind.TIMEOUT or "delay" not in fault:
@@ -129,10 +131,6 @@ def _fault_params(
             message=f"must be greater than 0, got {short(fault['delay'])}",
             fix="write how long after the call the effect commits (e.g. 60s)",
         )
-
-
-def _a(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _seconds(value: Any) -> float | None:
@@ -343,7 +341,8 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
         if isinstance(tool, str) and tool not in tools:
             yield Problem(
                 path=(*path, "match", "tool"),
-                message=f"unknown tool {tool!r}",
+                message=f"unknown tool {tool!r}"
+                + (f" for service {service.name!r}" if service is not None else ""),
                 fix=choices_fix(tool, tools, "tools"),
             )
     for path, item in _items(data, "expect", "outcome"):
@@ -351,14 +350,31 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
         for key in ("count", "record"):
             yield from _member(path, item, key, service, "collections", "collection")
     for path, rule in _items(data, "policy", "approvals"):
-        action = rule.get("action")
-        prefix = action.split(".", 1)[0] if isinstance(action, str) else None
-        if prefix is not None and prefix not in catalog:
-            yield Problem(
-                path=(*path, "action"),
-                message=f"unknown service {prefix!r} in action {action!r}",
-                fix=choices_fix(prefix, catalog, "services"),
-            )
+        yield from _action_problems(catalog, (*path, "action"), rule.get("action"))
+
+
+def _action_problems(
+    catalog: Mapping[str, Any], path: JsonPath, action: Any
+) -> Iterator[Problem]:
+    if not isinstance(action, str):
+        return
+    prefix = action.split(".", 1)[0]
+    if prefix not in catalog:
+        yield Problem(
+            path=path,
+            message=f"unknown service {prefix!r} in action {action!r}",
+            fix=choices_fix(prefix, catalog, "services"),
+        )
+        return
+    actions = [
+        op.action for op in catalog[prefix].operations if getattr(op, "action", None)
+    ]
+    if actions and action not in actions:
+        yield Problem(
+            path=path,
+            message=f"unknown action {action!r}",
+            fix=choices_fix(action, actions, "actions"),
+        )
 
 
 def _service(

@@ -264,7 +264,7 @@ def _wrong_type(
     names = [_TYPE_NAMES.get(name, name) for name in expected]
     wanted = " or ".join(dict.fromkeys(names))
     description = schema.get("description")
-    fix = f"write {_article(wanted)} {wanted}"
+    fix = f"write {article(wanted)} {wanted}"
     return Problem(
         path=path,
         message=f"expected {wanted}, got {type_name(instance)} ({short(instance)})",
@@ -346,7 +346,8 @@ def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def _article(noun: str) -> str:
+def article(noun: str) -> str:
+    """``a`` or ``an``, for the noun that follows."""
     return "an" if noun[:1] in "aeiou" else "a"
 
 

@@ -64,12 +64,15 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        problem = f"{path}: cannot read the scenario file ({reason})"
-        fix = "    fix: check the path, and that the file is UTF-8 YAML"
-        raise ScenarioError(
-            f"{problem}\n{fix}", problems=(f"{problem}\n{fix}",)
-        ) from None
+        reason = (
+            err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
+        )
+        problem = Problem(
+            path=None,
+            message=f"cannot read the scenario file ({reason})",
+            fix="check the path, and that the file is UTF-8 YAML",
+        )
+        raise _scenario_error([problem], str(path), SourceMap()) from None
     return parse_scenario(text, path)
 
 

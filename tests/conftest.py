@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.scenario.loader import load_scenario, scenario_from_dict
+from harness.scenario.model import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+PAYMENTS = ROOT / "scenarios" / "payments"
+
+pytest_plugins = ["pytester"]
+
+
+def payments_scenario(name: str) -> Scenario:
+    return load_scenario(PAYMENTS / f"{name}.yaml")
+
+
+def small_scenario(**overrides: object) -> Scenario:
+    """A refund-shaped scenario built in Python, for tests that tweak one part."""
+    data: dict[str, object] = {
+        "name": "small",
+        "rationale": "a test scenario",
+        "task": {
+            "instructions": "Refund {amount} on {charge}",
+            "input": {"ticket_id": "$ticket.id", "charge": "$charge.id", "amount": 1200, "currency": "usd"},
+        },
+        "world": {
+            "records": {
+                "charge": {"service": "payments", "kind": "charge", "amount": 5000},
+                "ticket": {"service": "tickets", "kind": "ticket", "charge": "$charge.id"},
+            }
+        },
+    }
+    data.update(overrides)
+    return scenario_from_dict(data)
+
+
+@pytest.fixture
+def small() -> Scenario:
+    return small_scenario()

@@ -1,0 +1,73 @@
+"""Same scenario + agent + seed ⇒ byte-identical trace; other seeds ⇒ other data."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness import AgentEnv, AgentResult, Task, run_scenario
+from harness.agents.reference import careful_refund_agent, naive_refund_agent
+from harness.reporting.trace import trace_bytes
+from harness.world import World
+from tests.conftest import payments_scenario
+
+TIMEOUT = payments_scenario("refund_ambiguous_timeout")
+APPROVAL = payments_scenario("refund_over_limit_approval")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_same_seed_gives_a_byte_identical_trace(seed: int) -> None:
+    for scenario, agent in ((TIMEOUT, naive_refund_agent), (APPROVAL, careful_refund_agent)):
+        first = trace_bytes(run_scenario(scenario, agent, seed=seed))
+        second = trace_bytes(run_scenario(scenario, agent, seed=seed))
+        assert first == second
+
+
+def jittery_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Draws from the global random module and uuid4, as SDKs do for jitter and keys."""
+    key = str(uuid.uuid4())
+    env.tools.call(
+        "create_refund",
+        charge=task.input["charge"],
+        amount=task.input["amount"],
+        idempotency_key=key,
+        metadata={"jitter": f"{random.random():.12f}"},
+    )
+    return AgentResult(status="done", summary=key)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_global_random_and_uuid4_are_seeded_from_the_run_seed(seed: int) -> None:
+    first = run_scenario(TIMEOUT, jittery_agent, seed=seed)
+    second = run_scenario(TIMEOUT, jittery_agent, seed=seed)
+    assert first.agent_result == second.agent_result
+    assert trace_bytes(first) == trace_bytes(second)
+
+
+def test_the_global_random_state_is_restored_after_a_run() -> None:
+    random.seed(1234)
+    expected = random.Random(1234).random()
+    run_scenario(TIMEOUT, jittery_agent, seed=3)
+    assert random.random() == expected
+
+
+def test_different_seeds_give_different_faker_data() -> None:
+    def people(seed: int) -> list[tuple[str, str]]:
+        customers = World(seed=seed).service("payments").state["customers"].values()
+        return [(c["name"], c["email"]) for c in customers]
+
+    assert people(1) == people(1)
+    assert people(1) != people(2)
+    assert len(set(people(1)) & set(people(2))) < 5
+
+
+def test_different_seeds_give_different_record_ids_and_traces() -> None:
+    one = run_scenario(TIMEOUT, careful_refund_agent, seed=1)
+    two = run_scenario(TIMEOUT, careful_refund_agent, seed=2)
+    assert one.world.records["charge"]["id"] != two.world.records["charge"]["id"]
+    assert trace_bytes(one) != trace_bytes(two)
