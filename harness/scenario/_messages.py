@@ -203,8 +203,10 @@ def plural(noun: str) -> str:
 
 
 def is_variant_rule(error: ValidationError) -> bool:
-    """Errors from the schema's per-variant rules (``allOf``), which the loader
-    checks itself with messages that name the variant."""
+    """Whether ``error`` comes from a per-variant rule (``allOf``) of the schema.
+
+    The loader checks those rules itself, with messages that name the variant.
+    """
     return "allOf" in error.absolute_schema_path
 
 

@@ -1,4 +1,4 @@
-"""The scenario loader: YAML and dicts in, a validated Scenario or teaching errors out."""
+"""The scenario loader: YAML or dicts in, a Scenario or errors that teach out."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ world:
   seed: 7
   records:
     charge: {service: payments, kind: charge, amount: 5000, status: succeeded}
-    ticket: {service: tickets, kind: ticket, subject: "Charged twice", charge: $charge.id}
+    ticket: {service: tickets, kind: ticket, subject: Charged twice,
+             charge: $charge.id}
 policy:
   approvals:
     - {action: payments.refund, when: "amount > 50000"}
@@ -337,7 +338,8 @@ def test_loader_shows_the_value_and_the_bound_of_a_number_out_of_range() -> None
 def test_loader_rejects_a_parameter_of_another_fault_kind() -> None:
     text = (
         BASE
-        + "faults:\n  - id: slow\n    kind: latency\n    seconds: 2\n    commit: after\n"
+        + "faults:\n  - id: slow\n    kind: latency\n    seconds: 2\n"
+        + "    commit: after\n"
     )
 
     assert problems(text) == (
@@ -434,7 +436,8 @@ def test_loader_rejects_malformed_approval_conditions(condition: str) -> None:
     policy = {"approvals": [{"action": "payments.refund", "when": condition}]}
 
     assert dict_problems(minimal(policy=policy)) == (
-        f"<scenario refund>: policy.approvals[0].when: invalid condition {condition!r}\n"
+        "<scenario refund>: policy.approvals[0].when:"
+        f" invalid condition {condition!r}\n"
         "    fix: write <field> <op> <literal> with op one of > >= < <= == != and the"
         " literal a number or a quoted string (e.g. amount > 50000, currency == 'usd')",
     )
@@ -647,7 +650,8 @@ def test_loader_rejects_an_unknown_tool_of_the_matched_service() -> None:
         "match": {"service": "notify", "tool": "send_mesage"},
     }
     assert dict_problems(minimal(faults=[fault])) == (
-        "<scenario refund>: faults[0].match.tool: unknown tool 'send_mesage'\n"
+        "<scenario refund>: faults[0].match.tool: unknown tool 'send_mesage' for"
+        " service 'notify'\n"
         "    fix: did you mean 'send_message'? valid tools: get_message, send_message",
     )
 
@@ -664,7 +668,19 @@ def test_loader_rejects_an_approval_action_of_an_unknown_service() -> None:
     )
 
 
-# -- Python-authored scenarios ----------------------------------------------------------
+@needs_fakes
+def test_loader_rejects_an_approval_action_the_service_does_not_have() -> None:
+    policy = {"approvals": [{"action": "payments.refnd"}]}
+
+    assert dict_problems(minimal(policy=policy)) == (
+        "<scenario refund>: policy.approvals[0].action: unknown action"
+        " 'payments.refnd'\n"
+        "    fix: did you mean 'payments.refund'? valid actions: payments.charge,"
+        " payments.create, payments.refund",
+    )
+
+
+# -- Python-authored scenarios ---------------------------------------------------
 
 
 def test_scenario_from_dict_names_the_given_path_in_errors() -> None:
@@ -740,7 +756,7 @@ def test_schema_rejects_the_fault_parameters_the_loader_rejects(
     assert len(dict_problems(data)) == 1
 
 
-# -- durations --------------------------------------------------------------------------
+# -- durations -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -773,7 +789,7 @@ def test_parse_duration_rejects_other_forms_and_shows_the_accepted_ones(
         "use a number of seconds (2.5) or <number><unit> parts with units ms, s, m,"
         " h, d (500ms, 30s, 1.5m, 2h, 1d, 1h30m)"
     )
-    with pytest.raises(ValueError, match="^invalid duration ") as caught:
+    with pytest.raises(ValueError, match=r"^invalid duration ") as caught:
         parse_duration(value)
 
     assert str(caught.value) == f"invalid duration {value!r}: {accepted}"

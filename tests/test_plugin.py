@@ -1,0 +1,162 @@
+"""The pytest plugin, as users drive it (pytester runs pytest in a temp project)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PAYMENTS
+
+CAREFUL = "harness.agents.reference:careful_refund_agent"
+NAIVE = "harness.agents.reference:naive_refund_agent"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    target = pytester.path / "scenarios" / "payments"
+    target.mkdir(parents=True)
+    for path in sorted(PAYMENTS.glob("*.yaml")):
+        shutil.copy(path, target / path.name)
+    return pytester
+
+
+def test_each_scenario_file_is_collected_as_one_item(project: pytest.Pytester) -> None:
+    result = project.runpytest("--collect-only", "-q", "scenarios")
+    result.stdout.fnmatch_lines(
+        [
+            "scenarios/payments/refund_503_then_ok.yaml::refund_503_then_ok",
+            "scenarios/payments/refund_already_refunded.yaml::refund_already_refunded",
+            "scenarios/payments/refund_ambiguous_timeout.yaml::refund_ambiguous_timeout",
+            "scenarios/payments/refund_ok.yaml::refund_ok",
+            "scenarios/payments/refund_over_limit_approval.yaml::refund_over_limit_approval",
+        ]
+    )
+
+
+def test_careful_agent_passes_the_suite_and_writes_a_trace_per_run(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["*aqe scenario summary*", "5/5 scenario runs passed*"])
+    traces = sorted((project.path / "reports" / "traces").glob("*.jsonl"))
+    assert len(traces) == 5
+    assert (project.path / "reports" / "summary.json").is_file()
+
+
+def test_a_failing_scenario_names_the_oracle_shows_evidence_and_a_reproduce_line(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "scenarios/payments/refund_ambiguous_timeout.yaml", f"--aqe-agent={NAIVE}", "--aqe-seed=4"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "scenario 'refund_ambiguous_timeout' failed on idempotency, outcome (seed *, agent "
+            "harness.agents.reference:naive_refund_agent)",
+            "  [[]block[]] idempotency: business key 'refund:ch_*' committed 2 effects, at most 1 "
+            "allowed (duplicated)",
+            "      history#1 * fault 'lost-response': timeout after=30.0 commit=after on call #1 POST /v1/refunds",
+            "      ledger#1 *t=+0.000s*payments.create_refund refund:ch_*",
+            "      ledger#2 *t=+30.000s*payments.create_refund refund:ch_*",
+            "reproduce: pytest scenarios/payments/refund_ambiguous_timeout.yaml --aqe-agent "
+            "harness.agents.reference:naive_refund_agent --aqe-seed 4",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_the_reproduce_line_reproduces_the_same_trace(project: pytest.Pytester) -> None:
+    args = ("scenarios/payments/refund_ambiguous_timeout.yaml", f"--aqe-agent={NAIVE}", "--aqe-seed=9")
+    project.runpytest(*args)
+    (trace,) = (project.path / "reports" / "traces").glob("*.jsonl")
+    first = trace.read_bytes()
+    project.runpytest(*args)
+    assert trace.read_bytes() == first
+
+
+def test_an_invalid_scenario_is_one_failing_item_without_a_traceback(project: pytest.Pytester) -> None:
+    bad = project.path / "scenarios" / "payments" / "broken.yaml"
+    bad.write_text(
+        "name: broken\nrationale: r\ntask:\n  instructions: x\n  input: {}\n"
+        "faults:\n  - id: f\n    kind: timout\n"
+    )
+    result = project.runpytest("scenarios/payments/broken.yaml", f"--aqe-agent={CAREFUL}")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "invalid scenario:" in out
+    assert "broken.yaml:8:11: faults[0].kind: unknown fault kind 'timout'" in out
+    assert "did you mean 'timeout'?" in out
+    assert "Traceback" not in out
+
+
+def test_running_scenarios_without_an_agent_says_how_to_name_one(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios/payments/refund_ok.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "aqe: no agent under test",
+            "    fix: pass --aqe-agent module:callable, or set aqe_agent in the pytest ini file",
+        ]
+    )
+
+
+def test_the_agent_can_come_from_the_ini_file(project: pytest.Pytester) -> None:
+    project.makeini(f"[pytest]\naqe_agent = {CAREFUL}\n")
+    project.runpytest("scenarios/payments/refund_ok.yaml").assert_outcomes(passed=1)
+
+
+def test_an_agent_that_does_not_import_is_a_clear_error(project: pytest.Pytester) -> None:
+    result = project.runpytest("scenarios/payments/refund_ok.yaml", "--aqe-agent=nowhere.agent:run")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["aqe: cannot import agent module 'nowhere.agent': *"])
+
+
+def test_a_user_agent_module_in_the_project_is_importable(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        my_agent="""
+        def agent(task, env):
+            env.tools.call("create_refund", charge=task.input["charge"],
+                           amount=task.input["amount"], idempotency_key="once")
+            return {"status": "done"}
+        """
+    )
+    result = project.runpytest("scenarios/payments/refund_ok.yaml", "--aqe-agent=my_agent:agent")
+    result.assert_outcomes(passed=1)
+
+
+def test_xdist_gives_the_same_verdicts_as_a_single_process(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    serial = project.runpytest("scenarios", f"--aqe-agent={NAIVE}")
+    parallel = project.runpytest("scenarios", f"--aqe-agent={NAIVE}", "-n", "2")
+    serial.assert_outcomes(passed=2, failed=3)
+    parallel.assert_outcomes(passed=2, failed=3)
+    parallel.stdout.fnmatch_lines(["*aqe scenario summary*", "2/5 scenario runs passed*"])
+
+
+def test_yaml_outside_scenario_directories_is_not_collected(pytester: pytest.Pytester) -> None:
+    (pytester.path / "config.yaml").write_text("key: value\n")
+    result = pytester.runpytest("--collect-only", "-q")
+    assert "config.yaml" not in result.stdout.str()
+
+
+def test_importing_the_plugin_loads_no_heavy_modules() -> None:
+    code = (
+        "import sys, harness.plugin\n"
+        "heavy = [m for m in ('simpy', 'pandas', 'httpx', 'respx', 'faker') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_aqe_run_is_pytest_underneath(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.cli import main
+
+    monkeypatch.chdir(project.path)
+    code = main(["run", "scenarios/payments/refund_ok.yaml", "--agent", CAREFUL, "-q"])
+    assert code == 0
+    assert Path(project.path / "reports" / "summary.json").is_file()
