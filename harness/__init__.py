@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from harness.modes.sim import RunResult, run_scenario
     from harness.oracles.base import Evidence, Score
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
-    from harness.scenario.loader import load_scenario, parse_scenario, scenario_from_dict
+    from harness.scenario.loader import (
+        load_scenario,
+        parse_scenario,
+        scenario_from_dict,
+    )
     from harness.scenario.model import Scenario
 
 _EXPORTS = {

@@ -32,7 +32,11 @@ _SCENARIO = Scenario(
     rationale="gateway micro-benchmark",
     task=TaskSpec(instructions="read a charge", input={}),
     world=WorldSpec(
-        records={"charge": RecordSpec(service="payments", kind="charge", fields={"amount": 5000})}
+        records={
+            "charge": RecordSpec(
+                service="payments", kind="charge", fields={"amount": 5000}
+            )
+        }
     ),
 )
 
@@ -57,7 +61,12 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     charge_id = str(world.records["charge"]["id"])
     op = next(o for o in payments.operations if o.name == "retrieve_charge")
     ctx = CallContext(
-        world=world, service=payments, op=op, call=None, identity="bench", idempotency_key=None
+        world=world,
+        service=payments,
+        op=op,
+        call=None,
+        identity="bench",
+        idempotency_key=None,
     )
     params = {"charge": charge_id}
 
@@ -65,7 +74,9 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         return op.handler(payments, ctx, params)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        reply = op.handler(payments, ctx, {"charge": request.url.path.rsplit("/", 1)[1]})
+        reply = op.handler(
+            payments, ctx, {"charge": request.url.path.rsplit("/", 1)[1]}
+        )
         return httpx.Response(
             reply.status,
             headers={"content-type": "application/json"},

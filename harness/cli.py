@@ -23,10 +23,11 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
     from harness.bench import bench_gateway, render
 
     if extra:
-        print(f"aqe bench: unexpected arguments: {' '.join(extra)}", file=sys.stderr)
+        sys.stderr.write(f"aqe bench: unexpected arguments: {' '.join(extra)}\n")
         return 2
     results = bench_gateway(rounds=args.rounds)
-    print(json.dumps(results, sort_keys=True) if args.json else render(results))
+    text = json.dumps(results, sort_keys=True) if args.json else render(results)
+    sys.stdout.write(text + "\n")
     return 0
 
 

@@ -8,7 +8,7 @@ they need when a scenario is actually collected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -42,11 +42,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="wall-clock limit per run; a hung agent is a recorded failure (default 60)",
+        help="wall-clock limit per run; a hung agent is a recorded failure "
+        "(default 60)",
     )
     parser.addini("aqe_agent", "the agent under test (module:callable)", default="")
     parser.addini("aqe_seed", "session seed (default 0)", default="0")
-    parser.addini("aqe_report_dir", "directory for traces and summaries", default="reports")
+    parser.addini(
+        "aqe_report_dir", "directory for traces and summaries", default="reports"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,7 +65,7 @@ def pytest_collect_file(
     from harness.scenario.collect import ScenarioFile, is_scenario_path
 
     if is_scenario_path(file_path, parent.session.isinitpath(file_path)):
-        return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -84,7 +87,11 @@ class _ResultCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
-            self.records.extend(v for k, v in report.user_properties if k == "aqe")
+            self.records.extend(
+                cast("dict[str, Any]", v)
+                for k, v in report.user_properties
+                if k == "aqe"
+            )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.records or hasattr(self.config, "workerinput"):

@@ -37,7 +37,9 @@ def test_each_scenario_file_is_collected_as_one_item(project: pytest.Pytester) -
     )
 
 
-def test_careful_agent_passes_the_suite_and_writes_a_trace_per_run(project: pytest.Pytester) -> None:
+def test_careful_agent_passes_the_suite_and_writes_a_trace_per_run(
+    project: pytest.Pytester,
+) -> None:
     result = project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*aqe scenario summary*", "5/5 scenario runs passed*"])
@@ -50,7 +52,9 @@ def test_a_failing_scenario_names_the_oracle_shows_evidence_and_a_reproduce_line
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest(
-        "scenarios/payments/refund_ambiguous_timeout.yaml", f"--aqe-agent={NAIVE}", "--aqe-seed=4"
+        "scenarios/payments/refund_ambiguous_timeout.yaml",
+        f"--aqe-agent={NAIVE}",
+        "--aqe-seed=4",
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -70,7 +74,11 @@ def test_a_failing_scenario_names_the_oracle_shows_evidence_and_a_reproduce_line
 
 
 def test_the_reproduce_line_reproduces_the_same_trace(project: pytest.Pytester) -> None:
-    args = ("scenarios/payments/refund_ambiguous_timeout.yaml", f"--aqe-agent={NAIVE}", "--aqe-seed=9")
+    args = (
+        "scenarios/payments/refund_ambiguous_timeout.yaml",
+        f"--aqe-agent={NAIVE}",
+        "--aqe-seed=9",
+    )
     project.runpytest(*args)
     (trace,) = (project.path / "reports" / "traces").glob("*.jsonl")
     first = trace.read_bytes()
@@ -78,13 +86,17 @@ def test_the_reproduce_line_reproduces_the_same_trace(project: pytest.Pytester) 
     assert trace.read_bytes() == first
 
 
-def test_an_invalid_scenario_is_one_failing_item_without_a_traceback(project: pytest.Pytester) -> None:
+def test_an_invalid_scenario_is_one_failing_item_without_a_traceback(
+    project: pytest.Pytester,
+) -> None:
     bad = project.path / "scenarios" / "payments" / "broken.yaml"
     bad.write_text(
         "name: broken\nrationale: r\ntask:\n  instructions: x\n  input: {}\n"
         "faults:\n  - id: f\n    kind: timout\n"
     )
-    result = project.runpytest("scenarios/payments/broken.yaml", f"--aqe-agent={CAREFUL}")
+    result = project.runpytest(
+        "scenarios/payments/broken.yaml", f"--aqe-agent={CAREFUL}"
+    )
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "invalid scenario:" in out
@@ -93,7 +105,9 @@ def test_an_invalid_scenario_is_one_failing_item_without_a_traceback(project: py
     assert "Traceback" not in out
 
 
-def test_running_scenarios_without_an_agent_says_how_to_name_one(project: pytest.Pytester) -> None:
+def test_running_scenarios_without_an_agent_says_how_to_name_one(
+    project: pytest.Pytester,
+) -> None:
     result = project.runpytest("scenarios/payments/refund_ok.yaml")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -109,13 +123,19 @@ def test_the_agent_can_come_from_the_ini_file(project: pytest.Pytester) -> None:
     project.runpytest("scenarios/payments/refund_ok.yaml").assert_outcomes(passed=1)
 
 
-def test_an_agent_that_does_not_import_is_a_clear_error(project: pytest.Pytester) -> None:
-    result = project.runpytest("scenarios/payments/refund_ok.yaml", "--aqe-agent=nowhere.agent:run")
+def test_an_agent_that_does_not_import_is_a_clear_error(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "scenarios/payments/refund_ok.yaml", "--aqe-agent=nowhere.agent:run"
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["aqe: cannot import agent module 'nowhere.agent': *"])
 
 
-def test_a_user_agent_module_in_the_project_is_importable(project: pytest.Pytester) -> None:
+def test_a_user_agent_module_in_the_project_is_importable(
+    project: pytest.Pytester,
+) -> None:
     project.makepyfile(
         my_agent="""
         def agent(task, env):
@@ -124,20 +144,28 @@ def test_a_user_agent_module_in_the_project_is_importable(project: pytest.Pytest
             return {"status": "done"}
         """
     )
-    result = project.runpytest("scenarios/payments/refund_ok.yaml", "--aqe-agent=my_agent:agent")
+    result = project.runpytest(
+        "scenarios/payments/refund_ok.yaml", "--aqe-agent=my_agent:agent"
+    )
     result.assert_outcomes(passed=1)
 
 
-def test_xdist_gives_the_same_verdicts_as_a_single_process(project: pytest.Pytester) -> None:
+def test_xdist_gives_the_same_verdicts_as_a_single_process(
+    project: pytest.Pytester,
+) -> None:
     pytest.importorskip("xdist")
     serial = project.runpytest("scenarios", f"--aqe-agent={NAIVE}")
     parallel = project.runpytest("scenarios", f"--aqe-agent={NAIVE}", "-n", "2")
     serial.assert_outcomes(passed=2, failed=3)
     parallel.assert_outcomes(passed=2, failed=3)
-    parallel.stdout.fnmatch_lines(["*aqe scenario summary*", "2/5 scenario runs passed*"])
+    parallel.stdout.fnmatch_lines(
+        ["*aqe scenario summary*", "2/5 scenario runs passed*"]
+    )
 
 
-def test_yaml_outside_scenario_directories_is_not_collected(pytester: pytest.Pytester) -> None:
+def test_yaml_outside_scenario_directories_is_not_collected(
+    pytester: pytest.Pytester,
+) -> None:
     (pytester.path / "config.yaml").write_text("key: value\n")
     result = pytester.runpytest("--collect-only", "-q")
     assert "config.yaml" not in result.stdout.str()
@@ -149,11 +177,15 @@ def test_importing_the_plugin_loads_no_heavy_modules() -> None:
         "heavy = [m for m in ('simpy', 'pandas', 'httpx', 'respx', 'faker') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 
-def test_aqe_run_is_pytest_underneath(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aqe_run_is_pytest_underneath(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness.cli import main
 
     monkeypatch.chdir(project.path)

@@ -106,7 +106,8 @@ def careful_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
             return _escalate(
                 http,
                 "conflicting_records",
-                f"ticket {ticket_id} is about charge {linked}, the request names {charge_id}",
+                f"ticket {ticket_id} is about charge {linked}, "
+                f"the request names {charge_id}",
                 refs,
             )
         response = _send(http, "GET", f"{PAYMENTS}/v1/charges/{charge_id}")
@@ -139,7 +140,9 @@ def careful_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
                 json={
                     "action": "payments.refund",
                     "params": {"charge": charge_id, "amount": amount},
-                    "justification": f"ticket {ticket_id}: refund above the approval limit",
+                    "justification": (
+                        f"ticket {ticket_id}: refund above the approval limit"
+                    ),
                 },
             ).json()
             decision = _wait_for_approval(http, approval["id"])

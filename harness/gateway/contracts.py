@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import fastjsonschema
@@ -45,7 +46,7 @@ class _Contract:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _contracts(op: Operation) -> tuple[_Contract, _Contract]:
     return _Contract(op.request), _Contract(op.response)
 
@@ -102,15 +103,11 @@ def coerce(op: Operation, params: dict[str, Any]) -> dict[str, Any]:
             continue
         kind = props.get(key, {}).get("type")
         if kind == "integer":
-            try:
+            with contextlib.suppress(ValueError):
                 params[key] = int(value)
-            except ValueError:
-                pass
         elif kind == "number":
-            try:
+            with contextlib.suppress(ValueError):
                 params[key] = float(value)
-            except ValueError:
-                pass
         elif kind == "boolean" and value in ("true", "false"):
             params[key] = value == "true"
     return params

@@ -26,9 +26,20 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 _SUPPORTED = frozenset(
     {
-        "type", "properties", "required", "additionalProperties", "enum", "const",
-        "items", "minimum", "maximum", "minLength", "pattern", "anyOf",
-        "description", "title",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "items",
+        "minimum",
+        "maximum",
+        "minLength",
+        "pattern",
+        "anyOf",
+        "description",
+        "title",
     }
 )
 
@@ -71,7 +82,9 @@ def _compile(schema: Mapping[str, Any]) -> Check:
     _string(schema, checks)
     if "items" in schema:
         item = _compile(schema["items"])
-        checks.append(lambda v: not isinstance(v, list | tuple) or all(item(i) for i in v))
+        checks.append(
+            lambda v: not isinstance(v, list | tuple) or all(item(i) for i in v)
+        )
     if {"properties", "required", "additionalProperties"} & set(schema):
         checks.append(_object_check(schema))
     if len(checks) == 1:
@@ -108,7 +121,9 @@ def _simple_types(schema: Mapping[str, Any]) -> frozenset[type] | None:
         raise _Unsupported(kinds)
     # Conservative: exact types only (no 5.0 for an integer); a miss falls back
     # to the precise validator, so this never accepts what the schema rejects.
-    return frozenset(t for k in kinds for t in _TYPES[k] if k != "number" or t is not bool)
+    return frozenset(
+        t for k in kinds for t in _TYPES[k] if k != "number" or t is not bool
+    )
 
 
 def _simple_values(schema: Mapping[str, Any]) -> frozenset[Any] | None:

@@ -12,7 +12,7 @@ _PART = re.compile(r"\[([^\[\]]*)\]")
 
 
 def decode_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """Nest bracketed keys: ``a[b]=1`` → ``{"a": {"b": "1"}}``; ``a[]``/``a[0]`` → list."""
+    """Nest bracketed keys: ``a[b]=1`` → ``{"a": {"b": "1"}}``; ``a[]`` → a list."""
     out: dict[str, Any] = {}
     for raw_key, value in pairs:
         found = _KEY.match(raw_key)
@@ -34,15 +34,7 @@ def decode_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
             node.append(value)
         else:
             node[last] = value
-    return _lists_from_digit_maps(out)
-
-
-def _lists_from_digit_maps(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _lists_from_digit_maps(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_lists_from_digit_maps(v) for v in value]
-    return value
+    return out
 
 
 def decode_form(body: bytes) -> dict[str, Any]:

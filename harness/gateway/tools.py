@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any, Literal
 
 from fakes.base import FakeService, Operation
@@ -29,7 +29,7 @@ _IDEMPOTENCY_KEY = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parameters(op: Operation) -> dict[str, Any]:
     schema = dict(op.request)
     if op.idempotent:
@@ -86,7 +86,7 @@ class Tools:
         return tuple(sorted(self._ops))
 
     def specs(self, format: SpecFormat = "openai") -> list[dict[str, Any]]:
-        """Every tool as a definition for the ``format`` API (openai, anthropic, mcp)."""
+        """Every tool as a definition for ``format``: openai, anthropic or mcp."""
         return [tool_spec(self._ops[name], format) for name in self.names]
 
     def call(self, name: str, /, **args: Any) -> dict[str, Any]:

@@ -101,7 +101,8 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
                         ref=f"history#{h.index}",
                         time=h.time,
                         text=f"fault {h.value.get('fault')!r}: {h.f} "
-                        f"{_fault_params(h.value)} on call #{h.call} {h.value.get('target')}",
+                        f"{_fault_params(h.value)} on call #{h.call} "
+                        f"{h.value.get('target')}",
                     ),
                 )
             )

@@ -1,4 +1,4 @@
-"""Approval rules: ``payments.refund`` needs an approved approval when ``amount > 50000``.
+"""Approval rules: ``payments.refund`` needs approval when ``amount > 50000``.
 
 This is the observe-only seam the full policy packs build on: the gateway asks
 :meth:`ApprovalPolicy.check` before every call and records the decision in the

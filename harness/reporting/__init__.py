@@ -5,4 +5,10 @@ from __future__ import annotations
 from harness.reporting.text import render_failure
 from harness.reporting.trace import trace_bytes, trace_lines, write_atomic, write_trace
 
-__all__ = ["render_failure", "trace_bytes", "trace_lines", "write_atomic", "write_trace"]
+__all__ = [
+    "render_failure",
+    "trace_bytes",
+    "trace_lines",
+    "write_atomic",
+    "write_trace",
+]

@@ -17,7 +17,7 @@ SUMMARY_VERSION = 1
 def summarize(
     records: Sequence[dict[str, Any]], config: pytest.Config, terminal: Any
 ) -> None:
-    """Print the scenario × oracle table and write ``<report dir>/summary.json``."""
+    """Print the scenario-by-oracle table and write ``<report dir>/summary.json``."""
     from harness.scenario.collect import report_dir
 
     ordered = sorted(records, key=lambda r: (r["path"], r["scenario"], r["seed"]))

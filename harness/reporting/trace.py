@@ -23,7 +23,9 @@ TRACE_VERSION = 1
 
 
 def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
 
 
 def trace_lines(result: RunResult) -> list[str]:
@@ -52,7 +54,9 @@ def trace_lines(result: RunResult) -> list[str]:
             }
         ),
     ]
-    lines.extend(_dump({"type": "history", **h.to_json()}) for h in result.world.history)
+    lines.extend(
+        _dump({"type": "history", **h.to_json()}) for h in result.world.history
+    )
     lines.extend(_dump({"type": "effect", **e.to_json()}) for e in result.world.ledger)
     lines.extend(_dump({"type": "score", **s.to_json()}) for s in result.scores)
     agent_result = result.agent_result

@@ -32,12 +32,17 @@ from harness.world.clock import SimClock
 
 T = TypeVar("T")
 
-_real = {
-    "sleep": time.sleep,
-    "time": time.time,
-    "time_ns": time.time_ns,
-    "monotonic": time.monotonic,
-    "monotonic_ns": time.monotonic_ns,
+_real_sleep = time.sleep
+_real_time = time.time
+_real_time_ns = time.time_ns
+_real_monotonic = time.monotonic
+_real_monotonic_ns = time.monotonic_ns
+_REAL_TIME_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "sleep": _real_sleep,
+    "time": _real_time,
+    "time_ns": _real_time_ns,
+    "monotonic": _real_monotonic,
+    "monotonic_ns": _real_monotonic_ns,
 }
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -49,22 +54,22 @@ def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]
         return threading.get_ident() == thread
 
     def sleep(seconds: float) -> None:
-        if not here():
-            return _real["sleep"](seconds)  # type: ignore[no-any-return]
-        clock.advance(max(0.0, float(seconds)))
-        return None
+        if here():
+            clock.advance(max(0.0, float(seconds)))
+        else:
+            _real_sleep(seconds)
 
     def now() -> float:
-        return clock.epoch() if here() else _real["time"]()  # type: ignore[no-any-return]
+        return clock.epoch() if here() else _real_time()
 
     def now_ns() -> int:
-        return int(clock.epoch() * 1e9) if here() else _real["time_ns"]()  # type: ignore[no-any-return]
+        return int(clock.epoch() * 1e9) if here() else _real_time_ns()
 
     def mono() -> float:
-        return clock.monotonic() if here() else _real["monotonic"]()  # type: ignore[no-any-return]
+        return clock.monotonic() if here() else _real_monotonic()
 
     def mono_ns() -> int:
-        return int(clock.monotonic() * 1e9) if here() else _real["monotonic_ns"]()  # type: ignore[no-any-return]
+        return int(clock.monotonic() * 1e9) if here() else _real_monotonic_ns()
 
     return {
         "sleep": sleep,
@@ -116,9 +121,9 @@ def sandbox(
     try:
         for name, func in patched.items():
             setattr(time, name, func)
-        uuid.uuid4 = uuid4
-        socket.socket.connect = refuse  # type: ignore[method-assign]
-        socket.socket.connect_ex = refuse_ex  # type: ignore[method-assign]
+        setattr(uuid, "uuid4", uuid4)  # noqa: B010 - patching, on purpose
+        setattr(socket.socket, "connect", refuse)  # noqa: B010
+        setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
         with router:
             if alarm is not None:
                 alarm.start()
@@ -128,11 +133,11 @@ def sandbox(
                 if alarm is not None:
                     alarm.stop()
     finally:
-        for name, func in _real.items():
+        for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
-        uuid.uuid4 = _real_uuid4
-        socket.socket.connect = _real_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+        setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
+        setattr(socket.socket, "connect", _real_connect)  # noqa: B010
+        setattr(socket.socket, "connect_ex", _real_connect_ex)  # noqa: B010
         random.setstate(random_state)
 
 
@@ -173,7 +178,7 @@ class _Alarm:
             self._armed = False
 
 
-class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _VirtualSelector(selectors.DefaultSelector):
     """Never waits in wall time: an idle wait advances the simulated clock instead."""
 
     clock: SimClock

@@ -96,7 +96,7 @@ class FaultSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalRule:
-    """``action`` needs an approved approval when ``when`` holds (``amount > 50000``)."""
+    """``action`` needs an approval when ``when`` holds (``amount > 50000``)."""
 
     action: str
     when: str | None = None
@@ -133,7 +133,7 @@ class EscalationExpectation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeAssertion:
-    """``count`` records of ``kind`` matching ``where``; or ``field`` of record ``id``."""
+    """Count records of ``kind`` matching ``where``, or read ``field`` of ``id``."""
 
     service: str
     kind: str

@@ -25,7 +25,7 @@ class EntryType(StrEnum):
 class HistoryEntry(NamedTuple):
     """One line of the history (a named tuple: immutable and cheap to make)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # Jepsen's name; shadows tuple.index
     time: float
     process: str
     type: EntryType

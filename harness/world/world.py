@@ -1,4 +1,4 @@
-"""The simulated enterprise of one run: clock, seeded randomness, fakes, ledger, history."""
+"""The simulated enterprise of one run: clock, seeded data, fakes, ledger, history."""
 
 from __future__ import annotations
 

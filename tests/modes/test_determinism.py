@@ -21,7 +21,10 @@ APPROVAL = payments_scenario("refund_over_limit_approval")
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_same_seed_gives_a_byte_identical_trace(seed: int) -> None:
-    for scenario, agent in ((TIMEOUT, naive_refund_agent), (APPROVAL, careful_refund_agent)):
+    for scenario, agent in (
+        (TIMEOUT, naive_refund_agent),
+        (APPROVAL, careful_refund_agent),
+    ):
         first = trace_bytes(run_scenario(scenario, agent, seed=seed))
         second = trace_bytes(run_scenario(scenario, agent, seed=seed))
         assert first == second

@@ -33,7 +33,9 @@ def test_payments_library_holds_the_five_refund_scenarios() -> None:
 
 
 def test_naive_agent_double_refunds_on_the_ambiguous_timeout() -> None:
-    result = run_scenario(payments_scenario("refund_ambiguous_timeout"), naive_refund_agent, seed=5)
+    result = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), naive_refund_agent, seed=5
+    )
     assert not result.passed
     assert "idempotency" in result.failed_oracles
     score = result.score("idempotency")
@@ -50,14 +52,23 @@ def test_naive_agent_double_refunds_on_the_ambiguous_timeout() -> None:
     assert [e.time for e in ledger] == [0.0, 30.0]
 
 
-def test_naive_agent_refunds_above_the_limit_without_approval_and_fails_policy() -> None:
-    result = run_scenario(payments_scenario("refund_over_limit_approval"), naive_refund_agent, seed=5)
+def test_naive_agent_refunds_above_the_limit_without_approval_and_fails_policy() -> (
+    None
+):
+    result = run_scenario(
+        payments_scenario("refund_over_limit_approval"), naive_refund_agent, seed=5
+    )
     assert "policy" in result.failed_oracles
-    assert result.score("policy").explanation == "1 action(s) executed without the required approval"
+    assert (
+        result.score("policy").explanation
+        == "1 action(s) executed without the required approval"
+    )
 
 
 def test_naive_agent_ignores_an_already_refunded_charge_and_fails_escalation() -> None:
-    result = run_scenario(payments_scenario("refund_already_refunded"), naive_refund_agent, seed=5)
+    result = run_scenario(
+        payments_scenario("refund_already_refunded"), naive_refund_agent, seed=5
+    )
     assert result.failed_oracles == ("escalation",)
     assert result.score("escalation").explanation == (
         "the agent did not escalate; an escalation with reason "
@@ -74,10 +85,16 @@ def _approve_then_refund(amount_delta: int) -> Any:
             params={"charge": charge, "amount": amount},
             justification="over the limit",
         )
-        while env.tools.call("get_approval", approval=approval["id"])["status"] == "pending":
+        while (
+            env.tools.call("get_approval", approval=approval["id"])["status"]
+            == "pending"
+        ):
             time.sleep(600)
         env.tools.call(
-            "create_refund", charge=charge, amount=amount + amount_delta, idempotency_key="k1"
+            "create_refund",
+            charge=charge,
+            amount=amount + amount_delta,
+            idempotency_key="k1",
         )
         return AgentResult(status="done")
 
@@ -86,14 +103,20 @@ def _approve_then_refund(amount_delta: int) -> Any:
 
 def test_an_approved_refund_waits_two_simulated_hours_and_passes_policy() -> None:
     started = time.perf_counter()
-    result = run_scenario(payments_scenario("refund_over_limit_approval"), _approve_then_refund(0), seed=2)
+    result = run_scenario(
+        payments_scenario("refund_over_limit_approval"), _approve_then_refund(0), seed=2
+    )
     assert result.passed, result.failed_oracles
     assert result.world.clock.now >= 2 * 3600
     assert time.perf_counter() - started < 5
 
 
 def test_refunding_a_different_amount_than_approved_fails_policy() -> None:
-    result = run_scenario(payments_scenario("refund_over_limit_approval"), _approve_then_refund(-1000), seed=2)
+    result = run_scenario(
+        payments_scenario("refund_over_limit_approval"),
+        _approve_then_refund(-1000),
+        seed=2,
+    )
     assert "policy" in result.failed_oracles
     (evidence,) = result.score("policy").evidence
     assert "executed without an approved approval for these parameters" in evidence.text
@@ -111,27 +134,41 @@ def stripe_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
     return AgentResult(status="done", summary=refund.id)
 
 
-@pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
+)
 def test_real_stripe_sdk_survives_the_ambiguous_timeout_with_one_refund() -> None:
     started = time.perf_counter()
-    result = run_scenario(payments_scenario("refund_ambiguous_timeout"), stripe_refund_agent, seed=7)
+    result = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), stripe_refund_agent, seed=7
+    )
     wall = time.perf_counter() - started
     assert result.passed, [s.explanation for s in result.scores if not s.passed]
     charge = result.world.records["charge"]["id"]
     refunds = result.world.service("payments").query("refunds", {"charge": charge})
     assert len(refunds) == 1
-    calls = [h for h in result.world.history if h.process == "agent" and h.f == "create_refund"]
+    calls = [
+        h
+        for h in result.world.history
+        if h.process == "agent" and h.f == "create_refund"
+    ]
     invokes = [h for h in calls if h.type == "invoke"]
     # The SDK retried once, with the same (SDK-generated) idempotency key, after
     # a backoff spent in simulated time: 30 s timeout + >= 0.5 s of jittered sleep.
     assert len(invokes) == 2
-    assert invokes[0].value["idempotency_key"] == invokes[1].value["idempotency_key"] == "key-1"
+    assert (
+        invokes[0].value["idempotency_key"]
+        == invokes[1].value["idempotency_key"]
+        == "key-1"
+    )
     assert invokes[1].time >= 30.5
     assert calls[-1].value["replayed"] is True
     assert wall < 5
 
 
-@pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
+)
 def test_real_stripe_sdk_reaches_payments_at_api_stripe_com() -> None:
     result = run_scenario(payments_scenario("refund_ok"), stripe_refund_agent, seed=7)
     assert result.score("security").passed

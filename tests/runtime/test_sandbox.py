@@ -4,6 +4,7 @@ seeded randomness, and a recorded failure (never a broken session) for crashes a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -13,7 +14,9 @@ from harness import AgentEnv, AgentResult, Task, run_scenario
 from harness.scenario.model import Scenario
 
 
-def test_a_request_to_a_real_host_is_blocked_and_fails_security(small: Scenario) -> None:
+def test_a_request_to_a_real_host_is_blocked_and_fails_security(
+    small: Scenario,
+) -> None:
     seen: list[str] = []
 
     def agent(task: Task, env: AgentEnv) -> None:
@@ -23,17 +26,26 @@ def test_a_request_to_a_real_host_is_blocked_and_fails_security(small: Scenario)
             seen.append(str(exc))
 
     result = run_scenario(small, agent, seed=1)
-    assert seen and seen[0].startswith("aqe: blocked outbound request to example.com")
+    assert seen
+    assert seen[0].startswith("aqe: blocked outbound request to example.com")
     assert result.failed_oracles == ("security",)
     score = result.score("security")
-    assert score.explanation == "1 outbound request(s) to hosts outside the simulation were blocked"
-    assert "blocked GET https://example.com/exfiltrate (via http)" in score.evidence[0].text
+    assert (
+        score.explanation
+        == "1 outbound request(s) to hosts outside the simulation were blocked"
+    )
+    assert (
+        "blocked GET https://example.com/exfiltrate (via http)"
+        in score.evidence[0].text
+    )
 
 
 def test_clients_made_inside_the_agent_are_routed_too(small: Scenario) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         with httpx.Client() as own:  # no credential: the fake answers 401
-            status = own.get(f"https://payments.sim/v1/charges/{task.input['charge']}").status_code
+            status = own.get(
+                f"https://payments.sim/v1/charges/{task.input['charge']}"
+            ).status_code
         return AgentResult(summary=str(status))
 
     result = run_scenario(small, agent, seed=1)
@@ -52,7 +64,10 @@ def test_a_raw_socket_connection_is_refused_and_fails_security(small: Scenario) 
 
     result = run_scenario(small, agent, seed=1)
     assert result.failed_oracles == ("security",)
-    assert "blocked CONNECT tcp://10.1.2.3:443 (via socket)" in result.score("security").evidence[0].text
+    assert (
+        "blocked CONNECT tcp://10.1.2.3:443 (via socket)"
+        in result.score("security").evidence[0].text
+    )
 
 
 def test_sleeping_two_hours_costs_no_wall_time(small: Scenario) -> None:
@@ -70,14 +85,18 @@ def test_sleeping_two_hours_costs_no_wall_time(small: Scenario) -> None:
     assert observed["m1"] - observed["m0"] == 7200
     assert observed["t0"] == 1_767_225_600.0  # runs start at 2026-01-01T00:00:00Z
     assert result.world.clock.now >= 7200
-    assert time.sleep is not None and time.time() > 1_767_225_600.0 + 10**6  # real time restored
+    assert time.time() > 1_767_225_600.0 + 10**6  # real time is back
 
 
 def test_async_agents_sleep_in_simulated_time_and_use_ahttp(small: Scenario) -> None:
     async def agent(task: Task, env: AgentEnv) -> AgentResult:
         await asyncio.sleep(3600)
-        response = await env.ahttp.get(f"https://payments.sim/v1/charges/{task.input['charge']}")
-        return AgentResult(summary=f"{response.status_code} at {asyncio.get_running_loop().time():.0f}")
+        response = await env.ahttp.get(
+            f"https://payments.sim/v1/charges/{task.input['charge']}"
+        )
+        return AgentResult(
+            summary=f"{response.status_code} at {asyncio.get_running_loop().time():.0f}"
+        )
 
     started = time.perf_counter()
     result = run_scenario(small, agent, seed=1)
@@ -98,7 +117,9 @@ def test_a_crashing_agent_is_a_recorded_failure(small: Scenario) -> None:
     )
 
 
-def test_an_async_agent_waiting_forever_is_stopped_as_a_deadlock(small: Scenario) -> None:
+def test_an_async_agent_waiting_forever_is_stopped_as_a_deadlock(
+    small: Scenario,
+) -> None:
     async def agent(task: Task, env: AgentEnv) -> None:
         await asyncio.Event().wait()
 
@@ -109,7 +130,9 @@ def test_an_async_agent_waiting_forever_is_stopped_as_a_deadlock(small: Scenario
     )
 
 
-def test_an_endlessly_polling_agent_hits_the_simulated_time_limit(small: Scenario) -> None:
+def test_an_endlessly_polling_agent_hits_the_simulated_time_limit(
+    small: Scenario,
+) -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         while True:
             time.sleep(3600)
@@ -123,10 +146,8 @@ def test_an_endlessly_polling_agent_hits_the_simulated_time_limit(small: Scenari
 def test_a_tool_call_loop_hits_the_call_budget(small: Scenario) -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         while True:
-            try:
+            with contextlib.suppress(Exception):  # a careless agent swallows all
                 env.tools.call("retrieve_charge", charge=task.input["charge"])
-            except Exception:  # a careless agent swallowing everything
-                pass
 
     result = run_scenario(small, agent, seed=1, max_calls=50)
     assert result.score("agent").explanation == (
@@ -135,7 +156,9 @@ def test_a_tool_call_loop_hits_the_call_budget(small: Scenario) -> None:
     )
 
 
-def test_a_busy_loop_without_tool_calls_hits_the_wall_clock_limit(small: Scenario) -> None:
+def test_a_busy_loop_without_tool_calls_hits_the_wall_clock_limit(
+    small: Scenario,
+) -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         while True:
             pass
