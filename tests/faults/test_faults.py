@@ -1,0 +1,195 @@
+"""Fault kinds through the gateway, and the determinism of their decisions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+import pytest
+
+from harness import AgentEnv, AgentResult, Task, ToolError, ToolTimeout, run_scenario
+from harness.world.history import EntryType
+from tests.conftest import small_scenario
+
+
+def refund_once(task: Task, env: AgentEnv) -> AgentResult:
+    try:
+        env.tools.call("create_refund", charge=task.input["charge"], amount=100)
+    except ToolTimeout:
+        return AgentResult(status="failed", summary="timeout")
+    except ToolError as exc:
+        return AgentResult(status="failed", summary=f"{exc.status} {exc.retry_after}")
+    return AgentResult(status="done")
+
+
+def fault(**spec: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": "f",
+            "match": {"service": "payments", "method": "POST", "path": "/v1/refunds"},
+            **spec,
+        }
+    ]
+
+
+def test_timeout_before_commit_commits_nothing_and_is_a_definite_failure() -> None:
+    result = run_scenario(
+        small_scenario(faults=fault(kind="timeout", commit="before")), refund_once
+    )
+    assert len(result.world.ledger) == 0
+    completion = [
+        h for h in result.world.history if h.process == "agent" and h.type != "invoke"
+    ]
+    assert completion[0].type is EntryType.FAIL
+    assert completion[0].value == {"seen": "timeout", "committed": [], "actual": "none"}
+
+
+def test_timeout_after_commit_is_indeterminate_to_the_agent() -> None:
+    result = run_scenario(
+        small_scenario(faults=fault(kind="timeout", commit="after", after="45s")),
+        refund_once,
+    )
+    assert len(result.world.ledger) == 1
+    (completion,) = [
+        h for h in result.world.history if h.process == "agent" and h.type != "invoke"
+    ]
+    assert completion.type is EntryType.INFO
+    assert completion.value == {
+        "seen": "timeout",
+        "committed": [1],
+        "actual": "committed",
+    }
+    assert completion.time == 45.0
+
+
+def test_a_delayed_commit_lands_after_the_caller_gave_up() -> None:
+    scenario = small_scenario(
+        faults=fault(kind="timeout", commit="delayed", after="30s", delay="5m")
+    )
+    result = run_scenario(scenario, refund_once)
+    (effect,) = result.world.ledger
+    assert effect.time == 300.0
+    assert [h.f for h in result.world.history if h.process == "nemesis"] == [
+        "timeout",
+        "delayed_commit",
+    ]
+
+
+def test_latency_costs_simulated_time_only() -> None:
+    result = run_scenario(
+        small_scenario(faults=fault(kind="latency", seconds="90s")), refund_once
+    )
+    (effect,) = result.world.ledger
+    assert effect.time == 90.0
+    assert result.agent_result is not None
+    assert result.agent_result.status == "done"
+
+
+def test_an_error_fault_answers_in_the_service_s_own_format_with_retry_after() -> None:
+    result = run_scenario(
+        small_scenario(faults=fault(kind="error", status=429, retry_after="7s")),
+        refund_once,
+    )
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "429 7.0"
+    assert len(result.world.ledger) == 0
+
+
+def test_an_error_fault_reaches_http_callers_as_a_stripe_error() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        response = env.http.post(
+            "https://api.stripe.com/v1/refunds", data={"charge": task.input["charge"]}
+        )
+        error = response.json()["error"]
+        return AgentResult(
+            summary=f"{response.status_code} {error['type']} {response.headers.get('retry-after')}"
+        )
+
+    result = run_scenario(small_scenario(faults=fault(kind="error", status=503)), agent)
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "503 api_error None"
+
+
+def test_the_nth_call_trigger_fires_only_on_that_matching_call() -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        for _ in range(3):
+            try:
+                env.tools.call("create_refund", charge=task.input["charge"], amount=100)
+            except ToolError:
+                pass
+
+    result = run_scenario(
+        small_scenario(faults=fault(kind="error", status=500, when={"call": 2})), agent
+    )
+    fired = [h for h in result.world.history if h.process == "nemesis"]
+    assert [(h.call, h.value["match_index"]) for h in fired] == [(2, 2)]
+    assert len(result.world.ledger) == 2
+
+
+def _probability_decisions(seed: int) -> list[int]:
+    def agent(task: Task, env: AgentEnv) -> None:
+        for _ in range(40):
+            try:
+                env.tools.call("retrieve_charge", charge=task.input["charge"])
+            except ToolError:
+                pass
+
+    spec = [
+        {
+            "id": "flaky",
+            "kind": "error",
+            "status": 503,
+            "when": {"probability": 0.3},
+            "match": {"tool": "retrieve_charge"},
+        }
+    ]
+    result = run_scenario(small_scenario(faults=spec), agent, seed=seed)
+    return [
+        h.call
+        for h in result.world.history
+        if h.process == "nemesis" and h.call is not None
+    ]
+
+
+def test_probability_decisions_depend_on_the_seed_only() -> None:
+    first = _probability_decisions(7)
+    assert first == _probability_decisions(7)
+    assert 4 <= len(first) <= 20
+    assert first != _probability_decisions(8)
+
+
+@pytest.mark.parametrize("hashseed", ["0", "12345"])
+def test_probability_decisions_are_the_same_in_another_process(hashseed: str) -> None:
+    code = (
+        "from tests.faults.test_faults import _probability_decisions as d; print(d(7))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": hashseed}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert out.stdout.strip() == str(_probability_decisions(7))
+
+
+def test_http_door_timeouts_surface_as_httpx_read_timeout() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        try:
+            env.http.post(
+                "https://payments.sim/v1/refunds",
+                data={"charge": task.input["charge"], "amount": 5},
+            )
+        except httpx.ReadTimeout:
+            return AgentResult(summary="read timeout")
+        return AgentResult(summary="no timeout")
+
+    result = run_scenario(
+        small_scenario(faults=fault(kind="timeout", commit="after")), agent
+    )
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "read timeout"

@@ -1,0 +1,22 @@
+"""``aqe bench gateway`` reports every figure the acceptance names (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.cli import main
+
+KEYS = {"bare_call_us", "function_call_us", "http_call_us", "bare_httpx_us", "reset_ms"}
+
+
+def test_bench_gateway_prints_one_json_object_with_the_medians(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "gateway", "--json", "--rounds", "50"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    figures = json.loads(out)
+    assert set(figures) >= KEYS
+    assert all(figures[k] > 0 for k in KEYS)

@@ -1,0 +1,28 @@
+"""The public API stays small and documented (after httpx's test_exported_members)."""
+
+from __future__ import annotations
+
+import harness
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in dir(harness) if not name.startswith("_")}
+    assert public == set(harness.__all__) - {"__version__"}
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in harness.__all__:
+        if name == "__version__":
+            continue
+        assert (getattr(harness, name).__doc__ or "").strip(), name
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        harness.nope  # noqa: B018
+    except AttributeError as exc:
+        assert str(exc) == "module 'harness' has no attribute 'nope'"
+    else:
+        raise AssertionError("harness.nope should not exist")
