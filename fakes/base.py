@@ -10,6 +10,7 @@ HTTP requests to it by method and path. Handlers commit side effects through
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import random
@@ -144,7 +145,7 @@ class IdGenerator:
 class CallContext:
     """What a handler may use: the world's clock, ids, ledger, and who is calling."""
 
-    __slots__ = ("call", "identity", "idempotency_key", "op", "service", "world")
+    __slots__ = ("call", "idempotency_key", "identity", "op", "service", "world")
 
     def __init__(
         self,
@@ -284,7 +285,9 @@ class FakeService:
             body["error"]["param"] = param
         return ServiceError(status, body)
 
-    def invalid_request(self, message: str, *, rule: str, param: str | None) -> Reply:
+    def invalid_request(
+        self, message: str, *, rule: str, param: str | None, value: Any = None
+    ) -> Reply:
         """The answer to a request that breaks the operation's contract."""
         return self.error(400, "invalid_request", message, param=param).reply
 
@@ -349,11 +352,14 @@ class FakeService:
             if stored.fingerprint != digest:
                 return self.idempotency_conflict(key)
             headers = {**stored.reply.headers, "idempotent-replayed": "true"}
-            return Reply(
-                status=stored.reply.status, body=stored.reply.body, headers=headers
-            )
+            body = copy.deepcopy(stored.reply.body)
+            return Reply(status=stored.reply.status, body=body, headers=headers)
         reply = self._execute(op, params, ctx)
-        self._idempotency[slot] = _StoredReply(digest, now, reply)
+        # Store a copy: the body is often the live record, which later calls change.
+        stored_reply = Reply(
+            status=reply.status, body=copy.deepcopy(reply.body), headers=reply.headers
+        )
+        self._idempotency[slot] = _StoredReply(digest, now, stored_reply)
         return reply
 
 
@@ -365,7 +371,9 @@ def paginate(
     records: Iterable[Record], params: Mapping[str, Any], url: str
 ) -> dict[str, Any]:
     """A Stripe-style list page, newest first, honouring limit/starting_after."""
-    ordered = sorted(records, key=lambda r: r.get("created", 0), reverse=True)
+    # Newest first; among equal ``created``, the later-inserted first.
+    newest_first = list(records)[::-1]
+    ordered = sorted(newest_first, key=lambda r: r.get("created", 0), reverse=True)
     after = params.get("starting_after")
     if after is not None:
         ids = [r["id"] for r in ordered]

@@ -183,11 +183,10 @@ class Ops(FakeService):
     def _schedule_decision(self, approval: Record) -> None:
         approver = self.world.humans.get("approver")
         decision = getattr(approver, "decision", None)
-        if decision in ("approve", "deny"):
+        if approver is not None and decision in ("approve", "deny"):
             status = "approved" if decision == "approve" else "denied"
             self.world.clock.call_later(
-                float(approver.after),
-                lambda: self._decide(approval, status),  # type: ignore[union-attr]
+                float(approver.after), lambda: self._decide(approval, status)
             )
         else:
             self.world.clock.call_later(

@@ -216,7 +216,9 @@ class Payments(FakeService):
     ) -> ServiceError:
         return _error(status, code, message, param=param)
 
-    def invalid_request(self, message: str, *, rule: str, param: str | None) -> Reply:
+    def invalid_request(
+        self, message: str, *, rule: str, param: str | None, value: Any = None
+    ) -> Reply:
         if rule == "required" and param:
             return _error(
                 400,
@@ -235,7 +237,7 @@ class Payments(FakeService):
             return _error(
                 400,
                 "parameter_invalid_integer",
-                f"Invalid integer: {param}",
+                f"Invalid integer: {value if value is not None else param}",
                 param=param,
             ).reply
         return _error(400, "parameter_invalid", message, param=param).reply
@@ -248,9 +250,12 @@ class Payments(FakeService):
                 "Bearer YOUR_SECRET_KEY')."
             )
         else:
-            message = (
-                f"Invalid API Key provided: {credential[:8]}{'*' * 8}{credential[-4:]}"
+            shown = (
+                f"{credential[:8]}{'*' * 8}{credential[-4:]}"
+                if len(credential) > 16
+                else "*" * len(credential)
             )
+            message = f"Invalid API Key provided: {shown}"
         return _error(401, None, message).reply
 
     def unavailable(self, status: int, retry_after: float | None) -> Reply:
@@ -487,7 +492,8 @@ class Payments(FakeService):
             raise _error(
                 400,
                 "charge_not_refundable",
-                f"Charge {charge['id']} has status {charge['status']} and cannot be refunded.",
+                f"Charge {charge['id']} has status {charge['status']} "
+                "and cannot be refunded.",
                 param="charge",
             )
         amount = int(params.get("amount", remaining))
@@ -495,8 +501,9 @@ class Payments(FakeService):
             raise _error(
                 400,
                 "amount_too_large",
-                f"Refund amount ({_money(amount, charge['currency'])}) is greater than "
-                f"unrefunded amount on charge ({_money(remaining, charge['currency'])})",
+                f"Refund amount ({_money(amount, charge['currency'])}) is greater "
+                "than unrefunded amount on charge "
+                f"({_money(remaining, charge['currency'])})",
                 param="amount",
             )
         refund = _apply_refund(

@@ -119,7 +119,11 @@ class Tickets(FakeService):
         faker, now = self.world.faker, int(self.world.clock.epoch())
         charge_id = fields.get("charge")
         payments = self.world.services.get("payments")
-        charge = payments.state["charges"].get(charge_id) if payments else None
+        charge = (
+            payments.state["charges"].get(str(charge_id))
+            if payments is not None and charge_id is not None
+            else None
+        )
         customer = (
             payments.state["customers"].get(charge["customer"])
             if payments is not None and charge is not None
@@ -261,8 +265,9 @@ class Tickets(FakeService):
         self.state["comments"][comment["id"]] = comment
         ticket["comment_count"] += 1
         ticket["updated"] = ctx.now
+        content = fingerprint({"body": params["body"]})
         ctx.commit(
-            business_key=f"comment:{ticket['id']}:{fingerprint({'body': params['body']})}",
+            business_key=f"comment:{ticket['id']}:{content}",
             params={"ticket": ticket["id"], "body": params["body"]},
             ref=comment["id"],
         )

@@ -24,12 +24,21 @@ def small_scenario(**overrides: object) -> Scenario:
         "rationale": "a test scenario",
         "task": {
             "instructions": "Refund {amount} on {charge}",
-            "input": {"ticket_id": "$ticket.id", "charge": "$charge.id", "amount": 1200, "currency": "usd"},
+            "input": {
+                "ticket_id": "$ticket.id",
+                "charge": "$charge.id",
+                "amount": 1200,
+                "currency": "usd",
+            },
         },
         "world": {
             "records": {
                 "charge": {"service": "payments", "kind": "charge", "amount": 5000},
-                "ticket": {"service": "tickets", "kind": "ticket", "charge": "$charge.id"},
+                "ticket": {
+                    "service": "tickets",
+                    "kind": "ticket",
+                    "charge": "$charge.id",
+                },
             }
         },
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import harness
 
 
@@ -20,9 +22,6 @@ def test_every_public_name_has_a_docstring() -> None:
 
 
 def test_an_unknown_attribute_is_an_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError) as info:
         harness.nope  # noqa: B018
-    except AttributeError as exc:
-        assert str(exc) == "module 'harness' has no attribute 'nope'"
-    else:
-        raise AssertionError("harness.nope should not exist")
+    assert str(info.value) == "module 'harness' has no attribute 'nope'"

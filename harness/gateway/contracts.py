@@ -21,6 +21,7 @@ class Violation:
     message: str
     rule: str
     param: str | None
+    value: Any = None
 
 
 Validator = Callable[[Any], Any]
@@ -79,7 +80,8 @@ def _violation(
         extra = sorted(k for k in exc.value if k not in known)
         param = ".".join([*path, extra[0]]) if extra else param
         message = f"unknown parameter {param!r}"
-    return Violation(message=message, rule=rule, param=param)
+    offending = exc.value if rule not in ("required", "additionalProperties") else None
+    return Violation(message=message, rule=rule, param=param, value=offending)
 
 
 def _properties_at(schema: Mapping[str, Any], path: list[str]) -> Mapping[str, Any]:

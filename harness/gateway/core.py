@@ -143,7 +143,10 @@ class Gateway:
         violation = check_request(op, req.params)
         if violation is not None:
             reply = service.invalid_request(
-                violation.message, rule=violation.rule, param=violation.param
+                violation.message,
+                rule=violation.rule,
+                param=violation.param,
+                value=violation.value,
             )
             clock.advance(service.latency)
             return self._complete(call, op, reply, policy)

@@ -89,7 +89,7 @@ class Tools:
         """Every tool as a definition for ``format``: openai, anthropic or mcp."""
         return [tool_spec(self._ops[name], format) for name in self.names]
 
-    def call(self, name: str, /, **args: Any) -> dict[str, Any]:
+    def call(self, name: str, /, **args: Any) -> Any:
         """Call tool ``name``; returns the result, raises ToolError/ToolTimeout."""
         op = self._ops.get(name)
         if op is None:
@@ -123,10 +123,19 @@ class Tools:
                 body=response.body,
                 headers=response.headers,
             )
-        return dict(response.body)
+        return _fresh(response.body)
 
 
 def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
     error = body.get("error")
     message = error.get("message") if isinstance(error, Mapping) else None
     return f"{name} failed with {status}: {message or body}"
+
+
+def _fresh(value: Any) -> Any:
+    """A private copy of a JSON-shaped value, as a real API's response would be."""
+    if isinstance(value, Mapping):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value

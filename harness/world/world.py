@@ -45,9 +45,11 @@ class World:
         self.history = History()
         self.records: dict[str, dict[str, Any]] = {}
         self.humans: Mapping[str, Any] = {}
+        snapshot = load_snapshot(self.world_seed, services or SERVICES)
+        # Seeded after the snapshot: building one (first use of a seed) also
+        # draws from the shared Faker.
         self.faker = shared_faker()
         self.faker.seed_instance(seed)
-        snapshot = load_snapshot(self.world_seed, services or SERVICES)
         self.ids: IdGenerator = snapshot.ids
         self.ids.reseed(derive_seed(seed, "ids"))
         self.services: dict[str, FakeService] = {

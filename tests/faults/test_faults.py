@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -116,10 +117,8 @@ def test_an_error_fault_reaches_http_callers_as_a_stripe_error() -> None:
 def test_the_nth_call_trigger_fires_only_on_that_matching_call() -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         for _ in range(3):
-            try:
+            with contextlib.suppress(ToolError):
                 env.tools.call("create_refund", charge=task.input["charge"], amount=100)
-            except ToolError:
-                pass
 
     result = run_scenario(
         small_scenario(faults=fault(kind="error", status=500, when={"call": 2})), agent
@@ -132,10 +131,8 @@ def test_the_nth_call_trigger_fires_only_on_that_matching_call() -> None:
 def _probability_decisions(seed: int) -> list[int]:
     def agent(task: Task, env: AgentEnv) -> None:
         for _ in range(40):
-            try:
+            with contextlib.suppress(ToolError):
                 env.tools.call("retrieve_charge", charge=task.input["charge"])
-            except ToolError:
-                pass
 
     spec = [
         {

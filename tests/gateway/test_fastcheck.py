@@ -40,7 +40,7 @@ def _keys(schema: dict[str, Any]) -> list[str]:
 def near_valid(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
     """An instance built from a contract's own keys with arbitrary values."""
     schema = draw(st.sampled_from(SCHEMAS))
-    keys = _keys(schema) + ["unexpected"]
+    keys = [*_keys(schema), "unexpected"]
     instance = draw(
         st.dictionaries(st.sampled_from(keys), json_values, max_size=len(keys))
     )

@@ -7,17 +7,19 @@ import pytest
 
 from harness.errors import HarnessError, ToolError, ToolTimeout
 from harness.gateway.tools import tool_spec
-from harness.modes.sim import prepare_run
+from harness.modes.sim import RunSetup, prepare_run
 from harness.scenario.model import Scenario
 from tests.conftest import small_scenario
 
 
 @pytest.fixture
-def setup(small: Scenario):  # type: ignore[no-untyped-def]
+def setup(small: Scenario) -> RunSetup:
     return prepare_run(small, seed=3)
 
 
-def test_openai_specs_are_function_tools_with_json_schema_parameters(setup) -> None:  # type: ignore[no-untyped-def]
+def test_openai_specs_are_function_tools_with_json_schema_parameters(
+    setup: RunSetup,
+) -> None:
     specs = setup.tools.specs(format="openai")
     names = [s["function"]["name"] for s in specs]
     assert names == sorted(names)
@@ -35,7 +37,7 @@ def test_openai_specs_are_function_tools_with_json_schema_parameters(setup) -> N
     )
 
 
-def test_anthropic_and_mcp_specs_carry_the_same_schema(setup) -> None:  # type: ignore[no-untyped-def]
+def test_anthropic_and_mcp_specs_carry_the_same_schema(setup: RunSetup) -> None:
     openai = {
         s["function"]["name"]: s["function"]["parameters"]
         for s in setup.tools.specs(format="openai")
@@ -47,7 +49,7 @@ def test_anthropic_and_mcp_specs_carry_the_same_schema(setup) -> None:  # type: 
     assert openai == anthropic == mcp
 
 
-def test_an_unknown_spec_format_says_which_exist(setup) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_spec_format_says_which_exist(setup: RunSetup) -> None:
     with pytest.raises(HarnessError) as info:
         tool_spec(setup.tools._ops["create_refund"], "gemini")
     assert str(info.value) == (
@@ -55,7 +57,7 @@ def test_an_unknown_spec_format_says_which_exist(setup) -> None:  # type: ignore
     )
 
 
-def test_calling_an_unknown_tool_suggests_the_closest_name(setup) -> None:  # type: ignore[no-untyped-def]
+def test_calling_an_unknown_tool_suggests_the_closest_name(setup: RunSetup) -> None:
     with pytest.raises(ToolError) as info:
         setup.tools.call("create_refnd", charge="x")
     assert str(info.value).startswith(
@@ -64,7 +66,7 @@ def test_calling_an_unknown_tool_suggests_the_closest_name(setup) -> None:  # ty
     assert info.value.status == 404
 
 
-def test_a_business_error_reaches_the_agent_as_a_tool_error(setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_business_error_reaches_the_agent_as_a_tool_error(setup: RunSetup) -> None:
     with pytest.raises(ToolError) as info:
         setup.tools.call("create_refund", charge="ch_missing", amount=100)
     assert info.value.status == 404
@@ -74,7 +76,7 @@ def test_a_business_error_reaches_the_agent_as_a_tool_error(setup) -> None:  # t
     assert info.value.body["error"]["code"] == "resource_missing"
 
 
-def test_a_contract_violation_is_rejected_before_the_fake_runs(setup) -> None:  # type: ignore[no-untyped-def]
+def test_a_contract_violation_is_rejected_before_the_fake_runs(setup: RunSetup) -> None:
     charge = setup.world.records["charge"]["id"]
     with pytest.raises(ToolError) as info:
         setup.tools.call("create_refund", charge=charge, amount="lots")
