@@ -1,7 +1,10 @@
 """``aqe bench gateway``: what the gateway costs, measured against bare baselines.
 
 Each figure is the median of per-call wall times over ``rounds`` calls of the same
-read operation (``retrieve_charge``), after a warm-up:
+read operation (``retrieve_charge``), after a warm-up. The measurements are
+interleaved in blocks, so a slow phase of a shared machine hits them all alike,
+and the collector is paused while timing (as pytest-benchmark's
+``--benchmark-disable-gc``); it runs between blocks.
 
 * ``bare_call_us``: the fake's handler called directly;
 * ``function_call_us``: through ``env.tools.call`` (function door + gateway);
@@ -13,10 +16,12 @@ read operation (``retrieve_charge``), after a warm-up:
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import httpx
@@ -41,16 +46,43 @@ _SCENARIO = Scenario(
 )
 
 
-def _median_us(func: Callable[[], Any], rounds: int) -> float:
-    for _ in range(min(200, rounds)):
-        func()
-    samples = []
+BLOCKS = 10
+
+
+def _sample(func: Callable[[], Any], count: int, into: list[int]) -> None:
     clock = time.perf_counter_ns
-    for _ in range(rounds):
-        start = clock()
-        func()
-        samples.append(clock() - start)
-    return statistics.median(samples) / 1000.0
+    gc.disable()
+    try:
+        for _ in range(count):
+            start = clock()
+            func()
+            into.append(clock() - start)
+    finally:
+        gc.enable()
+
+
+Within = Callable[[], AbstractContextManager[Any]]
+
+
+def _interleaved_medians(
+    funcs: dict[str, tuple[Callable[[], Any], Within]], rounds: int
+) -> dict[str, float]:
+    """Median microseconds per call of each function, sampled in turns.
+
+    Each function runs inside its own context (the run sandbox, or none), entered
+    afresh for every block.
+    """
+    samples: dict[str, list[int]] = {name: [] for name in funcs}
+    per_block = max(1, rounds // BLOCKS)
+    for func, within in funcs.values():
+        with within():
+            _sample(func, min(200, rounds), [])  # warm-up
+    for _ in range(BLOCKS):
+        for name, (func, within) in funcs.items():
+            with within():
+                _sample(func, per_block, samples[name])
+        gc.collect()
+    return {name: statistics.median(v) / 1000.0 for name, v in samples.items()}
 
 
 def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -84,19 +116,33 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         )
 
     url = f"https://payments.sim/v1/charges/{charge_id}"
-    with httpx.Client(transport=httpx.MockTransport(handler)) as plain:
-        bare_httpx = _median_us(lambda: plain.get(url), rounds)
-    bare_call = _median_us(bare, rounds)
-    function_call = _median_us(
-        lambda: setup.tools.call("retrieve_charge", charge=charge_id), rounds
-    )
     headers = {"authorization": f"Bearer {setup.identity.api_key}"}
+
+    def in_run() -> AbstractContextManager[Any]:
+        return sandbox(clock=world.clock, door=setup.door, seed=seed, wall_timeout=None)
+
     with (
-        sandbox(clock=world.clock, door=setup.door, seed=seed, wall_timeout=None),
+        httpx.Client(transport=httpx.MockTransport(handler)) as plain,
         httpx.Client(headers=headers) as client,
     ):
-        http_call = _median_us(lambda: client.get(url), rounds)
-    reset = _median_us(lambda: World(seed=seed), max(50, rounds // 20)) / 1000.0
+        medians = _interleaved_medians(
+            {
+                "bare_call": (bare, nullcontext),
+                "function_call": (
+                    lambda: setup.tools.call("retrieve_charge", charge=charge_id),
+                    nullcontext,
+                ),
+                "http_call": (lambda: client.get(url), in_run),
+                "bare_httpx": (lambda: plain.get(url), nullcontext),
+            },
+            rounds,
+        )
+    reset = _interleaved_medians(
+        {"reset": (lambda: World(seed=seed), nullcontext)}, 200
+    )["reset"]
+    bare_call, function_call = medians["bare_call"], medians["function_call"]
+    http_call, bare_httpx = medians["http_call"], medians["bare_httpx"]
+    reset /= 1000.0
     return {
         "bare_call_us": round(bare_call, 2),
         "function_call_us": round(function_call, 2),

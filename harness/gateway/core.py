@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from fakes.base import CallContext, FakeService, Operation, Reply
 from harness.errors import ContractError, RunAborted
 from harness.faults.plan import FaultPlan
 from harness.gateway.contracts import check_request, check_response
-from harness.policy.approvals import ApprovalPolicy
+from harness.policy.approvals import ApprovalPolicy, PolicyDecision
 from harness.scenario.model import Commit, FaultKind, FaultSpec
 from harness.world.history import EntryType
 from harness.world.world import World
+
+if TYPE_CHECKING:
+    from fakes.ops import Ops
 
 
 class Transport(StrEnum):
@@ -73,6 +76,12 @@ class Gateway:
         #: A harness bug seen during the run (re-raised after it, whatever the
         #: agent did with it).
         self.fatal: ContractError | None = None
+        # Response bodies already checked against their contract, with the state
+        # version they were checked at (and the body itself, so its id stays its
+        # own). Fakes answer reads with live records; re-checking an unchanged
+        # record on every read would be most of the gateway's cost.
+        self._writes = 0
+        self._checked: dict[tuple[int, int], tuple[tuple[int, int], object]] = {}
 
     def key_alias(self, key: str | None) -> str | None:
         """A stable name for an idempotency key (SDKs draw keys from os.urandom)."""
@@ -93,29 +102,34 @@ class Gateway:
                 f"the agent made more than {self.max_calls} tool calls; a runaway loop",
             )
         service = world.services[op.service]
-        history.append(
-            time=clock.now,
-            process="agent",
-            type=EntryType.INVOKE,
-            f=op.name,
-            call=call,
-            value={
+        key = req.idempotency_key
+        history.append(  # positional: this is the hot path
+            clock.now, "agent", EntryType.INVOKE, op.name, call,
+            {
                 "door": req.door,
                 "service": op.service,
                 "params": req.params,
-                "idempotency_key": self.key_alias(req.idempotency_key),
+                "idempotency_key": None if key is None else self.key_alias(key),
             },
-        )
+        )  # fmt: skip
         identity = self.identities.get(req.credential or "")
         if identity is None:
             return self._complete(call, op, service.unauthorized(req.credential), [])
 
-        effective = service.effective_params(op, req.params)
-        decisions = self.policy.check(op, effective, world.services.get("ops"))  # type: ignore[arg-type]
-        policy = [d.to_json() for d, _ in decisions]
+        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]] = []
+        policy: list[dict[str, Any]] = []
+        if self.policy.active and op.action is not None:
+            effective = service.effective_params(op, req.params)
+            ops = cast("Ops | None", world.services.get("ops"))
+            decisions = self.policy.check(op, effective, ops)
+            policy = [d.to_json() for d, _ in decisions]
 
-        fired = self.faults.decide(
-            call=call, op=op, params=req.params, history=history, now=clock.now
+        fired = (
+            self.faults.decide(
+                call=call, op=op, params=req.params, history=history, now=clock.now
+            )
+            if self.faults.specs
+            else ()
         )
         timeout: FaultSpec | None = None
         for spec in fired:
@@ -167,9 +181,7 @@ class Gateway:
             clock.advance(float(timeout.params["after"]))
             return self._timed_out(call, op, policy, committed=[], pending=True)
 
-        before = len(world.ledger)
-        reply = self._execute(service, op, req, ctx, decisions)
-        committed = list(range(before + 1, len(world.ledger) + 1))
+        reply, committed = self._execute(service, op, req, ctx, decisions)
         if timeout is not None:
             clock.advance(float(timeout.params["after"]))
             return self._timed_out(call, op, policy, committed=committed, pending=False)
@@ -182,23 +194,41 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: list[tuple[Any, dict[str, Any] | None]],
-    ) -> Reply:
-        before = len(self.world.ledger)
+        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]],
+    ) -> tuple[Reply, list[int]]:
+        """Dispatch to the fake; returns its reply and the ledger seqs committed."""
+        ledger = self.world.ledger
+        before = ledger.size
+        if op.write:
+            self._writes += 1
         reply = service.dispatch(op, req.params, ctx)
+        committed = (
+            list(range(before + 1, ledger.size + 1)) if ledger.size > before else []
+        )
         if 200 <= reply.status < 300:
-            violation = check_response(op, reply.body)
-            if violation is not None:
-                self.fatal = ContractError(
-                    f"fake {op.service}.{op.name} answered outside its contract: "
-                    f"{violation.message}"
-                )
-                raise self.fatal
-            if len(self.world.ledger) > before:
+            self._check_response(op, reply.body)
+            if committed:
                 for _, approval in decisions:
                     if approval is not None:
                         approval["used"] = True
-        return reply
+        return reply, committed
+
+    def _check_response(self, op: Operation, body: Mapping[str, Any]) -> None:
+        version = (self._writes, self.world.clock.fired)
+        key = (id(op), id(body))
+        seen = self._checked.get(key)
+        if seen is not None and seen[0] == version:
+            return
+        violation = check_response(op, body)
+        if violation is not None:
+            self.fatal = ContractError(
+                f"fake {op.service}.{op.name} answered outside its contract: "
+                f"{violation.message}"
+            )
+            raise self.fatal
+        if len(self._checked) > 4096:
+            self._checked.clear()
+        self._checked[key] = (version, body)
 
     def _delayed_commit(
         self,
@@ -206,9 +236,9 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: list[tuple[Any, dict[str, Any] | None]],
+        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]],
     ) -> None:
-        reply = self._execute(service, op, req, ctx, decisions)
+        reply, committed = self._execute(service, op, req, ctx, decisions)
         self.world.history.append(
             time=self.world.clock.now,
             process="nemesis",
@@ -217,7 +247,7 @@ class Gateway:
             call=ctx.call,
             value={
                 "status": reply.status,
-                "committed": [e.seq for e in self.world.ledger if e.call == ctx.call],
+                "committed": committed,
             },
         )
 
@@ -268,19 +298,17 @@ class Gateway:
                 value["ref"] = ref
         else:
             value["error"] = reply.body.get("error", reply.body)
-        if reply.headers.get("idempotent-replayed"):
+        headers = reply.headers
+        if headers and headers.get("idempotent-replayed"):
             value["replayed"] = True
         if policy:
             value["policy"] = policy
-        self.world.history.append(
-            time=self.world.clock.now,
-            process="agent",
-            type=EntryType.OK if ok else EntryType.FAIL,
-            f=op.name,
-            call=call,
-            value=value,
-        )
-        return ToolResponse(reply.status, reply.body, reply.headers)
+        world = self.world
+        world.history.append(  # positional: this is the hot path
+            world.clock.now, "agent", EntryType.OK if ok else EntryType.FAIL,
+            op.name, call, value,
+        )  # fmt: skip
+        return ToolResponse(reply.status, reply.body, headers)
 
     def block(self, *, method: str, url: str, door: str) -> None:
         """Record an outbound request to a host that is not simulated."""

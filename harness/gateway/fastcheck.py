@@ -161,18 +161,27 @@ def _object_check(schema: Mapping[str, Any]) -> Check:
     simple_items, complex_items = tuple(simple), tuple(complex_)
     valued_items = tuple(valued)
 
+    # Shapes (keys, and the type of each value) already seen to satisfy
+    # required/closed and every type-only property: the fakes answer with the same
+    # few record shapes over and over, so most checks end at one set lookup.
+    good_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+
     def check(value: Any) -> bool:
         if type(value) is not dict:
             return True  # the type keyword judges non-objects
-        if required and not value.keys() >= required:
-            return False
-        if closed and not known.issuperset(value):
-            return False
         get = value.get
-        for key, types in simple_items:
-            item = get(key, _MISSING)
-            if item is not _MISSING and type(item) not in types:
+        shape = (tuple(value), tuple(map(type, value.values())))
+        if shape not in good_shapes:
+            if required and not value.keys() >= required:
                 return False
+            if closed and not known.issuperset(value):
+                return False
+            for key, types in simple_items:
+                item = get(key, _MISSING)
+                if item is not _MISSING and type(item) not in types:
+                    return False
+            if len(good_shapes) < 512:
+                good_shapes.add(shape)
         for key, values in valued_items:
             item = get(key, _MISSING)
             if item is not _MISSING and (

@@ -123,7 +123,8 @@ class Tools:
                 body=response.body,
                 headers=response.headers,
             )
-        return _fresh(response.body)
+        body = response.body
+        return _fresh(body if type(body) is dict else dict(body))
 
 
 def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
@@ -132,10 +133,18 @@ def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
     return f"{name} failed with {status}: {message or body}"
 
 
+_CONTAINERS = (dict, list)
+
+
 def _fresh(value: Any) -> Any:
-    """A private copy of a JSON-shaped value, as a real API's response would be."""
-    if isinstance(value, Mapping):
-        return {k: _fresh(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fresh(v) for v in value]
+    """A private copy of a JSON-shaped value, as a real API's response would be.
+
+    The fakes answer with their live records; an agent editing its result must not
+    edit the world. (Exact type checks: this runs on every function-door call.)
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: _fresh(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [_fresh(v) if type(v) in _CONTAINERS else v for v in value]
     return value

@@ -83,6 +83,11 @@ class ApprovalPolicy:
     def __init__(self, rules: Iterable[ApprovalRule]) -> None:
         self._rules = [(r, Condition.parse(r.when) if r.when else None) for r in rules]
 
+    @property
+    def active(self) -> bool:
+        """Whether any rule exists (the gateway skips the check when none does)."""
+        return bool(self._rules)
+
     def check(
         self, op: Operation, params: Mapping[str, Any], ops: Ops | None
     ) -> list[tuple[PolicyDecision, dict[str, Any] | None]]:

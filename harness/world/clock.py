@@ -22,11 +22,13 @@ MONOTONIC_ORIGIN = 10_000.0
 class SimClock:
     """Virtual time in seconds since the start of the run."""
 
-    __slots__ = ("env", "limit")
+    __slots__ = ("env", "fired", "limit")
 
     def __init__(self, *, limit: float = 7 * 24 * 3600.0) -> None:
         self.env = simpy.Environment()
         self.limit = limit
+        #: How many scheduled callbacks have run (each may have changed state).
+        self.fired = 0
 
     @property
     def now(self) -> float:
@@ -73,6 +75,7 @@ class SimClock:
 
         def process() -> Any:
             yield self.env.timeout(delay)
+            self.fired += 1
             callback()
 
         self.env.process(process())

@@ -56,7 +56,6 @@ class History:
 
     def append(
         self,
-        *,
         time: float,
         process: str,
         type: EntryType,

@@ -73,5 +73,10 @@ class Ledger:
     def __iter__(self) -> Iterator[LedgerEntry]:
         return iter(self._entries)
 
+    @property
+    def size(self) -> int:
+        """How many effects are committed (the last entry's seq)."""
+        return len(self._entries)
+
     def __len__(self) -> int:
         return len(self._entries)
