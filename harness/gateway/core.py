@@ -185,7 +185,7 @@ class Gateway:
         if timeout is not None:
             clock.advance(float(timeout.params["after"]))
             return self._timed_out(call, op, policy, committed=committed, pending=False)
-        clock.advance(service.latency)
+        clock.tick(service.latency)
         return self._complete(call, op, reply, policy, committed)
 
     def _execute(

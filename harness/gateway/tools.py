@@ -104,13 +104,7 @@ class Tools:
             )
         key = args.pop("idempotency_key", None) if op.idempotent else None
         response = self._gateway.call(
-            ToolRequest(
-                op=op,
-                params=args,
-                door="function",
-                credential=self._credential,
-                idempotency_key=key,
-            )
+            ToolRequest(op, args, "function", self._credential, key)
         )
         if response.transport is Transport.TIMEOUT:
             raise ToolTimeout(f"{name} timed out; it may or may not have taken effect")
@@ -133,18 +127,30 @@ def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
     return f"{name} failed with {status}: {message or body}"
 
 
-_CONTAINERS = (dict, list)
+_CONTAINERS = frozenset({dict, list})
+#: Per record shape (its keys and their value types): the keys holding containers.
+_NESTED: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[str, ...]] = {}
 
 
 def _fresh(value: Any) -> Any:
     """A private copy of a JSON-shaped value, as a real API's response would be.
 
     The fakes answer with their live records; an agent editing its result must not
-    edit the world. (Exact type checks: this runs on every function-door call.)
+    edit the world. This runs on every function-door call, so a dict is copied in C
+    and only the keys known (per shape) to hold containers are copied deeper.
     """
     kind = type(value)
     if kind is dict:
-        return {k: _fresh(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+        copy = value.copy()
+        shape = (tuple(value), tuple(map(type, value.values())))
+        nested = _NESTED.get(shape)
+        if nested is None:
+            nested = tuple(k for k, v in value.items() if type(v) in _CONTAINERS)
+            if len(_NESTED) < 1024:
+                _NESTED[shape] = nested
+        for key in nested:
+            copy[key] = _fresh(copy[key])
+        return copy
     if kind is list:
         return [_fresh(v) if type(v) in _CONTAINERS else v for v in value]
     return value
