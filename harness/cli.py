@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
-    import pytest
-
+    # A fresh interpreter: pytest must import the plugin itself (an already
+    # imported plugin cannot be assertion-rewritten, and a session is cleaner).
     argv = [*args.paths, "--aqe-agent", args.agent, "-p", "no:cacheprovider"]
     if args.seed is not None:
         argv += ["--aqe-seed", str(args.seed)]
     if args.report_dir is not None:
         argv += ["--aqe-report-dir", args.report_dir]
-    return int(pytest.main([*argv, *extra]))
+    command = [sys.executable, "-m", "pytest", *argv, *extra]
+    return subprocess.run(command, check=False).returncode
 
 
 def _bench(args: argparse.Namespace, extra: list[str]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PAYMENTS
+from tests.conftest import PAYMENTS, ROOT
 
 CAREFUL = "harness.agents.reference:careful_refund_agent"
 NAIVE = "harness.agents.reference:naive_refund_agent"
@@ -183,12 +184,30 @@ def test_importing_the_plugin_loads_no_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_aqe_run_is_pytest_underneath(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from harness.cli import main
+def test_the_readme_main_command_runs_the_payments_suite(tmp_path: Path) -> None:
+    """`aqe run scenarios/payments --agent …careful…`, from the repository root."""
+    command = [
+        sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
+        "run", "scenarios/payments", "--agent", CAREFUL, "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "5/5 scenario runs passed" in done.stdout
+    assert len(list((tmp_path / "traces").glob("*.jsonl"))) == 5
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["runs"], summary["passed"]) == (5, 5)
 
-    monkeypatch.chdir(project.path)
-    code = main(["run", "scenarios/payments/refund_ok.yaml", "--agent", CAREFUL, "-q"])
-    assert code == 0
-    assert Path(project.path / "reports" / "summary.json").is_file()
+
+def test_aqe_run_fails_when_a_scenario_fails(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
+        "run", "scenarios/payments/refund_ambiguous_timeout.yaml", "--agent", NAIVE,
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "failed on idempotency" in done.stdout
