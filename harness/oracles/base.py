@@ -28,7 +28,7 @@ class Evidence:
         return f"{self.ref:<11} t={format_offset(self.time):<11} {self.text}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "time": self.time, "text": self.text}
+        return {"ref": self.ref, "time": round(self.time, 6), "text": self.text}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,6 +28,12 @@ def _dump(obj: dict[str, Any]) -> str:
     )
 
 
+def _faker_version() -> str:
+    from importlib.metadata import version
+
+    return version("faker")
+
+
 def trace_lines(result: RunResult) -> list[str]:
     """The trace of ``result`` as JSON lines (without newlines)."""
     scenario = result.scenario
@@ -37,6 +43,7 @@ def trace_lines(result: RunResult) -> list[str]:
                 "type": "header",
                 "trace_version": TRACE_VERSION,
                 "harness": __version__,
+                "faker": _faker_version(),
                 "scenario": scenario.name,
                 "scenario_sha256": scenario.source_sha256,
                 "seed": result.seed,
@@ -68,7 +75,7 @@ def trace_lines(result: RunResult) -> list[str]:
                 "failed": list(result.failed_oracles),
                 "agent_status": agent_result.status if agent_result else None,
                 "agent_summary": agent_result.summary if agent_result else None,
-                "simulated_seconds": result.world.clock.now,
+                "simulated_seconds": round(result.world.clock.now, 6),
                 "tool_calls": result.world.history.calls,
             }
         )

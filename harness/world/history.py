@@ -36,7 +36,7 @@ class HistoryEntry(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "time": self.time,
+            "time": round(self.time, 6),
             "process": self.process,
             "type": str(self.type),
             "f": self.f,

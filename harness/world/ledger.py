@@ -25,7 +25,7 @@ class LedgerEntry(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "time": self.time,
+            "time": round(self.time, 6),
             "service": self.service,
             "operation": self.operation,
             "business_key": self.business_key,
