@@ -7,7 +7,8 @@
   pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
   generated ids are reproducible.
 * network: respx routes every httpx client to the HTTP door; raw socket connects
-  are refused and recorded as security violations.
+  and name lookups are refused and recorded as security violations, so a client
+  that bypasses httpx (urllib, requests) is stopped too, at once.
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls.
 """
 
@@ -46,6 +47,7 @@ _REAL_TIME_FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
 _real_uuid4 = uuid.uuid4
 
 
@@ -109,6 +111,16 @@ def sandbox(
             "hosts are reachable during a run"
         )
 
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != thread:
+            return _real_getaddrinfo(host, *args, **kwargs)
+        door.gateway.block(method="RESOLVE", url=f"dns://{host}", door="socket")
+        raise socket.gaierror(
+            socket.EAI_NONAME,
+            f"aqe: blocked name lookup of {host}: only simulated hosts are "
+            "reachable during a run",
+        )
+
     def refuse_ex(sock: socket.socket, address: Any) -> int:
         try:
             refuse(sock, address)
@@ -124,6 +136,7 @@ def sandbox(
         setattr(uuid, "uuid4", uuid4)  # noqa: B010 - patching, on purpose
         setattr(socket.socket, "connect", refuse)  # noqa: B010
         setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
+        setattr(socket, "getaddrinfo", resolve)  # noqa: B010
         with router:
             if alarm is not None:
                 alarm.start()
@@ -138,6 +151,7 @@ def sandbox(
         setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
         setattr(socket.socket, "connect", _real_connect)  # noqa: B010
         setattr(socket.socket, "connect_ex", _real_connect_ex)  # noqa: B010
+        setattr(socket, "getaddrinfo", _real_getaddrinfo)  # noqa: B010
         random.setstate(random_state)
 
 

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import socket
 import time
+import urllib.error
+import urllib.request
 
 import httpx
 
@@ -66,6 +68,29 @@ def test_a_raw_socket_connection_is_refused_and_fails_security(small: Scenario) 
     assert result.failed_oracles == ("security",)
     assert (
         "blocked CONNECT tcp://10.1.2.3:443 (via socket)"
+        in result.score("security").evidence[0].text
+    )
+
+
+def test_a_non_httpx_client_is_stopped_at_name_lookup(small: Scenario) -> None:
+    seen: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        try:
+            urllib.request.urlopen("http://example.com/", timeout=5)
+        except urllib.error.URLError as exc:
+            seen.append(str(exc.reason))
+
+    started = time.perf_counter()
+    result = run_scenario(small, agent, seed=1)
+    assert time.perf_counter() - started < 5
+    assert seen == [
+        "[Errno -2] aqe: blocked name lookup of example.com: only simulated hosts "
+        "are reachable during a run"
+    ]
+    assert result.failed_oracles == ("security",)
+    assert (
+        "blocked RESOLVE dns://example.com (via socket)"
         in result.score("security").evidence[0].text
     )
 
