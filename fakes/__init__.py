@@ -6,10 +6,14 @@ from fakes.base import FakeService, Operation, Reply, ServiceError
 from fakes.notify import Notify
 from fakes.ops import Ops
 from fakes.payments import Payments
+from fakes.registry import register_service, registered_services
 from fakes.tickets import Tickets
 
-#: Every simulated system, in build order (later ones may read earlier states).
+#: The built-in simulated systems, in build order (later ones may read earlier
+#: states). Users add theirs with :func:`register_service`.
 SERVICES: tuple[type[FakeService], ...] = (Payments, Tickets, Ops, Notify)
+for _service in SERVICES:
+    register_service(_service)
 
 __all__ = [
     "SERVICES",
@@ -21,4 +25,6 @@ __all__ = [
     "Reply",
     "ServiceError",
     "Tickets",
+    "register_service",
+    "registered_services",
 ]

@@ -222,13 +222,15 @@ class FakeService:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        ops: list[Operation] = []
-        for attr in sorted(vars(cls)):
-            spec = getattr(vars(cls)[attr], "__aqe_operation__", None)
-            if spec is not None:
-                ops.append(Operation(service=cls.name, handler=vars(cls)[attr], **spec))
-        if ops:
-            cls.operations = tuple(ops)
+        handlers: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):  # a subclass may override a handler
+            for attr, member in vars(klass).items():
+                if hasattr(member, "__aqe_operation__"):
+                    handlers[attr] = member
+        cls.operations = tuple(
+            Operation(service=cls.name, handler=h, **h.__aqe_operation__)
+            for _, h in sorted(handlers.items())
+        )
 
     def __init__(self, state: State, world: World) -> None:
         self.state = state

@@ -6,7 +6,6 @@ and semantic problems are reported together.
 
 from __future__ import annotations
 
-import importlib
 import re
 import string
 from collections.abc import Generator, Iterator, Mapping
@@ -307,17 +306,10 @@ def _placeholder_problems(data: dict[str, Any]) -> Iterator[Problem]:
 
 
 def _catalog() -> dict[str, Any] | None:
-    """The fake services by name; ``None`` when the ``fakes`` package is not there."""
-    try:
-        module = importlib.import_module("fakes")
-    except ModuleNotFoundError as err:
-        if err.name == "fakes":
-            return None
-        raise
-    services = getattr(module, "SERVICES", None)
-    if services is None:
-        return None
-    return {str(service.name): service for service in services}
+    """The registered fake services by name."""
+    from fakes import registered_services
+
+    return {str(service.name): service for service in registered_services()}
 
 
 def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:

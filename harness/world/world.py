@@ -35,7 +35,7 @@ class World:
         services: tuple[type[FakeService], ...] | None = None,
         time_limit: float = 7 * 24 * 3600.0,
     ) -> None:
-        from fakes import SERVICES
+        from fakes import registered_services
 
         self.seed = seed
         self.world_seed = seed if world_seed is None else world_seed
@@ -45,7 +45,8 @@ class World:
         self.history = History()
         self.records: dict[str, dict[str, Any]] = {}
         self.humans: Mapping[str, Any] = {}
-        snapshot = load_snapshot(self.world_seed, services or SERVICES)
+        services = services or registered_services()
+        snapshot = load_snapshot(self.world_seed, services)
         # Seeded after the snapshot: building one (first use of a seed) also
         # draws from the shared Faker.
         self.faker = shared_faker()
@@ -53,8 +54,7 @@ class World:
         self.ids: IdGenerator = snapshot.ids
         self.ids.reseed(derive_seed(seed, "ids"))
         self.services: dict[str, FakeService] = {
-            cls.name: cls(snapshot.states[cls.name], self)
-            for cls in (services or SERVICES)
+            cls.name: cls(snapshot.states[cls.name], self) for cls in services
         }
 
     def service(self, name: str) -> FakeService:
