@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +16,7 @@ from harness import AgentEnv, AgentResult, Task, run_scenario
 from harness.agents.reference import careful_refund_agent, naive_refund_agent
 from harness.reporting.trace import trace_bytes
 from harness.world import World
-from tests.conftest import payments_scenario
+from tests.conftest import ROOT, payments_scenario
 
 TIMEOUT = payments_scenario("refund_ambiguous_timeout")
 APPROVAL = payments_scenario("refund_over_limit_approval")
@@ -74,3 +78,38 @@ def test_different_seeds_give_different_record_ids_and_traces() -> None:
     two = run_scenario(TIMEOUT, careful_refund_agent, seed=2)
     assert one.world.records["charge"]["id"] != two.world.records["charge"]["id"]
     assert trace_bytes(one) != trace_bytes(two)
+
+
+TRACE_DIGEST = """
+import hashlib
+from harness import run_scenario
+from harness.agents.reference import careful_refund_agent, naive_refund_agent
+from harness.reporting.trace import trace_bytes
+from tests.conftest import payments_scenario
+out = []
+for name in ("refund_ambiguous_timeout", "refund_over_limit_approval"):
+    for agent in (careful_refund_agent, naive_refund_agent):
+        data = trace_bytes(run_scenario(payments_scenario(name), agent, seed=99))
+        out.append(hashlib.sha256(data).hexdigest()[:16])
+print(" ".join(out))
+"""
+
+
+@pytest.mark.parametrize("hashseeds", [("1", "2")])
+def test_traces_are_identical_across_processes_and_hash_seeds(
+    hashseeds: tuple[str, str],
+) -> None:
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", TRACE_DIGEST],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in hashseeds
+    }
+    assert len(digests) == 1
+    (digest,) = digests
+    assert len(digest.split()) == 4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import re
 from pathlib import Path
@@ -29,19 +28,6 @@ from harness.scenario.model import (
     EscalationRule,
     FaultKind,
     Severity,
-)
-
-
-def _services_available() -> bool:
-    try:
-        return getattr(importlib.import_module("fakes"), "SERVICES", None) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-needs_fakes = pytest.mark.skipif(
-    not _services_available(),
-    reason="fakes.SERVICES is not importable yet: service names cannot be checked",
 )
 
 #: Eight lines every test scenario starts with; faults etc. start on line 9.
@@ -606,7 +592,6 @@ def test_loader_rejects_broken_placeholder_syntax() -> None:
 # -- services ------------------------------------------------------------------------
 
 
-@needs_fakes
 def test_loader_rejects_an_unknown_service() -> None:
     text = BASE.replace(
         "{service: payments, kind: charge", "{service: paymnts, kind: charge"
@@ -619,7 +604,6 @@ def test_loader_rejects_an_unknown_service() -> None:
     )
 
 
-@needs_fakes
 def test_loader_rejects_a_record_kind_the_service_does_not_create() -> None:
     text = BASE.replace("kind: charge,", "kind: refund,")
 
@@ -630,7 +614,6 @@ def test_loader_rejects_a_record_kind_the_service_does_not_create() -> None:
     )
 
 
-@needs_fakes
 def test_loader_rejects_an_unknown_collection() -> None:
     outcome = {"service": "tickets", "count": "coments", "equals": 1}
 
@@ -641,7 +624,6 @@ def test_loader_rejects_an_unknown_collection() -> None:
     )
 
 
-@needs_fakes
 def test_loader_rejects_an_unknown_tool_of_the_matched_service() -> None:
     fault = {
         "id": "slow",
@@ -656,7 +638,6 @@ def test_loader_rejects_an_unknown_tool_of_the_matched_service() -> None:
     )
 
 
-@needs_fakes
 def test_loader_rejects_an_approval_action_of_an_unknown_service() -> None:
     policy = {"approvals": [{"action": "payment.refund"}]}
 
@@ -668,7 +649,6 @@ def test_loader_rejects_an_approval_action_of_an_unknown_service() -> None:
     )
 
 
-@needs_fakes
 def test_loader_rejects_an_approval_action_the_service_does_not_have() -> None:
     policy = {"approvals": [{"action": "payments.refnd"}]}
 
