@@ -92,15 +92,19 @@ class Gateway:
             alias = self._key_aliases[key] = f"key-{len(self._key_aliases) + 1}"
         return alias
 
-    def call(self, req: ToolRequest) -> ToolResponse:
-        world, op = self.world, req.op
-        history, clock = world.history, world.clock
-        call = history.next_call()
+    def _next_call(self) -> int:
+        call = self.world.history.next_call()
         if call > self.max_calls:
             raise RunAborted(
                 "call_budget",
                 f"the agent made more than {self.max_calls} tool calls; a runaway loop",
             )
+        return call
+
+    def call(self, req: ToolRequest) -> ToolResponse:
+        world, op = self.world, req.op
+        history, clock = world.history, world.clock
+        call = self._next_call()
         service = world.services[op.service]
         key = req.idempotency_key
         history.append(  # positional: this is the hot path
@@ -309,6 +313,17 @@ class Gateway:
             op.name, call, value,
         )  # fmt: skip
         return ToolResponse(reply.status, reply.body, headers)
+
+    def unrouted(self, *, method: str, url: str, door: str) -> None:
+        """Record a call to a simulated host that has no such operation."""
+        self.world.history.append(
+            self.world.clock.now,
+            "agent",
+            EntryType.FAIL,
+            "route_not_found",
+            self._next_call(),
+            {"door": door, "method": method, "url": url, "status": 404},
+        )
 
     def block(self, *, method: str, url: str, door: str) -> None:
         """Record an outbound request to a host that is not simulated."""

@@ -66,6 +66,9 @@ class HttpDoor:
         if op is None:
             op, params = self._match(host, method, path)
             if op is None:
+                self.gateway.unrouted(
+                    method=method, url=f"https://{host}{path}", door="http"
+                )
                 return self._not_found(method, path)
         if url.query:
             params.update(decode_pairs(url.params.multi_items()))

@@ -83,6 +83,7 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.record: dict[str, Any] | None = None
+        self.add_marker(pytest.mark.aqe(scenario=scenario.name))
 
     def runtest(self) -> None:
         from harness.agents.loading import load_agent

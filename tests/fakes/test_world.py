@@ -162,6 +162,13 @@ def test_an_unknown_route_on_a_simulated_host_is_a_404_route_not_found(
         }
     }
     assert len(sandboxed.world.ledger) == 0
+    (entry,) = [h for h in sandboxed.world.history if h.f == "route_not_found"]
+    assert entry.value == {
+        "door": "http",
+        "method": method,
+        "url": f"https://{httpx.URL(url).host}{path}",
+        "status": 404,
+    }
 
 
 def test_a_request_to_a_host_that_is_not_simulated_is_blocked_and_recorded(
