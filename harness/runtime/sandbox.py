@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -130,6 +131,7 @@ def sandbox(
 
     router = door.router()
     alarm = _Alarm(wall_timeout) if wall_timeout else None
+    policy = _swap_policy(_virtual_loop_policy(clock, thread))
     try:
         for name, func in patched.items():
             setattr(time, name, func)
@@ -146,6 +148,7 @@ def sandbox(
                 if alarm is not None:
                     alarm.stop()
     finally:
+        _swap_policy(policy)
         for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
         setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
@@ -218,15 +221,55 @@ class _VirtualSelector(selectors.DefaultSelector):
         return []
 
 
-def run_async(
-    coro: Coroutine[Any, Any, T], clock: SimClock, *, idle_wall: float = 2.0
-) -> T:
-    """Run ``coro`` on an event loop whose time is the simulated clock."""
+def virtual_loop(
+    clock: SimClock, *, idle_wall: float = 2.0
+) -> asyncio.AbstractEventLoop:
+    """A new event loop whose time is the simulated clock and that never idles."""
     selector = _VirtualSelector()
     selector.clock = clock
     selector.idle_wall = idle_wall
     loop = asyncio.SelectorEventLoop(selector)
     loop.time = clock.monotonic  # type: ignore[method-assign]
+    return loop
+
+
+def _virtual_loop_policy(clock: SimClock, thread: int) -> Any:
+    """A policy under which loops made in the run's thread (``asyncio.run`` inside
+    a sync agent, anyio, SDKs) are virtual-time loops too.
+
+    Event loop policies are deprecated from Python 3.14 on; the warning is not the
+    user's business, so it is silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        base: Any = asyncio.DefaultEventLoopPolicy
+
+    class VirtualLoopPolicy(base):  # type: ignore[misc]
+        def new_event_loop(self) -> asyncio.AbstractEventLoop:
+            if threading.get_ident() == thread:
+                return virtual_loop(clock)
+            loop: asyncio.AbstractEventLoop = super().new_event_loop()
+            return loop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return VirtualLoopPolicy()
+
+
+def _swap_policy(policy: Any) -> Any:
+    """Install ``policy``; returns the one it replaced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        previous = asyncio.get_event_loop_policy()
+        asyncio.set_event_loop_policy(policy)
+    return previous
+
+
+def run_async(
+    coro: Coroutine[Any, Any, T], clock: SimClock, *, idle_wall: float = 2.0
+) -> T:
+    """Run ``coro`` on an event loop whose time is the simulated clock."""
+    loop = virtual_loop(clock, idle_wall=idle_wall)
     try:
         return loop.run_until_complete(coro)
     finally:

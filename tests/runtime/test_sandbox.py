@@ -130,6 +130,27 @@ def test_async_agents_sleep_in_simulated_time_and_use_ahttp(small: Scenario) -> 
     assert result.agent_result.summary == "200 at 13600"
 
 
+def test_asyncio_run_inside_a_sync_agent_also_runs_in_simulated_time(
+    small: Scenario,
+) -> None:
+    async def work(env: AgentEnv, charge: str) -> int:
+        await asyncio.sleep(7200)
+        return (
+            await env.ahttp.get(f"https://payments.sim/v1/charges/{charge}")
+        ).status_code
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        status = asyncio.run(work(env, task.input["charge"]))
+        return AgentResult(summary=str(status))
+
+    started = time.perf_counter()
+    result = run_scenario(small, agent, seed=1)
+    assert time.perf_counter() - started < 2
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "200"
+    assert result.world.clock.now >= 7200
+
+
 def test_a_crashing_agent_is_a_recorded_failure(small: Scenario) -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         raise ValueError("model returned garbage")
