@@ -174,3 +174,30 @@ def test_real_stripe_sdk_reaches_payments_at_api_stripe_com() -> None:
     assert result.score("security").passed
     assert result.agent_result is not None
     assert result.agent_result.summary.startswith("re_")
+
+
+async def async_stripe_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
+    client = stripe.StripeClient(
+        env.identity.api_key, http_client=stripe.HTTPXClient(), max_network_retries=2
+    )
+    refund = await client.v1.refunds.create_async(
+        params={"charge": task.input["charge"], "amount": task.input["amount"]}
+    )
+    return AgentResult(status="done", summary=refund.id)
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
+)
+def test_the_async_stripe_client_also_survives_the_ambiguous_timeout() -> None:
+    started = time.perf_counter()
+    result = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), async_stripe_refund_agent, seed=7
+    )
+    assert result.passed, [s.explanation for s in result.scores if not s.passed]
+    invokes = [
+        h for h in result.world.history if h.f == "create_refund" and h.type == "invoke"
+    ]
+    assert len(invokes) == 2
+    assert invokes[1].time >= 30.5
+    assert time.perf_counter() - started < 5
