@@ -149,7 +149,6 @@ class CallContext:
 
     def __init__(
         self,
-        *,
         world: World,
         service: FakeService,
         op: Operation,

@@ -9,7 +9,7 @@ failure the door turns into its own kind of error (``httpx.ReadTimeout``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -120,8 +120,8 @@ class Gateway:
         if identity is None:
             return self._complete(call, op, service.unauthorized(req.credential), [])
 
-        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]] = []
-        policy: list[dict[str, Any]] = []
+        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]] = ()
+        policy: Sequence[dict[str, Any]] = ()
         if self.policy.active and op.action is not None:
             effective = service.effective_params(op, req.params)
             ops = cast("Ops | None", world.services.get("ops"))
@@ -169,14 +169,7 @@ class Gateway:
             clock.advance(service.latency)
             return self._complete(call, op, reply, policy)
 
-        ctx = CallContext(
-            world=world,
-            service=service,
-            op=op,
-            call=call,
-            identity=identity,
-            idempotency_key=req.idempotency_key,
-        )
+        ctx = CallContext(world, service, op, call, identity, key)
         if timeout is not None and timeout.params["commit"] is Commit.DELAYED:
             clock.call_later(
                 float(timeout.params["delay"]),
@@ -198,7 +191,7 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]],
+        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]],
     ) -> tuple[Reply, list[int]]:
         """Dispatch to the fake; returns its reply and the ledger seqs committed."""
         ledger = self.world.ledger
@@ -240,7 +233,7 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: list[tuple[PolicyDecision, dict[str, Any] | None]],
+        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]],
     ) -> None:
         reply, committed = self._execute(service, op, req, ctx, decisions)
         self.world.history.append(
@@ -259,7 +252,7 @@ class Gateway:
         self,
         call: int,
         op: Operation,
-        policy: list[dict[str, Any]],
+        policy: Sequence[dict[str, Any]],
         *,
         committed: list[int],
         pending: bool,
@@ -271,7 +264,7 @@ class Gateway:
             "actual": "pending" if pending else ("committed" if committed else "none"),
         }
         if policy:
-            value["policy"] = policy
+            value["policy"] = list(policy)
         self.world.history.append(
             time=self.world.clock.now,
             process="agent",
@@ -287,7 +280,7 @@ class Gateway:
         call: int,
         op: Operation,
         reply: Reply,
-        policy: list[dict[str, Any]],
+        policy: Sequence[dict[str, Any]],
         committed: list[int] | None = None,
     ) -> ToolResponse:
         ok = 200 <= reply.status < 300
@@ -306,7 +299,7 @@ class Gateway:
         if headers and headers.get("idempotent-replayed"):
             value["replayed"] = True
         if policy:
-            value["policy"] = policy
+            value["policy"] = list(policy)
         world = self.world
         world.history.append(  # positional: this is the hot path
             world.clock.now, "agent", EntryType.OK if ok else EntryType.FAIL,
