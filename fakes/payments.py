@@ -14,6 +14,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
+from fakes._stripe import (
+    CHARGE,
+    CURRENCIES,
+    CUSTOMER,
+    DAY,
+    REFUND,
+    apply_refund,
+    charge_object,
+    customer_object,
+    money,
+    stripe_error,
+)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -29,90 +41,6 @@ from fakes.base import (
 
 if TYPE_CHECKING:
     from faker import Faker
-
-CURRENCIES = ("usd", "eur", "gbp")
-DAY = 86_400
-
-CUSTOMER = s.obj(
-    {
-        "id": s.string("Customer id (cus_…)."),
-        "object": {"const": "customer"},
-        "created": {"type": "integer"},
-        "email": s.nullable(s.string("Email address.")),
-        "name": s.nullable(s.string("Full name.")),
-        "description": s.nullable(s.string("Description.")),
-        "livemode": {"type": "boolean"},
-        "metadata": s.metadata(),
-    },
-    required=("id", "object", "created", "livemode", "metadata"),
-)
-CHARGE = s.obj(
-    {
-        "id": s.string("Charge id (ch_…)."),
-        "object": {"const": "charge"},
-        "amount": s.integer("Amount in minor units."),
-        "amount_captured": {"type": "integer"},
-        "amount_refunded": {"type": "integer"},
-        "balance_transaction": s.nullable(s.string("Balance transaction id.")),
-        "captured": {"type": "boolean"},
-        "created": {"type": "integer"},
-        "currency": s.string("Three-letter ISO currency code, lowercase."),
-        "customer": s.nullable(s.string("Customer id.")),
-        "description": s.nullable(s.string("Description.")),
-        "disputed": {"type": "boolean"},
-        "livemode": {"type": "boolean"},
-        "metadata": s.metadata(),
-        "paid": {"type": "boolean"},
-        "payment_intent": {"type": "null"},
-        "receipt_email": s.nullable(s.string("Receipt email.")),
-        "refunded": {"type": "boolean"},
-        "status": s.enum("Charge status.", "succeeded", "pending", "failed"),
-    },
-    required=("id", "object", "amount", "amount_refunded", "currency", "status"),
-)
-REFUND = s.obj(
-    {
-        "id": s.string("Refund id (re_…)."),
-        "object": {"const": "refund"},
-        "amount": s.integer("Amount refunded, in minor units."),
-        "balance_transaction": s.nullable(s.string("Balance transaction id.")),
-        "charge": s.string("The refunded charge."),
-        "created": {"type": "integer"},
-        "currency": s.string("Currency."),
-        "metadata": s.metadata(),
-        "payment_intent": {"type": "null"},
-        "reason": s.nullable(
-            s.enum("Why.", "duplicate", "fraudulent", "requested_by_customer")
-        ),
-        "status": s.enum("Refund status.", "succeeded", "pending", "failed"),
-    },
-    required=("id", "object", "amount", "charge", "currency", "status"),
-)
-
-
-def _error(
-    status: int,
-    code: str | None,
-    message: str,
-    *,
-    param: str | None = None,
-    kind: str = "invalid_request_error",
-    headers: Mapping[str, str] | None = None,
-) -> ServiceError:
-    error: dict[str, Any] = {"type": kind, "message": message}
-    if code is not None:
-        error["code"] = code
-        error["doc_url"] = (
-            f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
-        )
-    if param is not None:
-        error["param"] = param
-    return ServiceError(status, {"error": error}, headers)
-
-
-def _money(amount: int, currency: str) -> str:
-    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, "")
-    return f"{symbol}{amount / 100:.2f}"
 
 
 class Payments(FakeService):
@@ -135,7 +63,7 @@ class Payments(FakeService):
         state: State = {name: {} for name in cls.collections}
         now = 1_767_225_600
         for _ in range(40):
-            customer = _customer(
+            customer = customer_object(
                 ids.new("cus", 14),
                 now - rng.randrange(30, 720) * DAY,
                 faker.name(),
@@ -144,7 +72,7 @@ class Payments(FakeService):
             state["customers"][customer["id"]] = customer
             for _ in range(rng.randint(1, 4)):
                 amount = rng.randrange(500, 200_000, 100)
-                charge = _charge(
+                charge = charge_object(
                     ids.new("ch"),
                     now - rng.randrange(1, 90) * DAY,
                     amount,
@@ -153,7 +81,7 @@ class Payments(FakeService):
                 )
                 state["charges"][charge["id"]] = charge
                 if rng.random() < 0.15:
-                    _apply_refund(
+                    apply_refund(
                         state,
                         ids.new("re"),
                         charge,
@@ -167,7 +95,7 @@ class Payments(FakeService):
         ids, now = self.world.ids, int(self.world.clock.epoch())
         if kind == "customer":
             faker = self.world.faker
-            customer = _customer(
+            customer = customer_object(
                 ids.new("cus", 14),
                 now - 200 * DAY,
                 str(fields.get("name", faker.name())),
@@ -185,7 +113,7 @@ class Payments(FakeService):
             amount = int(
                 fields.get("amount", self.world.rng.randrange(500, 200_000, 100))
             )
-            charge = _charge(
+            charge = charge_object(
                 ids.new("ch"),
                 now - 3 * DAY,
                 amount,
@@ -199,7 +127,7 @@ class Payments(FakeService):
             )
             self.state["charges"][charge["id"]] = charge
             if refunded:
-                _apply_refund(
+                apply_refund(
                     self.state,
                     ids.new("re"),
                     charge,
@@ -214,33 +142,33 @@ class Payments(FakeService):
     def error(
         self, status: int, code: str, message: str, *, param: str | None = None
     ) -> ServiceError:
-        return _error(status, code, message, param=param)
+        return stripe_error(status, code, message, param=param)
 
     def invalid_request(
         self, message: str, *, rule: str, param: str | None, value: Any = None
     ) -> Reply:
         if rule == "required" and param:
-            return _error(
+            return stripe_error(
                 400,
                 "parameter_missing",
                 f"Missing required param: {param}.",
                 param=param,
             ).reply
         if rule == "additionalProperties" and param:
-            return _error(
+            return stripe_error(
                 400,
                 "parameter_unknown",
                 f"Received unknown parameter: {param}",
                 param=param,
             ).reply
         if rule == "type" and "integer" in message:
-            return _error(
+            return stripe_error(
                 400,
                 "parameter_invalid_integer",
                 f"Invalid integer: {value if value is not None else param}",
                 param=param,
             ).reply
-        return _error(400, "parameter_invalid", message, param=param).reply
+        return stripe_error(400, "parameter_invalid", message, param=param).reply
 
     def unauthorized(self, credential: str | None) -> Reply:
         if not credential:
@@ -256,19 +184,19 @@ class Payments(FakeService):
                 else "*" * len(credential)
             )
             message = f"Invalid API Key provided: {shown}"
-        return _error(401, None, message).reply
+        return stripe_error(401, None, message).reply
 
     def unavailable(self, status: int, retry_after: float | None) -> Reply:
         headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
         if status == 429:
-            return _error(
+            return stripe_error(
                 429,
                 "rate_limit",
                 "Too many requests hit the API too quickly. We recommend an "
                 "exponential backoff of your requests.",
                 headers=headers,
             ).reply
-        return _error(
+        return stripe_error(
             status,
             None,
             "An unknown error occurred while processing this request.",
@@ -277,7 +205,7 @@ class Payments(FakeService):
         ).reply
 
     def idempotency_conflict(self, key: str) -> Reply:
-        return _error(
+        return stripe_error(
             400,
             None,
             "Keys for idempotent requests can only be used with the same parameters "
@@ -300,7 +228,7 @@ class Payments(FakeService):
         record = self.state[collection].get(ident)
         if record is None:
             noun = collection[:-1]
-            raise _error(
+            raise stripe_error(
                 404, "resource_missing", f"No such {noun}: '{ident}'", param=param
             )
         return record
@@ -325,7 +253,7 @@ class Payments(FakeService):
         idempotent=True,
     )
     def create_customer(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        customer = _customer(
+        customer = customer_object(
             ctx.new_id("cus", 14), ctx.now, params.get("name"), params.get("email")
         )
         customer["description"] = params.get("description")
@@ -392,20 +320,20 @@ class Payments(FakeService):
         customer = self._get("customers", params["customer"], "customer")
         currency = str(params["currency"]).lower()
         if currency not in CURRENCIES:
-            raise _error(
+            raise stripe_error(
                 400,
                 "parameter_invalid",
                 f"Invalid currency: {currency}.",
                 param="currency",
             )
         if params["amount"] < 50:
-            raise _error(
+            raise stripe_error(
                 400,
                 "amount_too_small",
                 "Amount must be at least 50 cents.",
                 param="amount",
             )
-        charge = _charge(
+        charge = charge_object(
             ctx.new_id("ch"), ctx.now, params["amount"], currency, customer
         )
         charge["description"] = params.get("description")
@@ -482,14 +410,14 @@ class Payments(FakeService):
         charge = self._get("charges", params["charge"], "charge")
         remaining = charge["amount"] - charge["amount_refunded"]
         if charge["refunded"] or remaining <= 0:
-            raise _error(
+            raise stripe_error(
                 400,
                 "charge_already_refunded",
                 f"Charge {charge['id']} has already been refunded.",
                 param="charge",
             )
         if charge["status"] != "succeeded":
-            raise _error(
+            raise stripe_error(
                 400,
                 "charge_not_refundable",
                 f"Charge {charge['id']} has status {charge['status']} "
@@ -498,15 +426,15 @@ class Payments(FakeService):
             )
         amount = int(params.get("amount", remaining))
         if amount > remaining:
-            raise _error(
+            raise stripe_error(
                 400,
                 "amount_too_large",
-                f"Refund amount ({_money(amount, charge['currency'])}) is greater "
+                f"Refund amount ({money(amount, charge['currency'])}) is greater "
                 "than unrefunded amount on charge "
-                f"({_money(remaining, charge['currency'])})",
+                f"({money(remaining, charge['currency'])})",
                 param="amount",
             )
-        refund = _apply_refund(
+        refund = apply_refund(
             self.state, ctx.new_id("re"), charge, amount, ctx.now, params.get("reason")
         )
         refund["metadata"] = dict(params.get("metadata", {}))
@@ -544,64 +472,3 @@ class Payments(FakeService):
             if charge is None or r["charge"] == charge
         ]
         return Reply(status=200, body=paginate(rows, params, "/v1/refunds"))
-
-
-def _customer(ident: str, created: int, name: Any, email: Any) -> Record:
-    return {
-        "id": ident,
-        "object": "customer",
-        "created": created,
-        "email": email,
-        "name": name,
-        "description": None,
-        "livemode": False,
-        "metadata": {},
-    }
-
-
-def _charge(
-    ident: str, created: int, amount: int, currency: str, customer: Record
-) -> Record:
-    return {
-        "id": ident,
-        "object": "charge",
-        "amount": amount,
-        "amount_captured": amount,
-        "amount_refunded": 0,
-        "balance_transaction": "txn_" + ident[3:],
-        "captured": True,
-        "created": created,
-        "currency": currency,
-        "customer": customer["id"],
-        "description": None,
-        "disputed": False,
-        "livemode": False,
-        "metadata": {},
-        "paid": True,
-        "payment_intent": None,
-        "receipt_email": customer["email"],
-        "refunded": False,
-        "status": "succeeded",
-    }
-
-
-def _apply_refund(
-    state: State, ident: str, charge: Record, amount: int, created: int, reason: Any
-) -> Record:
-    refund: Record = {
-        "id": ident,
-        "object": "refund",
-        "amount": amount,
-        "balance_transaction": "txn_" + ident[3:],
-        "charge": charge["id"],
-        "created": created,
-        "currency": charge["currency"],
-        "metadata": {},
-        "payment_intent": None,
-        "reason": reason,
-        "status": "succeeded",
-    }
-    state["refunds"][ident] = refund
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    return refund
