@@ -92,39 +92,26 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
         for e in entries
     ]
     for h in run.world.history:
-        if h.call in calls and h.process == "nemesis":
-            ranked.append(
-                (
-                    h.time,
-                    0,
-                    Evidence(
-                        ref=f"history#{h.index}",
-                        time=h.time,
-                        text=f"fault {h.value.get('fault')!r}: {h.f} "
-                        f"{_fault_params(h.value)} on call #{h.call} "
-                        f"{h.value.get('target')}",
-                    ),
-                )
+        if h.call not in calls:
+            continue
+        if h.process == "nemesis":
+            text = (
+                f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
+                f"on call #{h.call} {h.value.get('target')}"
             )
-        elif (
-            h.call in calls and h.process == "agent" and h.type is not EntryType.INVOKE
-        ):
-            key = _key_of(run, h.call)
+        elif h.process == "agent" and h.type is not EntryType.INVOKE:
             seen = h.value.get("seen")
             shown = "timeout" if seen == "timeout" else f"HTTP {h.value.get('status')}"
-            ranked.append(
-                (
-                    h.time,
-                    2,
-                    Evidence(
-                        ref=f"history#{h.index}",
-                        time=h.time,
-                        text=f"agent saw {shown} for call #{h.call} "
-                        f"(idempotency key: {key or 'none'})",
-                    ),
-                )
+            key = _key_of(run, h.call)
+            text = (
+                f"agent saw {shown} for call #{h.call} "
+                f"(idempotency key: {key or 'none'})"
             )
-    # The fault first, then what committed, then what the agent saw.
+        else:
+            continue
+        evidence = Evidence(ref=f"history#{h.index}", time=h.time, text=text)
+        ranked.append((h.time, h.index, evidence))
+    # In the order things happened: the fault, the commit, what the agent saw.
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [evidence for _, _, evidence in ranked]
 
