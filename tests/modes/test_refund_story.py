@@ -44,9 +44,10 @@ def test_naive_agent_double_refunds_on_the_ambiguous_timeout() -> None:
     assert score.explanation == (
         f"business key 'refund:{charge}' committed 2 effects, at most 1 allowed (duplicated)"
     )
+    # In the order it happened: the fault, the commit, the timeout the agent saw,
+    # the blind retry's commit, and the success the agent saw.
     refs = [e.ref for e in score.evidence]
-    assert refs[:2] == ["history#1", "ledger#1"]  # the fault, then the first commit
-    assert "ledger#2" in refs
+    assert refs == ["history#1", "ledger#1", "history#2", "ledger#2", "history#4"]
     assert "fault 'lost-response': timeout" in score.evidence[0].text
     ledger = list(result.world.ledger)
     assert [e.time for e in ledger] == [0.0, 30.0]
