@@ -67,8 +67,10 @@ def _compile(schema: Mapping[str, Any]) -> Check:
     if unknown:
         raise _Unsupported(unknown)
     checks: list[Check] = []
+    type_check: Check | None = None
     if "type" in schema:
-        checks.append(_type_check(schema["type"]))
+        type_check = _type_check(schema["type"])
+        checks.append(type_check)
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: v == const and type(v) is type(const))
@@ -86,7 +88,10 @@ def _compile(schema: Mapping[str, Any]) -> Check:
             lambda v: not isinstance(v, list | tuple) or all(item(i) for i in v)
         )
     if {"properties", "required", "additionalProperties"} & set(schema):
-        checks.append(_object_check(schema))
+        if checks and checks[0] is type_check and schema.get("type") == "object":
+            checks[0] = _object_check(schema, strict=True)  # one call, not two
+        else:
+            checks.append(_object_check(schema))
     if len(checks) == 1:
         return checks[0]
     if len(checks) == 2:
@@ -140,7 +145,8 @@ def _simple_values(schema: Mapping[str, Any]) -> frozenset[Any] | None:
     return frozenset(values)
 
 
-def _object_check(schema: Mapping[str, Any]) -> Check:
+def _object_check(schema: Mapping[str, Any], *, strict: bool = False) -> Check:
+    """Properties, required keys and closedness; ``strict`` also demands a dict."""
     simple: list[tuple[str, frozenset[type]]] = []
     valued: list[tuple[str, frozenset[Any]]] = []
     complex_: list[tuple[str, Check]] = []
@@ -168,7 +174,7 @@ def _object_check(schema: Mapping[str, Any]) -> Check:
 
     def check(value: Any) -> bool:
         if type(value) is not dict:
-            return True  # the type keyword judges non-objects
+            return not strict  # else the type keyword judges non-objects
         get = value.get
         shape = (tuple(value), tuple(map(type, value.values())))
         if shape not in good_shapes:

@@ -141,6 +141,8 @@ def _fresh(value: Any) -> Any:
     """
     kind = type(value)
     if kind is dict:
+        if not value:
+            return {}
         copy = value.copy()
         shape = (tuple(value), tuple(map(type, value.values())))
         nested = _NESTED.get(shape)
