@@ -6,11 +6,11 @@ The payments fake speaks this format at ``api.stripe.com`` so that the real
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from fakes import _schema as s
-from fakes.base import Record, ServiceError, State
+from fakes.base import Record, ServiceError
 
 CURRENCIES = ("usd", "eur", "gbp")
 DAY = 86_400
@@ -137,8 +137,14 @@ def charge_object(
 
 
 def apply_refund(
-    state: State, ident: str, charge: Record, amount: int, created: int, reason: Any
+    state: Mapping[str, MutableMapping[str, Record]],
+    ident: str,
+    charge: Record,
+    amount: int,
+    created: int,
+    reason: Any,
 ) -> Record:
+    """Record a refund of ``charge`` (which must be writable) and update it."""
     refund: Record = {
         "id": ident,
         "object": "refund",

@@ -10,25 +10,58 @@ HTTP requests to it by method and path. Handlers commit side effects through
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
 import random
 import re
-import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from fakes.table import Record as Record
+from fakes.table import Table
 
 if TYPE_CHECKING:
     from faker import Faker
 
     from harness.world.world import World
 
-Record = dict[str, Any]
-State = dict[str, dict[str, Record]]
+#: A collection's seeded records by id, as ``populate`` builds them.
+Seed = dict[str, dict[str, Record]]
+#: A run's collections: copy-on-write tables over the shared seed.
+State = dict[str, Table]
 
-_ALPHABET = string.ascii_letters + string.digits
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorldScale:
+    """How big the seeded enterprise is."""
+
+    name: str
+    customers: int
+    charges: int
+    vendors: int
+    tickets: int
+    employees: int
+
+
+SCALES: dict[str, WorldScale] = {
+    "small": WorldScale(
+        name="small", customers=100, charges=300, vendors=20, tickets=60, employees=40
+    ),
+    "large": WorldScale(
+        name="large",
+        customers=10_000,
+        charges=50_000,
+        vendors=1_000,
+        tickets=5_000,
+        employees=2_000,
+    ),
+}
+
+#: Base64's two symbols mapped into letters: ids stay alphanumeric, like Stripe's.
+_ALNUM = bytes.maketrans(b"+/", b"xZ")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,25 +154,37 @@ def operation(
 
 
 class IdGenerator:
-    """Seeded, collision-free identifiers in a service's own style (``ch_3Nx…``)."""
+    """Seeded, collision-free identifiers in a service's own style (``ch_3Nx…``).
 
-    __slots__ = ("_rng", "_seen")
+    A run's generator is a :meth:`fork` of the world's: it shares the seeded ids
+    (without copying them) and remembers only the ids the run makes.
+    """
 
-    def __init__(self, rng: random.Random) -> None:
+    __slots__ = ("_base", "_rng", "_seen")
+
+    def __init__(self, rng: random.Random, base: frozenset[str] = frozenset()) -> None:
         self._rng = rng
+        self._base = base
         self._seen: set[str] = set()
 
     def new(self, prefix: str, length: int = 24) -> str:
+        rng = self._rng
         while True:
-            suffix = "".join(self._rng.choices(_ALPHABET, k=length))
+            raw = base64.b64encode(rng.randbytes(length * 3 // 4 + 3))
+            suffix = raw.translate(_ALNUM).decode()[:length]
             ident = f"{prefix}_{suffix}"
-            if ident not in self._seen:
+            if ident not in self._seen and ident not in self._base:
                 self._seen.add(ident)
                 return ident
 
-    def reseed(self, rng: random.Random) -> None:
-        """Continue with another random stream (each run has its own)."""
-        self._rng = rng
+    def freeze(self) -> frozenset[str]:
+        """Every id made so far (the seeded world's ids)."""
+        return self._base | self._seen
+
+    @classmethod
+    def fork(cls, base: frozenset[str], rng: random.Random) -> IdGenerator:
+        """A run's generator: its own stream, never repeating a seeded id."""
+        return cls(rng, base)
 
 
 class CallContext:
@@ -243,8 +288,9 @@ class FakeService:
         faker: Faker,
         rng: random.Random,
         ids: IdGenerator,
-        peers: Mapping[str, State],
-    ) -> State:
+        peers: Mapping[str, Seed],
+        scale: WorldScale,
+    ) -> Seed:
         """Build this service's seeded initial state (cached per seed).
 
         ``peers`` holds the states of the services built before this one, so
@@ -263,7 +309,7 @@ class FakeService:
         )
 
     # -- queries used by oracles and scenarios ------------------------------
-    def records(self, kind: str) -> dict[str, Record]:
+    def records(self, kind: str) -> Table:
         try:
             return self.state[kind]
         except KeyError:
@@ -271,10 +317,12 @@ class FakeService:
 
     def query(self, kind: str, where: Mapping[str, Any]) -> list[Record]:
         """Records of ``kind`` whose fields equal every value in ``where``."""
+        table = self.records(kind)
+        if not where:
+            return list(table.values())
+        (first, wanted), *rest = where.items()
         return [
-            r
-            for r in self.records(kind).values()
-            if all(r.get(k) == v for k, v in where.items())
+            r for r in table.where(first, wanted) if all(r.get(k) == v for k, v in rest)
         ]
 
     # -- errors in the service's own wire format ------------------------------

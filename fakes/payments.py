@@ -33,11 +33,13 @@ from fakes.base import (
     Operation,
     Record,
     Reply,
+    Seed,
     ServiceError,
-    State,
+    WorldScale,
     operation,
     paginate,
 )
+from fakes.people import People
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -58,38 +60,44 @@ class Payments(FakeService):
         faker: Faker,
         rng: random.Random,
         ids: IdGenerator,
-        peers: Mapping[str, State],
-    ) -> State:
-        state: State = {name: {} for name in cls.collections}
+        peers: Mapping[str, Seed],
+        scale: WorldScale,
+    ) -> Seed:
+        seed: Seed = {name: {} for name in cls.collections}
         now = 1_767_225_600
-        for _ in range(40):
+        customers = []
+        people = People(faker, rng)
+        for _ in range(scale.customers):
+            person = people.person()
             customer = customer_object(
                 ids.new("cus", 14),
                 now - rng.randrange(30, 720) * DAY,
-                faker.name(),
-                faker.email(),
+                person.name,
+                person.email,
             )
-            state["customers"][customer["id"]] = customer
-            for _ in range(rng.randint(1, 4)):
-                amount = rng.randrange(500, 200_000, 100)
-                charge = charge_object(
-                    ids.new("ch"),
-                    now - rng.randrange(1, 90) * DAY,
-                    amount,
-                    rng.choice(CURRENCIES),
-                    customer,
+            seed["customers"][customer["id"]] = customer
+            customers.append(customer)
+        for _ in range(scale.charges):
+            customer = rng.choice(customers)
+            amount = rng.randrange(500, 200_000, 100)
+            charge = charge_object(
+                ids.new("ch"),
+                now - rng.randrange(1, 90) * DAY,
+                amount,
+                rng.choice(CURRENCIES),
+                customer,
+            )
+            seed["charges"][charge["id"]] = charge
+            if rng.random() < 0.15:
+                apply_refund(
+                    seed,
+                    ids.new("re"),
+                    charge,
+                    amount // 2,
+                    charge["created"] + DAY,
+                    None,
                 )
-                state["charges"][charge["id"]] = charge
-                if rng.random() < 0.15:
-                    apply_refund(
-                        state,
-                        ids.new("re"),
-                        charge,
-                        amount // 2,
-                        charge["created"] + DAY,
-                        None,
-                    )
-        return state
+        return seed
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         ids, now = self.world.ids, int(self.world.clock.epoch())
@@ -286,12 +294,7 @@ class Payments(FakeService):
         response=s.list_of(CUSTOMER),
     )
     def list_customers(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        email = params.get("email")
-        rows = [
-            c
-            for c in self.state["customers"].values()
-            if email is None or c["email"] == email
-        ]
+        rows = self.query("customers", _filters(params, "email"))
         return Reply(status=200, body=paginate(rows, params, "/v1/customers"))
 
     # -- charges -------------------------------------------------------------------
@@ -366,12 +369,7 @@ class Payments(FakeService):
         response=s.list_of(CHARGE),
     )
     def list_charges(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        customer = params.get("customer")
-        rows = [
-            c
-            for c in self.state["charges"].values()
-            if customer is None or c["customer"] == customer
-        ]
+        rows = self.query("charges", _filters(params, "customer"))
         return Reply(status=200, body=paginate(rows, params, "/v1/charges"))
 
     # -- refunds -------------------------------------------------------------------
@@ -434,6 +432,7 @@ class Payments(FakeService):
                 f"({money(remaining, charge['currency'])})",
                 param="amount",
             )
+        charge = self.state["charges"].writable(charge["id"])
         refund = apply_refund(
             self.state, ctx.new_id("re"), charge, amount, ctx.now, params.get("reason")
         )
@@ -465,10 +464,10 @@ class Payments(FakeService):
         response=s.list_of(REFUND),
     )
     def list_refunds(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        charge = params.get("charge")
-        rows = [
-            r
-            for r in self.state["refunds"].values()
-            if charge is None or r["charge"] == charge
-        ]
+        rows = self.query("refunds", _filters(params, "charge"))
         return Reply(status=200, body=paginate(rows, params, "/v1/refunds"))
+
+
+def _filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
+    """The list filters present in a request."""
+    return {f: params[f] for f in fields if params.get(f) is not None}

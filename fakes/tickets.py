@@ -18,11 +18,13 @@ from fakes.base import (
     IdGenerator,
     Record,
     Reply,
-    State,
+    Seed,
+    WorldScale,
     fingerprint,
     operation,
     paginate,
 )
+from fakes.people import People, Person
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -88,23 +90,28 @@ class Tickets(FakeService):
         faker: Faker,
         rng: random.Random,
         ids: IdGenerator,
-        peers: Mapping[str, State],
-    ) -> State:
-        state: State = {name: {} for name in cls.collections}
+        peers: Mapping[str, Seed],
+        scale: WorldScale,
+    ) -> Seed:
+        state: Seed = {name: {} for name in cls.collections}
         charges = list(peers.get("payments", {}).get("charges", {}).values())
         customers = peers.get("payments", {}).get("customers", {})
-        for _ in range(30):
+        descriptions = [faker.paragraph(nb_sentences=3) for _ in range(50)]
+        people = People(faker, rng, pool=100)
+        for _ in range(scale.tickets):
             charge = rng.choice(charges) if charges else None
             customer = customers.get(charge["customer"]) if charge else None
+            requester = (
+                {"name": customer["name"], "email": customer["email"]}
+                if customer
+                else _requester(people.person())
+            )
             ticket = _ticket(
                 ids.new("tkt", 12),
                 1_767_225_600 - rng.randrange(1, 60) * 86_400,
                 subject=rng.choice(SUBJECTS),
-                description=faker.paragraph(nb_sentences=3),
-                requester={
-                    "name": customer["name"] if customer else faker.name(),
-                    "email": customer["email"] if customer else faker.email(),
-                },
+                description=rng.choice(descriptions),
+                requester=requester,
                 customer=customer["id"] if customer else None,
                 charge=charge["id"] if charge else None,
             )
@@ -163,7 +170,7 @@ class Tickets(FakeService):
                 "ticket_closed",
                 f"Ticket {ident} is closed; closed tickets cannot be changed.",
             )
-        return ticket
+        return self.state["tickets"].writable(ident)
 
     @operation(
         "GET",
@@ -188,11 +195,10 @@ class Tickets(FakeService):
         response=s.list_of(TICKET),
     )
     def list_tickets(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = [
-            t
-            for t in self.state["tickets"].values()
-            if all(t.get(k) == params[k] for k in ("status", "customer") if k in params)
-        ]
+        filters: dict[str, Any] = {
+            k: params[k] for k in ("status", "customer") if k in params
+        }
+        rows = self.query("tickets", filters)
         return Reply(status=200, body=paginate(rows, params, "/v1/tickets"))
 
     @operation(
@@ -284,9 +290,7 @@ class Tickets(FakeService):
     )
     def list_ticket_comments(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         ticket = self._ticket(params["ticket"])
-        rows = [
-            c for c in self.state["comments"].values() if c["ticket"] == ticket["id"]
-        ]
+        rows = list(self.state["comments"].where("ticket", ticket["id"]))
         return Reply(
             status=200,
             body=paginate(rows, params, f"/v1/tickets/{ticket['id']}/comments"),
@@ -319,3 +323,7 @@ def _ticket(
         "created": created,
         "updated": created,
     }
+
+
+def _requester(person: Person) -> dict[str, Any]:
+    return {"name": person.name, "email": person.email}

@@ -158,3 +158,57 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
 def render(results: dict[str, float]) -> str:
     width = max(len(k) for k in results)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in results.items())
+
+
+def _rss_mb() -> float:
+    """This process's resident set size now, in MiB (Linux), else its peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
+    """Build the large world once, then time run starts against a small one.
+
+    * ``build_s``: building the large seeded world (Faker and all) once;
+    * ``reset_ms``: median start of a run (a copy-on-write world) at that scale;
+    * ``rss_mb``: the process's resident memory with the large world built;
+    * ``reset_ms_small``: the same median for the small (100-customer) world.
+    """
+    from fakes import registered_services
+    from fakes.base import SCALES
+    from harness.world.snapshot import load_snapshot
+
+    services = registered_services()
+    started = time.perf_counter()
+    load_snapshot(seed, services, SCALES["large"])
+    build = time.perf_counter() - started
+    load_snapshot(seed, services, SCALES["small"])
+    medians = _interleaved_medians(
+        {
+            "large": (lambda: World(seed=seed, scale="large"), nullcontext),
+            "small": (lambda: World(seed=seed, scale="small"), nullcontext),
+        },
+        runs,
+    )
+    sizes = {
+        f"{service.name}.{name}": len(table)
+        for service in World(seed=seed, scale="large").services.values()
+        for name, table in service.state.items()
+        if len(table)
+    }
+    return {
+        "build_s": round(build, 3),
+        "reset_ms": round(medians["large"] / 1000.0, 4),
+        "reset_ms_small": round(medians["small"] / 1000.0, 4),
+        "rss_mb": round(_rss_mb(), 1),
+        "records": sum(sizes.values()),
+        **{f"n_{k}": v for k, v in sorted(sizes.items())},
+    }

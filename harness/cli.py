@@ -22,12 +22,15 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _bench(args: argparse.Namespace, extra: list[str]) -> int:
-    from harness.bench import bench_gateway, render
+    from harness.bench import bench_gateway, bench_world, render
 
     if extra:
         sys.stderr.write(f"aqe bench: unexpected arguments: {' '.join(extra)}\n")
         return 2
-    results = bench_gateway(rounds=args.rounds)
+    if args.target == "world":
+        results = bench_world(runs=min(args.rounds, 500))
+    else:
+        results = bench_gateway(rounds=args.rounds)
     text = json.dumps(results, sort_keys=True) if args.json else render(results)
     sys.stdout.write(text + "\n")
     return 0
@@ -48,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default=None, metavar="DIR")
     run.set_defaults(func=_run)
     bench = sub.add_parser("bench", help="measure the harness's own speed")
-    bench.add_argument("target", choices=["gateway"])
+    bench.add_argument(
+        "target",
+        choices=["gateway", "world"],
+        help="gateway: the cost of each door; world: building and resetting worlds",
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
     bench.set_defaults(func=_bench)

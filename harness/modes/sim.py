@@ -79,7 +79,7 @@ class RunSetup:
 
 def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSetup:
     """Build the seeded world for ``scenario`` and everything the agent will use."""
-    world = World(seed=seed, world_seed=scenario.world.seed)
+    world = World(seed=seed, world_seed=scenario.world.seed, scale=scenario.world.scale)
     world.humans = {"approver": scenario.humans.approver}
     for name, spec in scenario.world.records.items():
         fields = resolve_refs(dict(spec.fields), world.records)

@@ -170,6 +170,7 @@ def _build(data: dict[str, Any]) -> Scenario:
         severity=Severity(data.get("severity", Severity.BLOCK)),
         world=WorldSpec(
             seed=None if world.get("seed") is None else int(world["seed"]),
+            scale=str(world.get("scale", "small")),
             records={
                 name: RecordSpec(
                     service=record["service"],

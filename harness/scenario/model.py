@@ -63,6 +63,7 @@ class RecordSpec:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorldSpec:
     seed: int | None = None
+    scale: str = "small"
     records: Mapping[str, RecordSpec] = field(default_factory=dict)
 
 

@@ -6,13 +6,14 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from fakes.base import IdGenerator, WorldScale
 from harness.world.clock import SimClock
 from harness.world.history import History
 from harness.world.ledger import Ledger
-from harness.world.snapshot import load_snapshot, shared_faker
+from harness.world.snapshot import load_snapshot, resolve_scale, shared_faker
 
 if TYPE_CHECKING:
-    from fakes.base import FakeService, IdGenerator
+    from fakes.base import FakeService
 
 
 def derive_seed(seed: int, label: str) -> random.Random:
@@ -25,7 +26,7 @@ def derive_seed(seed: int, label: str) -> random.Random:
 
 
 class World:
-    """Everything a run mutates. Built from a cached seeded snapshot by copying."""
+    """Everything a run mutates, over a shared seeded snapshot (copy-on-write)."""
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class World:
         seed: int,
         world_seed: int | None = None,
         services: tuple[type[FakeService], ...] | None = None,
+        scale: str | WorldScale = "small",
         time_limit: float = 7 * 24 * 3600.0,
     ) -> None:
         from fakes import registered_services
@@ -46,15 +48,16 @@ class World:
         self.records: dict[str, dict[str, Any]] = {}
         self.humans: Mapping[str, Any] = {}
         services = services or registered_services()
-        snapshot = load_snapshot(self.world_seed, services)
+        self.scale = resolve_scale(scale)
+        snapshot = load_snapshot(self.world_seed, services, self.scale)
         # Seeded after the snapshot: building one (first use of a seed) also
         # draws from the shared Faker.
         self.faker = shared_faker()
         self.faker.seed_instance(seed)
-        self.ids: IdGenerator = snapshot.ids
-        self.ids.reseed(derive_seed(seed, "ids"))
+        self.ids = IdGenerator.fork(snapshot.ids, derive_seed(seed, "ids"))
+        states = snapshot.fork()
         self.services: dict[str, FakeService] = {
-            cls.name: cls(snapshot.states[cls.name], self) for cls in services
+            cls.name: cls(states[cls.name], self) for cls in services
         }
 
     def service(self, name: str) -> FakeService:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes.base import SCALES
 from harness.modes.sim import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world import snapshot
@@ -26,7 +27,7 @@ def customers(world: World) -> list[dict[str, Any]]:
 
 def fresh_snapshots() -> None:
     """Forget the cached snapshots, so the next world is built by Faker again."""
-    snapshot._snapshot_blob.cache_clear()
+    snapshot.load_snapshot.cache_clear()
 
 
 # -- seeds --------------------------------------------------------------------------
@@ -37,10 +38,11 @@ def test_the_same_seed_builds_identical_seeded_data() -> None:
     first = seeded_states(World(seed=11))
     fresh_snapshots()
     second = seeded_states(World(seed=11))
-    assert snapshot._snapshot_blob.cache_info().misses == 1
+    assert snapshot.load_snapshot.cache_info().misses == 1
     assert first == second
-    assert len(first["payments"]["customers"]) == 40
-    assert len(first["tickets"]["tickets"]) == 30
+    assert len(first["payments"]["customers"]) == SCALES["small"].customers
+    assert len(first["payments"]["charges"]) == SCALES["small"].charges
+    assert len(first["tickets"]["tickets"]) == SCALES["small"].tickets
 
 
 def test_different_seeds_build_different_people() -> None:

@@ -1,0 +1,56 @@
+"""Seeded people for large worlds: Faker's vocabulary, combined at C speed.
+
+Faker's ``name()``/``email()`` cost a few hundred microseconds each (weighted
+choices over large lists); a world of 10,000 customers and 2,000 employees would
+spend most of its build there. A :class:`People` draws pools of first names, last
+names and domains from Faker once, then combines them with the world's own seeded
+stream. Emails are unique within a world.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from faker import Faker
+
+_NOT_LOCAL = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    first: str
+    last: str
+    email: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+class People:
+    """Unique, seeded people built from pools of Faker vocabulary."""
+
+    def __init__(self, faker: Faker, rng: random.Random, *, pool: int = 400) -> None:
+        self._rng = rng
+        self._firsts = sorted({faker.first_name() for _ in range(pool)})
+        self._lasts = sorted({faker.last_name() for _ in range(pool)})
+        self._domains = sorted({faker.free_email_domain() for _ in range(12)})
+        self._used: set[str] = set()
+
+    def person(self, *, domain: str | None = None) -> Person:
+        """A new person; ``domain`` pins the email domain (e.g. the company's)."""
+        rng = self._rng
+        first, last = rng.choice(self._firsts), rng.choice(self._lasts)
+        local = _NOT_LOCAL.sub("", f"{first}.{last}".lower().replace(".", "_"))
+        local = local or "user"
+        host = domain or rng.choice(self._domains)
+        email, n = f"{local}@{host}", 1
+        while email in self._used:
+            n += 1
+            email = f"{local}{n}@{host}"
+        self._used.add(email)
+        return Person(first=first, last=last, email=email)

@@ -1,0 +1,149 @@
+"""Copy-on-write tables: every run shares one seeded base and copies what it changes.
+
+A world of 10,000 customers and 50,000 charges is built once per seed. A run wraps
+each collection's base in a :class:`Table`, which is free to make: reads see the
+base, the first write to a record copies it into the run's own layer, new records
+live only there. Starting a run therefore costs the same for any world size.
+
+Rules for fakes: read with ``table[id]``/``table.get(id)``/``table.where(...)``;
+before changing a record, take ``table.writable(id)``; add with
+``table[id] = record``. Records read from the base are shared with every run and
+must never be mutated in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+Record = dict[str, Any]
+
+_MISSING: Any = object()
+_CONTAINERS = frozenset({dict, list})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (dicts, lists, scalars), fast."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            k: json_copy(v) if type(v) in _CONTAINERS else v for k, v in value.items()
+        }
+    if kind is list:
+        return [json_copy(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
+
+
+class BaseTable:
+    """The immutable seeded records of one collection, with lazy field indexes."""
+
+    __slots__ = ("_indexes", "records")
+
+    def __init__(self, records: dict[str, Record]) -> None:
+        self.records = records
+        self._indexes: dict[str, dict[Any, list[str]]] = {}
+
+    def index(self, field: str) -> dict[Any, list[str]]:
+        """Record ids by the value of ``field`` (built on first use, then shared)."""
+        index = self._indexes.get(field)
+        if index is None:
+            index = {}
+            for ident, record in self.records.items():
+                value = record.get(field)
+                try:
+                    index.setdefault(value, []).append(ident)
+                except TypeError:  # unhashable values are not indexed
+                    continue
+            self._indexes[field] = index
+        return index
+
+
+class Table(MutableMapping[str, Record]):
+    """One run's view of a collection: the shared base plus the run's own changes."""
+
+    __slots__ = ("_base", "_gone", "_own")
+
+    def __init__(self, base: BaseTable | None = None) -> None:
+        self._base = base if base is not None else BaseTable({})
+        self._own: dict[str, Record] = {}
+        self._gone: set[str] = set()
+
+    # -- reads ------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Record:
+        record = self._own.get(key)
+        if record is not None:
+            return record
+        if key in self._gone:
+            raise KeyError(key)
+        return self._base.records[key]
+
+    def get(self, key: str, default: Record | None = None) -> Record | None:  # type: ignore[override]
+        record = self._own.get(key)
+        if record is not None:
+            return record
+        if self._gone and key in self._gone:
+            return default
+        return self._base.records.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        if key in self._own:
+            return True
+        return key not in self._gone and key in self._base.records
+
+    def __iter__(self) -> Iterator[str]:
+        own, gone = self._own, self._gone
+        for key in self._base.records:
+            if key not in gone and key not in own:
+                yield key
+        yield from own
+
+    def __len__(self) -> int:
+        base = self._base.records
+        added = sum(1 for key in self._own if key not in base)
+        removed = sum(1 for key in self._gone if key in base)
+        return len(base) + added - removed
+
+    def values(self) -> Iterator[Record]:  # type: ignore[override]
+        own, gone = self._own, self._gone
+        if not own and not gone:
+            yield from self._base.records.values()
+            return
+        for key, record in self._base.records.items():
+            if key not in gone and key not in own:
+                yield record
+        yield from own.values()
+
+    def where(self, field: str, value: Any) -> list[Record]:
+        """Records whose ``field`` equals ``value`` (indexed over the base)."""
+        own, gone = self._own, self._gone
+        out = [
+            self._base.records[key]
+            for key in self._base.index(field).get(value, ())
+            if key not in own and key not in gone
+        ]
+        out.extend(r for r in own.values() if r.get(field) == value)
+        return out
+
+    # -- writes -------------------------------------------------------------------
+    def writable(self, key: str) -> Record:
+        """The record, as this run's own copy: safe to change in place."""
+        record = self._own.get(key)
+        if record is None:
+            record = self._own[key] = json_copy(self[key])
+        return record
+
+    def __setitem__(self, key: str, record: Record) -> None:
+        self._own[key] = record
+        self._gone.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._own.pop(key, None)
+        if key in self._base.records:
+            self._gone.add(key)
+
+    @property
+    def changed(self) -> Mapping[str, Record]:
+        """Records this run added or changed."""
+        return self._own
