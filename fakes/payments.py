@@ -66,7 +66,7 @@ class Payments(FakeService):
         seed: Seed = {name: {} for name in cls.collections}
         now = 1_767_225_600
         customers = []
-        people = People(faker, rng)
+        people = People(faker, rng, pool=min(400, max(40, scale.customers // 4)))
         for _ in range(scale.customers):
             person = people.person()
             customer = customer_object(

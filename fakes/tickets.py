@@ -96,8 +96,8 @@ class Tickets(FakeService):
         state: Seed = {name: {} for name in cls.collections}
         charges = list(peers.get("payments", {}).get("charges", {}).values())
         customers = peers.get("payments", {}).get("customers", {})
-        descriptions = [faker.paragraph(nb_sentences=3) for _ in range(50)]
-        people = People(faker, rng, pool=100)
+        descriptions = [faker.paragraph(nb_sentences=3) for _ in range(20)]
+        people = People(faker, rng, pool=40)
         for _ in range(scale.tickets):
             charge = rng.choice(charges) if charges else None
             customer = customers.get(charge["customer"]) if charge else None
