@@ -109,6 +109,11 @@ class Operation:
     write: bool = False
     idempotent: bool = False
     approval_params: tuple[str, ...] = ()
+    #: Writes only: whether the effect can be undone, and the tool that undoes it.
+    reversible: bool | None = None
+    compensation: str | None = None
+    #: Accepts a precondition: ``If-Match`` over HTTP, ``if_match`` as a tool arg.
+    conditional: bool = False
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -131,8 +136,17 @@ def operation(
     write: bool = False,
     idempotent: bool = False,
     approval_params: tuple[str, ...] = (),
+    reversible: bool | None = None,
+    compensation: str | None = None,
+    conditional: bool = False,
 ) -> Callable[[_F], _F]:
-    """Declare a handler method as an operation of its service."""
+    """Declare a handler method as an operation of its service.
+
+    ``reversible``/``compensation`` say whether a write can be undone and by which
+    tool (cancelling a purchase order compensates raising it; a posting is
+    irreversible). ``conditional`` operations take an ETag precondition, which
+    the handler receives as ``params["if_match"]``.
+    """
 
     def decorate(func: _F) -> _F:
         func.__aqe_operation__ = {  # type: ignore[attr-defined]
@@ -147,10 +161,31 @@ def operation(
             "write": write,
             "idempotent": idempotent,
             "approval_params": approval_params,
+            "reversible": reversible,
+            "compensation": compensation,
+            "conditional": conditional,
         }
         return func
 
     return decorate
+
+
+IF_MATCH: dict[str, Any] = {
+    "type": "string",
+    "description": (
+        "The record's etag as last read: the write fails with 412 if the record "
+        "changed since (re-read it and decide again)."
+    ),
+}
+
+
+def _with_precondition(spec: dict[str, Any]) -> dict[str, Any]:
+    """A conditional operation's request contract also admits ``if_match``."""
+    if not spec["conditional"]:
+        return spec
+    request = dict(spec["request"])
+    request["properties"] = {**request.get("properties", {}), "if_match": IF_MATCH}
+    return {**spec, "request": request}
 
 
 class IdGenerator:
@@ -228,6 +263,8 @@ class CallContext:
             params=params,
             ref=ref,
             call=self.call,
+            reversible=self.op.reversible,
+            compensation=self.op.compensation,
         )
 
 
@@ -272,7 +309,9 @@ class FakeService:
                 if hasattr(member, "__aqe_operation__"):
                     handlers[attr] = member
         cls.operations = tuple(
-            Operation(service=cls.name, handler=h, **h.__aqe_operation__)
+            Operation(
+                service=cls.name, handler=h, **_with_precondition(h.__aqe_operation__)
+            )
             for _, h in sorted(handlers.items())
         )
 

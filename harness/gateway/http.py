@@ -84,6 +84,10 @@ class HttpDoor:
             else:
                 params.update(decode_form(content))
         coerce(op, params)
+        if op.conditional:
+            precondition = request.headers.get("if-match")
+            if precondition is not None:
+                params["if_match"] = precondition.strip().removeprefix("W/").strip('"')
         auth = request.headers.get("authorization", "")
         credential = auth[7:] if auth[:7].lower() == "bearer " else None
         response = self.gateway.call(

@@ -43,6 +43,10 @@ def _parameters(op: Operation) -> dict[str, Any]:
 def tool_spec(op: Operation, fmt: str) -> dict[str, Any]:
     """One operation as a tool definition in ``fmt``."""
     description = f"{op.summary} ({op.method} https://{op.service}.sim{op.path})"
+    if op.write and op.reversible is False:
+        description += " Irreversible."
+    elif op.compensation:
+        description += f" Undo with {op.compensation}."
     if fmt == "openai":
         return {
             "type": "function",

@@ -21,6 +21,9 @@ class LedgerEntry(NamedTuple):
     params: Mapping[str, Any]
     ref: str | None
     call: int | None
+    #: Whether the effect can be undone, and the tool that undoes it (if known).
+    reversible: bool | None = None
+    compensation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,6 +35,8 @@ class LedgerEntry(NamedTuple):
             "params": dict(self.params),
             "ref": self.ref,
             "call": self.call,
+            "reversible": self.reversible,
+            "compensation": self.compensation,
         }
 
 
@@ -53,6 +58,8 @@ class Ledger:
         params: Mapping[str, Any],
         ref: str | None = None,
         call: int | None = None,
+        reversible: bool | None = None,
+        compensation: str | None = None,
     ) -> LedgerEntry:
         entry = LedgerEntry(
             seq=len(self._entries) + 1,
@@ -63,6 +70,8 @@ class Ledger:
             params=dict(params),
             ref=ref,
             call=call,
+            reversible=reversible,
+            compensation=compensation,
         )
         self._entries.append(entry)
         return entry

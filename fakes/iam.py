@@ -1,0 +1,15 @@
+"""Identity and access: employees, groups, grants, credential resets, offboarding."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from fakes.base import FakeService
+
+
+class Iam(FakeService):
+    """Identity and access: employees, groups, grants, credential resets, offboarding."""
+
+    name: ClassVar[str] = "iam"
+    hosts: ClassVar[tuple[str, ...]] = ("iam.sim",)
+    collections: ClassVar[tuple[str, ...]] = ("users", "groups", "grants")
