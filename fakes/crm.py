@@ -8,7 +8,7 @@ from fakes.base import FakeService
 
 
 class Crm(FakeService):
-    """CRM: accounts, contacts, opportunities, renewals, usage, contract terms, leads."""
+    """The simulated CRM."""
 
     name: ClassVar[str] = "crm"
     hosts: ClassVar[tuple[str, ...]] = ("crm.sim",)

@@ -8,7 +8,7 @@ from fakes.base import FakeService
 
 
 class Iam(FakeService):
-    """Identity and access: employees, groups, grants, credential resets, offboarding."""
+    """The simulated identity and access management."""
 
     name: ClassVar[str] = "iam"
     hosts: ClassVar[tuple[str, ...]] = ("iam.sim",)

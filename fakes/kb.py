@@ -8,7 +8,7 @@ from fakes.base import FakeService
 
 
 class Kb(FakeService):
-    """Knowledge base: policy documents and articles, versioned, with effective dates."""
+    """The simulated knowledge base."""
 
     name: ClassVar[str] = "kb"
     hosts: ClassVar[tuple[str, ...]] = ("kb.sim",)
