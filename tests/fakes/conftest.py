@@ -138,6 +138,9 @@ class HttpDoor(Door):
         headers = (
             {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
         )
+        if_match = rest.pop("if_match", None) if op.conditional else None
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
         if op.method == "GET":
             response = self.client.get(url, params=rest, headers=headers)
         elif op.service == "payments":
