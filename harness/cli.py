@@ -1,4 +1,5 @@
-"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe bench``."""
+"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe bench``,
+``aqe tools`` (the tool reference)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,35 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _tools(args: argparse.Namespace, extra: list[str]) -> int:
+    from fakes import registered_services
+    from harness.errors import HarnessError
+    from harness.gateway.reference import render, select_services
+
+    try:
+        services = select_services(args.service, registered_services())
+    except HarnessError as err:
+        sys.stderr.write(f"aqe tools: {err}\n")
+        return 2
+    sys.stdout.write(render(services, args.format))
+    return 0
+
+
+_TOOLS_HELP = """\
+Print every simulated operation: as the tool definitions an agent gets from
+env.tools.specs(format=...), or as Markdown reference docs for scenario authors
+(per service its hosts; per operation its route, summary, whether it writes,
+takes an Idempotency-Key or If-Match, can be undone, its policy action, its
+parameters and its response fields).
+
+examples:
+  aqe tools > TOOLS.md                        reference docs of every service
+  aqe tools --service payments ops            the docs of two services
+  aqe tools --format openai                   one JSON array of OpenAI tools
+  aqe tools --format mcp --service tickets    MCP tool definitions
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aqe", description="Agentic quality engineering harness."
@@ -59,6 +89,28 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
     bench.set_defaults(func=_bench)
+    tools = sub.add_parser(
+        "tools",
+        help="print the simulated tools as reference docs or tool definitions",
+        description=_TOOLS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tools.add_argument(
+        "--format",
+        choices=["markdown", "openai", "anthropic", "mcp"],
+        default="markdown",
+        help="markdown (default): reference docs; openai, anthropic, mcp: one "
+        "JSON array of tool definitions, sorted by name",
+    )
+    tools.add_argument(
+        "--service",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these services (repeatable; default: every registered service)",
+    )
+    tools.set_defaults(func=_tools)
     return parser
 
 

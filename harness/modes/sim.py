@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import ssl
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -135,11 +137,13 @@ def run_scenario(
     identity, task, expect = setup.identity, setup.task, setup.expect
     agent_result: AgentResult | None = None
     failure: Score | None = None
+    # Made before the sandbox opens: the wall-clock limit is the agent's alone.
+    headers = {"authorization": f"Bearer {identity.api_key}"}
+    tls = _tls_context()
+    http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
+    ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
+    env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
     with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):
-        headers = {"authorization": f"Bearer {identity.api_key}"}
-        http = httpx.Client(headers=headers, timeout=30.0)
-        ahttp = httpx.AsyncClient(headers=headers, timeout=30.0)
-        env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
         try:
             outcome = agent(task, env)
             if inspect.isawaitable(outcome):
@@ -194,6 +198,12 @@ def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any
     if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
         return tuple(_resolve_fields(v, records) for v in value)
     return resolve_refs(value, records)
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every run's clients (loading CA certificates is slow)."""
+    return ssl.create_default_context()
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -1,12 +1,21 @@
-"""Notify: email and chat messages, each sent message a ledgered effect."""
+"""Notify: email, chat and Slack-style posts, each sent message a ledgered effect."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
+from fakes._company import world_domain
 from fakes.base import fingerprint
+from fakes.notify import Notify
 from harness.modes.sim import RunSetup
-from tests.fakes.conftest import Door
+from harness.world.world import World
+from tests.fakes.conftest import RECORDS, SEED, Door
+
+#: Slack's message timestamps: Unix seconds and six digits of microseconds.
+TS = re.compile(r"\d{10}\.\d{6}")
 
 
 @pytest.mark.parametrize(
@@ -109,3 +118,238 @@ def test_reading_an_unknown_message_is_a_404_not_found(door: Door) -> None:
     assert answer.body == {
         "error": {"code": "not_found", "message": "No such message: 'msg_x'"}
     }
+
+
+# -- external recipients -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("to", "external"),
+    [
+        ("customer@example.com", True),
+        ("ops@{domain}", False),
+        ("billing@eu.{domain}", False),
+        ("OPS@{upper}", False),
+        ("ops@{domain}, someone@gmail.com", True),
+        ("ops@{domain}.evil.com", True),
+    ],
+    ids=["customer", "colleague", "subdomain", "case", "one-outside", "lookalike"],
+)
+def test_an_email_outside_the_company_domain_is_marked_external(
+    door: Door, sim: RunSetup, to: str, external: bool
+) -> None:
+    domain = world_domain(sim.world)
+    address = to.format(domain=domain, upper=domain.upper())
+    answer = door.call("send_message", channel="email", to=address, body="Hi.")
+    assert answer.status == 201
+    assert answer.body["external"] is external
+    [message] = sim.world.service("notify").state["messages"].values()
+    assert message["external"] is external
+
+
+def test_a_chat_message_is_never_external(door: Door) -> None:
+    answer = door.call("send_message", channel="chat", to="#ops", body="Hi.")
+    assert answer.body["external"] is False
+
+
+# -- Slack: chat.postMessage ------------------------------------------------------------
+
+
+def channel_id(sim: RunSetup, name: str) -> str:
+    channels = sim.world.service("notify").state["channels"].values()
+    return next(str(c["id"]) for c in channels if c["name"] == name)
+
+
+@pytest.mark.parametrize("ref", ["#ops", "ops", "id"])
+def test_a_chat_post_answers_like_slack_and_is_ledgered(
+    door: Door, sim: RunSetup, ref: str
+) -> None:
+    ops = channel_id(sim, "ops")
+    answer = door.call(
+        "chat_post_message", channel=ops if ref == "id" else ref, text="Deploying."
+    )
+    assert answer.status == 200
+    body = answer.body
+    assert (body["ok"], body["channel"]) == (True, ops)
+    assert TS.fullmatch(body["ts"])
+    assert body["message"] == {
+        "type": "message",
+        "text": "Deploying.",
+        "user": body["message"]["user"],
+        "bot_id": body["message"]["bot_id"],
+        "ts": body["ts"],
+    }
+    assert body["message"]["user"].startswith("U")
+    [entry] = list(sim.world.ledger)
+    assert entry.business_key == f"chat:{ops}:{fingerprint({'text': 'Deploying.'})}"
+    assert (entry.service, entry.operation, entry.ref) == (
+        "notify",
+        "chat_post_message",
+        f"{ops}:{body['ts']}",
+    )
+    assert dict(entry.params) == {"channel": ops, "text": "Deploying."}
+    stored = sim.world.service("notify").state["chat_messages"][f"{ops}:{body['ts']}"]
+    assert (stored["channel_name"], stored["text"]) == ("ops", "Deploying.")
+
+
+def test_the_same_chat_post_twice_is_two_messages_under_one_key(
+    door: Door, sim: RunSetup
+) -> None:
+    first = door.call("chat_post_message", channel="#ops", text="Done.")
+    again = door.call("chat_post_message", channel="#ops", text="Done.")
+    assert first.body["ts"] != again.body["ts"]
+    [key] = {e.business_key for e in sim.world.ledger}
+    assert len(sim.world.ledger.by_key(key)) == 2
+
+
+def test_posts_at_the_same_instant_get_distinct_timestamps(sim: RunSetup) -> None:
+    notify = sim.world.service("notify")
+    assert isinstance(notify, Notify)
+    ops = channel_id(sim, "ops")
+    notify.state["chat_messages"][f"{ops}:1767225600.000000"] = {"id": "taken"}
+    assert notify._next_ts(ops) == "1767225600.000001"
+
+
+def test_a_reply_in_a_thread_carries_the_thread_ts(door: Door) -> None:
+    parent = door.call("chat_post_message", channel="#ops", text="Incident.").body
+    reply = door.call(
+        "chat_post_message", channel="#ops", text="Fixed.", thread_ts=parent["ts"]
+    )
+    assert reply.body["ok"] is True
+    assert reply.body["message"]["thread_ts"] == parent["ts"]
+
+
+def test_blocks_without_text_are_posted(door: Door, sim: RunSetup) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Done*"}}]
+    answer = door.call("chat_post_message", channel="#sales", blocks=blocks)
+    assert answer.body["ok"] is True
+    assert answer.body["message"]["blocks"] == blocks
+    [entry] = list(sim.world.ledger)
+    assert entry.business_key.endswith(fingerprint({"blocks": blocks}))
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"channel": "#nowhere", "text": "Hi."}, "channel_not_found"),
+        ({"text": "Hi."}, "channel_not_found"),
+        ({"channel": "#billing-migration-2024", "text": "Hi."}, "is_archived"),
+        ({"channel": "#leadership", "text": "Hi."}, "not_in_channel"),
+        ({"channel": "#ops"}, "no_text"),
+        ({"channel": "#ops", "text": "   "}, "no_text"),
+    ],
+    ids=["unknown", "no-channel", "archived", "not-member", "no-text", "blank"],
+)
+def test_a_failed_chat_post_is_http_200_with_slacks_error(
+    door: Door, sim: RunSetup, params: dict[str, Any], error: str
+) -> None:
+    answer = door.call("chat_post_message", **params)
+    assert answer.status == 200
+    assert answer.body == {"ok": False, "error": error}
+    assert len(sim.world.ledger) == 0
+    assert sim.world.service("notify").state["chat_messages"] == {}
+
+
+SECRET_CHANNEL = {
+    **RECORDS,
+    "secret": {
+        "service": "notify",
+        "kind": "channel",
+        "name": "#board",
+        "is_private": True,
+        "is_member": False,
+    },
+}
+
+
+@pytest.mark.parametrize("records", [SECRET_CHANNEL], ids=["private"])
+def test_a_private_channel_the_bot_is_not_in_does_not_exist_for_it(
+    door: Door, sim: RunSetup
+) -> None:
+    secret = sim.world.records["secret"]
+    assert secret["name"] == "board"
+    for ref in ("#board", secret["id"]):
+        answer = door.call("chat_post_message", channel=ref, text="Hi.")
+        assert answer.body == {"ok": False, "error": "channel_not_found"}
+    listed = door.call("list_channels", types="public_channel,private_channel").body
+    assert "board" not in {c["name"] for c in listed["channels"]}
+
+
+# -- Slack: conversations.list ----------------------------------------------------------
+
+
+def names(answer: Any) -> list[str]:
+    return [c["name"] for c in answer.body["channels"]]
+
+
+def test_listing_channels_answers_public_channels_like_slack(door: Door) -> None:
+    answer = door.call("list_channels")
+    assert answer.status == 200
+    assert answer.body["ok"] is True
+    assert answer.body["response_metadata"] == {"next_cursor": ""}
+    assert names(answer) == [
+        "billing-migration-2024",
+        "finance-approvals",
+        "general",
+        "it-helpdesk",
+        "leadership",
+        "ops",
+        "sales",
+    ]
+    flags = {
+        c["name"]: (c["is_archived"], c["is_member"]) for c in answer.body["channels"]
+    }
+    assert flags["billing-migration-2024"] == (True, True)
+    assert flags["leadership"] == (False, False)
+
+
+def test_private_channels_are_listed_when_asked_for(door: Door) -> None:
+    answer = door.call("list_channels", types="private_channel")
+    assert names(answer) == ["security-incidents"]
+    assert answer.body["channels"][0]["is_private"] is True
+
+
+def test_archived_channels_can_be_left_out(door: Door) -> None:
+    answer = door.call("list_channels", exclude_archived=True)
+    assert "billing-migration-2024" not in names(answer)
+    assert len(names(answer)) == 6
+
+
+def test_channels_are_paged_with_slack_cursors(door: Door) -> None:
+    everything = names(door.call("list_channels"))
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(len(everything)):
+        params: dict[str, Any] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = door.call("list_channels", **params)
+        seen += names(page)
+        cursor = page.body["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert seen == everything
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"types": "public_channel,dm"}, "invalid_types"),
+        ({"cursor": "nope"}, "invalid_cursor"),
+    ],
+    ids=["types", "cursor"],
+)
+def test_a_bad_channel_listing_is_http_200_with_slacks_error(
+    door: Door, params: dict[str, Any], error: str
+) -> None:
+    answer = door.call("list_channels", **params)
+    assert (answer.status, answer.body) == (200, {"ok": False, "error": error})
+
+
+def test_the_seeded_channels_are_untouched_by_a_run(door: Door, sim: RunSetup) -> None:
+    door.call("chat_post_message", channel="#ops", text="Hi.")
+    door.call("send_message", channel="email", to="a@example.com", body="Hi.")
+    fresh = World(seed=SEED).service("notify").state
+    assert dict(fresh["chat_messages"]) == {}
+    assert dict(fresh["messages"]) == {}
+    assert len(sim.world.service("notify").state["chat_messages"]) == 1

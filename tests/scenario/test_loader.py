@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from fakes import registered_services
+from fakes import Notify, registered_services
 from harness.errors import ScenarioError
 from harness.scenario._messages import PATTERN_HELP
 from harness.scenario.durations import DURATION_PATTERN, parse_duration
@@ -637,7 +637,8 @@ def test_loader_rejects_an_unknown_tool_of_the_matched_service() -> None:
     assert dict_problems(minimal(faults=[fault])) == (
         "<scenario refund>: faults[0].match.tool: unknown tool 'send_mesage' for"
         " service 'notify'\n"
-        "    fix: did you mean 'send_message'? valid tools: get_message, send_message",
+        "    fix: did you mean 'send_message'? valid tools: "
+        + ", ".join(sorted(op.name for op in Notify.operations)),
     )
 
 
