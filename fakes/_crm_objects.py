@@ -1,27 +1,21 @@
-"""The CRM's objects: closed sets, JSON Schema contracts, records, the seeded data.
+"""The CRM's objects: closed sets, JSON Schema contracts, records.
 
 Every CRM record is versioned: ``version`` counts its revisions and ``etag``
 (``<id>-<version>``) names the revision an agent read, so a write can say "only
 if it is still this one" (``if_match``). ``locked_by`` is the hook a concurrent
-writer fault sets: while it names another writer, writes answer 409.
+writer fault sets: while it names another writer, writes answer 409. The seeded
+CRM and the records scenarios create live in ``fakes._crm_seed``.
 """
 
 from __future__ import annotations
 
-import random
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from fakes import _schema as s
-from fakes._company import iam_users, staff
-from fakes.base import IdGenerator, Record, Seed, WorldScale
-from fakes.people import People
-
-if TYPE_CHECKING:
-    from faker import Faker
+from fakes.base import Record
 
 TIERS = ("free", "team", "business", "enterprise")
 REGIONS = ("na", "emea", "apac", "latam")
@@ -125,85 +119,6 @@ def settle_score(lead: Record) -> None:
     """A qualified or disqualified lead with a complete rubric carries its score."""
     decided = lead["status"] in ("qualified", "disqualified")
     lead["score"] = lead_score(lead) if decided and not missing_rubric(lead) else None
-
-
-def scenario_defaults(
-    kind: str,
-    fields: Mapping[str, Any],
-    faker: Faker,
-    *,
-    owner: str,
-    account: Record | None,
-) -> Record:
-    """Every field of a scenario's new ``kind`` record, where the scenario is silent.
-
-    Faker is asked only for the names and emails the scenario leaves out.
-    """
-    if kind == "account":
-        tier = str(fields.get("tier", "team"))
-        return {
-            "name": fields.get("name") or faker.company(),
-            "customer": None,
-            "tier": tier,
-            "billing_plan": tier,
-            "owner": owner,
-            "region": "na",
-            "arr": 10 * PRICE_PER_SEAT.get(tier, 0),
-            "currency": "usd",
-            "health": "green",
-            "renewal_date": day(90),
-        }
-    if kind == "lead":
-        return {
-            "name": fields.get("name") or faker.name(),
-            "email": fields.get("email") or faker.email(),
-            "company": fields.get("company") or faker.company(),
-            "source": "web",
-            **dict.fromkeys(RUBRIC),
-            "score": None,
-            "status": "new",
-            "owner": owner,
-            "converted_account": None,
-            "converted_contact": None,
-        }
-    assert account is not None, f"a crm {kind} belongs to an account"
-    of = {"account": account["id"]}
-    if kind == "contact":
-        name = fields.get("name") or faker.name()
-        email = fields.get("email") or faker.email()
-        return {**of, "name": name, "email": email, "role": "champion"}
-    if kind == "opportunity":
-        return {
-            **of,
-            "name": f"{account['name']} new",
-            "kind": "new",
-            "stage": "prospecting",
-            "amount": 1_000_000,
-            "currency": "usd",
-            "close_date": day(30),
-            "discount_pct": 0,
-            "pricing_exception": "none",
-            "owner": account["owner"],
-        }
-    if kind == "contract":
-        return {
-            **of,
-            "start": day(-300),
-            "end": day(64),
-            "auto_renew": True,
-            "seats": 10,
-            "price_per_seat": PRICE_PER_SEAT.get(account["tier"], 0),
-            "currency": "usd",
-            "terms": TERMS[0],
-        }
-    return {
-        **of,
-        "product": "platform",
-        "period": "2025-12",
-        "seats_purchased": 10,
-        "seats_active": 8,
-        "api_calls": 10_000,
-    }
 
 
 # -- contracts (JSON Schema) ----------------------------------------------------------
@@ -342,265 +257,77 @@ LEAD = _record(
 )
 
 
-# -- the seeded CRM --------------------------------------------------------------
+# -- record kinds, requests and rules ---------------------------------------------
 
+#: Each record kind (also its id parameter): collection, id prefix, contract.
+RECORD_KINDS: dict[str, tuple[str, str, s.Schema]] = {
+    "account": ("accounts", "acc", ACCOUNT),
+    "contact": ("contacts", "con", CONTACT),
+    "opportunity": ("opportunities", "opp", OPPORTUNITY),
+    "lead": ("leads", "lead", LEAD),
+    "contract": ("contracts", "ctr", CONTRACT),
+    "usage": ("usage", "use", USAGE),
+}
+#: Record kinds that belong to an account.
+OF_ACCOUNT = frozenset({"contact", "opportunity", "contract", "usage"})
 COLLECTIONS = ("accounts", "contacts", "opportunities", "usage", "contracts", "leads")
 
-_TIER_DECK = ("free",) * 3 + ("team",) * 4 + ("business",) * 2 + ("enterprise",)
-#: Seats an account of each tier buys (a range).
-_SEATS = {
-    "free": (3, 4),
-    "team": (5, 50),
-    "business": (25, 250),
-    "enterprise": (200, 2000),
-}
-_HEALTH_DECK = ("green",) * 6 + ("yellow",) * 3 + ("red",)
-_DISCOUNT_DECK = (0, 0, 0, 5, 10, 10, 15, 20, 25, 30)
-_EXCEPTION_DECK = ("none",) * 8 + ("requested", "denied")
-_EXTRA_ROLES = ("champion", "technical_buyer", "user", "user")
-_HEADCOUNTS = (12, 35, 80, 150, 400, 900, 2500, 12000)
-#: The two months of usage before the seeded today, with their first second.
-_PERIODS = (("2025-11", NOW - 61 * DAY), ("2025-12", NOW - 31 * DAY))
-_INDUSTRIES = (
-    "Analytics", "Systems", "Logistics", "Health", "Foods", "Robotics", "Energy",
-    "Labs", "Media", "Software", "Capital", "Retail", "Networks", "Biotech",
-    "Outdoor", "Studios", "Security", "Freight", "Cloud",
-)  # fmt: skip
-_SUFFIXES = ("Inc.", "LLC", "Group", "Corp.", "Ltd.")
-_NOT_DOMAIN = re.compile(r"[^a-z0-9]+")
+CONVERSION = s.obj(
+    {
+        "object": {"const": "lead_conversion"},
+        "lead": LEAD,
+        "account": ACCOUNT,
+        "contact": CONTACT,
+    },
+    required=("object", "lead", "account", "contact"),
+)
 
 
-_T = TypeVar("_T")
+def next_stages(stage: str) -> tuple[str, ...]:
+    """Where an opportunity may go from ``stage``: forward, or lost."""
+    if stage not in OPEN_STAGES:
+        return ()
+    later = OPEN_STAGES[OPEN_STAGES.index(stage) + 1 :]
+    return (*later, "closed_won", "closed_lost")
 
 
-class _Draw:
-    """Fast seeded draws: ``random.choice``/``randrange`` cost 0.5 µs in Python."""
-
-    __slots__ = ("random",)
-
-    def __init__(self, rng: random.Random) -> None:
-        self.random = rng.random
-
-    def pick(self, choices: Sequence[_T]) -> _T:
-        return choices[int(self.random() * len(choices))]
-
-    def between(self, low: int, high: int) -> int:
-        """An integer in ``[low, high)``."""
-        return low + int(self.random() * (high - low))
+def id_param(kind: str) -> s.Schema:
+    """Request contract of a record's id parameter."""
+    return s.string(f"{kind.capitalize()} id ({RECORD_KINDS[kind][1]}_…).")
 
 
-class CompanyNames:
-    """Unique seeded company names with their email domains (no Faker per name)."""
-
-    def __init__(self, faker: Faker, draw: _Draw, *, pool: int = 300) -> None:
-        self._draw = draw
-        surnames = sorted({faker.last_name() for _ in range(pool)})
-        self._surnames = [(n, _NOT_DOMAIN.sub("", n.lower())) for n in surnames]
-        self._used: set[str] = set()
-
-    def next(self) -> tuple[str, str]:
-        """A new company name and its domain (``hoffmanlabs.com``)."""
-        pick, used = self._draw.pick, self._used
-        for _ in range(8):
-            surname, slug = pick(self._surnames)
-            industry = pick(_INDUSTRIES)
-            name = f"{surname} {industry} {pick(_SUFFIXES)}"
-            if name not in used:
-                break
-        else:  # the pool is nearly exhausted: number the name to keep it unique
-            name = f"{name} {len(used)}"
-        used.add(name)
-        return name, f"{slug}{industry.lower()}.com"
+def change(kind: str, /, **fields: s.Schema) -> s.Schema:
+    """Request contract of a conditional write: the id plus the fields to set."""
+    return s.obj({kind: id_param(kind), **fields}, required=(kind,))
 
 
-def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
-    """IAM ids of who may own accounts: account executives, else sales, else anyone.
-
-    Only active users; none when IAM seeded no users.
-    """
-    active = [u for u in users if u.get("status", "active") == "active" and u.get("id")]
-    executives = [u for u in active if u.get("title") == "Account Executive"]
-    sales = [u for u in active if str(u.get("department", "")).lower() == "sales"]
-    return [str(u["id"]) for u in executives or sales or active]
-
-
-def seed_crm(
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    peers: Mapping[str, Seed],
-    scale: WorldScale,
-) -> Seed:
-    """One account per payments customer, with contacts, deals, usage, contracts."""
-    seed: Seed = {name: {} for name in COLLECTIONS}
-    draw = _Draw(rng)
-    people = People(faker, rng, pool=min(400, max(40, scale.customers // 4)))
-    companies = CompanyNames(faker, draw)
-    owners = account_owners(iam_users(peers)) or staff(
-        faker, rng, peers, max(8, scale.employees // 20)
-    )
-    customers: list[Record | None] = list(
-        peers.get("payments", {}).get("customers", {}).values()
-    )
-    for customer in customers or [None] * scale.customers:
-        _seed_account(seed, draw, ids, people, companies, owners, customer)
-    for _ in range(max(20, scale.customers // 4)):
-        _seed_lead(seed, draw, ids, people, companies, owners)
-    return seed
-
-
-def _seed_account(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
-    people: People,
-    companies: CompanyNames,
-    owners: list[str],
-    customer: Record | None,
-) -> None:
-    name, domain = companies.next()
-    tier = draw.pick(_TIER_DECK)
-    seats = draw.between(*_SEATS[tier])
-    price = PRICE_PER_SEAT[tier]
-    renews_in = draw.between(-20, 365)
-    paying = tier != "free"
-    created = customer["created"] if customer else NOW - draw.between(30, 720) * DAY
-    account = make(
+def lead_account(lead: Record, ident: str, now: int) -> Record:
+    """The account converting ``lead`` creates for its company."""
+    return make(
         "account",
-        ids.new("acc", 14),
-        created,
+        ident,
+        now,
         {
-            "name": name,
-            "customer": customer["id"] if customer else None,
-            "tier": tier,
-            "billing_plan": tier,
-            "owner": draw.pick(owners),
-            "region": draw.pick(REGIONS),
-            "arr": seats * price,
+            "name": lead["company"],
+            "customer": None,
+            "tier": "free",
+            "billing_plan": "free",
+            "owner": lead["owner"],
+            "region": lead["region"] or "na",
+            "arr": 0,
             "currency": "usd",
-            "health": draw.pick(_HEALTH_DECK),
-            "renewal_date": day(renews_in) if paying else None,
+            "health": "green",
+            "renewal_date": None,
         },
-        draw.between(1, 4),
     )
-    ident = account["id"]
-    seed["accounts"][ident] = account
-
-    # The payments customer is the one who pays: the account's economic buyer.
-    if customer and customer.get("name") and customer.get("email"):
-        buyers = [(customer["name"], customer["email"], "economic_buyer")]
-    else:
-        person = people.person(domain=domain)
-        buyers = [(person.name, person.email, "economic_buyer")]
-    for _ in range(draw.between(0, 3)):
-        person = people.person(domain=domain)
-        buyers.append((person.name, person.email, draw.pick(_EXTRA_ROLES)))
-    for full_name, email, role in buyers:
-        fields = {"account": ident, "name": full_name, "email": email, "role": role}
-        contact = make("contact", ids.new("con", 14), created, fields)
-        seed["contacts"][contact["id"]] = contact
-
-    for period, start in _PERIODS:
-        fields = {
-            "account": ident,
-            "product": "platform",
-            "period": period,
-            "seats_purchased": seats,
-            "seats_active": int(seats * (0.3 + 0.85 * draw.random())),
-            "api_calls": draw.between(1_000, 2_000_000),
-        }
-        usage = make("usage", ids.new("use", 14), start, fields)
-        seed["usage"][usage["id"]] = usage
-    if not paying:
-        return
-
-    fields = {
-        "account": ident,
-        "start": day(renews_in - 365),
-        "end": day(renews_in - 1),
-        "auto_renew": draw.random() < 0.8,
-        "seats": seats,
-        "price_per_seat": price,
-        "currency": "usd",
-        "terms": draw.pick(TERMS),
-    }
-    version = draw.between(1, 3)
-    contract = make("contract", ids.new("ctr", 14), created, fields, version)
-    seed["contracts"][contract["id"]] = contract
-    if renews_in < 120:  # the renewal is being worked: later stages nearer the date
-        stage = (
-            draw.pick(("negotiation", "closed_won", "closed_lost"))
-            if renews_in < 0
-            else OPEN_STAGES[3 - renews_in // 30]
-        )
-        _seed_deal(seed, draw, ids, account, "renewal", stage, account["arr"])
-    if draw.random() < 0.3:
-        amount = draw.between(5, 200) * 100_000
-        _seed_deal(seed, draw, ids, account, "expansion", draw.pick(STAGES), amount)
 
 
-def _seed_deal(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
-    account: Record,
-    kind: str,
-    stage: str,
-    amount: int,
-) -> None:
-    discount = draw.pick(_DISCOUNT_DECK)
-    exception = draw.pick(_EXCEPTION_DECK)
-    if discount > MAX_DISCOUNT_PCT:  # the seeded world keeps the discount rule
-        exception = "approved"
-    close = day(draw.between(-60, 180)) if kind != "renewal" else None
-    fields = {
+def lead_contact(lead: Record, account: Record, ident: str, now: int) -> Record:
+    """The contact converting ``lead`` creates for its person, the champion."""
+    person = {
         "account": account["id"],
-        "name": f"{account['name']} {kind}",
-        "kind": kind,
-        "stage": stage,
-        "amount": amount,
-        "currency": "usd",
-        "close_date": close or account["renewal_date"],
-        "discount_pct": discount,
-        "pricing_exception": exception,
-        "owner": account["owner"],
+        "name": lead["name"],
+        "email": lead["email"],
+        "role": "champion",
     }
-    version = draw.between(1, 5)
-    deal = make("opportunity", ids.new("opp", 14), account["created"], fields, version)
-    seed["opportunities"][deal["id"]] = deal
-
-
-def _seed_lead(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
-    people: People,
-    companies: CompanyNames,
-    owners: list[str],
-) -> None:
-    company, domain = companies.next()
-    person = people.person(domain=domain)
-    known = draw.random
-    fields: Record = {
-        "name": person.name,
-        "email": person.email,
-        "company": company,
-        "source": draw.pick(LEAD_SOURCES),
-        "employees": draw.pick(_HEADCOUNTS) if known() < 0.85 else None,
-        "budget_confirmed": draw.random() < 0.5 if known() < 0.75 else None,
-        "authority": draw.random() < 0.5 if known() < 0.8 else None,
-        "need": draw.pick(NEEDS) if known() < 0.85 else None,
-        "timeline_months": draw.between(1, 19) if known() < 0.8 else None,
-        "region": draw.pick(REGIONS) if known() < 0.95 else None,
-        "score": None,
-        "status": "new",
-        "owner": draw.pick(owners),
-        "converted_account": None,
-        "converted_contact": None,
-    }
-    if not missing_rubric(fields) and draw.random() < 0.5:
-        qualified = lead_score(fields) >= QUALIFYING_SCORE
-        fields["status"] = "qualified" if qualified else "disqualified"
-        settle_score(fields)
-    lead = make("lead", ids.new("lead", 14), NOW - draw.between(1, 90) * DAY, fields)
-    seed["leads"][lead["id"]] = lead
+    return make("contact", ident, now, person)

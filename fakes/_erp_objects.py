@@ -1,27 +1,24 @@
-"""The ERP's records: state machines, contracts, constructors and the seeded ledger.
+"""The ERP's records: state machines, contracts and constructors.
 
 Kept apart from :mod:`fakes.erp` so that the service module reads as its
-operations and business rules.
+operations; the seeded ledger is built in :mod:`fakes._erp_seed`.
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fakes import _schema as s
-from fakes.base import IdGenerator, Record, Seed
-
-if TYPE_CHECKING:
-    from faker import Faker
+from fakes.base import Record
 
 DAY = 86_400
 #: The seeded world's "now" (the simulated clock's epoch).
 NOW = 1_767_225_600
 #: Purchase orders above this many minor units are approved before they are placed.
 APPROVAL_LIMIT = 1_000_000
+#: Purchase orders per vendor in the seeded world.
+ORDERS_PER_VENDOR = 3
 
 CURRENCIES = ("usd", "eur", "gbp")
 #: Countries vendors are registered in, with their currency.
@@ -57,6 +54,12 @@ INVOICE_TRANSITIONS: dict[str, tuple[str, ...]] = {
 VENDOR_STATUSES = tuple(VENDOR_TRANSITIONS)
 PO_STATUSES = tuple(PO_TRANSITIONS)
 INVOICE_STATUSES = tuple(INVOICE_TRANSITIONS)
+#: Each collection with a state machine: its noun, and its transitions.
+TABLES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "vendors": ("Vendor", VENDOR_TRANSITIONS),
+    "purchase_orders": ("Purchase order", PO_TRANSITIONS),
+    "invoices": ("Invoice", INVOICE_TRANSITIONS),
+}
 
 #: The chart of accounts journal entries post to.
 ACCOUNTS = {
@@ -84,23 +87,6 @@ CATALOG: tuple[tuple[str, str, int], ...] = (
     ("CAT-EVT", "Event catering, per head", 3_500),
     ("SEC-AUD", "Security audit, fixed fee", 1_250_000),
 )
-_INDUSTRIES = (
-    "Logistics",
-    "Supply",
-    "Systems",
-    "Consulting",
-    "Analytics",
-    "Facilities",
-    "Print",
-    "Software",
-    "Networks",
-    "Staffing",
-    "Catering",
-    "Security",
-    "Cloud",
-    "Office",
-)
-_SUFFIXES = ("Inc", "LLC", "Ltd", "GmbH", "Group", "Co")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -347,175 +333,3 @@ def catalog_line(item: tuple[str, str, int], quantity: int) -> Record:
         "quantity": quantity,
         "unit_price": price,
     }
-
-
-# -- the seeded ERP ---------------------------------------------------------------
-
-_VENDOR_MIX = (
-    ("active", 70),
-    ("draft", 5),
-    ("pending_verification", 8),
-    ("approved", 5),
-    ("suspended", 7),
-    ("rejected", 5),
-)
-_PO_MIX = (
-    ("draft", 10),
-    ("submitted", 10),
-    ("approved", 8),
-    ("ordered", 15),
-    ("received", 22),
-    ("closed", 25),
-    ("cancelled", 10),
-)
-#: Purchase orders per vendor in the seeded world.
-ORDERS_PER_VENDOR = 3
-
-
-def seed_erp(
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    iam_users: Mapping[str, Record],
-    vendor_count: int,
-) -> Seed:
-    """Vendors, their purchase orders, invoices for delivered goods, and payments."""
-    seed: Seed = {
-        "vendors": {},
-        "purchase_orders": {},
-        "invoices": {},
-        "postings": {},
-    }
-    active = [u for u in iam_users.values() if u["status"] == "active"]
-    owners = [u["id"] for u in active if u["department"] in ("Operations", "Finance")]
-    owners = owners or [u["id"] for u in active]
-    approvers = [u["id"] for u in active if u["department"] == "Finance"] or owners
-    requesters = [u["id"] for u in active]
-    vendors = _seed_vendors(faker, rng, ids, vendor_count, owners)
-    seed["vendors"] = {v["id"]: v for v in vendors}
-    if not requesters:
-        return seed
-    statuses = [status for status, _ in _PO_MIX]
-    weights = [weight for _, weight in _PO_MIX]
-    drawn = rng.choices(statuses, weights=weights, k=len(vendors) * ORDERS_PER_VENDOR)
-    number = rng.randrange(10_000, 50_000)
-    for i, status in enumerate(drawn):
-        vendor = vendors[i // ORDERS_PER_VENDOR]
-        if vendor["status"] != "active":
-            status = "cancelled" if status in ("cancelled", "closed") else "draft"
-        count = 1 + int(rng.random() < 0.3) + int(rng.random() < 0.1)
-        lines = [
-            catalog_line(rng.choice(CATALOG), rng.randrange(1, 12))
-            for _ in range(count)
-        ]
-        order = order_object(
-            ids.new("po", 14),
-            NOW - rng.randrange(60, 200) * DAY,
-            vendor=vendor,
-            requester=rng.choice(requesters),
-            lines=lines,
-            currency=vendor["currency"],
-        )
-        order["status"] = status
-        order["updated"] = order["created"] + DAY
-        needed = order["amount"] > APPROVAL_LIMIT
-        if status == "approved" or (
-            needed and status in ("ordered", "received", "closed")
-        ):
-            order["approved_by"] = rng.choice(approvers)
-        seed["purchase_orders"][order["id"]] = order
-        invoice = _seed_invoice(rng, ids, seed, order, f"INV-{number + i}")
-        if invoice is not None:
-            seed["invoices"][invoice["id"]] = invoice
-    return seed
-
-
-def _seed_vendors(
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    count: int,
-    owners: list[str],
-) -> list[Record]:
-    surnames = sorted({faker.last_name() for _ in range(min(100, 20 + count // 10))})
-    countries = list(COUNTRIES)
-    statuses = [status for status, _ in _VENDOR_MIX]
-    weights = [weight for _, weight in _VENDOR_MIX]
-    drawn = rng.choices(statuses, weights=weights, k=count)
-    numbers = rng.sample(range(10**8, 10**9), count)
-    names: set[str] = set()
-    vendors = []
-    for i in range(count):
-        name = ""
-        while not name or name in names:
-            name = (
-                f"{rng.choice(surnames)} {rng.choice(_INDUSTRIES)} "
-                f"{rng.choice(_SUFFIXES)}"
-            )
-        names.add(name)
-        country = countries[0] if rng.random() < 0.6 else rng.choice(countries)
-        vendor = vendor_object(
-            ids.new("ven", 12),
-            NOW - rng.randrange(220, 2000) * DAY,
-            name=name,
-            country=country,
-        )
-        status = drawn[i]
-        vendor["status"] = status
-        vendor["payment_terms"] = rng.choice(PAYMENT_TERMS)
-        if status != "draft" or rng.random() < 0.5:
-            vendor["tax_id"] = tax_id(country, numbers[i])
-        if status not in ("draft", "pending_verification"):
-            vendor["bank_account"] = mask(str(numbers[i]))
-        vendor["iam_user"] = rng.choice(owners) if owners else None
-        vendor["updated"] = vendor["created"] + rng.randrange(1, 200) * DAY
-        vendors.append(vendor)
-    return vendors
-
-
-def _seed_invoice(
-    rng: random.Random, ids: IdGenerator, seed: Seed, order: Record, number: str
-) -> Record | None:
-    """The vendor's invoice for an order that shipped, and its payment if paid."""
-    status = order["status"]
-    if status == "ordered" and rng.random() < 0.2:
-        invoice_status = "received"  # billed before the goods arrived
-    elif status == "received":
-        invoice_status = rng.choices(
-            ("received", "matched", "approved", "mismatch"), weights=(60, 20, 10, 10)
-        )[0]
-    elif status == "closed":
-        invoice_status = "paid"
-    else:
-        return None
-    amount = order["amount"]
-    if invoice_status == "mismatch" or (
-        invoice_status == "received" and rng.random() < 0.15
-    ):
-        delta = rng.randrange(1, 20) * 500
-        amount += delta if delta >= amount or rng.random() < 0.6 else -delta
-    invoice = invoice_object(
-        ids.new("inv", 14),
-        order["updated"] + rng.randrange(1, 20) * DAY,
-        number=number,
-        order=order,
-        amount=amount,
-    )
-    invoice["status"] = invoice_status
-    if invoice_status in ("matched", "approved", "mismatch", "paid"):
-        invoice["match_difference"] = amount - order["amount"]
-    if invoice_status == "paid":
-        paid = invoice["created"] + rng.randrange(1, 30) * DAY
-        posting = posting_object(
-            ids.new("gl", 14),
-            paid,
-            lines=payment_lines(amount),
-            currency=invoice["currency"],
-            memo=f"Payment of invoice {number}",
-            source=invoice["id"],
-            posted_by="ap-automation",
-        )
-        seed["postings"][posting["id"]] = posting
-        invoice["posting"] = posting["id"]
-        invoice["updated"] = paid
-    return invoice

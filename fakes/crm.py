@@ -19,16 +19,14 @@ billing and is read-only here. Updates that change nothing commit nothing.
 
 from __future__ import annotations
 
-import difflib
 import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from fakes import _crm_objects as c
+from fakes import _crm_seed
 from fakes import _schema as s
+from fakes._crm_objects import CONVERSION, next_stages
 from fakes.base import (
     CallContext,
     FakeService,
@@ -46,26 +44,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
 #: Each record kind (also its id parameter): collection, id prefix, contract.
-_KINDS: dict[str, tuple[str, str, s.Schema]] = {
-    "account": ("accounts", "acc", c.ACCOUNT),
-    "contact": ("contacts", "con", c.CONTACT),
-    "opportunity": ("opportunities", "opp", c.OPPORTUNITY),
-    "lead": ("leads", "lead", c.LEAD),
-    "contract": ("contracts", "ctr", c.CONTRACT),
-    "usage": ("usage", "use", c.USAGE),
-}
-#: Record kinds that belong to an account.
-_OF_ACCOUNT = frozenset({"contact", "opportunity", "contract", "usage"})
-
-CONVERSION = s.obj(
-    {
-        "object": {"const": "lead_conversion"},
-        "lead": c.LEAD,
-        "account": c.ACCOUNT,
-        "contact": c.CONTACT,
-    },
-    required=("object", "lead", "account", "contact"),
-)
+_KINDS = c.RECORD_KINDS
 
 
 def _etag_header(record: Record) -> dict[str, str]:
@@ -77,23 +56,6 @@ def _versioned(record: Record, status: int = 200) -> Reply:
     return Reply(status=status, body=record, headers=_etag_header(record))
 
 
-def next_stages(stage: str) -> tuple[str, ...]:
-    """Where an opportunity may go from ``stage``: forward, or lost."""
-    if stage not in c.OPEN_STAGES:
-        return ()
-    later = c.OPEN_STAGES[c.OPEN_STAGES.index(stage) + 1 :]
-    return (*later, "closed_won", "closed_lost")
-
-
-def _id(kind: str) -> s.Schema:
-    return s.string(f"{kind.capitalize()} id ({_KINDS[kind][1]}_…).")
-
-
-def _change(kind: str, /, **fields: s.Schema) -> s.Schema:
-    """Request contract of a conditional write: the id plus the fields to set."""
-    return s.obj({kind: _id(kind), **fields}, required=(kind,))
-
-
 def _reader(kind: str, summary: str) -> Callable[..., Reply]:
     """The operation ``get_<kind>``: one record by id, with its ETag header."""
     collection, _, schema = _KINDS[kind]
@@ -103,7 +65,7 @@ def _reader(kind: str, summary: str) -> Callable[..., Reply]:
         f"/v1/{collection}/{{{kind}}}",
         tool=f"get_{kind}",
         summary=summary,
-        request=s.obj({kind: _id(kind)}, required=(kind,)),
+        request=s.obj({kind: c.id_param(kind)}, required=(kind,)),
         response=schema,
     )
     def read(self: Crm, ctx: CallContext, params: dict[str, Any]) -> Reply:
@@ -150,59 +112,10 @@ class Crm(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return c.seed_crm(faker, rng, ids, peers, scale)
+        return _crm_seed.seed_crm(faker, rng, ids, peers, scale)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
-        if kind not in _KINDS:
-            raise self.unknown_kind(kind)
-        collection, prefix, _ = _KINDS[kind]
-        account = None
-        if kind in _OF_ACCOUNT:
-            account = self._account_of(fields.get("account"))
-        elif kind == "account":
-            self._check_customer(fields.get("customer"))
-        defaults = c.scenario_defaults(
-            kind, fields, self.world.faker, owner=self._an_owner(), account=account
-        )
-        settable = {*defaults, "version", "locked_by"}
-        for name in fields:
-            if name not in settable:
-                raise ValueError(_no_such_field(kind, name, settable))
-        values = {k: v for k, v in fields.items() if k not in ("version", "locked_by")}
-        now = int(self.world.clock.epoch())
-        version = fields.get("version", 1)
-        ident = self.world.ids.new(prefix, 14)
-        record = c.make(kind, ident, now - 3600, {**defaults, **values}, version)
-        record["locked_by"] = fields.get("locked_by")
-        if kind == "lead" and "score" not in fields:
-            c.settle_score(record)
-        problem = _first_problem(kind, record)
-        if problem is not None:
-            raise ValueError(problem)
-        self.state[collection][ident] = record
-        return record
-
-    def _check_customer(self, ident: Any) -> None:
-        """A payments customer named by a scenario must exist."""
-        payments = self.world.services.get("payments")
-        if ident is None or payments is None:
-            return
-        if str(ident) not in payments.state["customers"]:
-            raise ValueError(f"no payments customer {ident!r} to link the account to")
-
-    def _account_of(self, ident: Any) -> Record:
-        """The account a scenario record belongs to: the named one, or a new one."""
-        if ident is None:
-            return self.create_record("account", {})
-        account = self.state["accounts"].get(str(ident))
-        if account is None:
-            raise ValueError(f"no crm account {ident!r} (name an account record)")
-        return account
-
-    def _an_owner(self) -> str:
-        """Who owns records a scenario creates: the first seeded account's owner."""
-        first = next(iter(self.state["accounts"].values()), None)
-        return str(first["owner"]) if first is not None else "unassigned"
+        return _crm_seed.create_record(self, kind, fields)
 
     # -- reading and guarding records ----------------------------------------------
     def _get(self, kind: str, ident: str) -> Record:
@@ -291,7 +204,7 @@ class Crm(FakeService):
             "Pass if_match (the etag you read): without it your change overwrites "
             "whatever changed since you read the account."
         ),
-        request=_change(
+        request=c.change(
             "account",
             name=s.string("Company name.", minLength=1),
             tier=s.enum("The plan sold.", *c.TIERS),
@@ -407,7 +320,7 @@ class Crm(FakeService):
             "Change a contact's name, email or role. Pass if_match (the etag you "
             "read) so a change made since is not overwritten."
         ),
-        request=_change(
+        request=c.change(
             "contact",
             name=s.string("Full name.", minLength=1),
             email=s.string("Email address.", pattern="^[^@\\s]+@[^@\\s]+$"),
@@ -454,7 +367,7 @@ class Crm(FakeService):
             "pricing_exception to 'requested' and deal desk decides. Pass if_match "
             "(the etag you read)."
         ),
-        request=_change(
+        request=c.change(
             "opportunity",
             stage=s.enum("New stage.", *c.STAGES),
             amount=s.integer("Deal value, in minor units (cents).", minimum=0),
@@ -535,7 +448,7 @@ class Crm(FakeService):
             f"qualified (score >= {c.QUALIFYING_SCORE}) or disqualified. Every rubric "
             "field must be known. Pass if_match (the etag you read)."
         ),
-        request=_change("lead", **c.RUBRIC_SCHEMAS),
+        request=c.change("lead", **c.RUBRIC_SCHEMAS),
         response=c.LEAD,
         action="crm.update",
         write=True,
@@ -586,7 +499,7 @@ class Crm(FakeService):
             "Convert a qualified lead: creates an account for its company and a "
             "contact for the person, and marks the lead converted. Pass if_match."
         ),
-        request=_change("lead"),
+        request=c.change("lead"),
         response=CONVERSION,
         status=201,
         action="crm.create",
@@ -604,31 +517,9 @@ class Crm(FakeService):
                 f"Lead {lead['id']} is {lead['status']}; only a qualified lead can "
                 "be converted (qualify it first).",
             )
-        account = c.make(
-            "account",
-            ctx.new_id("acc", 14),
-            ctx.now,
-            {
-                "name": lead["company"],
-                "customer": None,
-                "tier": "free",
-                "billing_plan": "free",
-                "owner": lead["owner"],
-                "region": lead["region"] or "na",
-                "arr": 0,
-                "currency": "usd",
-                "health": "green",
-                "renewal_date": None,
-            },
-        )
+        account = c.lead_account(lead, ctx.new_id("acc", 14), ctx.now)
         self.state["accounts"][account["id"]] = account
-        person = {
-            "account": account["id"],
-            "name": lead["name"],
-            "email": lead["email"],
-            "role": "champion",
-        }
-        contact = c.make("contact", ctx.new_id("con", 14), ctx.now, person)
+        contact = c.lead_contact(lead, account, ctx.new_id("con", 14), ctx.now)
         self.state["contacts"][contact["id"]] = contact
         lead = self.state["leads"].writable(lead["id"])
         lead["status"] = "converted"
@@ -656,20 +547,3 @@ class Crm(FakeService):
             },
             headers=_etag_header(lead),
         )
-
-
-def _no_such_field(kind: str, name: str, fields: set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(fields), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return (
-        f"a crm {kind} has no field {name!r}{hint}; fields: {', '.join(sorted(fields))}"
-    )
-
-
-def _first_problem(kind: str, record: Record) -> str | None:
-    """Why a scenario's record breaks its contract (a field of the wrong kind)."""
-    error = best_match(Draft202012Validator(_KINDS[kind][2]).iter_errors(record))
-    if error is None:
-        return None
-    where = ".".join(str(p) for p in error.absolute_path) or kind
-    return f"crm {kind} field {where}: {error.message}"
