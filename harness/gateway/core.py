@@ -53,6 +53,15 @@ class ToolResponse(NamedTuple):
 
 
 _TIMED_OUT = ToolResponse(0, {}, {}, Transport.TIMEOUT)
+_RESET = ToolResponse(0, {}, {}, Transport.RESET)
+_SEEN = {FaultKind.TIMEOUT: "timeout", FaultKind.CONNECTION_RESET: "connection_reset"}
+
+
+def _lost_after(fault: FaultSpec, service: FakeService) -> float:
+    """Simulated seconds until the caller learns it got no answer."""
+    if fault.kind is FaultKind.TIMEOUT:
+        return float(fault.params["after"])
+    return service.latency  # a reset is noticed at once
 
 
 class Gateway:
@@ -151,12 +160,14 @@ class Gateway:
                     )
                 clock.advance(service.latency)
                 return self._complete(call, op, reply, policy)
-            elif spec.kind is FaultKind.TIMEOUT:
-                timeout = spec
+            elif spec.kind in (FaultKind.TIMEOUT, FaultKind.CONNECTION_RESET):
+                timeout = spec  # the caller gets no answer either way
 
         if timeout is not None and timeout.params["commit"] is Commit.BEFORE:
-            clock.advance(float(timeout.params["after"]))
-            return self._timed_out(call, op, policy, committed=[], pending=False)
+            clock.advance(_lost_after(timeout, service))
+            return self._timed_out(
+                call, op, policy, timeout, committed=[], pending=False
+            )
 
         violation = check_request(op, req.params)
         if violation is not None:
@@ -175,13 +186,17 @@ class Gateway:
                 float(timeout.params["delay"]),
                 lambda: self._delayed_commit(service, op, req, ctx, decisions),
             )
-            clock.advance(float(timeout.params["after"]))
-            return self._timed_out(call, op, policy, committed=[], pending=True)
+            clock.advance(_lost_after(timeout, service))
+            return self._timed_out(
+                call, op, policy, timeout, committed=[], pending=True
+            )
 
         reply, committed = self._execute(service, op, req, ctx, decisions)
         if timeout is not None:
-            clock.advance(float(timeout.params["after"]))
-            return self._timed_out(call, op, policy, committed=committed, pending=False)
+            clock.advance(_lost_after(timeout, service))
+            return self._timed_out(
+                call, op, policy, timeout, committed=committed, pending=False
+            )
         clock.tick(service.latency)
         return self._complete(call, op, reply, policy, committed)
 
@@ -253,13 +268,14 @@ class Gateway:
         call: int,
         op: Operation,
         policy: Sequence[dict[str, Any]],
+        fault: FaultSpec,
         *,
         committed: list[int],
         pending: bool,
     ) -> ToolResponse:
         ambiguous = bool(committed) or pending
         value: dict[str, Any] = {
-            "seen": "timeout",
+            "seen": _SEEN[fault.kind],
             "committed": committed,
             "actual": "pending" if pending else ("committed" if committed else "none"),
         }
@@ -273,7 +289,7 @@ class Gateway:
             call=call,
             value=value,
         )
-        return _TIMED_OUT
+        return _RESET if fault.kind is FaultKind.CONNECTION_RESET else _TIMED_OUT
 
     def _complete(
         self,

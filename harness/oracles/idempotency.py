@@ -101,7 +101,7 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
             )
         elif h.process == "agent" and h.type is not EntryType.INVOKE:
             seen = h.value.get("seen")
-            shown = "timeout" if seen == "timeout" else f"HTTP {h.value.get('status')}"
+            shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
             key = _key_of(run, h.call)
             text = (
                 f"agent saw {shown} for call #{h.call} "

@@ -28,6 +28,7 @@ _KIND_PARAMS = {
     FaultKind.LATENCY: ("seconds",),
     FaultKind.TIMEOUT: ("commit", "after", "delay"),
     FaultKind.ERROR: ("status", "retry_after", "body"),
+    FaultKind.CONNECTION_RESET: ("commit",),
 }
 _ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
 _REQUIRED_PARAM = {
@@ -106,6 +107,14 @@ def _fault_params(
                 message=f"{key!r} is not a parameter of {kind} faults",
                 fix=f"remove it; {kind} faults take: {', '.join(allowed)}",
             )
+    if kind is FaultKind.CONNECTION_RESET:
+        if fault.get("commit") == Commit.DELAYED:
+            yield Problem(
+                path=(*path, "commit"),
+                message="a connection reset commits before or after, not delayed",
+                fix="use commit: before (the default) or commit: after",
+            )
+        return
     required, example = _REQUIRED_PARAM[kind]
     if required not in fault:
         yield Problem(

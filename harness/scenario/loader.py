@@ -212,6 +212,8 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
         params["after"] = parse_duration(fault.get("after", TIMEOUT_AFTER))
         if commit is Commit.DELAYED:
             params["delay"] = parse_duration(fault.get("delay", DELAYED_COMMIT))
+    elif kind is FaultKind.CONNECTION_RESET:
+        params["commit"] = Commit(fault.get("commit", Commit.BEFORE))
     else:
         params["status"] = int(fault["status"])
         if "retry_after" in fault:

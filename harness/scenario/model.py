@@ -31,6 +31,7 @@ class FaultKind(StrEnum):
     LATENCY = "latency"
     TIMEOUT = "timeout"
     ERROR = "error"
+    CONNECTION_RESET = "connection_reset"
 
 
 class Decision(StrEnum):

@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from harness import AgentEnv, AgentResult, Task, ToolError, ToolTimeout, run_scenario
+from harness import (
+    AgentEnv,
+    AgentResult,
+    Task,
+    ToolConnectionError,
+    ToolError,
+    ToolTimeout,
+    run_scenario,
+)
 from harness.world.history import EntryType
 from tests.conftest import small_scenario
 
@@ -190,3 +198,50 @@ def test_http_door_timeouts_surface_as_httpx_read_timeout() -> None:
     )
     assert result.agent_result is not None
     assert result.agent_result.summary == "read timeout"
+
+
+def test_a_connection_reset_before_commit_commits_nothing() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        try:
+            env.tools.call("create_refund", charge=task.input["charge"], amount=100)
+        except ToolConnectionError as exc:
+            return AgentResult(status="failed", summary=str(exc))
+        return AgentResult(status="done")
+
+    result = run_scenario(small_scenario(faults=fault(kind="connection_reset")), agent)
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "create_refund: connection reset by peer"
+    assert len(result.world.ledger) == 0
+    (completion,) = [
+        h for h in result.world.history if h.process == "agent" and h.type != "invoke"
+    ]
+    assert completion.type is EntryType.FAIL
+    assert completion.value == {
+        "seen": "connection_reset",
+        "committed": [],
+        "actual": "none",
+    }
+
+
+def test_a_connection_reset_after_commit_is_ambiguous_over_http() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        try:
+            env.http.post(
+                "https://payments.sim/v1/refunds",
+                data={"charge": task.input["charge"], "amount": 5},
+            )
+        except httpx.RemoteProtocolError as exc:
+            return AgentResult(summary=f"reset: {exc}")
+        return AgentResult(summary="answered")
+
+    result = run_scenario(
+        small_scenario(faults=fault(kind="connection_reset", commit="after")), agent
+    )
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "reset: connection reset by peer"
+    assert len(result.world.ledger) == 1
+    (completion,) = [
+        h for h in result.world.history if h.process == "agent" and h.type != "invoke"
+    ]
+    assert completion.type is EntryType.INFO
+    assert completion.time == 0.05  # noticed at once, not after a timeout

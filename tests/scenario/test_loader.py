@@ -225,7 +225,8 @@ def test_loader_rejects_unknown_fault_kind() -> None:
     )
     assert problems(text, "scenarios/payments/x.yaml") == (
         "scenarios/payments/x.yaml:14:11: faults[0].kind: unknown fault kind 'timout'\n"
-        "    fix: did you mean 'timeout'? valid kinds: error, latency, timeout",
+        "    fix: did you mean 'timeout'? valid kinds: connection_reset, error,"
+        " latency, timeout",
     )
 
 
@@ -799,6 +800,9 @@ def _faults(draw: st.DrawFn) -> list[dict[str, Any]]:
         elif kind is FaultKind.TIMEOUT:
             fault["commit"] = draw(st.sampled_from(Commit)).value
             fault["after"] = draw(st.sampled_from(["5s", "1m", 12]))
+        elif kind is FaultKind.CONNECTION_RESET:
+            if draw(st.booleans()):
+                fault["commit"] = draw(st.sampled_from(["before", "after"]))
         else:
             fault["status"] = draw(st.integers(400, 599))
         if draw(st.booleans()):
@@ -868,3 +872,32 @@ def test_scenario_from_dict_round_trips_generated_scenarios(
     )
     assert scenario.expect.escalation is not None
     assert scenario.expect.escalation.rule == data["expect"]["escalation"]
+
+
+# -- connection resets ---------------------------------------------------------------
+
+
+def test_a_connection_reset_commits_before_by_default() -> None:
+    scenario = parse_scenario(BASE + "faults:\n  - {id: r, kind: connection_reset}\n")
+    (fault,) = scenario.faults
+    assert fault.kind is FaultKind.CONNECTION_RESET
+    assert fault.params == {"commit": Commit.BEFORE}
+
+
+def test_loader_rejects_a_delayed_connection_reset() -> None:
+    text = BASE + "faults:\n  - {id: r, kind: connection_reset, commit: delayed}\n"
+
+    assert problems(text) == (
+        "x.yaml:10:45: faults[0].commit: a connection reset commits before or after,"
+        " not delayed\n"
+        "    fix: use commit: before (the default) or commit: after",
+    )
+
+
+def test_loader_rejects_a_status_on_a_connection_reset() -> None:
+    text = BASE + "faults:\n  - {id: r, kind: connection_reset, status: 503}\n"
+
+    assert problems(text) == (
+        "x.yaml:10:37: faults[0]: 'status' is not a parameter of connection_reset faults\n"
+        "    fix: remove it; connection_reset faults take: commit",
+    )
