@@ -33,7 +33,13 @@ def matches(spec: FaultSpec, op: Operation, params: Mapping[str, Any]) -> bool:
         and (m.method is None or m.method.upper() == op.method)
         and (m.tool is None or m.tool == op.name)
         and (m.path is None or _path_matches(m.path, op, params))
+        and all(_same(params.get(k), v) for k, v in m.params.items())
     )
+
+
+def _same(actual: Any, wanted: Any) -> bool:
+    """Parameter equality across doors (form bodies carry ``"1200"``)."""
+    return actual == wanted or (actual is not None and str(actual) == str(wanted))
 
 
 class FaultPlan:
@@ -65,7 +71,7 @@ class FaultPlan:
                 continue
             self._matched[spec.id] += 1
             index = self._matched[spec.id]
-            if not self._triggers(spec, index):
+            if not self._triggers(spec, index, now):
                 continue
             self.fired[spec.id] += 1
             fired.append(spec)
@@ -85,9 +91,15 @@ class FaultPlan:
             )
         return fired
 
-    def _triggers(self, spec: FaultSpec, index: int) -> bool:
+    def _triggers(self, spec: FaultSpec, index: int, now: float) -> bool:
         when = spec.when
         if when.call is not None and when.call != index:
+            return False
+        if when.after_call is not None and index <= when.after_call:
+            return False
+        if when.start is not None and now < when.start:
+            return False
+        if when.end is not None and now >= when.end:
             return False
         if when.probability is not None:
             draw = random.Random(f"aqe:{self._seed}:fault:{spec.id}:{index}").random()

@@ -23,7 +23,7 @@ from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.approvals import ApprovalPolicy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import run_async, sandbox
-from harness.scenario.model import Expectations, Scenario
+from harness.scenario.model import Expectations, FaultSpec, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.world import World, derive_seed
 
@@ -107,7 +107,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
     gateway = Gateway(
         world,
         identities={identity.api_key: identity.name},
-        faults=FaultPlan(scenario.faults, seed=seed),
+        faults=FaultPlan(_resolve_fault_matches(scenario, world), seed=seed),
         policy=ApprovalPolicy(scenario.policy.approvals),
         max_calls=max_calls,
     )
@@ -182,6 +182,22 @@ def run_scenario(
         agent_result=agent_result,
         scores=tuple(scores),
         passed=passed,
+    )
+
+
+def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec, ...]:
+    """Faults whose ``match.params`` name records (``$charge.id``), resolved."""
+    return tuple(
+        dataclasses.replace(
+            fault,
+            match=dataclasses.replace(
+                fault.match,
+                params=resolve_refs(dict(fault.match.params), world.records),
+            ),
+        )
+        if fault.match.params
+        else fault
+        for fault in scenario.faults
     )
 
 

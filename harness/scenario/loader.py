@@ -230,9 +230,15 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
             method=match.get("method"),
             path=match.get("path"),
             tool=match.get("tool"),
+            params=dict(match.get("params", {})),
         ),
         when=FaultWhen(
             call=None if when.get("call") is None else int(when["call"]),
+            after_call=(
+                None if when.get("after_call") is None else int(when["after_call"])
+            ),
+            start=None if when.get("from") is None else parse_duration(when["from"]),
+            end=None if when.get("until") is None else parse_duration(when["until"]),
             probability=(
                 None if when.get("probability") is None else float(when["probability"])
             ),

@@ -74,14 +74,24 @@ class FaultMatch:
     method: str | None = None
     path: str | None = None
     tool: str | None = None
+    #: Request parameters the call must carry, with exactly these values.
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultWhen:
-    """Which matching calls the fault hits: the n-th, and/or with a probability."""
+    """Which matching calls the fault hits; every condition given must hold.
+
+    ``call``: the n-th matching call; ``after_call``: every one after the n-th;
+    ``probability``: a seeded draw per matching call; ``start``/``end``: a window
+    of simulated seconds since the run started.
+    """
 
     call: int | None = None
+    after_call: int | None = None
     probability: float | None = None
+    start: float | None = None
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import httpx
@@ -245,3 +246,49 @@ def test_a_connection_reset_after_commit_is_ambiguous_over_http() -> None:
     ]
     assert completion.type is EntryType.INFO
     assert completion.time == 0.05  # noticed at once, not after a timeout
+
+
+def _refund_n_times(n: int, pause: float = 0.0) -> Any:
+    def agent(task: Task, env: AgentEnv) -> None:
+        for _ in range(n):
+            with contextlib.suppress(ToolError):
+                env.tools.call("create_refund", charge=task.input["charge"], amount=100)
+            time.sleep(pause)
+
+    return agent
+
+
+def _fired_calls(result: Any) -> list[int]:
+    return [h.call for h in result.world.history if h.process == "nemesis"]
+
+
+def test_after_call_hits_every_matching_call_after_the_nth() -> None:
+    scenario = small_scenario(
+        faults=fault(kind="error", status=503, when={"after_call": 2})
+    )
+    result = run_scenario(scenario, _refund_n_times(5))
+    assert _fired_calls(result) == [3, 4, 5]
+    assert len(result.world.ledger) == 2
+
+
+def test_a_time_window_hits_only_calls_inside_it() -> None:
+    # calls at t = 0, 10.05, 20.1, 30.15 … (each call takes 0.05 s, then 10 s pause)
+    window = {"from": "15s", "until": "35s"}
+    scenario = small_scenario(faults=fault(kind="error", status=503, when=window))
+    result = run_scenario(scenario, _refund_n_times(5, pause=10.0))
+    assert _fired_calls(result) == [3, 4]
+
+
+def test_a_match_on_request_params_picks_the_calls_that_carry_them() -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        for amount in (100, 200, 100):
+            with contextlib.suppress(ToolError):
+                env.tools.call(
+                    "create_refund", charge=task.input["charge"], amount=amount
+                )
+
+    spec = fault(kind="error", status=500)
+    spec[0]["match"]["params"] = {"amount": 200, "charge": "$charge.id"}
+    result = run_scenario(small_scenario(faults=spec), agent)
+    assert _fired_calls(result) == [2]
+    assert [e.params["amount"] for e in result.world.ledger] == [100, 100]

@@ -901,3 +901,21 @@ def test_loader_rejects_a_status_on_a_connection_reset() -> None:
         "x.yaml:10:37: faults[0]: 'status' is not a parameter of connection_reset faults\n"
         "    fix: remove it; connection_reset faults take: commit",
     )
+
+
+def test_fault_triggers_read_windows_after_call_and_param_matches() -> None:
+    text = BASE + (
+        "faults:\n"
+        "  - id: flaky\n"
+        "    kind: error\n"
+        "    status: 503\n"
+        "    match: {tool: create_refund, params: {amount: 1200}}\n"
+        "    when: {after_call: 1, from: 10m, until: 2h}\n"
+    )
+    (fault,) = parse_scenario(text).faults
+    assert fault.match.params == {"amount": 1200}
+    assert (fault.when.after_call, fault.when.start, fault.when.end) == (
+        1,
+        600.0,
+        7200.0,
+    )
