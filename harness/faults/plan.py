@@ -7,6 +7,8 @@ SHA-512-seeded stream, so it is the same in every process, worker and
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -45,13 +47,15 @@ def _same(actual: Any, wanted: Any) -> bool:
 class FaultPlan:
     """Decides, per call, which faults fire; remembers what it decided."""
 
-    __slots__ = ("_matched", "_seed", "fired", "specs")
+    __slots__ = ("_buckets", "_matched", "_seed", "fired", "specs")
 
     def __init__(self, specs: Iterable[FaultSpec], *, seed: int) -> None:
         self.specs = tuple(specs)
         self._seed = seed
         self._matched: dict[str, int] = {s.id: 0 for s in self.specs}
         self.fired: dict[str, int] = {s.id: 0 for s in self.specs}
+        # rate_limit token buckets, per (fault, caller): (tokens, last refill time)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
 
     def decide(
         self,
@@ -61,8 +65,13 @@ class FaultPlan:
         params: Mapping[str, Any],
         history: History,
         now: float,
+        caller: str = "",
     ) -> list[FaultSpec]:
-        """The faults that fire on this call, each recorded in ``history``."""
+        """The faults that fire on this call, each recorded in ``history``.
+
+        Outages and rate limits fire with a computed ``retry_after`` (the rest of
+        the outage; the time until the caller's bucket holds a token again).
+        """
         if not self.specs:
             return []
         fired: list[FaultSpec] = []
@@ -73,6 +82,13 @@ class FaultPlan:
             index = self._matched[spec.id]
             if not self._triggers(spec, index, now):
                 continue
+            retry_after = self._stateful(spec, now, caller)
+            if retry_after == 0.0:
+                continue
+            if retry_after is not None:
+                spec = dataclasses.replace(
+                    spec, params={**spec.params, "retry_after": retry_after}
+                )
             self.fired[spec.id] += 1
             fired.append(spec)
             history.append(
@@ -90,6 +106,24 @@ class FaultPlan:
                 },
             )
         return fired
+
+    def _stateful(self, spec: FaultSpec, now: float, caller: str) -> float | None:
+        """For outages and rate limits: seconds until relief (0.0: no fault now)."""
+        if spec.kind is FaultKind.OUTAGE:
+            start = spec.when.start or 0.0
+            end = start + float(spec.params["for"])
+            return math.ceil(end - now) if start <= now < end else 0.0
+        if spec.kind is FaultKind.RATE_LIMIT:
+            limit = float(spec.params["limit"])
+            rate = limit / float(spec.params["per"])
+            tokens, last = self._buckets.get((spec.id, caller), (limit, now))
+            tokens = min(limit, tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[(spec.id, caller)] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[(spec.id, caller)] = (tokens, now)
+            return math.ceil((1.0 - tokens) / rate)
+        return None
 
     def _triggers(self, spec: FaultSpec, index: int, now: float) -> bool:
         when = spec.when

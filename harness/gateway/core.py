@@ -54,6 +54,8 @@ class ToolResponse(NamedTuple):
 
 _TIMED_OUT = ToolResponse(0, {}, {}, Transport.TIMEOUT)
 _RESET = ToolResponse(0, {}, {}, Transport.RESET)
+#: Faults that answer with an error status before anything commits.
+_REFUSALS = frozenset({FaultKind.ERROR, FaultKind.OUTAGE, FaultKind.RATE_LIMIT})
 _SEEN = {FaultKind.TIMEOUT: "timeout", FaultKind.CONNECTION_RESET: "connection_reset"}
 
 
@@ -139,7 +141,12 @@ class Gateway:
 
         fired = (
             self.faults.decide(
-                call=call, op=op, params=req.params, history=history, now=clock.now
+                call=call,
+                op=op,
+                params=req.params,
+                history=history,
+                now=clock.now,
+                caller=identity,
             )
             if self.faults.specs
             else ()
@@ -148,8 +155,8 @@ class Gateway:
         for spec in fired:
             if spec.kind is FaultKind.LATENCY:
                 clock.advance(float(spec.params["seconds"]))
-            elif spec.kind is FaultKind.ERROR:
-                status = int(spec.params["status"])
+            elif spec.kind in _REFUSALS:
+                status = int(spec.params.get("status", 429))
                 retry = spec.params.get("retry_after")
                 reply = service.unavailable(
                     status, None if retry is None else float(retry)

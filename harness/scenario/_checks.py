@@ -29,12 +29,16 @@ _KIND_PARAMS = {
     FaultKind.TIMEOUT: ("commit", "after", "delay"),
     FaultKind.ERROR: ("status", "retry_after", "body"),
     FaultKind.CONNECTION_RESET: ("commit",),
+    FaultKind.OUTAGE: ("for", "status"),
+    FaultKind.RATE_LIMIT: ("limit", "per"),
 }
 _ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
 _REQUIRED_PARAM = {
     FaultKind.LATENCY: ("seconds", "seconds: 2.5 (or 2s), the added latency"),
     FaultKind.TIMEOUT: ("commit", "commit: before, after or delayed"),
     FaultKind.ERROR: ("status", "status: 503, the HTTP status to answer with"),
+    FaultKind.OUTAGE: ("for", "for: 30m, how long the service is down"),
+    FaultKind.RATE_LIMIT: ("limit", "limit: 10, the calls allowed per window"),
 }
 _OUTCOME_FORMS = (
     "count records with 'count: <collection>' (and optional 'where'), or read"

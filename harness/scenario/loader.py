@@ -214,6 +214,12 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
             params["delay"] = parse_duration(fault.get("delay", DELAYED_COMMIT))
     elif kind is FaultKind.CONNECTION_RESET:
         params["commit"] = Commit(fault.get("commit", Commit.BEFORE))
+    elif kind is FaultKind.OUTAGE:
+        params["for"] = parse_duration(fault["for"])
+        params["status"] = int(fault.get("status", 503))
+    elif kind is FaultKind.RATE_LIMIT:
+        params["limit"] = int(fault["limit"])
+        params["per"] = parse_duration(fault.get("per", 60))
     else:
         params["status"] = int(fault["status"])
         if "retry_after" in fault:

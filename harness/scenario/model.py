@@ -32,6 +32,8 @@ class FaultKind(StrEnum):
     TIMEOUT = "timeout"
     ERROR = "error"
     CONNECTION_RESET = "connection_reset"
+    OUTAGE = "outage"
+    RATE_LIMIT = "rate_limit"
 
 
 class Decision(StrEnum):

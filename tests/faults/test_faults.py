@@ -292,3 +292,79 @@ def test_a_match_on_request_params_picks_the_calls_that_carry_them() -> None:
     result = run_scenario(small_scenario(faults=spec), agent)
     assert _fired_calls(result) == [2]
     assert [e.params["amount"] for e in result.world.ledger] == [100, 100]
+
+
+def test_an_outage_refuses_every_call_until_it_ends_and_says_when() -> None:
+    seen: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        for _ in range(3):
+            try:
+                env.tools.call("retrieve_charge", charge=task.input["charge"])
+            except ToolError as exc:
+                seen.append(f"{exc.status} retry after {exc.retry_after}")
+                time.sleep(exc.retry_after or 0)
+            else:
+                seen.append("ok")
+
+    spec = [
+        {"id": "down", "kind": "outage", "for": "30m", "match": {"service": "payments"}}
+    ]
+    result = run_scenario(small_scenario(faults=spec), agent)
+    assert seen == ["503 retry after 1800.0", "ok", "ok"]
+    assert result.world.clock.now >= 1800
+
+
+def test_an_outage_window_can_start_later() -> None:
+    spec = [
+        {
+            "id": "down",
+            "kind": "outage",
+            "for": "10s",
+            "when": {"from": "15s"},
+            "match": {"tool": "create_refund"},
+        }
+    ]
+    result = run_scenario(small_scenario(faults=spec), _refund_n_times(5, pause=10.0))
+    # calls at t = 0, 10.05, 20.1, 30.15, 40.2: only the one inside [15 s, 25 s) fails
+    assert _fired_calls(result) == [3]
+
+
+def test_a_rate_limit_is_a_token_bucket_with_retry_after_over_http() -> None:
+    statuses: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        url = f"https://payments.sim/v1/charges/{task.input['charge']}"
+        for _ in range(4):
+            response = env.http.get(url)
+            retry = response.headers.get("retry-after")
+            statuses.append(
+                f"{response.status_code}{'' if retry is None else ' ' + retry}"
+            )
+            if retry is not None:
+                time.sleep(float(retry))
+
+    spec = [
+        {
+            "id": "rl",
+            "kind": "rate_limit",
+            "limit": 2,
+            "per": "1m",
+            "match": {"service": "payments"},
+        }
+    ]
+    result = run_scenario(small_scenario(faults=spec), agent)
+    assert statuses == ["200", "200", "429 30", "200"]
+    (fired,) = [h for h in result.world.history if h.process == "nemesis"]
+    assert fired.value["params"] == {"limit": 2, "per": 60.0, "retry_after": 30}
+
+
+def test_loader_requires_the_length_of_an_outage() -> None:
+    from harness.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as caught:
+        small_scenario(faults=[{"id": "down", "kind": "outage"}])
+    assert caught.value.problems == (
+        "<scenario small>: faults[0]: missing required key 'for' for an outage fault\n"
+        "    fix: add for: 30m, how long the service is down",
+    )

@@ -225,8 +225,7 @@ def test_loader_rejects_unknown_fault_kind() -> None:
     )
     assert problems(text, "scenarios/payments/x.yaml") == (
         "scenarios/payments/x.yaml:14:11: faults[0].kind: unknown fault kind 'timout'\n"
-        "    fix: did you mean 'timeout'? valid kinds: connection_reset, error,"
-        " latency, timeout",
+        "    fix: did you mean 'timeout'? valid kinds: " + ", ".join(sorted(FaultKind)),
     )
 
 
@@ -319,7 +318,8 @@ def test_loader_shows_the_value_and_the_bound_of_a_number_out_of_range() -> None
 
     assert problems(text) == (
         "x.yaml:10:36: faults[0].status: must be at most 599, got 700\n"
-        "    fix: error only: the HTTP status to answer with (400..599)",
+        "    fix: error (required) or outage (default 503): the HTTP status to"
+        " answer with (400..599)",
     )
 
 
@@ -803,6 +803,10 @@ def _faults(draw: st.DrawFn) -> list[dict[str, Any]]:
         elif kind is FaultKind.CONNECTION_RESET:
             if draw(st.booleans()):
                 fault["commit"] = draw(st.sampled_from(["before", "after"]))
+        elif kind is FaultKind.OUTAGE:
+            fault["for"] = draw(st.sampled_from(["30m", "1h", 90]))
+        elif kind is FaultKind.RATE_LIMIT:
+            fault["limit"] = draw(st.integers(1, 50))
         else:
             fault["status"] = draw(st.integers(400, 599))
         if draw(st.booleans()):
@@ -860,7 +864,8 @@ def test_scenario_from_dict_round_trips_generated_scenarios(
         }
         assert set(fault.params) >= set(given_params)
         for key, value in given_params.items():
-            expected = parse_duration(value) if key in ("seconds", "after") else value
+            durations = ("seconds", "after", "for", "per")
+            expected = parse_duration(value) if key in durations else value
             assert fault.params[key] == expected
         assert fault.when.call == spec.get("when", {}).get("call")
     (idem,) = scenario.expect.idempotency
