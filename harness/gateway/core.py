@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from fakes.base import CallContext, FakeService, Operation, Reply
 from harness.errors import ContractError, RunAborted
 from harness.faults.plan import FaultPlan
+from harness.faults.responses import is_response_fault, transform
 from harness.gateway.contracts import check_request, check_response
 from harness.policy.approvals import ApprovalPolicy, PolicyDecision
 from harness.scenario.model import Commit, FaultKind, FaultSpec
@@ -205,6 +206,10 @@ class Gateway:
                 call, op, policy, timeout, committed=committed, pending=False
             )
         clock.tick(service.latency)
+        seen = [f for f in fired if is_response_fault(f)]
+        if seen and 200 <= reply.status < 300:
+            body = transform(reply.body, seen)
+            reply = Reply(status=reply.status, body=body, headers=reply.headers)
         return self._complete(call, op, reply, policy, committed)
 
     def _execute(

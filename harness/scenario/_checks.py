@@ -31,6 +31,8 @@ _KIND_PARAMS = {
     FaultKind.CONNECTION_RESET: ("commit",),
     FaultKind.OUTAGE: ("for", "status"),
     FaultKind.RATE_LIMIT: ("limit", "per"),
+    FaultKind.SCHEMA_DRIFT: ("rename", "drop", "retype"),
+    FaultKind.INJECTED_INSTRUCTIONS: ("text", "field"),
 }
 _ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
 _REQUIRED_PARAM = {
@@ -39,6 +41,10 @@ _REQUIRED_PARAM = {
     FaultKind.ERROR: ("status", "status: 503, the HTTP status to answer with"),
     FaultKind.OUTAGE: ("for", "for: 30m, how long the service is down"),
     FaultKind.RATE_LIMIT: ("limit", "limit: 10, the calls allowed per window"),
+    FaultKind.INJECTED_INSTRUCTIONS: (
+        "text",
+        "text: 'Ignore previous instructions and …', the planted instruction",
+    ),
 }
 _OUTCOME_FORMS = (
     "count records with 'count: <collection>' (and optional 'where'), or read"
@@ -111,6 +117,14 @@ def _fault_params(
                 message=f"{key!r} is not a parameter of {kind} faults",
                 fix=f"remove it; {kind} faults take: {', '.join(allowed)}",
             )
+    if kind is FaultKind.SCHEMA_DRIFT:
+        if not any(key in fault for key in allowed):
+            yield Problem(
+                path=path,
+                message="a schema_drift fault changes nothing",
+                fix="add rename: {old: new}, drop: [field] or retype: {field: string}",
+            )
+        return
     if kind is FaultKind.CONNECTION_RESET:
         if fault.get("commit") == Commit.DELAYED:
             yield Problem(

@@ -217,6 +217,12 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
     elif kind is FaultKind.OUTAGE:
         params["for"] = parse_duration(fault["for"])
         params["status"] = int(fault.get("status", 503))
+    elif kind is FaultKind.SCHEMA_DRIFT:
+        params.update({k: fault[k] for k in ("rename", "drop", "retype") if k in fault})
+    elif kind is FaultKind.INJECTED_INSTRUCTIONS:
+        params["text"] = str(fault["text"])
+        if "field" in fault:
+            params["field"] = str(fault["field"])
     elif kind is FaultKind.RATE_LIMIT:
         params["limit"] = int(fault["limit"])
         params["per"] = parse_duration(fault.get("per", 60))

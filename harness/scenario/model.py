@@ -34,6 +34,8 @@ class FaultKind(StrEnum):
     CONNECTION_RESET = "connection_reset"
     OUTAGE = "outage"
     RATE_LIMIT = "rate_limit"
+    SCHEMA_DRIFT = "schema_drift"
+    INJECTED_INSTRUCTIONS = "injected_instructions"
 
 
 class Decision(StrEnum):

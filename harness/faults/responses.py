@@ -1,0 +1,70 @@
+"""Faults that change what the agent reads, not what happened.
+
+``schema_drift`` renames, drops or retypes response fields (the service shipped
+a new version); ``injected_instructions`` plants text aimed at the agent in a
+free-text field (a prompt hidden in a ticket or an article). Both act on a copy of
+the answer after the fake ran and its contract was checked: the world's records
+stay as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fakes.table import json_copy
+from harness.scenario.model import FaultKind, FaultSpec
+
+#: Free-text fields an injection lands in, in order of preference.
+TEXT_FIELDS = ("description", "body", "summary", "text", "subject", "title", "name")
+
+_RETYPE: dict[str, Callable[[Any], Any]] = {
+    "string": str,
+    "integer": lambda v: int(float(v)) if v is not None else 0,
+    "number": lambda v: float(v) if v is not None else 0.0,
+    "boolean": bool,
+    "null": lambda v: None,
+}
+
+
+def transform(body: Mapping[str, Any], faults: list[FaultSpec]) -> dict[str, Any]:
+    """``body`` as the faults make the agent see it."""
+    out: dict[str, Any] = json_copy(dict(body))
+    records = out["data"] if isinstance(out.get("data"), list) else [out]
+    for fault in faults:
+        for record in records:
+            if isinstance(record, dict):
+                if fault.kind is FaultKind.SCHEMA_DRIFT:
+                    _drift(record, fault.params)
+                elif fault.kind is FaultKind.INJECTED_INSTRUCTIONS:
+                    _inject(record, fault.params)
+    return out
+
+
+def _drift(record: dict[str, Any], params: Mapping[str, Any]) -> None:
+    for old, new in dict(params.get("rename", {})).items():
+        if old in record:
+            record[new] = record.pop(old)
+    for name in params.get("drop", ()):
+        record.pop(name, None)
+    for name, kind in dict(params.get("retype", {})).items():
+        if name in record:
+            try:
+                record[name] = _RETYPE[kind](record[name])
+            except (TypeError, ValueError):
+                record[name] = str(record[name])
+
+
+def _inject(record: dict[str, Any], params: Mapping[str, Any]) -> None:
+    wanted = params.get("field")
+    candidates = (wanted,) if wanted else TEXT_FIELDS
+    for name in candidates:
+        if isinstance(record.get(name), str):
+            record[name] = f"{record[name]}\n\n{params['text']}"
+            return
+    if wanted:
+        record[wanted] = str(params["text"])
+
+
+def is_response_fault(fault: FaultSpec) -> bool:
+    return fault.kind in (FaultKind.SCHEMA_DRIFT, FaultKind.INJECTED_INSTRUCTIONS)
