@@ -143,6 +143,10 @@ class Table(MutableMapping[str, Record]):
         if key in self._base.records:
             self._gone.add(key)
 
+    def original(self, key: str) -> Record | None:
+        """The record as the seeded world had it (None if the run made it)."""
+        return self._base.records.get(key)
+
     @property
     def changed(self) -> Mapping[str, Record]:
         """Records this run added or changed."""

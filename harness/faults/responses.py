@@ -1,10 +1,11 @@
 """Faults that change what the agent reads, not what happened.
 
-``schema_drift`` renames, drops or retypes response fields (the service shipped
-a new version); ``injected_instructions`` plants text aimed at the agent in a
-free-text field (a prompt hidden in a ticket or an article). Both act on a copy of
-the answer after the fake ran and its contract was checked: the world's records
-stay as they are.
+``schema_drift`` renames, drops or retypes response fields (the service shipped a
+new version); ``stale_read`` answers with records as they were before the run
+changed them (a lagging replica); ``injected_instructions`` plants text aimed at
+the agent in a free-text field (a prompt hidden in a ticket or an article). All act
+on a copy of the answer after the fake ran and its contract was checked: the
+world's records stay as they are.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fakes.table import json_copy
+from fakes.table import Table, json_copy
 from harness.scenario.model import FaultKind, FaultSpec
 
 #: Free-text fields an injection lands in, in order of preference.
@@ -27,11 +28,20 @@ _RETYPE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def transform(body: Mapping[str, Any], faults: list[FaultSpec]) -> dict[str, Any]:
+def transform(
+    body: Mapping[str, Any], faults: list[FaultSpec], tables: Mapping[str, Table]
+) -> dict[str, Any]:
     """``body`` as the faults make the agent see it."""
     out: dict[str, Any] = json_copy(dict(body))
     records = out["data"] if isinstance(out.get("data"), list) else [out]
     for fault in faults:
+        if fault.kind is FaultKind.STALE_READ:
+            records = [_stale(r, tables) for r in records]
+            if isinstance(out.get("data"), list):
+                out["data"] = records
+            elif records:
+                out = records[0]
+            continue
         for record in records:
             if isinstance(record, dict):
                 if fault.kind is FaultKind.SCHEMA_DRIFT:
@@ -66,5 +76,21 @@ def _inject(record: dict[str, Any], params: Mapping[str, Any]) -> None:
         record[wanted] = str(params["text"])
 
 
+def _stale(record: Any, tables: Mapping[str, Table]) -> Any:
+    """The record as it was before this run changed it (a lagging replica)."""
+    if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+        return record
+    for table in tables.values():
+        original = table.original(record["id"])
+        if original is not None:
+            return json_copy(original)
+    return record
+
+
+_RESPONSE_FAULTS = frozenset(
+    {FaultKind.SCHEMA_DRIFT, FaultKind.INJECTED_INSTRUCTIONS, FaultKind.STALE_READ}
+)
+
+
 def is_response_fault(fault: FaultSpec) -> bool:
-    return fault.kind in (FaultKind.SCHEMA_DRIFT, FaultKind.INJECTED_INSTRUCTIONS)
+    return fault.kind in _RESPONSE_FAULTS

@@ -208,7 +208,7 @@ class Gateway:
         clock.tick(service.latency)
         seen = [f for f in fired if is_response_fault(f)]
         if seen and 200 <= reply.status < 300:
-            body = transform(reply.body, seen)
+            body = transform(reply.body, seen, service.state)
             reply = Reply(status=reply.status, body=body, headers=reply.headers)
         return self._complete(call, op, reply, policy, committed)
 

@@ -33,6 +33,7 @@ _KIND_PARAMS = {
     FaultKind.RATE_LIMIT: ("limit", "per"),
     FaultKind.SCHEMA_DRIFT: ("rename", "drop", "retype"),
     FaultKind.INJECTED_INSTRUCTIONS: ("text", "field"),
+    FaultKind.STALE_READ: (),
 }
 _ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
 _REQUIRED_PARAM = {
@@ -115,8 +116,11 @@ def _fault_params(
                 path=path,
                 key=key,
                 message=f"{key!r} is not a parameter of {kind} faults",
-                fix=f"remove it; {kind} faults take: {', '.join(allowed)}",
+                fix=f"remove it; {kind} faults take: "
+                f"{', '.join(allowed) or 'no parameters'}",
             )
+    if kind is FaultKind.STALE_READ:
+        return
     if kind is FaultKind.SCHEMA_DRIFT:
         if not any(key in fault for key in allowed):
             yield Problem(

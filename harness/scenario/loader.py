@@ -226,7 +226,7 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
     elif kind is FaultKind.RATE_LIMIT:
         params["limit"] = int(fault["limit"])
         params["per"] = parse_duration(fault.get("per", 60))
-    else:
+    elif kind is FaultKind.ERROR:
         params["status"] = int(fault["status"])
         if "retry_after" in fault:
             params["retry_after"] = parse_duration(fault["retry_after"])

@@ -36,6 +36,7 @@ class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"
     SCHEMA_DRIFT = "schema_drift"
     INJECTED_INSTRUCTIONS = "injected_instructions"
+    STALE_READ = "stale_read"
 
 
 class Decision(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from harness import (
     ToolTimeout,
     run_scenario,
 )
+from harness.world import World
 from harness.world.history import EntryType
 from tests.conftest import small_scenario
 
@@ -454,3 +456,42 @@ def test_loader_rejects_a_schema_drift_that_changes_nothing() -> None:
         "<scenario small>: faults[0]: a schema_drift fault changes nothing\n"
         "    fix: add rename: {old: new}, drop: [field] or retype: {field: string}",
     )
+
+
+@pytest.mark.parametrize("door", ["function", "http"])
+def test_a_stale_read_shows_the_record_as_it_was_before_the_run_changed_it(
+    door: str,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        charge = task.input["charge"]
+        refund = env.tools.call(
+            "create_refund", charge=charge, amount=1000, idempotency_key="k"
+        )
+        if door == "http":
+            seen = env.http.get(f"https://payments.sim/v1/charges/{charge}").json()
+        else:
+            seen = env.tools.call("retrieve_charge", charge=charge)
+        return AgentResult(summary=refund["id"], output=seen)
+
+    spec = [{"id": "lag", "kind": "stale_read", "match": {"tool": "retrieve_charge"}}]
+    # the named charge is made by the run; stale reads need a seeded one
+    scenario = small_scenario(faults=spec)
+    seeded = next(
+        c
+        for c in World(seed=0).service("payments").state["charges"].values()
+        if c["amount_refunded"] == 0 and c["amount"] > 1000
+    )
+    task_input = {
+        "ticket_id": "t",
+        "charge": seeded["id"],
+        "amount": 1000,
+        "currency": "usd",
+    }
+    scenario = dataclasses.replace(
+        scenario, task=dataclasses.replace(scenario.task, input=task_input)
+    )
+    result = run_scenario(scenario, agent, seed=0)
+    assert result.agent_result is not None
+    assert result.agent_result.output["amount_refunded"] == 0  # stale
+    live = result.world.service("payments").state["charges"][seeded["id"]]
+    assert live["amount_refunded"] == 1000
