@@ -268,6 +268,11 @@ class CallContext:
         )
 
 
+def same_param(a: Any, b: Any) -> bool:
+    """Parameter equality across doors: form bodies carry ``"1200"``, JSON ``1200``."""
+    return a == b or (a is not None and b is not None and str(a) == str(b))
+
+
 def fingerprint(params: Mapping[str, Any]) -> str:
     """A stable digest of request parameters (idempotency, business keys)."""
     text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)

@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fakes import _schema as s
-from fakes.base import CallContext, FakeService, Record, Reply, fingerprint, operation
+from fakes.base import (
+    CallContext,
+    FakeService,
+    Record,
+    Reply,
+    fingerprint,
+    operation,
+    same_param,
+)
 
 REASONS = (
     "missing_data",
@@ -222,14 +230,9 @@ class Ops(FakeService):
                 approval["action"] == action
                 and approval["status"] == "approved"
                 and not approval["used"]
-                and all(_same(approval["params"].get(k), params.get(k)) for k in keys)
+                and all(
+                    same_param(approval["params"].get(k), params.get(k)) for k in keys
+                )
             ):
                 return approval
         return None
-
-
-def _same(granted: Any, actual: Any) -> bool:
-    """Parameter equality across doors: form bodies carry ``"1200"``, JSON ``1200``."""
-    if granted == actual:
-        return True
-    return granted is not None and actual is not None and str(granted) == str(actual)

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fakes.base import Operation
+from fakes.base import Operation, same_param
 from harness.scenario.model import FaultKind, FaultSpec
 from harness.world.history import EntryType, History
 
@@ -35,13 +35,8 @@ def matches(spec: FaultSpec, op: Operation, params: Mapping[str, Any]) -> bool:
         and (m.method is None or m.method.upper() == op.method)
         and (m.tool is None or m.tool == op.name)
         and (m.path is None or _path_matches(m.path, op, params))
-        and all(_same(params.get(k), v) for k, v in m.params.items())
+        and all(same_param(params.get(k), v) for k, v in m.params.items())
     )
-
-
-def _same(actual: Any, wanted: Any) -> bool:
-    """Parameter equality across doors (form bodies carry ``"1200"``)."""
-    return actual == wanted or (actual is not None and str(actual) == str(wanted))
 
 
 class FaultPlan:

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any, Literal
 
 from fakes.base import FakeService, Operation
+from fakes.table import json_copy
 from harness.errors import HarnessError, ToolConnectionError, ToolError, ToolTimeout
 from harness.gateway.core import Gateway, ToolRequest, Transport
 
@@ -122,41 +123,12 @@ class Tools:
                 headers=response.headers,
             )
         body = response.body
-        return _fresh(body if type(body) is dict else dict(body))
+        # A private copy, as a real API's response would be: the fakes answer with
+        # live records, and an agent editing its result must not edit the world.
+        return json_copy(body if type(body) is dict else dict(body))
 
 
 def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
     error = body.get("error")
     message = error.get("message") if isinstance(error, Mapping) else None
     return f"{name} failed with {status}: {message or body}"
-
-
-_CONTAINERS = frozenset({dict, list})
-#: Per record shape (its keys and their value types): the keys holding containers.
-_NESTED: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[str, ...]] = {}
-
-
-def _fresh(value: Any) -> Any:
-    """A private copy of a JSON-shaped value, as a real API's response would be.
-
-    The fakes answer with their live records; an agent editing its result must not
-    edit the world. This runs on every function-door call, so a dict is copied in C
-    and only the keys known (per shape) to hold containers are copied deeper.
-    """
-    kind = type(value)
-    if kind is dict:
-        if not value:
-            return {}
-        copy = value.copy()
-        shape = (tuple(value), tuple(map(type, value.values())))
-        nested = _NESTED.get(shape)
-        if nested is None:
-            nested = tuple(k for k, v in value.items() if type(v) in _CONTAINERS)
-            if len(_NESTED) < 1024:
-                _NESTED[shape] = nested
-        for key in nested:
-            copy[key] = _fresh(copy[key])
-        return copy
-    if kind is list:
-        return [_fresh(v) if type(v) in _CONTAINERS else v for v in value]
-    return value

@@ -157,6 +157,22 @@ class HttpDoor(Door):
         )
 
 
+def error(code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    """The house error body of the ``.sim`` services."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if param is not None:
+        body["param"] = param
+    return {"error": body}
+
+
+def effects(sim: RunSetup) -> list[tuple[str, str, bool | None, str | None]]:
+    """The ledger as (operation, business key, reversible, compensation)."""
+    return [
+        (e.operation, e.business_key, e.reversible, e.compensation)
+        for e in sim.world.ledger
+    ]
+
+
 def stripe_form(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Stripe's form encoding: ``metadata[order]=42``, ``true``/``false``."""
     form: dict[str, str] = {}

@@ -28,7 +28,7 @@ from harness.modes.sim import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.snapshot import shared_faker
 from harness.world.world import World
-from tests.fakes.conftest import RECORDS, SEED, Door
+from tests.fakes.conftest import RECORDS, SEED, Door, error
 
 #: A lead whose rubric scores 20 + 20 + 0 + 10 + 10 + 5 = 65: qualified.
 GOOD_RUBRIC = {
@@ -110,13 +110,6 @@ def lead(sim: RunSetup) -> dict[str, Any]:
 def live(sim: RunSetup, collection: str, ident: str) -> dict[str, Any]:
     record: dict[str, Any] = sim.world.service("crm").state[collection][ident]
     return record
-
-
-def error(code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if param is not None:
-        body["param"] = param
-    return {"error": body}
 
 
 def stale(noun: str, ident: str, sent: int, current: int) -> dict[str, Any]:

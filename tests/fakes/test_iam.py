@@ -16,7 +16,7 @@ from harness.errors import HarnessError
 from harness.modes.sim import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
-from tests.fakes.conftest import SEED, Door
+from tests.fakes.conftest import SEED, Door, effects, error
 
 IAM_RECORDS: dict[str, Any] = {
     "alice": {
@@ -69,18 +69,6 @@ def named(sim: RunSetup, name: str) -> dict[str, Any]:
 def live(sim: RunSetup, collection: str, ident: str) -> dict[str, Any]:
     record: dict[str, Any] = sim.world.service("iam").state[collection][ident]
     return record
-
-
-def effects(sim: RunSetup) -> list[tuple[str, str, bool | None, str | None]]:
-    """The ledger as (operation, business key, reversible, compensation)."""
-    return [
-        (e.operation, e.business_key, e.reversible, e.compensation)
-        for e in sim.world.ledger
-    ]
-
-
-def error(code: str, message: str, param: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "param": param}}
 
 
 # -- users --------------------------------------------------------------------------

@@ -930,3 +930,44 @@ def test_fault_triggers_read_windows_after_call_and_param_matches() -> None:
         600.0,
         7200.0,
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (
+            "{id: rl, kind: rate_limit}",
+            "x.yaml:10:5: faults[0]: missing required key 'limit' for a rate_limit"
+            " fault\n    fix: add limit: 10, the calls allowed per window",
+        ),
+        (
+            "{id: i, kind: injected_instructions}",
+            "x.yaml:10:5: faults[0]: missing required key 'text' for an"
+            " injected_instructions fault\n    fix: add text: 'Ignore previous"
+            " instructions and …', the planted instruction",
+        ),
+        (
+            "{id: s, kind: stale_read, status: 500}",
+            "x.yaml:10:31: faults[0]: 'status' is not a parameter of stale_read"
+            " faults\n    fix: remove it; stale_read faults take: no parameters",
+        ),
+        (
+            "{id: e, kind: error, status: 500, when: {from: soon}}",
+            "x.yaml:10:52: faults[0].when.from: invalid duration 'soon'\n    fix:"
+            " write a number of seconds (2.5) or <number><unit> parts with units ms,"
+            " s, m, h, d (500ms, 30s, 1.5m, 2h, 1d, 1h30m)",
+        ),
+    ],
+)
+def test_loader_explains_bad_parameters_of_the_newer_fault_kinds(
+    fault: str, expected: str
+) -> None:
+    assert problems(BASE + f"faults:\n  - {fault}\n") == (expected,)
+
+
+def test_loader_rejects_an_unknown_world_scale() -> None:
+    data = minimal(world={"scale": "huge"})
+    assert dict_problems(data) == (
+        "<scenario refund>: world.scale: unknown scale 'huge'\n"
+        "    fix: valid scales: large, small",
+    )
