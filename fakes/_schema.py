@@ -87,3 +87,30 @@ def paging(**filters: Schema) -> Schema:
 
 def by_id(name: str, description: str) -> Schema:
     return obj({name: string(description)}, required=(name,))
+
+
+def batch_of(item: Schema) -> Schema:
+    """The answer of a batch operation: one result per item, in request order."""
+    error = obj(
+        {"code": string("Error code."), "message": string("What went wrong.")},
+        required=("code", "message"),
+        additional=True,
+    )
+    result = obj(
+        {
+            "index": integer("The item's position in the request, from 0."),
+            "status": enum("Whether the item took effect.", "succeeded", "failed"),
+            "result": item,
+            "error": error,
+        },
+        required=("index", "status"),
+    )
+    return obj(
+        {
+            "object": {"const": "batch"},
+            "results": {"type": "array", "items": result},
+            "succeeded": integer("Items that took effect."),
+            "failed": integer("Items that did not."),
+        },
+        required=("object", "results", "succeeded", "failed"),
+    )

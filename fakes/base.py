@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from fakes.table import Record as Record
-from fakes.table import Table
+from fakes.table import Table, json_copy
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -114,6 +114,9 @@ class Operation:
     compensation: str | None = None
     #: Accepts a precondition: ``If-Match`` over HTTP, ``if_match`` as a tool arg.
     conditional: bool = False
+    #: Batch operations only: the request's list of items, each handled on its
+    #: own (some may commit while others fail).
+    batch: str | None = None
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -139,13 +142,15 @@ def operation(
     reversible: bool | None = None,
     compensation: str | None = None,
     conditional: bool = False,
+    batch: str | None = None,
 ) -> Callable[[_F], _F]:
     """Declare a handler method as an operation of its service.
 
     ``reversible``/``compensation`` say whether a write can be undone and by which
     tool (cancelling a purchase order compensates raising it; a posting is
     irreversible). ``conditional`` operations take an ETag precondition, which
-    the handler receives as ``params["if_match"]``.
+    the handler receives as ``params["if_match"]``. ``batch`` names the request
+    list of a batch operation, whose handler answers with :meth:`FakeService.batch`.
     """
 
     def decorate(func: _F) -> _F:
@@ -164,6 +169,7 @@ def operation(
             "reversible": reversible,
             "compensation": compensation,
             "conditional": conditional,
+            "batch": batch,
         }
         return func
 
@@ -225,7 +231,15 @@ class IdGenerator:
 class CallContext:
     """What a handler may use: the world's clock, ids, ledger, and who is calling."""
 
-    __slots__ = ("call", "idempotency_key", "identity", "op", "service", "world")
+    __slots__ = (
+        "call",
+        "failing",
+        "idempotency_key",
+        "identity",
+        "op",
+        "service",
+        "world",
+    )
 
     def __init__(
         self,
@@ -242,6 +256,8 @@ class CallContext:
         self.call = call
         self.identity = identity
         self.idempotency_key = idempotency_key
+        #: Batch items (0-based) an injected partial failure makes fail.
+        self.failing: frozenset[int] = frozenset()
 
     @property
     def now(self) -> int:
@@ -415,6 +431,76 @@ class FakeService:
     def effective_params(self, op: Operation, params: dict[str, Any]) -> dict[str, Any]:
         """Parameters with the service's defaults filled in (what policy judges)."""
         return params
+
+    # -- batches and other writers ----------------------------------------------
+    def batch(
+        self,
+        ctx: CallContext,
+        items: Iterable[dict[str, Any]],
+        one: Callable[[CallContext, dict[str, Any]], Record],
+    ) -> Reply:
+        """Handle each item with ``one``: some may commit while others fail.
+
+        An item fails with the service's own error when ``one`` raises one, or
+        with ``upstream_unavailable`` when an injected partial failure picks it.
+        """
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            if index in ctx.failing:
+                error = {
+                    "code": "upstream_unavailable",
+                    "message": "This item could not be processed; it did not"
+                    " take effect.",
+                }
+                results.append({"index": index, "status": "failed", "error": error})
+                continue
+            try:
+                record = one(ctx, item)
+            except ServiceError as err:
+                error = dict(err.reply.body.get("error", err.reply.body))
+                results.append({"index": index, "status": "failed", "error": error})
+            else:
+                results.append(
+                    {"index": index, "status": "succeeded", "result": record}
+                )
+        failed = sum(r["status"] == "failed" for r in results)
+        body = {
+            "object": "batch",
+            "results": results,
+            "succeeded": len(results) - failed,
+            "failed": failed,
+        }
+        return Reply(status=200, body=body)
+
+    def find_record(self, ident: str) -> tuple[str, Record] | None:
+        """``(collection, record)`` for the record with id ``ident``, if any."""
+        for name, table in self.state.items():
+            record = table.get(ident)
+            if record is not None:
+                return name, record
+        return None
+
+    def external_change(
+        self, ident: str, changes: Mapping[str, Any], *, actor: str, revise: bool
+    ) -> Record | None:
+        """Another writer (not the agent) changes record ``ident``; not ledgered.
+
+        ``revise`` marks it as a new revision, where the service versions its
+        records (see :meth:`revised`). Returns the changed record, or ``None``.
+        """
+        found = self.find_record(ident)
+        if found is None:
+            return None
+        record = self.state[found[0]].writable(ident)
+        record.update(json_copy(dict(changes)))
+        if revise:
+            self.revised(record, int(self.world.clock.epoch()))
+        return record
+
+    def revised(self, record: Record, now: int) -> None:
+        """Mark a changed record as a new revision (services that version them)."""
+        if "updated" in record:
+            record["updated"] = now
 
     # -- the one entry point the gateway uses ----------------------------------
     def dispatch(

@@ -117,6 +117,9 @@ class Crm(FakeService):
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         return _crm_seed.create_record(self, kind, fields)
 
+    def revised(self, record: Record, now: int) -> None:
+        c.revise(record, now)
+
     # -- reading and guarding records ----------------------------------------------
     def _get(self, kind: str, ident: str) -> Record:
         record = self.state[_KINDS[kind][0]].get(ident)

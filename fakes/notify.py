@@ -1,12 +1,14 @@
 """Outbound notifications: email, chat, and a Slack-compatible chat API.
 
 Every sent message is a ledgered side effect. ``send_message`` delivers email and
-simple chat messages; an email to an address outside the company's domain is marked
-``external`` (data handling rules read it). ``chat.postMessage`` and
-``conversations.list`` speak Slack's Web API at ``https://notify.sim/api/…``: HTTP
-200 with ``{"ok": true, …}``, or HTTP 200 with ``{"ok": false, "error": "…"}`` using
-Slack's error codes (``channel_not_found``, ``not_in_channel``, ``no_text``,
-``is_archived``), so an agent must check ``ok`` as it would with Slack.
+simple chat messages, ``send_messages`` up to 100 of them in one batch (each sent
+on its own; the answer reports each by index); an email to an address outside the
+company's domain is marked ``external`` (data handling rules read it).
+``chat.postMessage`` and ``conversations.list`` speak Slack's Web API at
+``https://notify.sim/api/…``: HTTP 200 with ``{"ok": true, …}``, or HTTP 200 with
+``{"ok": false, "error": "…"}`` using Slack's error codes (``channel_not_found``,
+``not_in_channel``, ``no_text``, ``is_archived``), so an agent must check ``ok`` as
+it would with Slack.
 """
 
 from __future__ import annotations
@@ -68,6 +70,17 @@ MESSAGE = s.obj(
 )
 
 
+_MESSAGE_REQUEST = s.obj(
+    {
+        "channel": s.enum("Delivery channel.", "email", "chat"),
+        "to": s.string("Recipient email address or chat channel.", minLength=1),
+        "subject": s.string("Subject line (email)."),
+        "body": s.string("Message text.", minLength=1),
+    },
+    required=("channel", "to", "body"),
+)
+
+
 class Notify(FakeService):
     """Email and chat delivery."""
 
@@ -123,15 +136,7 @@ class Notify(FakeService):
         "/v1/messages",
         tool="send_message",
         summary="Send an email or a chat message. Sent messages cannot be recalled.",
-        request=s.obj(
-            {
-                "channel": s.enum("Delivery channel.", "email", "chat"),
-                "to": s.string("Recipient email address or chat channel.", minLength=1),
-                "subject": s.string("Subject line (email)."),
-                "body": s.string("Message text.", minLength=1),
-            },
-            required=("channel", "to", "body"),
-        ),
+        request=_MESSAGE_REQUEST,
         response=MESSAGE,
         status=201,
         action="notify.send",
@@ -139,6 +144,37 @@ class Notify(FakeService):
         reversible=False,
     )
     def send_message(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return Reply(status=201, body=self._send(ctx, params))
+
+    @operation(
+        "POST",
+        "/v1/messages/batch",
+        tool="send_messages",
+        summary="Send up to 100 emails or chat messages in one call. Each message is"
+        " sent on its own: some may go out while others fail, and the answer says"
+        " which, by index. Sent messages cannot be recalled.",
+        request=s.obj(
+            {
+                "messages": {
+                    "type": "array",
+                    "items": _MESSAGE_REQUEST,
+                    "minItems": 1,
+                    "maxItems": 100,
+                    "description": "The messages, each as send_message takes it.",
+                }
+            },
+            required=("messages",),
+        ),
+        response=s.batch_of(MESSAGE),
+        action="notify.send",
+        write=True,
+        reversible=False,
+        batch="messages",
+    )
+    def send_messages(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return self.batch(ctx, params["messages"], self._send)
+
+    def _send(self, ctx: CallContext, params: dict[str, Any]) -> Record:
         if params["channel"] == "email" and "@" not in params["to"]:
             raise self.error(
                 422,
@@ -164,7 +200,7 @@ class Notify(FakeService):
             params=params,
             ref=message["id"],
         )
-        return Reply(status=201, body=message)
+        return message
 
     @cached_property
     def _domain(self) -> str:

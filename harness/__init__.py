@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ScenarioError,
         ToolConnectionError,
         ToolError,
+        ToolMalformedResponse,
         ToolTimeout,
     )
     from harness.modes.sim import RunResult, run_scenario
@@ -47,6 +48,7 @@ _EXPORTS = {
     "Score": "harness.oracles.base",
     "Task": "harness.runtime.env",
     "ToolConnectionError": "harness.errors",
+    "ToolMalformedResponse": "harness.errors",
     "ToolError": "harness.errors",
     "ToolTimeout": "harness.errors",
     "load_scenario": "harness.scenario.loader",
@@ -71,6 +73,7 @@ __all__ = [
     "Task",
     "ToolConnectionError",
     "ToolError",
+    "ToolMalformedResponse",
     "ToolTimeout",
     "__version__",
     "load_scenario",

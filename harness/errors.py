@@ -68,6 +68,18 @@ class ToolConnectionError(Exception):
     """The tool could not be reached (connection refused, reset, or blocked)."""
 
 
+class ToolMalformedResponse(Exception):
+    """The tool answered, but its body is not valid JSON (``raw`` holds it).
+
+    Like a timeout, the caller cannot tell from it whether the call took effect.
+    """
+
+    def __init__(self, message: str, *, status: int, raw: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.raw = raw
+
+
 class RunAborted(BaseException):
     """The harness stopped the agent: a budget ran out or the agent hung."""
 

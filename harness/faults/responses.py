@@ -2,14 +2,16 @@
 
 ``schema_drift`` renames, drops or retypes response fields (the service shipped a
 new version); ``stale_read`` answers with records as they were before the run
-changed them (a lagging replica); ``injected_instructions`` plants text aimed at
-the agent in a free-text field (a prompt hidden in a ticket or an article). All act
-on a copy of the answer after the fake ran and its contract was checked: the
-world's records stay as they are.
+changed them (a lagging replica); ``missing_data`` leaves fields out (or null, or
+empty); ``injected_instructions`` plants text aimed at the agent in a free-text
+field (a prompt hidden in a ticket or an article); a ``partial_failure`` may
+misreport which batch items took effect. All act on a copy of the answer after the
+fake ran and its contract was checked: the world's records stay as they are.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +37,9 @@ def transform(
     out: dict[str, Any] = json_copy(dict(body))
     records = out["data"] if isinstance(out.get("data"), list) else [out]
     for fault in faults:
+        if fault.kind is FaultKind.PARTIAL_FAILURE:
+            _misreport(out, str(fault.params.get("report", "accurate")))
+            continue
         if fault.kind is FaultKind.STALE_READ:
             records = [_stale(r, tables) for r in records]
             if isinstance(out.get("data"), list):
@@ -48,7 +53,49 @@ def transform(
                     _drift(record, fault.params)
                 elif fault.kind is FaultKind.INJECTED_INSTRUCTIONS:
                     _inject(record, fault.params)
+                elif fault.kind is FaultKind.MISSING_DATA:
+                    _missing(record, fault.params)
     return out
+
+
+def _missing(record: dict[str, Any], params: Mapping[str, Any]) -> None:
+    only = params.get("record")
+    if only is not None and record.get("id") != only:
+        return
+    how = params.get("as", "absent")
+    for name in params["fields"]:
+        if name not in record:
+            continue
+        if how == "absent":
+            del record[name]
+        elif how == "null":
+            record[name] = None
+        else:
+            record[name] = [] if isinstance(record[name], list) else ""
+
+
+_UNPROCESSED = {
+    "code": "internal_error",
+    "message": "This item could not be processed.",
+}
+
+
+def _misreport(batch: dict[str, Any], report: str) -> None:
+    """A batch answer that says the wrong items failed."""
+    results = batch.get("results")
+    if report == "accurate" or not isinstance(results, list):
+        return
+    for i, item in enumerate(results):
+        if report == "none_failed" and item.get("status") == "failed":
+            results[i] = {"index": item["index"], "status": "succeeded"}
+        elif report == "all_failed" and item.get("status") == "succeeded":
+            results[i] = {
+                "index": item["index"],
+                "status": "failed",
+                "error": dict(_UNPROCESSED),
+            }
+    failed = sum(r.get("status") == "failed" for r in results)
+    batch["succeeded"], batch["failed"] = len(results) - failed, failed
 
 
 def _drift(record: dict[str, Any], params: Mapping[str, Any]) -> None:
@@ -88,9 +135,32 @@ def _stale(record: Any, tables: Mapping[str, Table]) -> Any:
 
 
 _RESPONSE_FAULTS = frozenset(
-    {FaultKind.SCHEMA_DRIFT, FaultKind.INJECTED_INSTRUCTIONS, FaultKind.STALE_READ}
+    {
+        FaultKind.SCHEMA_DRIFT,
+        FaultKind.INJECTED_INSTRUCTIONS,
+        FaultKind.STALE_READ,
+        FaultKind.MISSING_DATA,
+        FaultKind.PARTIAL_FAILURE,
+    }
 )
 
 
 def is_response_fault(fault: FaultSpec) -> bool:
     return fault.kind in _RESPONSE_FAULTS
+
+
+_HTML = (
+    "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    "<body><h1>Bad Gateway</h1><p>The upstream server sent an invalid response."
+    "</p><hr><address>edge-proxy</address></body></html>\n"
+)
+
+
+def malformed(body: Mapping[str, Any], form: str) -> tuple[bytes, str]:
+    """A body that does not parse as JSON, and its content type."""
+    if form == "html":
+        return _HTML.encode(), "text/html; charset=utf-8"
+    if form == "empty":
+        return b"", "application/json"
+    text = json.dumps(body, sort_keys=True)
+    return text[: max(1, len(text) // 2)].encode(), "application/json"

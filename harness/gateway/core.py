@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from fakes.base import CallContext, FakeService, Operation, Reply
 from harness.errors import ContractError, RunAborted
-from harness.faults.plan import FaultPlan
-from harness.faults.responses import is_response_fault, transform
+from harness.faults.plan import FaultPlan, target_record
+from harness.faults.responses import is_response_fault, malformed, transform
 from harness.gateway.contracts import check_request, check_response
 from harness.policy.approvals import ApprovalPolicy, PolicyDecision
 from harness.scenario.model import Commit, FaultKind, FaultSpec
@@ -32,6 +32,7 @@ class Transport(StrEnum):
 
     TIMEOUT = "timeout"
     RESET = "reset"
+    MALFORMED = "malformed"  # an answer came, but its body does not parse
 
 
 class ToolRequest(NamedTuple):
@@ -51,13 +52,19 @@ class ToolResponse(NamedTuple):
     body: Mapping[str, Any]
     headers: Mapping[str, str]
     transport: Transport | None = None
+    #: For a malformed answer: the bytes sent (``headers`` has their type).
+    raw: bytes | None = None
 
 
 _TIMED_OUT = ToolResponse(0, {}, {}, Transport.TIMEOUT)
 _RESET = ToolResponse(0, {}, {}, Transport.RESET)
 #: Faults that answer with an error status before anything commits.
 _REFUSALS = frozenset({FaultKind.ERROR, FaultKind.OUTAGE, FaultKind.RATE_LIMIT})
-_SEEN = {FaultKind.TIMEOUT: "timeout", FaultKind.CONNECTION_RESET: "connection_reset"}
+_SEEN = {
+    FaultKind.TIMEOUT: "timeout",
+    FaultKind.CONNECTION_RESET: "connection_reset",
+    FaultKind.MALFORMED_RESPONSE: "malformed_response",
+}
 
 
 def _lost_after(fault: FaultSpec, service: FakeService) -> float:
@@ -153,6 +160,8 @@ class Gateway:
             else ()
         )
         timeout: FaultSpec | None = None
+        garbled: FaultSpec | None = None
+        failing: frozenset[int] = frozenset()
         for spec in fired:
             if spec.kind is FaultKind.LATENCY:
                 clock.advance(float(spec.params["seconds"]))
@@ -170,10 +179,16 @@ class Gateway:
                 return self._complete(call, op, reply, policy)
             elif spec.kind in (FaultKind.TIMEOUT, FaultKind.CONNECTION_RESET):
                 timeout = spec  # the caller gets no answer either way
+            elif spec.kind is FaultKind.MALFORMED_RESPONSE:
+                garbled = spec
+            elif spec.kind is FaultKind.CONCURRENT_WRITE:
+                self._other_writer(spec, op, req.params, call)
+            elif spec.kind is FaultKind.PARTIAL_FAILURE:
+                failing = frozenset(n - 1 for n in spec.params["failed_items"])
 
         if timeout is not None and timeout.params["commit"] is Commit.BEFORE:
             clock.advance(_lost_after(timeout, service))
-            return self._timed_out(
+            return self._unanswered(
                 call, op, policy, timeout, committed=[], pending=False
             )
 
@@ -189,20 +204,21 @@ class Gateway:
             return self._complete(call, op, reply, policy)
 
         ctx = CallContext(world, service, op, call, identity, key)
+        ctx.failing = failing
         if timeout is not None and timeout.params["commit"] is Commit.DELAYED:
             clock.call_later(
                 float(timeout.params["delay"]),
                 lambda: self._delayed_commit(service, op, req, ctx, decisions),
             )
             clock.advance(_lost_after(timeout, service))
-            return self._timed_out(
+            return self._unanswered(
                 call, op, policy, timeout, committed=[], pending=True
             )
 
         reply, committed = self._execute(service, op, req, ctx, decisions)
         if timeout is not None:
             clock.advance(_lost_after(timeout, service))
-            return self._timed_out(
+            return self._unanswered(
                 call, op, policy, timeout, committed=committed, pending=False
             )
         clock.tick(service.latency)
@@ -210,7 +226,51 @@ class Gateway:
         if seen and 200 <= reply.status < 300:
             body = transform(reply.body, seen, service.state)
             reply = Reply(status=reply.status, body=body, headers=reply.headers)
+        if garbled is not None:
+            self._unanswered(
+                call, op, policy, garbled, committed=committed, pending=False
+            )
+            raw, content_type = malformed(reply.body, str(garbled.params["form"]))
+            headers = {**reply.headers, "content-type": content_type}
+            return ToolResponse(reply.status, {}, headers, Transport.MALFORMED, raw=raw)
         return self._complete(call, op, reply, policy, committed)
+
+    def _other_writer(
+        self, spec: FaultSpec, op: Operation, params: Mapping[str, Any], call: int
+    ) -> None:
+        """A concurrent_write: another writer changes the record just before."""
+        world = self.world
+        ident = str(target_record(spec, op, params))
+        actor = str(spec.params["actor"])
+        changes = dict(spec.params.get("set", {}))
+        owner = world.owner_of(ident, prefer=op.service)
+        outcome: dict[str, Any] = {"fault": spec.id, "actor": actor, "record": ident}
+        if owner is None:
+            outcome["missing"] = True
+        else:
+            hold = spec.params.get("hold")
+            if hold is not None and "locked_by" in owner[1]:
+                changes["locked_by"] = actor
+                world.clock.call_later(
+                    float(hold),
+                    lambda: owner[0].external_change(
+                        ident, {"locked_by": None}, actor=actor, revise=False
+                    ),
+                )
+            elif hold is not None:
+                outcome["hold"] = "ignored: the service does not lock this record"
+            record = owner[0].external_change(ident, changes, actor=actor, revise=True)
+            outcome["changed"] = sorted(changes)
+            if record is not None and "etag" in record:
+                outcome["etag"] = record["etag"]
+        world.history.append(
+            time=world.clock.now,
+            process="nemesis",
+            type=EntryType.INFO,
+            f="external_write",
+            call=call,
+            value=outcome,
+        )
 
     def _execute(
         self,
@@ -275,7 +335,7 @@ class Gateway:
             },
         )
 
-    def _timed_out(
+    def _unanswered(
         self,
         call: int,
         op: Operation,

@@ -36,6 +36,8 @@ _SUPPORTED = frozenset(
         "minimum",
         "maximum",
         "minLength",
+        "minItems",
+        "maxItems",
         "pattern",
         "anyOf",
         "description",
@@ -82,6 +84,7 @@ def _compile(schema: Mapping[str, Any]) -> Check:
         checks.append(lambda v: any(b(v) for b in branches))
     _numeric(schema, checks)
     _string(schema, checks)
+    _sized(schema, checks)
     if "items" in schema:
         item = _compile(schema["items"])
         checks.append(
@@ -106,6 +109,14 @@ def _numeric(schema: Mapping[str, Any], checks: list[Check]) -> None:
         checks.append(lambda v: type(v) not in (int, float) or v >= low)
     if high is not None:
         checks.append(lambda v: type(v) not in (int, float) or v <= high)
+
+
+def _sized(schema: Mapping[str, Any], checks: list[Check]) -> None:
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if low is not None:
+        checks.append(lambda v: not isinstance(v, list | tuple) or len(v) >= low)
+    if high is not None:
+        checks.append(lambda v: not isinstance(v, list | tuple) or len(v) <= high)
 
 
 def _string(schema: Mapping[str, Any], checks: list[Check]) -> None:

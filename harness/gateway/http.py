@@ -103,6 +103,10 @@ class HttpDoor:
             raise httpx.ReadTimeout("timed out", request=request)
         if response.transport is Transport.RESET:
             raise httpx.RemoteProtocolError("connection reset by peer", request=request)
+        if response.transport is Transport.MALFORMED:
+            return httpx.Response(
+                response.status, headers=response.headers, content=response.raw or b""
+            )
         headers = {**_JSON, **response.headers}
         return httpx.Response(
             response.status,

@@ -15,7 +15,13 @@ from typing import Any, Literal
 
 from fakes.base import FakeService, Operation
 from fakes.table import json_copy
-from harness.errors import HarnessError, ToolConnectionError, ToolError, ToolTimeout
+from harness.errors import (
+    HarnessError,
+    ToolConnectionError,
+    ToolError,
+    ToolMalformedResponse,
+    ToolTimeout,
+)
 from harness.gateway.core import Gateway, ToolRequest, Transport
 
 SpecFormat = Literal["openai", "anthropic", "mcp"]
@@ -115,6 +121,14 @@ class Tools:
             raise ToolTimeout(f"{name} timed out; it may or may not have taken effect")
         if response.transport is Transport.RESET:
             raise ToolConnectionError(f"{name}: connection reset by peer")
+        if response.transport is Transport.MALFORMED:
+            raw = (response.raw or b"").decode("utf-8", "replace")
+            raise ToolMalformedResponse(
+                f"{name} answered {response.status} with a body that is not valid"
+                f" JSON ({len(raw)} bytes); it may or may not have taken effect",
+                status=response.status,
+                raw=raw,
+            )
         if response.status >= 400:
             raise ToolError(
                 _error_message(name, response.status, response.body),

@@ -23,7 +23,7 @@ from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.approvals import ApprovalPolicy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import run_async, sandbox
-from harness.scenario.model import Expectations, FaultSpec, Scenario
+from harness.scenario.model import Expectations, FaultKind, FaultSpec, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.world import World, derive_seed
 
@@ -46,6 +46,8 @@ class RunResult:
     agent_result: AgentResult | None
     scores: tuple[Score, ...]
     passed: bool
+    #: Per fault, in scenario order: kind, calls matched, times fired.
+    fault_coverage: tuple[Mapping[str, Any], ...] = ()
 
     def score(self, oracle: str) -> Score:
         for s in self.scores:
@@ -92,6 +94,10 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
                 f"scenario {scenario.name!r}: cannot create record {name!r}: {exc}"
             ) from exc
         world.records[name] = dict(record)
+    faults = FaultPlan(_resolve_fault_matches(scenario, world), seed=seed)
+    for fault in faults.whole:
+        if fault.kind is FaultKind.CONFLICTING_DATA:
+            _plant_conflict(scenario, fault, world, faults)
     task_input = resolve_refs(dict(scenario.task.input), world.records)
     task = Task(
         input=task_input,
@@ -107,7 +113,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
     gateway = Gateway(
         world,
         identities={identity.api_key: identity.name},
-        faults=FaultPlan(_resolve_fault_matches(scenario, world), seed=seed),
+        faults=faults,
         policy=ApprovalPolicy(scenario.policy.approvals),
         max_calls=max_calls,
     )
@@ -135,26 +141,25 @@ def run_scenario(
     setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
     identity, task, expect = setup.identity, setup.task, setup.expect
-    agent_result: AgentResult | None = None
-    failure: Score | None = None
     # Made before the sandbox opens: the wall-clock limit is the agent's alone.
     headers = {"authorization": f"Bearer {identity.api_key}"}
     tls = _tls_context()
     http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
     ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
     env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
+    redeliveries = [
+        f for f in gateway.faults.whole if f.kind is FaultKind.DUPLICATE_DELIVERY
+    ]
     with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):
         try:
-            outcome = agent(task, env)
-            if inspect.isawaitable(outcome):
-                outcome = run_async(_awaited(outcome), world.clock)
-            agent_result = AgentResult.coerce(outcome)
-        except RunAborted as exc:
-            failure = _agent_failure(
-                world, f"stopped by the harness ({exc.reason}): {exc.message}"
-            )
-        except Exception as exc:  # the agent's own crash is a recorded failure
-            failure = _agent_failure(world, _describe_crash(exc))
+            agent_result, failure, stopped = _deliver(agent, task, env, world)
+            for fault in redeliveries:  # the same task, delivered again
+                if stopped:
+                    break  # the harness stopped the agent: no second chance
+                world.clock.advance(float(fault.params["delay"]))
+                gateway.faults.record(fault, world.history, now=world.clock.now)
+                _, again, stopped = _deliver(agent, task, env, world)
+                failure = failure or again
         finally:
             http.close()
             run_async(ahttp.aclose(), world.clock)
@@ -182,11 +187,29 @@ def run_scenario(
         agent_result=agent_result,
         scores=tuple(scores),
         passed=passed,
+        fault_coverage=tuple(gateway.faults.coverage()),
     )
 
 
+def _deliver(
+    agent: Callable[..., Any], task: Task, env: AgentEnv, world: World
+) -> tuple[AgentResult | None, Score | None, bool]:
+    """Hand ``task`` to the agent once: its result, or the failure it became,
+    and whether the harness stopped it (a budget ran out, it hung)."""
+    try:
+        outcome = agent(task, env)
+        if inspect.isawaitable(outcome):
+            outcome = run_async(_awaited(outcome), world.clock)
+        return AgentResult.coerce(outcome), None, False
+    except RunAborted as exc:
+        message = f"stopped by the harness ({exc.reason}): {exc.message}"
+        return None, _agent_failure(world, message), True
+    except Exception as exc:  # the agent's own crash is a recorded failure
+        return None, _agent_failure(world, _describe_crash(exc)), False
+
+
 def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec, ...]:
-    """Faults whose ``match.params`` name records (``$charge.id``), resolved."""
+    """Faults with the records they name (``$charge.id``) resolved."""
     return tuple(
         dataclasses.replace(
             fault,
@@ -194,10 +217,35 @@ def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec,
                 fault.match,
                 params=resolve_refs(dict(fault.match.params), world.records),
             ),
+            params=resolve_refs(dict(fault.params), world.records),
         )
-        if fault.match.params
-        else fault
         for fault in scenario.faults
+    )
+
+
+def _plant_conflict(
+    scenario: Scenario, fault: FaultSpec, world: World, plan: FaultPlan
+) -> None:
+    """A conflicting_data fault: change one system's record as the world is built."""
+    ident = str(fault.params["record"])
+    owner = world.owner_of(ident)
+    if owner is None:
+        raise HarnessError(
+            f"scenario {scenario.name!r}: fault {fault.id!r}: no record {ident!r}"
+            " in any service\n    fix: name a record by reference ($account.id) or"
+            " by an id the world holds"
+        )
+    service, record = owner
+    changes = dict(fault.params["set"])
+    before = {k: record.get(k) for k in changes}
+    service.external_change(ident, changes, actor="world", revise=False)
+    plan.record(
+        fault,
+        world.history,
+        now=world.clock.now,
+        service=service.name,
+        record=ident,
+        before=before,
     )
 
 

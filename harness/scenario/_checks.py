@@ -21,31 +21,15 @@ from harness.scenario._messages import (
     short,
 )
 from harness.scenario.durations import parse_duration
+from harness.scenario.fault_kinds import KINDS, PARAMS, Target
 from harness.scenario.model import Commit, FaultKind
 from harness.scenario.refs import find_refs
 
-_KIND_PARAMS = {
-    FaultKind.LATENCY: ("seconds",),
-    FaultKind.TIMEOUT: ("commit", "after", "delay"),
-    FaultKind.ERROR: ("status", "retry_after", "body"),
-    FaultKind.CONNECTION_RESET: ("commit",),
-    FaultKind.OUTAGE: ("for", "status"),
-    FaultKind.RATE_LIMIT: ("limit", "per"),
-    FaultKind.SCHEMA_DRIFT: ("rename", "drop", "retype"),
-    FaultKind.INJECTED_INSTRUCTIONS: ("text", "field"),
-    FaultKind.STALE_READ: (),
-}
-_ALL_PARAMS = frozenset(p for params in _KIND_PARAMS.values() for p in params)
-_REQUIRED_PARAM = {
-    FaultKind.LATENCY: ("seconds", "seconds: 2.5 (or 2s), the added latency"),
-    FaultKind.TIMEOUT: ("commit", "commit: before, after or delayed"),
-    FaultKind.ERROR: ("status", "status: 503, the HTTP status to answer with"),
-    FaultKind.OUTAGE: ("for", "for: 30m, how long the service is down"),
-    FaultKind.RATE_LIMIT: ("limit", "limit: 10, the calls allowed per window"),
-    FaultKind.INJECTED_INSTRUCTIONS: (
-        "text",
-        "text: 'Ignore previous instructions and …', the planted instruction",
-    ),
+_ALL_PARAMS = frozenset(PARAMS)
+_DISTRIBUTION_PARAMS = {
+    "uniform": ("min", "max"),
+    "exponential": ("mean",),
+    "lognormal": ("median", "sigma"),
 }
 _OUTCOME_FORMS = (
     "count records with 'count: <collection>' (and optional 'where'), or read"
@@ -109,7 +93,8 @@ def _fault_problems(data: dict[str, Any]) -> Iterator[Problem]:
 def _fault_params(
     path: JsonPath, fault: dict[str, Any], kind: FaultKind
 ) -> Iterator[Problem]:
-    allowed = _KIND_PARAMS[kind]
+    info = KINDS[kind]
+    allowed = info.params
     for key in fault:
         if key in _ALL_PARAMS and key not in allowed:
             yield Problem(
@@ -119,33 +104,56 @@ def _fault_params(
                 fix=f"remove it; {kind} faults take: "
                 f"{', '.join(allowed) or 'no parameters'}",
             )
-    if kind is FaultKind.STALE_READ:
-        return
-    if kind is FaultKind.SCHEMA_DRIFT:
-        if not any(key in fault for key in allowed):
+    if info.target is not Target.CALL:
+        acts_on = (
+            "the world as it is built"
+            if info.target is Target.WORLD
+            else "the task's delivery"
+        )
+        for key in ("match", "when"):
+            if key in fault:
+                yield Problem(
+                    path=path,
+                    key=key,
+                    message=f"{kind} faults act on {acts_on}, not on tool calls;"
+                    f" they take no {key!r}",
+                    fix=f"remove {key!r}",
+                )
+    for required, example in info.required:
+        if required not in fault:
             yield Problem(
                 path=path,
-                message="a schema_drift fault changes nothing",
-                fix="add rename: {old: new}, drop: [field] or retype: {field: string}",
+                message=f"missing required key {required!r}"
+                f" for {article(kind)} {kind} fault",
+                fix=f"add {example}",
             )
-        return
-    if kind is FaultKind.CONNECTION_RESET:
-        if fault.get("commit") == Commit.DELAYED:
-            yield Problem(
-                path=(*path, "commit"),
-                message="a connection reset commits before or after, not delayed",
-                fix="use commit: before (the default) or commit: after",
-            )
-        return
-    required, example = _REQUIRED_PARAM[kind]
-    if required not in fault:
+    yield from _KIND_CHECKS.get(kind, _no_checks)(path, fault)
+
+
+def _no_checks(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    return iter(())
+
+
+def _schema_drift(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    if not any(key in fault for key in KINDS[FaultKind.SCHEMA_DRIFT].params):
         yield Problem(
             path=path,
-            message=f"missing required key {required!r}"
-            f" for {article(kind)} {kind} fault",
-            fix=f"add {example}",
+            message="a schema_drift fault changes nothing",
+            fix="add rename: {old: new}, drop: [field] or retype: {field: string}",
         )
-    if kind is not FaultKind.TIMEOUT or "delay" not in fault:
+
+
+def _connection_reset(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    if fault.get("commit") == Commit.DELAYED:
+        yield Problem(
+            path=(*path, "commit"),
+            message="a connection reset commits before or after, not delayed",
+            fix="use commit: before (the default) or commit: after",
+        )
+
+
+def _timeout(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    if "delay" not in fault:
         return
     commit = fault.get("commit")
     if commit in (Commit.BEFORE, Commit.AFTER):
@@ -161,6 +169,58 @@ def _fault_params(
             message=f"must be greater than 0, got {short(fault['delay'])}",
             fix="write how long after the call the effect commits (e.g. 60s)",
         )
+
+
+def _latency(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    spec = fault.get("seconds")
+    if not isinstance(spec, dict) or spec.get("distribution") not in (
+        _DISTRIBUTION_PARAMS
+    ):
+        return
+    family = spec["distribution"]
+    wanted = _DISTRIBUTION_PARAMS[family]
+    for key in spec:
+        if key != "distribution" and key not in wanted:
+            yield Problem(
+                path=(*path, "seconds"),
+                key=key,
+                message=f"{key!r} is not a parameter of the {family} distribution",
+                fix=f"remove it; {family} takes: {', '.join(wanted)}",
+            )
+    for key in wanted:
+        if key not in spec:
+            yield Problem(
+                path=(*path, "seconds"),
+                message=f"missing required key {key!r} for the {family} distribution",
+                fix=f"add {key} (the {family} distribution takes: {', '.join(wanted)})",
+            )
+    low, high = _seconds(spec.get("min")), _seconds(spec.get("max"))
+    if family == "uniform" and low is not None and high is not None and low > high:
+        yield Problem(
+            path=(*path, "seconds", "min"),
+            message=f"min ({short(spec['min'])}) is more than max"
+            f" ({short(spec['max'])})",
+            fix="swap them, or make min <= max",
+        )
+
+
+def _partial_failure(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    if "fail" in fault and "ratio" in fault:
+        yield Problem(
+            path=path,
+            key="ratio",
+            message="'fail' and 'ratio' cannot be combined",
+            fix="name the failing items with fail: [1, 3], or let ratio: 0.5 draw them",
+        )
+
+
+_KIND_CHECKS = {
+    FaultKind.LATENCY: _latency,
+    FaultKind.TIMEOUT: _timeout,
+    FaultKind.CONNECTION_RESET: _connection_reset,
+    FaultKind.SCHEMA_DRIFT: _schema_drift,
+    FaultKind.PARTIAL_FAILURE: _partial_failure,
+}
 
 
 def _seconds(value: Any) -> float | None:

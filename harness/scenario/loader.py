@@ -29,6 +29,7 @@ from harness.scenario._messages import (
 )
 from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
 from harness.scenario.durations import parse_duration
+from harness.scenario.fault_kinds import KINDS
 from harness.scenario.model import (
     ApprovalRule,
     ApproverSpec,
@@ -57,6 +58,8 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
 #: Defaults of timeout parameters, in seconds.
 TIMEOUT_AFTER = 30.0
 DELAYED_COMMIT = 60.0
+#: Who changes a record under the agent in a concurrent_write fault.
+CONCURRENT_ACTOR = "ops.automation"
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -203,35 +206,38 @@ def _build(data: dict[str, Any]) -> Scenario:
 
 def _fault(fault: dict[str, Any]) -> FaultSpec:
     kind = FaultKind(fault["kind"])
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {
+        k: fault[k] for k in KINDS[kind].params if k in fault
+    }  # then durations parsed and defaults filled in, per kind:
+    for name in ("after", "delay", "retry_after", "for", "per", "hold"):
+        if name in params:
+            params[name] = parse_duration(params[name])
     if kind is FaultKind.LATENCY:
-        params["seconds"] = parse_duration(fault["seconds"])
+        params["seconds"] = _latency(fault["seconds"])
     elif kind is FaultKind.TIMEOUT:
-        commit = Commit(fault["commit"])
-        params["commit"] = commit
-        params["after"] = parse_duration(fault.get("after", TIMEOUT_AFTER))
-        if commit is Commit.DELAYED:
-            params["delay"] = parse_duration(fault.get("delay", DELAYED_COMMIT))
+        params["commit"] = Commit(fault["commit"])
+        params.setdefault("after", TIMEOUT_AFTER)
+        if params["commit"] is Commit.DELAYED:
+            params.setdefault("delay", DELAYED_COMMIT)
     elif kind is FaultKind.CONNECTION_RESET:
         params["commit"] = Commit(fault.get("commit", Commit.BEFORE))
     elif kind is FaultKind.OUTAGE:
-        params["for"] = parse_duration(fault["for"])
         params["status"] = int(fault.get("status", 503))
-    elif kind is FaultKind.SCHEMA_DRIFT:
-        params.update({k: fault[k] for k in ("rename", "drop", "retype") if k in fault})
-    elif kind is FaultKind.INJECTED_INSTRUCTIONS:
-        params["text"] = str(fault["text"])
-        if "field" in fault:
-            params["field"] = str(fault["field"])
     elif kind is FaultKind.RATE_LIMIT:
-        params["limit"] = int(fault["limit"])
-        params["per"] = parse_duration(fault.get("per", 60))
-    elif kind is FaultKind.ERROR:
-        params["status"] = int(fault["status"])
-        if "retry_after" in fault:
-            params["retry_after"] = parse_duration(fault["retry_after"])
-        if "body" in fault:
-            params["body"] = fault["body"]
+        params.setdefault("per", 60.0)
+    elif kind is FaultKind.PARTIAL_FAILURE:
+        params.setdefault("report", "accurate")
+        if "fail" not in params:
+            params.setdefault("ratio", 0.5)
+    elif kind is FaultKind.CONCURRENT_WRITE:
+        params.setdefault("set", {})
+        params.setdefault("actor", CONCURRENT_ACTOR)
+    elif kind is FaultKind.MISSING_DATA:
+        params.setdefault("as", "absent")
+    elif kind is FaultKind.MALFORMED_RESPONSE:
+        params.setdefault("form", "truncated")
+    elif kind is FaultKind.DUPLICATE_DELIVERY:
+        params.setdefault("delay", 0.0)
     match = fault.get("match", {})
     when = fault.get("when", {})
     return FaultSpec(
@@ -257,6 +263,16 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
         ),
         params=params,
     )
+
+
+def _latency(seconds: Any) -> float | dict[str, Any]:
+    """A fixed latency in seconds, or a distribution with its durations parsed."""
+    if not isinstance(seconds, dict):
+        return parse_duration(seconds)
+    return {
+        k: v if k in ("distribution", "sigma") else parse_duration(v)
+        for k, v in seconds.items()
+    }
 
 
 def _expectations(expect: dict[str, Any]) -> Expectations:

@@ -34,9 +34,15 @@ class FaultKind(StrEnum):
     CONNECTION_RESET = "connection_reset"
     OUTAGE = "outage"
     RATE_LIMIT = "rate_limit"
-    SCHEMA_DRIFT = "schema_drift"
-    INJECTED_INSTRUCTIONS = "injected_instructions"
+    PARTIAL_FAILURE = "partial_failure"
     STALE_READ = "stale_read"
+    CONCURRENT_WRITE = "concurrent_write"
+    CONFLICTING_DATA = "conflicting_data"
+    MISSING_DATA = "missing_data"
+    SCHEMA_DRIFT = "schema_drift"
+    MALFORMED_RESPONSE = "malformed_response"
+    DUPLICATE_DELIVERY = "duplicate_delivery"
+    INJECTED_INSTRUCTIONS = "injected_instructions"
 
 
 class Decision(StrEnum):
@@ -105,9 +111,8 @@ class FaultSpec:
     kind: FaultKind
     match: FaultMatch
     when: FaultWhen
-    #: Kind parameters: latency ``seconds``; timeout ``commit``, ``after``
-    #: (seconds until the client gives up), ``delay`` (for ``delayed``);
-    #: error ``status``, ``retry_after``, ``body``.
+    #: Kind parameters, as :mod:`harness.scenario.fault_kinds` lists them, with
+    #: durations in seconds and defaults filled in.
     params: Mapping[str, Any] = field(default_factory=dict)
 
 

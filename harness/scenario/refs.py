@@ -36,6 +36,8 @@ def resolve_refs(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any:
     substituted as text. Containers are rebuilt with the same shape.
     """
     if isinstance(value, str):
+        if "$" not in value:
+            return value  # as it is (an enum member stays one)
         whole = REF.fullmatch(value)
         if whole is not None:
             return _lookup(whole.group(1), whole.group(2), records)

@@ -13,7 +13,7 @@ from harness.world.ledger import Ledger
 from harness.world.snapshot import load_snapshot, resolve_scale, shared_faker
 
 if TYPE_CHECKING:
-    from fakes.base import FakeService
+    from fakes.base import FakeService, Record
 
 
 def derive_seed(seed: int, label: str) -> random.Random:
@@ -59,6 +59,19 @@ class World:
         self.services: dict[str, FakeService] = {
             cls.name: cls(states[cls.name], self) for cls in services
         }
+
+    def owner_of(
+        self, ident: str, *, prefer: str | None = None
+    ) -> tuple[FakeService, Record] | None:
+        """The service holding the record with id ``ident`` (``prefer`` first)."""
+        services = list(self.services.values())
+        if prefer in self.services:
+            services.insert(0, self.services[prefer])
+        for service in services:
+            found = service.find_record(ident)
+            if found is not None:
+                return service, found[1]
+        return None
 
     def service(self, name: str) -> FakeService:
         try:
