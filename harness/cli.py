@@ -1,5 +1,6 @@
-"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe bench``,
-``aqe tools`` (the tool reference)."""
+"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe fuzz``
+(search for a breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool
+reference)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -51,6 +53,72 @@ def _tools(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.agents.loading import load_agent
+    from harness.errors import HarnessError
+    from harness.faults.fuzz import fuzz
+
+    try:
+        agent = load_agent(args.agent)
+        outcome = fuzz(
+            Path(args.scenario),
+            agent,
+            out=Path(args.out),
+            examples=args.examples,
+            session_seed=args.seed,
+            oracles=args.oracle or None,
+            agent_spec=args.agent,
+        )
+    except HarnessError as err:
+        sys.stderr.write(f"aqe fuzz: {err}\n")
+        return 2
+    write = sys.stdout.write
+    if outcome.baseline_failed:
+        write(
+            f"aqe fuzz: {args.agent} already fails {args.scenario} without faults"
+            f" ({', '.join(outcome.baseline_failed)}); fix that first"
+            f" (aqe run {args.scenario} --agent {args.agent})\n"
+        )
+        return 1
+    found = outcome.finding
+    if found is None:
+        write(
+            f"aqe fuzz: no failing fault plan in {outcome.examples} runs of"
+            f" {args.agent} on {args.scenario}\n"
+        )
+        return 0
+    write(
+        f"aqe fuzz: {args.agent} fails {', '.join(found.oracles)} under"
+        f" {len(found.faults)} fault(s), found in {outcome.examples} runs\n"
+        f"  wrote {found.path}\n"
+    )
+    for fault in found.faults:
+        detail = {k: v for k, v in fault.items() if k != "id"}
+        write(f"  fault {fault['id']}: {json.dumps(detail, sort_keys=True)}\n")
+    write(f"  {found.explanation}\n")
+    write(
+        f"  reproduce: pytest {found.path} --aqe-agent {args.agent}"
+        f" --aqe-seed {found.session_seed}\n"
+    )
+    return 1
+
+
+_FUZZ_HELP = """\
+Search fault plans that make an agent fail a scenario, shrink the first one found
+to the simplest plan that still fails, and write it as a new scenario file in
+--out that reproduces the failure under pytest.
+
+The agent must pass the scenario without faults; faults then hit the tools it
+called. The search is deterministic for a scenario, agent and seed.
+
+exit status: 1 a failing plan was found (or the agent fails without faults),
+0 none was found, 2 the input was wrong.
+
+example:
+  aqe fuzz scenarios/payments/refund_ok.yaml \\
+      --agent harness.agents.reference:naive_refund_agent --out fuzzed/
+"""
+
 _TOOLS_HELP = """\
 Print every simulated operation: as the tool definitions an agent gets from
 env.tools.specs(format=...), or as Markdown reference docs for scenario authors
@@ -89,6 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
     bench.set_defaults(func=_bench)
+    fuzz = sub.add_parser(
+        "fuzz",
+        help="search for the fault plan that breaks an agent; write it as a scenario",
+        description=_FUZZ_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fuzz.add_argument("scenario", help="the scenario file to start from")
+    fuzz.add_argument("--agent", required=True, metavar="MODULE:CALLABLE")
+    fuzz.add_argument(
+        "--examples", type=int, default=200, help="fault plans to try (default 200)"
+    )
+    fuzz.add_argument(
+        "--out", default="fuzzed", metavar="DIR", help="where to write the scenario"
+    )
+    fuzz.add_argument("--seed", type=int, default=0, help="the session seed")
+    fuzz.add_argument(
+        "--oracle",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="count only failures of this oracle (repeatable; default: any)",
+    )
+    fuzz.set_defaults(func=_fuzz)
     tools = sub.add_parser(
         "tools",
         help="print the simulated tools as reference docs or tool definitions",

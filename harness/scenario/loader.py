@@ -112,6 +112,23 @@ def scenario_from_dict(
     return replace(scenario, path=None if path is None else Path(path))
 
 
+def faults_from_documents(documents: list[dict[str, Any]]) -> tuple[FaultSpec, ...]:
+    """Faults as a scenario file writes them, validated and built.
+
+    They are checked as the faults of an otherwise empty scenario, so they may
+    not reference records (``$charge.id``); put such faults in the scenario.
+    """
+    scenario = scenario_from_dict(
+        {
+            "name": "faults",
+            "rationale": "fault documents",
+            "task": {"instructions": "-", "input": {}},
+            "faults": documents,
+        }
+    )
+    return scenario.faults
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

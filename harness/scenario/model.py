@@ -6,8 +6,8 @@ world records when a run starts (see :mod:`harness.scenario.refs`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -190,3 +190,7 @@ class Scenario:
     expect: Expectations = field(default_factory=Expectations)
     path: Path | None = None
     source_sha256: str | None = None
+
+    def with_faults(self, faults: Iterable[FaultSpec]) -> Scenario:
+        """This scenario with ``faults`` as its fault plan (instead of its own)."""
+        return replace(self, faults=tuple(faults))
