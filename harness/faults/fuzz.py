@@ -14,6 +14,7 @@ scenario, agent and seed find the same plan.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import zlib
@@ -101,10 +102,8 @@ def fuzz(
     )
     if plan is None and examples > tried:
         strategy = fault_documents(tools=tools, max_faults=max_faults)
-        try:
+        with contextlib.suppress(NoSuchExample):
             plan = find(strategy, breaks, settings=_search_settings(examples - tried))
-        except NoSuchExample:
-            pass
     if plan is None:
         return FuzzOutcome(finding=None, examples=tried)
     result = _run(scenario, plan, agent, seed)

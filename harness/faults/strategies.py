@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 
 from fakes.base import Operation
 from fakes.registry import registered_services
-
 from harness.scenario.fault_kinds import KINDS, Target
 from harness.scenario.model import FaultKind, FaultSpec
 
