@@ -201,7 +201,9 @@ def _fault(
     tools: list[str],
     params: st.SearchStrategy[dict[str, Any]] | None,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    kind_params = params or st.sampled_from(CHOICES.get(kind, ({},)))
+    kind_params = (
+        params if params is not None else st.sampled_from(CHOICES.get(kind, ({},)))
+    )
     if KINDS[kind].target is not Target.CALL:
         return kind_params.map(lambda p: {"kind": str(kind), **p})
     return st.tuples(kind_params, st.sampled_from(tools), _WHEN).map(

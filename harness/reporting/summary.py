@@ -34,6 +34,7 @@ def summarize(
         )
         verdict = "pass" if record["passed"] else "FAIL"
         terminal.write_line(f"{record['scenario']:<{width}}  {verdict:<7}  {cells}")
+    _fault_coverage(ordered, terminal)
     out = report_dir(config)
     summary = {
         "summary_version": SUMMARY_VERSION,
@@ -49,6 +50,23 @@ def summarize(
         f"{passed}/{len(ordered)} scenario runs passed; "
         f"summary: {path}; traces: {out / 'traces'}"
     )
+
+
+def _fault_coverage(records: Sequence[dict[str, Any]], terminal: Any) -> None:
+    """One line of fault coverage, naming the faults that never fired."""
+    faults = [(r, f) for r in records for f in r.get("faults", ())]
+    if not faults:
+        return
+    fired = sum(f["fired"] > 0 for _, f in faults)
+    line = f"fault coverage: {fired}/{len(faults)} faults fired"
+    idle = [
+        f"{r['scenario']}/{f['fault']} ({f['kind']}, matched {f['matched']} calls)"
+        for r, f in faults
+        if f["fired"] == 0
+    ]
+    if idle:
+        line += "; never fired: " + ", ".join(idle)
+    terminal.write_line(line)
 
 
 def _cell(value: bool | None) -> str:

@@ -2,6 +2,7 @@
 
 Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
 ``history`` line per history entry, one ``effect`` line per ledger entry, one
+``fault`` line per fault of the plan (its coverage: calls matched, times fired), one
 ``score`` line per oracle, and the ``verdict``. Keys are sorted and no wall-clock
 value is written, so the same scenario + agent + seed gives the same bytes.
 """
@@ -65,6 +66,7 @@ def trace_lines(result: RunResult) -> list[str]:
         _dump({"type": "history", **h.to_json()}) for h in result.world.history
     )
     lines.extend(_dump({"type": "effect", **e.to_json()}) for e in result.world.ledger)
+    lines.extend(_dump({"type": "fault", **f}) for f in result.fault_coverage)
     lines.extend(_dump({"type": "score", **s.to_json()}) for s in result.scores)
     agent_result = result.agent_result
     lines.append(

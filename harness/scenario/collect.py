@@ -118,6 +118,7 @@ class ScenarioItem(pytest.Item):
             "passed": result.passed,
             "failed": list(result.failed_oracles),
             "scores": {s.oracle: s.passed for s in result.scores},
+            "faults": [dict(f) for f in result.fault_coverage],
             "trace": _relative(trace, config.rootpath),
         }
         if not result.passed:
