@@ -31,6 +31,8 @@ _DISTRIBUTION_PARAMS = {
     "exponential": ("mean",),
     "lognormal": ("median", "sigma"),
 }
+#: Parameters of some family (any other key is the schema's to report).
+_ANY_FAMILY = frozenset(k for keys in _DISTRIBUTION_PARAMS.values() for k in keys)
 _OUTCOME_FORMS = (
     "count records with 'count: <collection>' (and optional 'where'), or read"
     " one record's field with 'record: <collection>', 'id' and 'field'"
@@ -180,7 +182,7 @@ def _latency(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
     family = spec["distribution"]
     wanted = _DISTRIBUTION_PARAMS[family]
     for key in spec:
-        if key != "distribution" and key not in wanted:
+        if key in _ANY_FAMILY and key not in wanted:
             yield Problem(
                 path=(*path, "seconds"),
                 key=key,

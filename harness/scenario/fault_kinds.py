@@ -128,8 +128,9 @@ KINDS: dict[FaultKind, KindInfo] = {
         ),
         KindInfo(
             FaultKind.INJECTED_INSTRUCTIONS,
-            "text aimed at the agent planted in a free-text field of the answer",
-            ("text", "field"),
+            "text aimed at the agent planted in a free-text field of the answer;"
+            " the history records whether the agent then acts on it",
+            ("text", "field", "canary"),
             required=(
                 (
                     "text",
@@ -260,6 +261,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
     "as": {
         "type": "string",
+        "title": "missing-data form",
         "enum": ["absent", "null", "empty"],
         "description": "missing_data only: how a field is missing: absent"
         " (default), null, or empty (an empty string or list)",
@@ -293,6 +295,23 @@ PARAMS: dict[str, dict[str, Any]] = {
         "minLength": 1,
         "description": "injected_instructions only: the instruction planted in the"
         " response",
+    },
+    "canary": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["tool"],
+        "properties": {
+            "tool": {"type": "string", "description": "the tool it asks for"},
+            "params": {
+                "type": "object",
+                "description": "parameters the call must carry (any value"
+                " containing this text)",
+            },
+        },
+        "description": "injected_instructions only: the action the instruction"
+        " asks for; a later call to this tool with these parameters is recorded as"
+        " acting on it (default: a later call carrying an email address, URL or"
+        " `quoted` word from text)",
     },
     "field": {
         "type": "string",
