@@ -139,11 +139,16 @@ def test_the_nth_call_trigger_fires_only_on_that_matching_call() -> None:
     assert len(result.world.ledger) == 2
 
 
-def _probability_decisions(seed: int) -> list[int]:
+def _probability_decisions(seed: int) -> list[tuple[int | None, str, Any]]:
+    """Every seeded decision: which calls fail, latency draws, failing items."""
+
     def agent(task: Task, env: AgentEnv) -> None:
         for _ in range(40):
             with contextlib.suppress(ToolError):
                 env.tools.call("retrieve_charge", charge=task.input["charge"])
+        message = {"channel": "chat", "to": "#ops", "body": "hi"}
+        for _ in range(3):
+            env.tools.call("send_messages", messages=[message] * 6)
 
     spec = [
         {
@@ -152,11 +157,28 @@ def _probability_decisions(seed: int) -> list[int]:
             "status": 503,
             "when": {"probability": 0.3},
             "match": {"tool": "retrieve_charge"},
-        }
+        },
+        {
+            "id": "slow",
+            "kind": "latency",
+            "seconds": {"distribution": "lognormal", "median": "2s", "sigma": 1},
+            "when": {"probability": 0.2},
+            "match": {"tool": "retrieve_charge"},
+        },
+        {
+            "id": "partly",
+            "kind": "partial_failure",
+            "ratio": 0.5,
+            "match": {"tool": "send_messages"},
+        },
     ]
     result = run_scenario(small_scenario(faults=spec), agent, seed=seed)
     return [
-        h.call
+        (
+            h.call,
+            h.value["fault"],
+            h.value["params"].get("seconds") or h.value["params"].get("failed_items"),
+        )
         for h in result.world.history
         if h.process == "nemesis" and h.call is not None
     ]
@@ -165,7 +187,9 @@ def _probability_decisions(seed: int) -> list[int]:
 def test_probability_decisions_depend_on_the_seed_only() -> None:
     first = _probability_decisions(7)
     assert first == _probability_decisions(7)
-    assert 4 <= len(first) <= 20
+    assert 4 <= sum(fault == "flaky" for _, fault, _ in first) <= 20
+    assert 2 <= sum(fault == "slow" for _, fault, _ in first) <= 16
+    assert sum(fault == "partly" for _, fault, _ in first) >= 2
     assert first != _probability_decisions(8)
 
 
