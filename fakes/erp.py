@@ -7,7 +7,8 @@ orders above 10,000.00 are approved before they are placed (409
 ``approval_required``); an invoice is matched against its order only after the
 goods arrived (409 ``goods_not_received``), and one whose amount differs is a
 ``mismatch`` that can be neither approved nor paid (409 ``invoice_mismatch``);
-journal entries balance (422 ``unbalanced_entry``).
+journal entries balance (422 ``unbalanced_entry``). ``pay_invoices`` is a payment
+run: each invoice is paid on its own, and the answer reports each by index.
 
 Undoing: cancelling the order compensates raising, submitting, approving or
 placing it; voiding the invoice compensates recording, matching or approving it;
@@ -465,6 +466,39 @@ class Erp(FakeService):
     )
     def pay_invoice(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         return ledger.pay_invoice(self, ctx, params)
+
+    @operation(
+        "POST",
+        "/v1/payment_runs",
+        tool="pay_invoices",
+        summary="Pay up to 50 approved invoices in one payment run (money leaves "
+        "the company; pass an idempotency_key). Each invoice is paid on its own: "
+        "some may be paid while others fail, and the answer says which, by index.",
+        request=s.obj(
+            {
+                "payments": {
+                    "type": "array",
+                    "items": _on_invoice(),
+                    "minItems": 1,
+                    "maxItems": 50,
+                    "description": "The invoices to pay, each as pay_invoice takes it.",
+                }
+            },
+            required=("payments",),
+        ),
+        response=s.batch_of(INVOICE),
+        action="erp.pay",
+        write=True,
+        idempotent=True,
+        reversible=False,
+        batch="payments",
+    )
+    def pay_invoices(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        return self.batch(
+            ctx,
+            params["payments"],
+            lambda c, item: dict(ledger.pay_invoice(self, c, item).body),
+        )
 
     @operation(
         "POST",

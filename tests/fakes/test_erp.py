@@ -628,6 +628,38 @@ def test_a_payment_retried_with_its_idempotency_key_is_made_once(
     assert len(sim.world.ledger.by_key(f"pay:{invoice['id']}")) == 1
 
 
+def test_a_payment_run_pays_each_invoice_on_its_own(door: Door, sim: RunSetup) -> None:
+    invoice, unmatched = named(sim, "invoice"), named(sim, "short")
+    door.call("match_invoice", invoice=invoice["id"])
+    door.call("approve_invoice", invoice=invoice["id"])
+
+    run = door.call(
+        "pay_invoices",
+        payments=[{"invoice": invoice["id"]}, {"invoice": unmatched["id"]}],
+        idempotency_key="run-1",
+    )
+
+    assert run.status == 200
+    assert (run.body["succeeded"], run.body["failed"]) == (1, 1)
+    paid, refused = run.body["results"]
+    assert (paid["index"], paid["status"], paid["result"]["status"]) == (
+        0,
+        "succeeded",
+        "paid",
+    )
+    assert (refused["index"], refused["status"]) == (1, "failed")
+    assert refused["error"]["code"] == "invalid_transition"
+    assert live(sim, "invoices", unmatched["id"])["status"] != "paid"
+    assert effects(sim)[-1] == ("pay_invoices", f"pay:{invoice['id']}", False, None)
+    again = door.call(
+        "pay_invoices",
+        payments=[{"invoice": invoice["id"]}, {"invoice": unmatched["id"]}],
+        idempotency_key="run-1",
+    )
+    assert (again.body, again.replayed) == (run.body, True)
+    assert len(sim.world.ledger.by_key(f"pay:{invoice['id']}")) == 1
+
+
 def test_a_voided_invoice_is_final(door: Door, sim: RunSetup) -> None:
     invoice = named(sim, "short")
     voided = door.call("void_invoice", invoice=invoice["id"], reason="Duplicate")
