@@ -203,7 +203,11 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
     "fail": {
         "type": "array",
-        "items": {"type": "integer", "minimum": 1},
+        "items": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "an item's position in the batch, counted from 1",
+        },
         "minItems": 1,
         "uniqueItems": True,
         "description": "partial_failure: the items that fail, counted from 1"
@@ -255,7 +259,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     },
     "fields": {
         "type": "array",
-        "items": {"type": "string", "minLength": 1},
+        "items": {"type": "string", "minLength": 1, "description": "a field name"},
         "minItems": 1,
         "description": "missing_data: the fields that are missing",
     },
