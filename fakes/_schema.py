@@ -114,3 +114,19 @@ def batch_of(item: Schema) -> Schema:
         },
         required=("object", "results", "succeeded", "failed"),
     )
+
+
+def batch_request(name: str, item: Schema, *, most: int, description: str) -> Schema:
+    """The request of a batch operation: a list ``name`` of 1 to ``most`` items."""
+    return obj(
+        {
+            name: {
+                "type": "array",
+                "items": item,
+                "minItems": 1,
+                "maxItems": most,
+                "description": description,
+            }
+        },
+        required=(name,),
+    )

@@ -474,17 +474,11 @@ class Erp(FakeService):
         summary="Pay up to 50 approved invoices in one payment run (money leaves "
         "the company; pass an idempotency_key). Each invoice is paid on its own: "
         "some may be paid while others fail, and the answer says which, by index.",
-        request=s.obj(
-            {
-                "payments": {
-                    "type": "array",
-                    "items": _on_invoice(),
-                    "minItems": 1,
-                    "maxItems": 50,
-                    "description": "The invoices to pay, each as pay_invoice takes it.",
-                }
-            },
-            required=("payments",),
+        request=s.batch_request(
+            "payments",
+            _on_invoice(),
+            most=50,
+            description="The invoices to pay, each as pay_invoice takes it.",
         ),
         response=s.batch_of(INVOICE),
         action="erp.pay",

@@ -153,17 +153,11 @@ class Notify(FakeService):
         summary="Send up to 100 emails or chat messages in one call. Each message is"
         " sent on its own: some may go out while others fail, and the answer says"
         " which, by index. Sent messages cannot be recalled.",
-        request=s.obj(
-            {
-                "messages": {
-                    "type": "array",
-                    "items": _MESSAGE_REQUEST,
-                    "minItems": 1,
-                    "maxItems": 100,
-                    "description": "The messages, each as send_message takes it.",
-                }
-            },
-            required=("messages",),
+        request=s.batch_request(
+            "messages",
+            _MESSAGE_REQUEST,
+            most=100,
+            description="The messages, each as send_message takes it.",
         ),
         response=s.batch_of(MESSAGE),
         action="notify.send",
