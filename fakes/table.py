@@ -78,12 +78,13 @@ class BaseTable:
 class Table(MutableMapping[str, Record]):
     """One run's view of a collection: the shared base plus the run's own changes."""
 
-    __slots__ = ("_base", "_gone", "_own")
+    __slots__ = ("_base", "_gone", "_own", "_settled")
 
     def __init__(self, base: BaseTable | None = None) -> None:
         self._base = base if base is not None else BaseTable({})
         self._own: dict[str, Record] = {}
         self._gone: set[str] = set()
+        self._settled: dict[str, Record] = {}
 
     # -- reads ------------------------------------------------------------------
     def __getitem__(self, key: str) -> Record:
@@ -161,8 +162,19 @@ class Table(MutableMapping[str, Record]):
             self._gone.add(key)
 
     def original(self, key: str) -> Record | None:
-        """The record as the seeded world had it (None if the run made it)."""
+        """The record as the run's world started (None if the agent made it)."""
+        settled = self._settled.get(key)
+        if settled is not None:
+            return settled
         return self._base.records.get(key)
+
+    def settle(self) -> None:
+        """Make the changes so far part of the world the run starts from.
+
+        Called once the scenario's own records and planted conflicts are in:
+        :meth:`original` then answers with them, not with the seeded records.
+        """
+        self._settled.update({k: json_copy(v) for k, v in self._own.items()})
 
     @property
     def changed(self) -> Mapping[str, Record]:

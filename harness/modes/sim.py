@@ -98,6 +98,9 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
     for fault in faults.whole:
         if fault.kind is FaultKind.CONFLICTING_DATA:
             _plant_conflict(scenario, fault, world, faults)
+    for service in world.services.values():
+        for table in service.state.values():
+            table.settle()  # the world as the agent finds it
     task_input = resolve_refs(dict(scenario.task.input), world.records)
     task = Task(
         input=task_input,

@@ -234,7 +234,8 @@ def schema_problems(error: ValidationError) -> list[Problem]:
     if kind == "required":
         return [_missing(path, name, schema) for name in value if name not in instance]
     if kind in ("enum", "const"):
-        choices = [str(c) for c in (value if kind == "enum" else [value])]
+        allowed = value if kind == "enum" else [value]
+        choices = [str(c) for c in allowed if c is not None]  # null: left unsaid
         noun = str(schema.get("title") or _last_key(path))
         return [
             Problem(

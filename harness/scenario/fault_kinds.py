@@ -264,9 +264,9 @@ PARAMS: dict[str, dict[str, Any]] = {
         "description": "missing_data: the fields that are missing",
     },
     "as": {
-        "type": "string",
+        "type": ["string", "null"],
         "title": "missing-data form",
-        "enum": ["absent", "null", "empty"],
+        "enum": ["absent", "null", "empty", None],
         "description": "missing_data only: how a field is missing: absent"
         " (default), null, or empty (an empty string or list)",
     },

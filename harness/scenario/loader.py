@@ -251,6 +251,8 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
         params.setdefault("actor", CONCURRENT_ACTOR)
     elif kind is FaultKind.MISSING_DATA:
         params.setdefault("as", "absent")
+        if params["as"] is None:  # YAML reads an unquoted `as: null` as null
+            params["as"] = "null"
     elif kind is FaultKind.MALFORMED_RESPONSE:
         params.setdefault("form", "truncated")
     elif kind is FaultKind.DUPLICATE_DELIVERY:

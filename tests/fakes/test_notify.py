@@ -12,7 +12,7 @@ from fakes.base import fingerprint
 from fakes.notify import Notify
 from harness.modes.sim import RunSetup
 from harness.world.world import World
-from tests.fakes.conftest import RECORDS, SEED, Door
+from tests.fakes.conftest import RECORDS, SEED, Door, error
 
 #: Slack's message timestamps: Unix seconds and six digits of microseconds.
 TS = re.compile(r"\d{10}\.\d{6}")
@@ -118,6 +118,111 @@ def test_reading_an_unknown_message_is_a_404_not_found(door: Door) -> None:
     assert answer.body == {
         "error": {"code": "not_found", "message": "No such message: 'msg_x'"}
     }
+
+
+# -- batches: send_messages -------------------------------------------------------------
+
+BATCH = [
+    {"channel": "email", "to": "a@example.com", "subject": "Refund", "body": "Done."},
+    {"channel": "chat", "to": "#payments-ops", "body": "Refund issued."},
+    {"channel": "email", "to": "b@example.com", "body": "Hello."},
+]
+
+
+def test_a_batch_sends_every_message_and_ledgers_each(
+    door: Door, sim: RunSetup
+) -> None:
+    answer = door.call("send_messages", messages=BATCH)
+    assert answer.status == 200
+    body = answer.body
+    assert (body["object"], body["succeeded"], body["failed"]) == ("batch", 3, 0)
+    assert [(r["index"], r["status"]) for r in body["results"]] == [
+        (0, "succeeded"),
+        (1, "succeeded"),
+        (2, "succeeded"),
+    ]
+    sent = [r["result"] for r in body["results"]]
+    assert [(m["channel"], m["to"], m["subject"], m["body"]) for m in sent] == [
+        (m["channel"], m["to"], m.get("subject"), m["body"]) for m in BATCH
+    ]
+    assert {m["status"] for m in sent} == {"sent"}
+    ledger = list(sim.world.ledger)
+    assert [(e.operation, e.ref, e.call) for e in ledger] == [
+        ("send_messages", m["id"], 1) for m in sent
+    ]
+    assert [e.business_key for e in ledger] == [
+        f"message:{m['channel']}:{m['to']}:"
+        + fingerprint({"subject": m.get("subject"), "body": m["body"]})
+        for m in BATCH
+    ]
+    assert all(e.reversible is False for e in ledger)
+    assert set(sim.world.service("notify").state["messages"]) == {m["id"] for m in sent}
+    assert door.call("get_message", message=sent[1]["id"]).body == sent[1]
+
+
+def test_a_bad_item_fails_on_its_own_and_the_others_are_sent(
+    door: Door, sim: RunSetup
+) -> None:
+    messages = [BATCH[0], {**BATCH[2], "to": "customer.example.com"}, BATCH[1]]
+    answer = door.call("send_messages", messages=messages)
+    assert answer.status == 200
+    body = answer.body
+    assert (body["succeeded"], body["failed"]) == (2, 1)
+    assert body["results"][1] == {
+        "index": 1,
+        "status": "failed",
+        "error": {
+            "code": "invalid_recipient",
+            "message": "'customer.example.com' is not an email address.",
+            "param": "to",
+        },
+    }
+    assert [r["status"] for r in body["results"]] == [
+        "succeeded",
+        "failed",
+        "succeeded",
+    ]
+    assert [e.params["to"] for e in sim.world.ledger] == [
+        "a@example.com",
+        "#payments-ops",
+    ]
+    assert len(sim.world.service("notify").state["messages"]) == 2
+    done = [h for h in sim.world.history if h.process == "agent" and h.type != "invoke"]
+    assert [(h.type, h.value["status"], h.value["committed"]) for h in done] == [
+        ("ok", 200, [1, 2])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        (
+            [],
+            error(
+                "invalid_request", "messages must contain at least 1 items", "messages"
+            ),
+        ),
+        (
+            [BATCH[0], {"channel": "sms", "to": "+15550100", "body": "Hi."}],
+            error(
+                "invalid_request",
+                "messages[1].channel must be one of ['email', 'chat']",
+                "messages.1.channel",
+            ),
+        ),
+    ],
+    ids=["empty", "bad-channel"],
+)
+def test_a_batch_that_breaks_the_contract_is_refused_whole(
+    door: Door,
+    sim: RunSetup,
+    messages: list[dict[str, Any]],
+    expected: dict[str, Any],
+) -> None:
+    answer = door.call("send_messages", messages=messages)
+    assert answer.status == 400
+    assert answer.body == expected
+    assert len(sim.world.ledger) == 0
 
 
 # -- external recipients -------------------------------------------------------------

@@ -30,6 +30,8 @@ from harness import (
     run_scenario,
 )
 from harness.errors import HarnessError
+from harness.scenario.loader import parse_scenario
+from harness.scenario.model import Scenario
 from harness.world.history import EntryType, HistoryEntry
 from tests.conftest import small_scenario
 
@@ -73,7 +75,7 @@ TASK: dict[str, Any] = {
 }
 
 
-def scenario(faults: list[dict[str, Any]], **overrides: Any) -> Any:
+def scenario(faults: list[dict[str, Any]], **overrides: Any) -> Scenario:
     """small_scenario with the CRM records and the given faults."""
     return small_scenario(
         **{"world": WORLD, "task": TASK, "faults": faults, **overrides}
@@ -125,6 +127,11 @@ def nemesis(result: RunResult, f: str | None = None) -> list[HistoryEntry]:
     ]
 
 
+def doors(result: RunResult) -> set[str]:
+    """The doors the agent's calls came through."""
+    return {h.value["door"] for h in result.world.history if h.type is EntryType.INVOKE}
+
+
 def completions(result: RunResult, tool: str | None = None) -> list[HistoryEntry]:
     return [
         h
@@ -135,9 +142,15 @@ def completions(result: RunResult, tool: str | None = None) -> list[HistoryEntry
     ]
 
 
+def returning(value: Any) -> AgentResult:
+    """The agent's result, carrying ``value`` (what it saw) for the test to read."""
+    return AgentResult(output={"value": value})
+
+
 def output(result: RunResult) -> Any:
+    """What the agent saw, as it returned it with :func:`returning`."""
     assert result.agent_result is not None, result.scores
-    return result.agent_result.output
+    return result.agent_result.output["value"]
 
 
 def crm_record(result: RunResult, collection: str, name: str) -> dict[str, Any]:
@@ -152,7 +165,10 @@ def crm_record(result: RunResult, collection: str, name: str) -> dict[str, Any]:
 def _read_charge_n_times(door: str, n: int) -> Callable[[Task, AgentEnv], None]:
     def agent(task: Task, env: AgentEnv) -> None:
         for _ in range(n):
-            assert call(env, door, "retrieve_charge", charge=task.input["charge"]).status == 200
+            assert (
+                call(env, door, "retrieve_charge", charge=task.input["charge"]).status
+                == 200
+            )
 
     return agent
 
@@ -183,7 +199,9 @@ def test_a_drawn_latency_is_recorded_and_is_the_time_the_call_costs(door: str) -
 
 
 def _draws(spec: dict[str, Any], seed: int) -> list[float]:
-    result = run_scenario(scenario(_slow(spec)), _read_charge_n_times("function", 3), seed=seed)
+    result = run_scenario(
+        scenario(_slow(spec)), _read_charge_n_times("function", 3), seed=seed
+    )
     return [h.value["params"]["seconds"] for h in nemesis(result)]
 
 
@@ -232,7 +250,7 @@ def _send_batch(door: str, times: int = 1) -> Callable[[Task, AgentEnv], AgentRe
             call(env, door, "send_messages", messages=MESSAGES).body
             for _ in range(times)
         ]
-        return AgentResult(output=answers)
+        return returning(answers)
 
     return agent
 
@@ -255,6 +273,7 @@ UNAVAILABLE = {
 @pytest.mark.parametrize("door", DOORS)
 def test_a_partial_failure_commits_only_the_items_that_did_not_fail(door: str) -> None:
     result = run_scenario(scenario(_batch_fault(fail=[1, 3])), _send_batch(door))
+    assert doors(result) == {door}
     (answer,) = output(result)
     assert (answer["object"], answer["succeeded"], answer["failed"]) == ("batch", 2, 2)
     assert [r["status"] for r in answer["results"]] == [
@@ -292,7 +311,9 @@ def test_a_partial_failure_reported_as_none_failed_hides_the_failures(
     assert (answer["succeeded"], answer["failed"]) == (4, 0)
     assert [r["status"] for r in answer["results"]] == ["succeeded"] * 4
     assert answer["results"][1] == {"index": 1, "status": "succeeded"}
-    assert _sent(result) == [m["to"] for m in MESSAGES if m["to"] != "user2@example.com"]
+    assert _sent(result) == [
+        m["to"] for m in MESSAGES if m["to"] != "user2@example.com"
+    ]
     (fired,) = nemesis(result)
     assert fired.value["params"]["report"] == "none_failed"
     assert fired.value["params"]["failed_items"] == [2]
@@ -333,14 +354,12 @@ def test_partial_failure_ratio_draws_the_failing_items_from_the_seed() -> None:
         assert fired.value["params"]["ratio"] == 0.5
         items: list[int] = fired.value["params"]["failed_items"]
         sent = {e.params["to"] for e in result.world.ledger}
-        assert sent == {
-            m["to"] for n, m in enumerate(MESSAGES, 1) if n not in items
-        }
+        assert sent == {m["to"] for n, m in enumerate(MESSAGES, 1) if n not in items}
         return items
 
-    draws = {seed: failed(seed) for seed in range(4)}
-    assert draws[0] == failed(0)
-    assert len({tuple(v) for v in draws.values()}) > 1
+    first = failed(1)
+    assert first == failed(1)
+    assert first != failed(2)
 
 
 @pytest.mark.parametrize("door", DOORS)
@@ -385,11 +404,17 @@ def test_a_concurrent_write_makes_an_if_match_writer_get_412(door: str) -> None:
         account = task.input["account"]
         read = call(env, door, "get_account", account=account).body
         answer = call(
-            env, door, "update_account", account=account, if_match=read["etag"], tier="team"
+            env,
+            door,
+            "update_account",
+            account=account,
+            if_match=read["etag"],
+            tier="team",
         )
-        return AgentResult(output=answer)
+        return returning(answer)
 
     result = run_scenario(scenario(_other_writer(set={"health": "red"})), agent)
+    assert doors(result) == {door}
     ident = result.world.records["account"]["id"]
     answer = output(result)
     assert answer.status == 412
@@ -407,7 +432,10 @@ def test_a_concurrent_write_makes_an_if_match_writer_get_412(door: str) -> None:
     fired, wrote = nemesis(result)
     assert (fired.f, wrote.f) == ("concurrent_write", "external_write")
     assert fired.call == wrote.call == 2
-    assert fired.value["params"] == {"set": {"health": "red"}, "actor": "ops.automation"}
+    assert fired.value["params"] == {
+        "set": {"health": "red"},
+        "actor": "ops.automation",
+    }
     assert wrote.value == {
         "fault": "race",
         "actor": "ops.automation",
@@ -426,7 +454,7 @@ def test_a_writer_without_if_match_overwrites_the_concurrent_change(door: str) -
         account = task.input["account"]
         call(env, door, "get_account", account=account)
         answer = call(env, door, "update_account", account=account, tier="team")
-        return AgentResult(output=answer)
+        return returning(answer)
 
     faults = _other_writer(set={"tier": "enterprise"}, actor="renewals-sync")
     result = run_scenario(scenario(faults), agent)
@@ -458,7 +486,7 @@ def test_a_concurrent_write_that_holds_the_record_refuses_writes_until_it_ends(
             if answer.status != 409:
                 break
             time.sleep(10)
-        return AgentResult(output=answer)
+        return returning(answer)
 
     faults = _other_writer(hold="30s", actor="renewals-sync", when={"call": 1})
     result = run_scenario(scenario(faults), agent)
@@ -478,6 +506,41 @@ def test_a_concurrent_write_that_holds_the_record_refuses_writes_until_it_ends(
     assert (live["locked_by"], live["health"], live["version"]) == (None, "yellow", 3)
     (effect,) = result.world.ledger
     assert effect.time == pytest.approx(30.15)
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_concurrent_write_can_change_a_named_record_the_call_depends_on(
+    door: str,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        charge = task.input["charge"]
+        return returning(call(env, door, "create_refund", charge=charge, amount=100))
+
+    faults = [
+        {
+            "id": "race",
+            "kind": "concurrent_write",
+            "record": "$charge.id",
+            "set": {"refunded": True, "amount_refunded": 5000},
+            "hold": "30s",
+            "match": {"tool": "create_refund"},
+        }
+    ]
+    result = run_scenario(small_scenario(faults=faults), agent)
+    charge = result.world.records["charge"]["id"]
+    answer = output(result)
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "charge_already_refunded"
+    assert len(result.world.ledger) == 0
+    (wrote,) = nemesis(result, "external_write")
+    # payments neither locks nor versions its records: no hold, no etag
+    assert wrote.value == {
+        "fault": "race",
+        "actor": "ops.automation",
+        "record": charge,
+        "hold": "ignored: the service does not lock this record",
+        "changed": ["amount_refunded", "refunded"],
+    }
 
 
 def test_a_concurrent_write_only_matches_writes_to_a_record() -> None:
@@ -509,7 +572,7 @@ def test_conflicting_data_changes_a_crm_record_before_the_agent_reads_it(
 ) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         answer = call(env, door, "get_account", account=task.input["account"])
-        return AgentResult(output=answer.body)
+        return returning(answer.body)
 
     faults = [
         {
@@ -558,7 +621,7 @@ def test_conflicting_data_changes_a_payments_record_before_the_agent_reads_it(
 ) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         answer = call(env, door, "retrieve_charge", charge=task.input["charge"])
-        return AgentResult(output=answer.body)
+        return returning(answer.body)
 
     faults = [
         {
@@ -608,7 +671,7 @@ def test_missing_data_leaves_fields_out_of_what_the_agent_reads(
 ) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         answer = call(env, door, "get_contact", contact=task.input["contact"])
-        return AgentResult(output=answer.body)
+        return returning(answer.body)
 
     faults = [
         {
@@ -634,7 +697,7 @@ def test_missing_data_leaves_fields_out_of_what_the_agent_reads(
 def test_missing_data_for_one_record_leaves_the_others_whole(door: str) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         answer = call(env, door, "list_contacts", account=task.input["account"])
-        return AgentResult(output=answer.body)
+        return returning(answer.body)
 
     faults = [
         {
@@ -667,16 +730,16 @@ def _refund_seeing_malformed(door: str) -> Callable[[Task, AgentEnv], AgentResul
             try:
                 env.tools.call("create_refund", charge=charge, amount=100)
             except ToolMalformedResponse as exc:
-                return AgentResult(output=[exc.status, exc.raw, None, str(exc)])
-            return AgentResult(output="parsed")
+                return returning([exc.status, exc.raw, None, str(exc)])
+            return returning("parsed")
         response = http_call(env, "create_refund", charge=charge, amount=100)
         try:
             response.json()
         except ValueError as exc:
             raw = response.text
             kind = response.headers["content-type"]
-            return AgentResult(output=[response.status_code, raw, kind, type(exc).__name__])
-        return AgentResult(output="parsed")
+            return returning([response.status_code, raw, kind, type(exc).__name__])
+        return returning("parsed")
 
     return agent
 
@@ -695,15 +758,17 @@ def test_a_malformed_response_does_not_parse_but_the_call_committed(
         }
     ]
     result = run_scenario(scenario(faults), _refund_seeing_malformed(door))
-    status, raw, content_type, _ = output(result)
+    assert doors(result) == {door}
+    status, raw, content_type, error = output(result)
     assert status == 200
-    with pytest.raises(ValueError):
+    with pytest.raises(json.JSONDecodeError):
         json.loads(raw)
     (effect,) = result.world.ledger
+    assert effect.ref is not None
     if form == "truncated":
         refund = result.world.service("payments").state["refunds"][effect.ref]
-        assert json.dumps(dict(refund), sort_keys=True).startswith(raw)
-        assert 0 < len(raw)
+        whole = json.dumps(dict(refund), sort_keys=True)
+        assert raw == whole[: len(whole) // 2]  # the first half of the answer
     elif form == "html":
         assert "502 Bad Gateway" in raw
     else:
@@ -711,6 +776,7 @@ def test_a_malformed_response_does_not_parse_but_the_call_committed(
     if door == "http":
         expected = "text/html; charset=utf-8" if form == "html" else "application/json"
         assert content_type == expected
+        assert error == "JSONDecodeError"
     (fired,) = nemesis(result)
     assert fired.value["params"] == {"form": form}
     (done,) = completions(result)
@@ -728,7 +794,9 @@ def test_the_function_door_says_a_malformed_answer_may_have_taken_effect() -> No
     ]
     result = run_scenario(scenario(faults), _refund_seeing_malformed("function"))
     message = output(result)[3]
-    assert message.startswith("create_refund answered 200 with a body that is not valid JSON (")
+    assert message.startswith(
+        "create_refund answered 200 with a body that is not valid JSON ("
+    )
     assert message.endswith(" bytes); it may or may not have taken effect")
 
 
@@ -737,8 +805,8 @@ def test_a_malformed_answer_to_a_read_is_a_definite_failure(door: str) -> None:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         with contextlib.suppress(ToolMalformedResponse, ValueError):
             call(env, door, "retrieve_charge", charge=task.input["charge"])
-            return AgentResult(output="parsed")
-        return AgentResult(output="garbled")
+            return returning("parsed")
+        return returning("garbled")
 
     faults = [
         {
@@ -789,7 +857,8 @@ def test_a_duplicate_delivery_makes_a_naive_agent_refund_twice(door: str) -> Non
         _refunder(door, careful=False, tasks=tasks),
     )
     assert len(tasks) == 2
-    assert tasks[0] is tasks[1] or tasks[0] == tasks[1]
+    assert tasks[0] == tasks[1]
+    assert doors(result) == {door}
     charge = result.world.records["charge"]["id"]
     refunds = result.world.ledger.by_key(f"refund:{charge}")
     assert [e.time for e in refunds] == pytest.approx([0.0, 600.05])
@@ -830,14 +899,21 @@ def test_a_duplicate_delivery_is_harmless_to_an_agent_that_checks_first(
 # -- fault coverage -----------------------------------------------------------------------
 
 
-def test_fault_coverage_counts_matches_and_firings_per_fault_in_scenario_order() -> None:
+def test_fault_coverage_counts_matches_and_firings_per_fault_in_scenario_order() -> (
+    None
+):
     def agent(task: Task, env: AgentEnv) -> None:
         charge = task.input["charge"]
         env.tools.call("retrieve_charge", charge=charge)
         env.tools.call("create_refund", charge=charge, amount=100)
 
     faults = [
-        {"id": "slow", "kind": "latency", "seconds": "1s", "match": {"tool": "retrieve_charge"}},
+        {
+            "id": "slow",
+            "kind": "latency",
+            "seconds": "1s",
+            "match": {"tool": "retrieve_charge"},
+        },
         {
             "id": "third",
             "kind": "error",
@@ -878,3 +954,59 @@ def test_a_fault_whose_drawn_items_are_none_matches_but_does_not_fire() -> None:
     assert result.fault_coverage == (
         {"fault": "half", "kind": "partial_failure", "matched": 1, "fired": 0},
     )
+
+
+# -- the world a run starts from -----------------------------------------------------
+
+
+def _refund_then_read(door: str) -> Callable[[Task, AgentEnv], AgentResult]:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        charge = task.input["charge"]
+        env.tools.call("create_refund", charge=charge, amount=1000)
+        return returning(call(env, door, "retrieve_charge", charge=charge).body)
+
+    return agent
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_stale_read_of_a_scenario_record_shows_it_as_the_run_began(
+    door: str,
+) -> None:
+    lag = [{"id": "lag", "kind": "stale_read", "match": {"tool": "retrieve_charge"}}]
+
+    result = run_scenario(small_scenario(faults=lag), _refund_then_read(door))
+
+    assert output(result)["amount_refunded"] == 0  # what the replica still says
+    ident = result.world.records["charge"]["id"]
+    live = result.world.service("payments").state["charges"][ident]
+    assert live["amount_refunded"] == 1000
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_stale_read_keeps_the_planted_conflict(door: str) -> None:
+    faults = [
+        {
+            "id": "amount",
+            "kind": "conflicting_data",
+            "record": "$charge.id",
+            "set": {"description": "Annual plan"},
+        },
+        {"id": "lag", "kind": "stale_read", "match": {"tool": "retrieve_charge"}},
+    ]
+
+    result = run_scenario(small_scenario(faults=faults), _refund_then_read(door))
+
+    seen = output(result)
+    assert (seen["amount_refunded"], seen["description"]) == (0, "Annual plan")
+
+
+def test_an_unquoted_yaml_null_is_the_null_form_of_missing_data() -> None:
+    scenario = parse_scenario(
+        "name: nulls\n"
+        "rationale: Missing as null.\n"
+        "task: {instructions: Go., input: {}}\n"
+        "faults:\n"
+        "  - {id: m, kind: missing_data, fields: [email], as: null}\n"
+    )
+
+    assert scenario.faults[0].params["as"] == "null"
