@@ -49,6 +49,10 @@ def transform(
             elif records:
                 out = records[0]
             continue
+        if fault.kind is FaultKind.MISSING_DATA and "record" in fault.params:
+            for record in _nested(out, str(fault.params["record"])):
+                _missing(record, fault.params)
+            continue
         for record in records:
             if isinstance(record, dict):
                 if fault.kind is FaultKind.SCHEMA_DRIFT:
@@ -60,10 +64,21 @@ def transform(
     return out
 
 
+def _nested(value: Any, ident: str) -> list[dict[str, Any]]:
+    """Every object in ``value``, at any depth, whose ``id`` is ``ident``."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if value.get("id") == ident:
+            found.append(value)
+        for item in value.values():
+            found.extend(_nested(item, ident))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_nested(item, ident))
+    return found
+
+
 def _missing(record: dict[str, Any], params: Mapping[str, Any]) -> None:
-    only = params.get("record")
-    if only is not None and record.get("id") != only:
-        return
     how = params.get("as", "absent")
     for name in params["fields"]:
         if name not in record:

@@ -1010,3 +1010,31 @@ def test_an_unquoted_yaml_null_is_the_null_form_of_missing_data() -> None:
     )
 
     assert scenario.faults[0].params["as"] == "null"
+
+
+def test_missing_data_for_one_record_reaches_records_nested_in_an_answer() -> None:
+    from harness.faults.responses import transform
+    from harness.scenario.loader import faults_from_documents
+
+    (fault,) = faults_from_documents(
+        [
+            {
+                "id": "m",
+                "kind": "missing_data",
+                "fields": ["email"],
+                "record": "ct_2",
+                "as": "null",
+            }
+        ]
+    )
+    body = {
+        "object": "lead_conversion",
+        "account": {"id": "acct_1", "email": "a@example.com"},
+        "contact": {"id": "ct_2", "email": "c@example.com"},
+    }
+
+    seen = transform(body, [fault], {})
+
+    assert seen["contact"] == {"id": "ct_2", "email": None}
+    assert seen["account"] == {"id": "acct_1", "email": "a@example.com"}
+    assert body["contact"]["email"] == "c@example.com"  # a copy changed
