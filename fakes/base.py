@@ -122,6 +122,22 @@ class Operation:
     def path_params(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
+    @property
+    def verb(self) -> str:
+        """What a policy pack calls this: ``read``, or its action's verb."""
+        return self.action.split(".", 1)[1] if self.action else "read"
+
+    @property
+    def resource(self) -> str:
+        """The resource it acts on: the path's first segment after the version
+        (``/v1/purchase-orders/{id}`` -> ``purchase_orders``; Slack's
+        ``/api/chat.postMessage`` -> ``chat``)."""
+        parts = [p for p in self.path.split("/") if p and not p.startswith("{")]
+        if parts and (parts[0] in ("api",) or re.fullmatch(r"v\d+", parts[0])):
+            parts = parts[1:]
+        head = parts[0] if parts else self.service
+        return head.split(".", 1)[0].replace("-", "_")
+
 
 _F = TypeVar("_F", bound=Callable[..., Reply])
 

@@ -1,7 +1,5 @@
-"""Policy: the rules an agent acts under (approval rules so far)."""
+"""Policy packs: what an agent may do, what needs a human, when it must stop.
 
-from __future__ import annotations
-
-from harness.policy.approvals import ApprovalPolicy, Condition, PolicyDecision
-
-__all__ = ["ApprovalPolicy", "Condition", "PolicyDecision"]
+:mod:`harness.policy.model` (the pack), :mod:`harness.policy.loader` (pack files),
+:mod:`harness.policy.engine` (the gateway's checks).
+"""

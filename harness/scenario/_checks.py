@@ -11,6 +11,8 @@ import string
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
+from harness.policy._checks import catalog as services_by_name
+from harness.policy._checks import pack_problems
 from harness.scenario._messages import (
     JsonPath,
     Problem,
@@ -398,17 +400,8 @@ def _placeholder_problems(data: dict[str, Any]) -> Iterator[Problem]:
 # -- services -------------------------------------------------------------------
 
 
-def _catalog() -> dict[str, Any] | None:
-    """The registered fake services by name."""
-    from fakes import registered_services
-
-    return {str(service.name): service for service in registered_services()}
-
-
 def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
-    catalog = _catalog()
-    if catalog is None:
-        return
+    catalog = services_by_name()
     records = _dict(_dict(data.get("world")).get("records"))
     for name, record in records.items():
         if isinstance(record, dict):
@@ -434,32 +427,7 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
         service = yield from _service(catalog, path, item.get("service"))
         for key in ("count", "record"):
             yield from _member(path, item, key, service, "collections", "collection")
-    for path, rule in _items(data, "policy", "approvals"):
-        yield from _action_problems(catalog, (*path, "action"), rule.get("action"))
-
-
-def _action_problems(
-    catalog: Mapping[str, Any], path: JsonPath, action: Any
-) -> Iterator[Problem]:
-    if not isinstance(action, str):
-        return
-    prefix = action.split(".", 1)[0]
-    if prefix not in catalog:
-        yield Problem(
-            path=path,
-            message=f"unknown service {prefix!r} in action {action!r}",
-            fix=choices_fix(prefix, catalog, "services"),
-        )
-        return
-    actions = [
-        op.action for op in catalog[prefix].operations if getattr(op, "action", None)
-    ]
-    if actions and action not in actions:
-        yield Problem(
-            path=path,
-            message=f"unknown action {action!r}",
-            fix=choices_fix(action, actions, "actions"),
-        )
+    yield from pack_problems(data.get("policy"), ("policy",))
 
 
 def _service(

@@ -43,10 +43,15 @@ PATTERN_HELP: Mapping[str, tuple[str, str]] = {
         "write service.action in lowercase (e.g. payments.refund)",
     ),
     r"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(>=|<=|==|!=|>|<)\s*"
-    r"""(-?\d+(\.\d+)?|"[^"]*"|'[^']*')\s*$""": (
+    r"""(-?\d+(\.\d+)?|"[^"]*"|'[^']*'|true|false|null)\s*$""": (
         "condition",
         "write <field> <op> <literal> with op one of > >= < <= == != and the literal"
-        " a number or a quoted string (e.g. amount > 50000, currency == 'usd')",
+        " a number, a quoted string, true, false or null (e.g. amount > 50000,"
+        " currency == 'usd', group.privileged == true)",
+    ),
+    r"^[a-z]+\.[a-z_]+\.[a-z_]+$": (
+        "field name",
+        "write service.collection.field (e.g. payments.customers.email)",
     ),
     r"^/[^\s?#]*$": (
         "path",

@@ -2,22 +2,18 @@
 
 One table, read by the loader's checks (which parameters a kind takes, which it
 needs), by the published JSON Schema (its ``fault`` definition is generated from
-this table: ``python -m harness.scenario.fault_kinds`` rewrites it, and a test keeps
-it current), by the README's fault list and by the fuzzer's strategies.
+this table; see :mod:`harness.scenario.schema_build`), by the README's fault list
+and by the fuzzer's strategies.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from harness.scenario.model import FaultKind
 
-SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
 _DURATION = {"$ref": "#/$defs/duration"}
 
 
@@ -404,31 +400,3 @@ def fault_schema(base: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {**base, "properties": properties, "allOf": rules + _WITHIN_KIND_RULES}
-
-
-def generated_schema() -> dict[str, Any]:
-    """The scenario schema on disk with its fault definition regenerated."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    defs = schema["$defs"]
-    defs["fault"] = fault_schema(defs["fault"])
-    defs["distribution"] = DISTRIBUTION
-    return schema
-
-
-def render(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-
-def main() -> int:
-    """Rewrite the published schema's fault definition from :data:`KINDS`."""
-    text = render(generated_schema())
-    if SCHEMA_PATH.read_text(encoding="utf-8") == text:
-        sys.stdout.write(f"{SCHEMA_PATH} is current\n")
-        return 0
-    SCHEMA_PATH.write_text(text, encoding="utf-8")
-    sys.stdout.write(f"rewrote {SCHEMA_PATH}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.errors import ScenarioError
+from harness.policy.build import pack_from_data
+from harness.policy.model import PolicyPack
 from harness.scenario._checks import semantic_problems
 from harness.scenario._messages import (
     Problem,
@@ -31,7 +33,6 @@ from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
 from harness.scenario.durations import parse_duration
 from harness.scenario.fault_kinds import KINDS
 from harness.scenario.model import (
-    ApprovalRule,
     ApproverSpec,
     Commit,
     Decision,
@@ -45,7 +46,6 @@ from harness.scenario.model import (
     HumansSpec,
     IdempotencyExpectation,
     OutcomeAssertion,
-    PolicySpec,
     RecordSpec,
     Scenario,
     Severity,
@@ -67,16 +67,19 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        reason = (
-            err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
-        )
-        problem = Problem(
-            path=None,
-            message=f"cannot read the scenario file ({reason})",
-            fix="check the path, and that the file is UTF-8 YAML",
-        )
-        raise _scenario_error([problem], str(path), SourceMap()) from None
+        raise unreadable(err, str(path), "scenario") from None
     return parse_scenario(text, path)
+
+
+def unreadable(err: OSError | UnicodeDecodeError, origin: str, what: str) -> Exception:
+    """The error for a ``what`` file that cannot be read."""
+    reason = err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
+    problem = Problem(
+        path=None,
+        message=f"cannot read the {what} file ({reason})",
+        fix="check the path, and that the file is UTF-8 YAML",
+    )
+    return _scenario_error([problem], origin, SourceMap())
 
 
 def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
@@ -139,19 +142,52 @@ def _validator() -> Draft202012Validator:
 def _validated(
     data: Any, source_map: SourceMap, origin: str, problems: list[Problem]
 ) -> Scenario:
-    errors = list(_validator().iter_errors(data))
+    check_document(data, source_map, origin, problems, _validator(), semantic_problems)
+    scenario = _build(data)
+    policy = data.get("policy")
+    if isinstance(policy, str):
+        scenario = replace(scenario, policy=_pack_file(policy, origin, source_map))
+    return scenario
+
+
+def check_document(
+    data: Any,
+    source_map: SourceMap,
+    origin: str,
+    problems: list[Problem],
+    validator: Draft202012Validator,
+    semantic: Callable[[Any], list[Problem]],
+) -> None:
+    """Raise a :class:`ScenarioError` naming every problem of ``data``, in order."""
+    errors = list(validator.iter_errors(data))
     problems += [
         p for e in errors if not is_variant_rule(e) for p in schema_problems(e)
     ]
-    checked = semantic_problems(data)
+    checked = semantic(data)
     if not checked:
         # The schema's per-variant rules are checked again (with better messages)
-        # in _checks; should the two ever disagree, the schema still speaks.
+        # in the semantic checks; should the two ever disagree, the schema speaks.
         checked = [p for e in errors if is_variant_rule(e) for p in schema_problems(e)]
     problems += checked
     if problems:
         raise _scenario_error(problems, origin, source_map)
-    return _build(data)
+
+
+def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
+    """The policy pack file a scenario names, relative to the scenario."""
+    from harness.policy.loader import load_pack
+
+    base = Path(origin).parent if not origin.startswith("<") else Path.cwd()
+    path = base / name
+    if not path.is_file():
+        problem = Problem(
+            path=("policy",),
+            message=f"no policy pack file at {path}",
+            fix="name a pack file relative to this scenario, e.g."
+            " ../policies/refund_agent.yaml, or write the pack inline",
+        )
+        raise _scenario_error([problem], origin, source_map)
+    return load_pack(path)
 
 
 def _scenario_error(
@@ -180,6 +216,7 @@ def _plain(value: Any) -> Any:
 def _build(data: dict[str, Any]) -> Scenario:
     task = data["task"]
     world = data.get("world", {})
+    policy = data.get("policy")
     humans = data.get("humans", {})
     approver = humans.get("approver")
     return Scenario(
@@ -203,12 +240,7 @@ def _build(data: dict[str, Any]) -> Scenario:
             },
         ),
         faults=tuple(_fault(fault) for fault in data.get("faults", ())),
-        policy=PolicySpec(
-            approvals=tuple(
-                ApprovalRule(action=rule["action"], when=rule.get("when"))
-                for rule in data.get("policy", {}).get("approvals", ())
-            )
-        ),
+        policy=pack_from_data(policy) if isinstance(policy, dict) else PolicyPack(),
         humans=HumansSpec(
             approver=None
             if approver is None

@@ -12,6 +12,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from harness.policy.model import ApprovalRule as ApprovalRule
+from harness.policy.model import PolicyPack
+from harness.policy.model import PolicySpec as PolicySpec
+
 
 class Severity(StrEnum):
     BLOCK = "block"
@@ -117,19 +121,6 @@ class FaultSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ApprovalRule:
-    """``action`` needs an approval when ``when`` holds (``amount > 50000``)."""
-
-    action: str
-    when: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PolicySpec:
-    approvals: tuple[ApprovalRule, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ApproverSpec:
     decision: Decision
     after: float  # simulated seconds
@@ -185,7 +176,7 @@ class Scenario:
     severity: Severity = Severity.BLOCK
     world: WorldSpec = field(default_factory=WorldSpec)
     faults: tuple[FaultSpec, ...] = ()
-    policy: PolicySpec = field(default_factory=PolicySpec)
+    policy: PolicyPack = field(default_factory=PolicyPack)
     humans: HumansSpec = field(default_factory=HumansSpec)
     expect: Expectations = field(default_factory=Expectations)
     path: Path | None = None

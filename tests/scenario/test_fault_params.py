@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario import fault_kinds
+from harness.scenario import fault_kinds, schema_build
 from harness.scenario.loader import parse_scenario
 from harness.scenario.model import FaultKind
 
@@ -306,9 +306,9 @@ def test_loader_explains_a_bad_latency_distribution(
 
 
 def test_the_published_schema_is_generated_from_the_kinds_table() -> None:
-    text = fault_kinds.SCHEMA_PATH.read_text(encoding="utf-8")
-    assert fault_kinds.render(fault_kinds.generated_schema()) == text, (
-        "the schema is out of date: run python -m harness.scenario.fault_kinds"
+    text = schema_build.SCHEMA_PATH.read_text(encoding="utf-8")
+    assert schema_build.render(schema_build.generated_schema()) == text, (
+        "the schema is out of date: run python -m harness.scenario.schema_build"
     )
 
 

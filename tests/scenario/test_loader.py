@@ -430,7 +430,8 @@ def test_loader_rejects_malformed_approval_conditions(condition: str) -> None:
         "<scenario refund>: policy.approvals[0].when:"
         f" invalid condition {condition!r}\n"
         "    fix: write <field> <op> <literal> with op one of > >= < <= == != and the"
-        " literal a number or a quoted string (e.g. amount > 50000, currency == 'usd')",
+        " literal a number, a quoted string, true, false or null (e.g. amount >"
+        " 50000, currency == 'usd', group.privileged == true)",
     )
 
 

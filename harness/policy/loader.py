@@ -1,0 +1,63 @@
+"""Policy pack files: YAML checked against ``schema/pack.schema.json``.
+
+Errors read like the scenario loader's: ``file:line:col: json.path: what is
+wrong`` and a ``fix:`` line, every problem of the file at once, in line order.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from harness.policy._checks import pack_problems
+from harness.policy.build import pack_from_data
+from harness.policy.model import PolicyPack
+from harness.scenario._messages import Problem, SourceMap
+from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "pack.schema.json"
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _semantic(data: Any) -> list[Problem]:
+    return list(pack_problems(data, ()))
+
+
+def load_pack(path: Path | str) -> PolicyPack:
+    """Read and validate the policy pack file at ``path``."""
+    from harness.scenario.loader import check_document, unreadable
+
+    origin = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise unreadable(err, origin, "policy pack") from None
+    try:
+        document = read_yaml(text)
+    except YamlSyntaxError as err:
+        check_document(
+            None, SourceMap(), origin, [err.problem], _validator(), _semantic
+        )
+        raise AssertionError("unreachable") from None  # pragma: no cover
+    check_document(
+        document.data,
+        document.source_map,
+        origin,
+        list(document.problems),
+        _validator(),
+        _semantic,
+    )
+    return pack_from_data(document.data, Path(path))
+
+
+__all__ = ["SCHEMA_PATH", "load_pack"]
