@@ -37,6 +37,7 @@ from fakes.base import (
     CallContext,
     FakeService,
     IdGenerator,
+    Operation,
     Record,
     Reply,
     Seed,
@@ -195,6 +196,26 @@ class Notify(FakeService):
             ref=message["id"],
         )
         return message
+
+    def effective_params(self, op: Operation, params: dict[str, Any]) -> dict[str, Any]:
+        """Sends carry ``external``: whether any recipient is outside the company."""
+        if op.name == "send_message":
+            return {**params, "external": self._outside(params)}
+        if op.name == "send_messages":
+            items = params.get("messages")
+            outside = isinstance(items, list) and any(
+                isinstance(m, dict) and self._outside(m) for m in items
+            )
+            return {**params, "external": outside}
+        return params
+
+    def _outside(self, message: Mapping[str, Any]) -> bool:
+        to = message.get("to")
+        return (
+            message.get("channel") == "email"
+            and isinstance(to, str)
+            and (self._external(to))
+        )
 
     @cached_property
     def _domain(self) -> str:

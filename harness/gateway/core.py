@@ -23,7 +23,7 @@ from harness.faults.responses import (
     transform,
 )
 from harness.gateway.contracts import check_request, check_response
-from harness.policy.approvals import ApprovalPolicy, PolicyDecision
+from harness.policy.engine import Checked, PolicyDecision, PolicyEngine
 from harness.scenario.model import Commit, FaultKind, FaultSpec
 from harness.world.history import EntryType
 from harness.world.world import World
@@ -88,7 +88,7 @@ class Gateway:
         *,
         identities: Mapping[str, str],
         faults: FaultPlan,
-        policy: ApprovalPolicy,
+        policy: PolicyEngine,
         max_calls: int = 500,
     ) -> None:
         self.world = world
@@ -148,13 +148,20 @@ class Gateway:
         if identity is None:
             return self._complete(call, op, service.unauthorized(req.credential), [])
 
-        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]] = ()
+        decisions: Checked = []
         policy: Sequence[dict[str, Any]] = ()
-        if self.policy.active and op.action is not None:
+        engine = self.policy
+        if engine.active:
             effective = service.effective_params(op, req.params)
             ops = cast("Ops | None", world.services.get("ops"))
-            decisions = self.policy.check(op, effective, ops)
+            decisions = engine.check(
+                op, req.params, effective, now=clock.now, calls=call, ops=ops
+            )
             policy = [d.to_json() for d, _ in decisions]
+            refused = engine.refusal(op, decisions)
+            if refused is not None:
+                clock.advance(service.latency)
+                return self._complete(call, op, self._refused(service, refused), policy)
 
         fired = (
             self.faults.decide(
@@ -266,6 +273,21 @@ class Gateway:
                     value={"fault": canary.fault, "tool": op.name, "why": why},
                 )
 
+    def _refused(self, service: FakeService, decision: PolicyDecision) -> Reply:
+        """A realistic 403 in the service's own format, naming the pack's rule."""
+        pack = self.policy.pack
+        reply = service.error(
+            403, self.policy.error_code(decision), decision.message(pack.name)
+        ).reply
+        body = dict(reply.body)
+        error = body.get("error")
+        if isinstance(error, dict):
+            body["error"] = {
+                **error,
+                "policy": {"pack": pack.name, "rule": decision.rule},
+            }
+        return Reply(status=403, body=body, headers=reply.headers)
+
     def _other_writer(
         self, spec: FaultSpec, op: Operation, params: Mapping[str, Any], call: int
     ) -> None:
@@ -309,7 +331,7 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]],
+        decisions: Checked,
     ) -> tuple[Reply, list[int]]:
         """Dispatch to the fake; returns its reply and the ledger seqs committed."""
         ledger = self.world.ledger
@@ -351,7 +373,7 @@ class Gateway:
         op: Operation,
         req: ToolRequest,
         ctx: CallContext,
-        decisions: Sequence[tuple[PolicyDecision, dict[str, Any] | None]],
+        decisions: Checked,
     ) -> None:
         reply, committed = self._execute(service, op, req, ctx, decisions)
         self.world.history.append(

@@ -20,15 +20,30 @@ from harness.gateway.core import Gateway
 from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
 from harness.oracles import ORACLES, Evidence, RunView, Score
-from harness.policy.approvals import ApprovalPolicy
+from harness.policy.engine import PolicyEngine
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import run_async, sandbox
-from harness.scenario.model import Expectations, FaultKind, FaultSpec, Scenario
+from harness.scenario.model import (
+    Expectations,
+    FaultKind,
+    FaultSpec,
+    Scenario,
+    Severity,
+)
 from harness.scenario.refs import resolve_refs
 from harness.world.world import World, derive_seed
 
 #: Oracles every run is scored by, in report order.
-DEFAULT_ORACLES = ("idempotency", "escalation", "outcome", "policy", "security")
+DEFAULT_ORACLES = (
+    "idempotency",
+    "escalation",
+    "outcome",
+    "policy",
+    "budget",
+    "leakage",
+    "injection",
+    "security",
+)
 #: Simulated seconds after the agent returns in which pending effects still land.
 DRAIN_SECONDS = 24 * 3600.0
 _KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -117,7 +132,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
         world,
         identities={identity.api_key: identity.name},
         faults=faults,
-        policy=ApprovalPolicy(scenario.policy.approvals),
+        policy=PolicyEngine(scenario.policy, world),
         max_calls=max_calls,
     )
     return RunSetup(
@@ -138,7 +153,7 @@ def run_scenario(
     seed: int = 0,
     wall_timeout: float | None = 60.0,
     max_calls: int = 500,
-    oracles: tuple[str, ...] = DEFAULT_ORACLES,
+    oracles: tuple[str, ...] | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures."""
     setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
@@ -173,9 +188,10 @@ def run_scenario(
     view = RunView(
         world=world, expect=expect, policy=scenario.policy, agent_result=agent_result
     )
-    scores = [ORACLES[name](view) for name in oracles]
+    names = oracles if oracles is not None else scoring_oracles()
+    scores = [ORACLES[name](view) for name in names]
     scores = [
-        dataclasses.replace(s, severity=scenario.severity) if not s.passed else s
+        s if s.passed else dataclasses.replace(s, severity=severity(scenario, s.oracle))
         for s in scores
     ]
     if failure is not None:
@@ -209,6 +225,16 @@ def _deliver(
         return None, _agent_failure(world, message), True
     except Exception as exc:  # the agent's own crash is a recorded failure
         return None, _agent_failure(world, _describe_crash(exc)), False
+
+
+def scoring_oracles() -> tuple[str, ...]:
+    """The built-in oracles in report order, then users' own as registered."""
+    return (*DEFAULT_ORACLES, *(n for n in ORACLES if n not in DEFAULT_ORACLES))
+
+
+def severity(scenario: Scenario, oracle: str) -> Severity:
+    """A failing oracle's severity: the pack's for that oracle, else the scenario's."""
+    return Severity(scenario.policy.severity.get(oracle, scenario.severity))
 
 
 def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec, ...]:

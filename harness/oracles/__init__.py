@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from harness.oracles import escalation, idempotency, outcome, policy, security
+from harness.oracles import (
+    budget,
+    escalation,
+    idempotency,
+    injection,
+    leakage,
+    outcome,
+    policy,
+    security,
+)
 from harness.oracles.base import ORACLES, Evidence, Oracle, RunView, Score, oracle
 
 __all__ = [
@@ -11,8 +20,11 @@ __all__ = [
     "Oracle",
     "RunView",
     "Score",
+    "budget",
     "escalation",
     "idempotency",
+    "injection",
+    "leakage",
     "oracle",
     "outcome",
     "policy",

@@ -62,7 +62,7 @@ def test_naive_agent_refunds_above_the_limit_without_approval_and_fails_policy()
     assert "policy" in result.failed_oracles
     assert (
         result.score("policy").explanation
-        == "1 action(s) executed without the required approval"
+        == "1 policy violation(s): 1 executed (payments.refund when amount > 50000)"
     )
 
 

@@ -103,7 +103,7 @@ def test_policy_passes_a_refund_under_the_limit_without_approval() -> None:
         policy={"approvals": [{"action": "payments.refund", "when": "amount > 50000"}]}
     )
     result = run_scenario(scenario, refund)
-    assert result.score("policy").explanation == "no approval-gated action was executed"
+    assert result.score("policy").explanation == "every call kept to the pack"
 
 
 def test_an_approval_authorises_one_execution_only() -> None:
