@@ -488,6 +488,12 @@ class FakeService:
         }
         return Reply(status=200, body=body)
 
+    def lookup(self, ref: str) -> Record | None:
+        """The record a call's parameter names (by id here; some services also
+        take names), for policy conditions such as ``group.privileged``."""
+        found = self.find_record(ref)
+        return None if found is None else found[1]
+
     def find_record(self, ident: str) -> tuple[str, Record] | None:
         """``(collection, record)`` for the record with id ``ident``, if any."""
         for name, table in self.state.items():

@@ -120,6 +120,9 @@ class Iam(FakeService):
     def _find_group(self, ref: str) -> Record | None:
         return find_group(self.state["groups"], ref)
 
+    def lookup(self, ref: str) -> Record | None:
+        return super().lookup(ref) or self._find_group(ref)
+
     def _group(self, ref: str) -> Record:
         group = self._find_group(ref)
         if group is None:

@@ -169,7 +169,9 @@ class PolicyEngine:
         for rule, condition in self._approvals:
             if rule.action != op.action:
                 continue
-            if condition is not None and not condition.holds(params, self._lookup):
+            if condition is not None and not condition.holds(
+                params, lambda ref: self._lookup(op.service, ref)
+            ):
                 continue
             keys = op.approval_params or tuple(params)
             approval = ops.matching_approval(op.action, params, keys) if ops else None
@@ -182,8 +184,12 @@ class PolicyEngine:
             out.append((decision, approval))
         return out
 
-    def _lookup(self, ident: str) -> Mapping[str, Any] | None:
-        owner = self.world.owner_of(ident)
+    def _lookup(self, service: str, ref: str) -> Mapping[str, Any] | None:
+        """The record ``ref`` names: in the called service first (by id or name)."""
+        found = self.world.services[service].lookup(ref)
+        if found is not None:
+            return found
+        owner = self.world.owner_of(ref)
         return None if owner is None else owner[1]
 
     def _budget(
