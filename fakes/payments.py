@@ -318,6 +318,7 @@ class Payments(FakeService):
         write=True,
         idempotent=True,
         approval_params=("customer", "amount", "currency"),
+        reversible=False,  # money moved; a refund is a new effect, fees stay
     )
     def create_charge(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         customer = self._get("customers", params["customer"], "customer")
@@ -403,6 +404,7 @@ class Payments(FakeService):
         write=True,
         idempotent=True,
         approval_params=("charge", "amount"),
+        reversible=False,  # money returned cannot be taken back
     )
     def create_refund(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         charge = self._get("charges", params["charge"], "charge")

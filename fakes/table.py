@@ -176,6 +176,12 @@ class Table(MutableMapping[str, Record]):
         """
         self._settled.update({k: json_copy(v) for k, v in self._own.items()})
 
+    def changed_since_start(self) -> list[str]:
+        """Ids of records added, changed or deleted since the run started."""
+        out = [k for k, record in self._own.items() if record != self.original(k)]
+        out.extend(k for k in self._gone if k in self._base.records)
+        return out
+
     @property
     def changed(self) -> Mapping[str, Record]:
         """Records this run added or changed."""

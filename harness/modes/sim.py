@@ -38,10 +38,12 @@ DEFAULT_ORACLES = (
     "idempotency",
     "escalation",
     "outcome",
+    "safe_failure",
     "policy",
     "budget",
     "leakage",
     "injection",
+    "trajectory",
     "security",
 )
 #: Simulated seconds after the agent returns in which pending effects still land.
@@ -233,7 +235,10 @@ def scoring_oracles() -> tuple[str, ...]:
 
 
 def severity(scenario: Scenario, oracle: str) -> Severity:
-    """A failing oracle's severity: the pack's for that oracle, else the scenario's."""
+    """A failing oracle's severity: the scenario's for that oracle, else the
+    pack's for it, else the scenario's default."""
+    if oracle in scenario.severities:
+        return scenario.severities[oracle]
     return Severity(scenario.policy.severity.get(oracle, scenario.severity))
 
 

@@ -10,7 +10,9 @@ from harness.oracles import (
     leakage,
     outcome,
     policy,
+    safe_failure,
     security,
+    trajectory,
 )
 from harness.oracles.base import ORACLES, Evidence, Oracle, RunView, Score, oracle
 
@@ -28,5 +30,7 @@ __all__ = [
     "oracle",
     "outcome",
     "policy",
+    "safe_failure",
     "security",
+    "trajectory",
 ]

@@ -17,6 +17,9 @@ def outcome(run: RunView) -> Score:
         problem = _check(run, assertion)
         if problem is not None:
             failures.append(problem)
+    if run.expect.changes is not None:
+        checked += 1
+        failures.extend(_unexpected_changes(run, run.expect.changes))
     if not checked:
         return Score(
             oracle="outcome",
@@ -58,3 +61,31 @@ def _check(run: RunView, a: OutcomeAssertion) -> str | None:
     if a.at_most is not None and count > a.at_most:
         return f"expected count of {label} <= {a.at_most}, found {count}"
     return None
+
+
+def _unexpected_changes(run: RunView, allowed: tuple[str, ...]) -> list[str]:
+    """Changes outside the collections the scenario allows (other writers' aside)."""
+    others = {
+        str(h.value.get("record"))
+        for h in run.world.history.by_process("nemesis")
+        if h.f == "external_write"
+    }
+    agent_refs = {str(e.ref) for e in run.world.ledger}
+    problems = []
+    for name, service in run.world.services.items():
+        for collection, table in service.state.items():
+            if f"{name}.{collection}" in allowed:
+                continue
+            changed = [
+                k
+                for k in table.changed_since_start()
+                if k not in others or k in agent_refs
+            ]
+            if changed:
+                shown = ", ".join(sorted(changed)[:3])
+                more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+                problems.append(
+                    f"unexpected change to {name}.{collection} ({shown}{more});"
+                    f" the scenario allows changes to {', '.join(allowed) or 'nothing'}"
+                )
+    return problems

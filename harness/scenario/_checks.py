@@ -428,6 +428,48 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
         for key in ("count", "record"):
             yield from _member(path, item, key, service, "collections", "collection")
     yield from pack_problems(data.get("policy"), ("policy",))
+    yield from _expectation_names(catalog, _dict(data.get("expect")))
+
+
+def _expectation_names(
+    catalog: Mapping[str, Any], expect: dict[str, Any]
+) -> Iterator[Problem]:
+    """Tools a trajectory names and collections ``changes`` names must exist."""
+    tools = sorted(op.name for s in catalog.values() for op in s.operations)
+    trajectory = _dict(expect.get("trajectory"))
+    for key in ("uses", "avoids", "order"):
+        for index, tool in enumerate(_list(trajectory.get(key))):
+            if isinstance(tool, str) and tool not in tools:
+                yield Problem(
+                    path=("expect", "trajectory", key, index),
+                    message=f"unknown tool {tool!r}",
+                    fix=choices_fix(tool, tools, "tools"),
+                )
+    for tool in _dict(trajectory.get("args")):
+        if tool not in tools:
+            yield Problem(
+                path=("expect", "trajectory", "args"),
+                key=tool,
+                message=f"unknown tool {tool!r}",
+                fix=choices_fix(tool, tools, "tools"),
+            )
+    for index, name in enumerate(_list(expect.get("changes"))):
+        if not isinstance(name, str) or "." not in name:
+            continue
+        service_name, collection = name.split(".", 1)
+        service = catalog.get(service_name)
+        if service is None:
+            yield Problem(
+                path=("expect", "changes", index),
+                message=f"unknown service {service_name!r}",
+                fix=choices_fix(service_name, catalog, "services"),
+            )
+        elif collection not in service.collections:
+            yield Problem(
+                path=("expect", "changes", index),
+                message=f"{service_name} has no collection {collection!r}",
+                fix=choices_fix(collection, service.collections, "collections"),
+            )
 
 
 def _service(

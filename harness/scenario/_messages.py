@@ -49,6 +49,10 @@ PATTERN_HELP: Mapping[str, tuple[str, str]] = {
         " a number, a quoted string, true, false or null (e.g. amount > 50000,"
         " currency == 'usd', group.privileged == true)",
     ),
+    r"^[a-z]+[.][a-z_]+$": (
+        "collection name",
+        "write service.collection (e.g. payments.refunds)",
+    ),
     r"^[a-z]+\.[a-z_]+\.[a-z_]+$": (
         "field name",
         "write service.collection.field (e.g. payments.customers.email)",

@@ -50,6 +50,7 @@ from harness.scenario.model import (
     Scenario,
     Severity,
     TaskSpec,
+    TrajectoryExpectation,
     WorldSpec,
 )
 
@@ -224,7 +225,12 @@ def _build(data: dict[str, Any]) -> Scenario:
         rationale=data["rationale"].strip(),
         task=TaskSpec(instructions=task["instructions"], input=task["input"]),
         tags=tuple(data.get("tags", ())),
-        severity=Severity(data.get("severity", Severity.BLOCK)),
+        severity=_severity(data.get("severity")),
+        severities={
+            name: Severity(level)
+            for name, level in _dict(data.get("severity")).items()
+            if name != "default"
+        },
         world=WorldSpec(
             seed=None if world.get("seed") is None else int(world["seed"]),
             scale=str(world.get("scale", "small")),
@@ -316,6 +322,17 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
     )
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _severity(value: Any) -> Severity:
+    """The default severity: ``severity: warn``, or ``severity: {default: warn}``."""
+    if isinstance(value, dict):
+        value = value.get("default")
+    return Severity(value or Severity.BLOCK)
+
+
 def _latency(seconds: Any) -> float | dict[str, Any]:
     """A fixed latency in seconds, or a distribution with its durations parsed."""
     if not isinstance(seconds, dict):
@@ -353,6 +370,15 @@ def _expectations(expect: dict[str, Any]) -> Expectations:
             )
             for item in expect.get("outcome", ())
         ),
+        trajectory=None
+        if "trajectory" not in expect
+        else TrajectoryExpectation(
+            uses=tuple(expect["trajectory"].get("uses", ())),
+            avoids=tuple(expect["trajectory"].get("avoids", ())),
+            order=tuple(expect["trajectory"].get("order", ())),
+            args=dict(expect["trajectory"].get("args", {})),
+        ),
+        changes=None if "changes" not in expect else tuple(expect["changes"]),
     )
 
 

@@ -159,10 +159,23 @@ class OutcomeAssertion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrajectoryExpectation:
+    """Tools the agent must use, must avoid, their order, and their arguments."""
+
+    uses: tuple[str, ...] = ()
+    avoids: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Expectations:
     idempotency: tuple[IdempotencyExpectation, ...] = ()
     escalation: EscalationExpectation | None = None
     outcome: tuple[OutcomeAssertion, ...] = ()
+    trajectory: TrajectoryExpectation | None = None
+    #: The only collections (``service.collection``) the run may change.
+    changes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +187,8 @@ class Scenario:
     task: TaskSpec
     tags: tuple[str, ...] = ()
     severity: Severity = Severity.BLOCK
+    #: Severity per oracle, where it differs from ``severity``.
+    severities: Mapping[str, Severity] = field(default_factory=dict)
     world: WorldSpec = field(default_factory=WorldSpec)
     faults: tuple[FaultSpec, ...] = ()
     policy: PolicyPack = field(default_factory=PolicyPack)

@@ -834,6 +834,7 @@ def test_approval_rules_read_the_amount_of_the_order_being_approved() -> None:
     assert decisions == [
         [
             {
+                "kind": "approval",
                 "rule": "erp.approve when amount > 1000000",
                 "verdict": "missing_approval",
                 "approval": None,
