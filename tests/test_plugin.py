@@ -60,7 +60,7 @@ def test_a_failing_scenario_names_the_oracle_shows_evidence_and_a_reproduce_line
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "scenario 'refund_ambiguous_timeout' failed on idempotency, outcome (seed *, agent "
+            "scenario 'refund_ambiguous_timeout' failed on idempotency, outcome, safe_failure (seed *, agent "
             "harness.agents.reference:naive_refund_agent)",
             "  [[]block[]] idempotency: business key 'refund:ch_*' committed 2 effects, at most 1 "
             "allowed (duplicated)",

@@ -17,9 +17,12 @@ def outcome(run: RunView) -> Score:
         problem = _check(run, assertion)
         if problem is not None:
             failures.append(problem)
+    failed = len(failures)
     if run.expect.changes is not None:
         checked += 1
-        failures.extend(_unexpected_changes(run, run.expect.changes))
+        unexpected = _unexpected_changes(run, run.expect.changes)
+        failures.extend(unexpected)
+        failed += bool(unexpected)
     if not checked:
         return Score(
             oracle="outcome",
@@ -30,7 +33,7 @@ def outcome(run: RunView) -> Score:
     return Score(
         oracle="outcome",
         passed=not failures,
-        value=(checked - len(failures)) / checked,
+        value=(checked - failed) / checked,
         explanation="; ".join(failures) or f"all {checked} outcome assertion(s) hold",
         evidence=tuple(
             Evidence(ref="state", time=run.world.clock.now, text=f) for f in failures

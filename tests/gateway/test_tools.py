@@ -33,7 +33,7 @@ def test_openai_specs_are_function_tools_with_json_schema_parameters(
     assert params["required"] == ["charge"]
     assert "idempotency_key" in params["properties"]
     assert refund["function"]["description"].endswith(
-        "(POST https://payments.sim/v1/refunds)"
+        "(POST https://payments.sim/v1/refunds) Irreversible."
     )
 
 
