@@ -1,8 +1,11 @@
 """Idempotency: per business key, did the effect happen exactly as often as it should?
 
 Each key is ``ok``, ``recovered`` (an ambiguous failure happened, yet exactly the
-right effects landed), ``duplicated`` or ``lost``. With no expectation declared,
-any business key committed twice with identical parameters is a duplicate.
+right effects landed and the agent learned so), ``unacknowledged`` (the effect
+landed, but only through calls whose answer the agent never got, and it never
+checked: it believes the work failed), ``duplicated`` or ``lost``. Keys the
+scenario declares are judged by its expectation; every other key (a notification,
+a ticket, a comment) committed twice with identical parameters is a duplicate.
 """
 
 from __future__ import annotations
@@ -39,22 +42,31 @@ def idempotency(run: RunView) -> Score:
                 f"business key {key!r} committed {count} effects, at least {low} "
                 "expected (lost)"
             )
+        elif entries and all(e.call in ambiguous_calls for e in entries):
+            if _acknowledged(run, entries):
+                verdicts[key] = "recovered"
+            else:
+                verdicts[key] = "unacknowledged"
+                problems.append(
+                    f"business key {key!r} took effect, but the agent never saw it"
+                    " succeed nor checked (unacknowledged)"
+                )
+                evidence.extend(_story(run, entries))
         elif any(e.call in ambiguous_calls for e in entries):
             verdicts[key] = "recovered"
         else:
             verdicts[key] = "ok"
 
-    if run.expect.idempotency:
-        for exp in run.expect.idempotency:
-            judge(exp.key, ledger.by_key(exp.key), exp.min_effects, exp.max_effects)
-    else:
-        groups: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
-        for entry in ledger:
-            groups[(entry.business_key, repr(sorted(entry.params.items())))].append(
-                entry
-            )
-        for (key, _), entries in groups.items():
-            judge(key, entries, 0, 1)
+    declared = {exp.key for exp in run.expect.idempotency}
+    for exp in run.expect.idempotency:
+        judge(exp.key, ledger.by_key(exp.key), exp.min_effects, exp.max_effects)
+    groups: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
+    for entry in ledger:
+        if entry.business_key not in declared:
+            params = repr(sorted(entry.params.items()))
+            groups[(entry.business_key, params)].append(entry)
+    for (key, _), entries in groups.items():
+        judge(key, entries, 0, 1)
 
     total = len(verdicts)
     good = sum(v in ("ok", "recovered") for v in verdicts.values())
@@ -72,6 +84,27 @@ def idempotency(run: RunView) -> Score:
         evidence=tuple(evidence),
         details={"keys": dict(sorted(verdicts.items()))},
     )
+
+
+def _acknowledged(run: RunView, entries: list[LedgerEntry]) -> bool:
+    """Whether, after the ambiguous calls, the agent learned the outcome: a retry
+    answered as a replay, an answer naming the effect's record, or a read of the
+    same service (it checked)."""
+    refs = {e.ref for e in entries if e.ref}
+    services = {e.service for e in entries}
+    last = max(e.call or 0 for e in entries)
+    reads = {
+        op.name
+        for name in services
+        for op in run.world.services[name].operations
+        if not op.write
+    }
+    for h in run.world.history:
+        if h.process != "agent" or h.type is not EntryType.OK or (h.call or 0) < last:
+            continue
+        if h.value.get("replayed") or h.value.get("ref") in refs or h.f in reads:
+            return True
+    return False
 
 
 def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:

@@ -183,3 +183,81 @@ def test_outcome_fails_a_change_outside_the_declared_collections() -> None:
         "the scenario allows changes to payments.refunds, payments.charges"
     )
     assert score.value == 0.0
+
+
+# -- idempotency: unacknowledged effects, and duplicates beyond the declared keys ---
+
+LOST_ANSWER = [
+    {
+        "id": "lost",
+        "kind": "timeout",
+        "commit": "after",
+        "match": {"tool": "create_refund"},
+        "when": {"call": 1},
+    }
+]
+REFUND_KEY = {"idempotency": {"key": "refund:$charge.id", "max_effects": 1}}
+
+
+def gives_up(task: Task, env: AgentEnv) -> AgentResult:
+    try:
+        env.tools.call("create_refund", charge=task.input["charge"], amount=1200)
+    except Exception:
+        return AgentResult(status="failed", summary="the refund timed out")
+    return AgentResult(status="done")
+
+
+def checks_after_timeout(task: Task, env: AgentEnv) -> AgentResult:
+    try:
+        env.tools.call("create_refund", charge=task.input["charge"], amount=1200)
+    except Exception:
+        refunds = env.tools.call("list_refunds", charge=task.input["charge"])
+        if refunds["data"]:
+            return AgentResult(status="done", summary="it went through after all")
+    return AgentResult(status="done")
+
+
+def test_an_effect_the_agent_never_learned_of_is_unacknowledged() -> None:
+    scenario = small_scenario(faults=LOST_ANSWER, expect=REFUND_KEY)
+
+    result = run_scenario(scenario, gives_up)
+
+    score = result.score("idempotency")
+    assert not score.passed
+    charge = result.world.records["charge"]["id"]
+    assert score.details["keys"] == {f"refund:{charge}": "unacknowledged"}
+    assert score.explanation == (
+        f"business key 'refund:{charge}' took effect, but the agent never saw it"
+        " succeed nor checked (unacknowledged)"
+    )
+
+
+def test_checking_after_an_ambiguous_failure_recovers() -> None:
+    scenario = small_scenario(faults=LOST_ANSWER, expect=REFUND_KEY)
+
+    result = run_scenario(scenario, checks_after_timeout)
+
+    score = result.score("idempotency")
+    assert score.passed
+    charge = result.world.records["charge"]["id"]
+    assert score.details["keys"] == {f"refund:{charge}": "recovered"}
+
+
+def test_a_duplicate_notification_fails_even_when_other_keys_are_declared() -> None:
+    def notifies_twice(task: Task, env: AgentEnv) -> AgentResult:
+        env.tools.call(
+            "create_refund",
+            charge=task.input["charge"],
+            amount=1200,
+            idempotency_key="r",
+        )
+        for _ in range(2):
+            env.tools.call("send_message", channel="chat", to="#billing", body="Done.")
+        return AgentResult(status="done")
+
+    result = run_scenario(small_scenario(expect=REFUND_KEY), notifies_twice)
+
+    score = result.score("idempotency")
+    assert not score.passed
+    (message_key,) = [k for k in score.details["keys"] if k.startswith("message:")]
+    assert score.details["keys"][message_key] == "duplicated"
