@@ -198,6 +198,19 @@ def test_the_readme_main_command_runs_the_payments_suite(tmp_path: Path) -> None
     assert len(list((tmp_path / "traces").glob("*.jsonl"))) == 5
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert (summary["runs"], summary["passed"]) == (5, 5)
+    # escalation decisions across the suite, in the terminal and the summary
+    assert (
+        "escalation: conflicting_records precision 1.00 recall 1.00;"
+        " none precision 1.00 recall 1.00" in done.stdout
+    )
+    assert summary["escalation"]["matrix"] == {
+        "conflicting_records": {"conflicting_records": 1},
+        "none": {"none": 4},
+    }
+    # an oracle with nothing to judge is shown as such, not as a pass
+    refund_ok = next(r for r in summary["results"] if r["scenario"] == "refund_ok")
+    assert refund_ok["scores"]["budget"] is None
+    assert refund_ok["scores"]["idempotency"] is True
 
 
 def test_aqe_run_fails_when_a_scenario_fails(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ def summarize(
         verdict = "pass" if record["passed"] else "FAIL"
         terminal.write_line(f"{record['scenario']:<{width}}  {verdict:<7}  {cells}")
     _fault_coverage(ordered, terminal)
+    escalation = _escalation(ordered, terminal)
     out = report_dir(config)
     summary = {
         "summary_version": SUMMARY_VERSION,
@@ -42,6 +43,7 @@ def summarize(
         "runs": len(ordered),
         "passed": passed,
         "failed": len(ordered) - passed,
+        "escalation": escalation,
         "results": ordered,
     }
     path = out / "summary.json"
@@ -67,6 +69,27 @@ def _fault_coverage(records: Sequence[dict[str, Any]], terminal: Any) -> None:
     if idle:
         line += "; never fired: " + ", ".join(idle)
     terminal.write_line(line)
+
+
+def _escalation(
+    records: Sequence[dict[str, Any]], terminal: Any
+) -> dict[str, Any] | None:
+    """Escalation decisions across the suite: confusion matrix, precision, recall."""
+    from harness.oracles.escalation import confusion
+
+    stats = confusion(r["escalation"] for r in records if r.get("escalation"))
+    if not stats.matrix:
+        return None
+    cells = []
+    for label in sorted(stats.precision):
+        precision, recall = stats.precision[label], stats.recall[label]
+        cells.append(f"{label} precision {_ratio(precision)} recall {_ratio(recall)}")
+    terminal.write_line("escalation: " + "; ".join(cells))
+    return stats.to_json()
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _cell(value: bool | None) -> str:

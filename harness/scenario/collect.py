@@ -117,8 +117,16 @@ class ScenarioItem(pytest.Item):
             "agent": spec,
             "passed": result.passed,
             "failed": list(result.failed_oracles),
-            "scores": {s.oracle: s.passed for s in result.scores},
+            # None: the oracle had nothing to judge in this run
+            "scores": {
+                s.oracle: None if s.passed and s.value is None else s.passed
+                for s in result.scores
+            },
             "faults": [dict(f) for f in result.fault_coverage],
+            "escalation": {
+                k: result.score("escalation").details.get(k)
+                for k in ("expected", "actual")
+            },
             "trace": _relative(trace, config.rootpath),
         }
         if not result.passed:
