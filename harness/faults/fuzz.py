@@ -196,6 +196,10 @@ def _render(
     session_seed: int,
 ) -> str:
     agent = agent_spec or result.agent
+    policy = data.get("policy")
+    if isinstance(policy, str):  # a pack file, named relative to the scenario
+        source = Path(str(result.scenario.path)).parent / policy
+        data = {**data, "policy": os.path.relpath(source, target.parent)}
     document = {
         **data,
         "name": name,
@@ -206,7 +210,7 @@ def _render(
         "tags": [*data.get("tags", []), "fuzz"],
         "faults": plan,
     }
-    scenario_from_dict(document)  # what is written must load
+    scenario_from_dict(document, path=target)  # what is written must load
     schema = os.path.relpath(SCHEMA_PATH, target.parent.resolve())
     header = [
         f"# yaml-language-server: $schema={schema}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -179,7 +180,7 @@ def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
     from harness.policy.loader import load_pack
 
     base = Path(origin).parent if not origin.startswith("<") else Path.cwd()
-    path = base / name
+    path = Path(os.path.normpath(base / name))
     if not path.is_file():
         problem = Problem(
             path=("policy",),

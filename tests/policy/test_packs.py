@@ -106,7 +106,7 @@ def test_a_scenario_names_a_pack_file_relative_to_itself(tmp_path: Path) -> None
     assert loaded.cost_of("create_refund", "payments.refund") == 5
     assert loaded.cost_of("get_ticket", None) == 1
     assert loaded.stop == ("conflicting_records", "tool_failure")
-    assert loaded.path == tmp_path / "scenarios" / ".." / "policies" / "refunds.yaml"
+    assert loaded.path == tmp_path / "policies" / "refunds.yaml"
 
 
 def test_a_missing_pack_file_is_a_scenario_error_at_its_line(tmp_path: Path) -> None:
