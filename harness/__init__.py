@@ -24,7 +24,9 @@ if TYPE_CHECKING:
         ToolTimeout,
     )
     from harness.modes.sim import RunResult, run_scenario
-    from harness.oracles.base import Evidence, Score
+    from harness.oracles.base import Evidence, Oracle, RunView, Score, oracle
+    from harness.policy.loader import load_pack
+    from harness.policy.model import PolicyPack
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
     from harness.scenario.loader import (
         load_scenario,
@@ -41,8 +43,11 @@ _EXPORTS = {
     "Evidence": "harness.oracles.base",
     "HarnessError": "harness.errors",
     "Identity": "harness.runtime.env",
+    "Oracle": "harness.oracles.base",
+    "PolicyPack": "harness.policy.model",
     "RunAborted": "harness.errors",
     "RunResult": "harness.modes.sim",
+    "RunView": "harness.oracles.base",
     "Scenario": "harness.scenario.model",
     "ScenarioError": "harness.errors",
     "Score": "harness.oracles.base",
@@ -51,7 +56,9 @@ _EXPORTS = {
     "ToolMalformedResponse": "harness.errors",
     "ToolError": "harness.errors",
     "ToolTimeout": "harness.errors",
+    "load_pack": "harness.policy.loader",
     "load_scenario": "harness.scenario.loader",
+    "oracle": "harness.oracles.base",
     "parse_scenario": "harness.scenario.loader",
     "run_scenario": "harness.modes.sim",
     "scenario_from_dict": "harness.scenario.loader",
@@ -65,8 +72,11 @@ __all__ = [
     "Evidence",
     "HarnessError",
     "Identity",
+    "Oracle",
+    "PolicyPack",
     "RunAborted",
     "RunResult",
+    "RunView",
     "Scenario",
     "ScenarioError",
     "Score",
@@ -76,7 +86,9 @@ __all__ = [
     "ToolMalformedResponse",
     "ToolTimeout",
     "__version__",
+    "load_pack",
     "load_scenario",
+    "oracle",
     "parse_scenario",
     "run_scenario",
     "scenario_from_dict",

@@ -127,7 +127,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
     )
     key_rng = derive_seed(seed, "credentials")
     identity = Identity(
-        name="aqe-agent",
+        name=scenario.policy.identity.agent or "aqe-agent",
         api_key="sk_test_" + "".join(key_rng.choices(_KEY_ALPHABET, k=24)),
     )
     gateway = Gateway(

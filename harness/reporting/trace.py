@@ -51,6 +51,7 @@ def trace_lines(result: RunResult) -> list[str]:
                 "world_seed": result.world.world_seed,
                 "agent": result.agent,
                 "mode": "sim",
+                "policy_pack": scenario.policy.name,
             }
         ),
         _dump(
