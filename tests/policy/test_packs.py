@@ -501,3 +501,16 @@ def test_a_stop_rule_not_triggered_asks_for_nothing() -> None:
 
     assert result.score("escalation").passed
     assert "stop_rule" not in result.score("escalation").details
+
+
+def test_a_scenario_sets_severity_per_oracle_over_the_pack() -> None:
+    scenario = small_scenario(
+        severity={"default": "block", "budget": "info"},
+        policy=pack(budgets={"tool_calls": 1}, severity={"budget": "block"}),
+    )
+
+    result = run_scenario(scenario, reads_twice)
+
+    assert result.passed
+    assert str(result.score("budget").severity) == "info"
+    assert str(scenario.severity) == "block"
