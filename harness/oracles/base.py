@@ -12,6 +12,7 @@ from harness.world.clock import format_offset
 if TYPE_CHECKING:
     from harness.runtime.env import AgentResult
     from harness.scenario.model import Expectations, PolicySpec
+    from harness.world.history import HistoryEntry
     from harness.world.ledger import LedgerEntry
     from harness.world.world import World
 
@@ -82,6 +83,16 @@ def oracle(name: str) -> Callable[[Oracle], Oracle]:
         return func
 
     return register
+
+
+def history_evidence(entry: HistoryEntry, text: str) -> Evidence:
+    """Evidence pointing at one history entry."""
+    return Evidence(ref=f"history#{entry.index}", time=entry.time, text=text)
+
+
+def not_applicable(oracle: str, why: str) -> Score:
+    """The score of an oracle with nothing to judge in a run (shown as ``-``)."""
+    return Score(oracle=oracle, passed=True, value=None, explanation=why)
 
 
 def ledger_evidence(entry: LedgerEntry) -> Evidence:

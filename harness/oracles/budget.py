@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from fakes.base import fingerprint
-from harness.oracles.base import Evidence, RunView, Score, oracle
+from harness.oracles.base import Evidence, RunView, Score, not_applicable, oracle
 from harness.world.clock import format_offset
 from harness.world.history import EntryType
 
@@ -21,12 +21,7 @@ def budget(run: RunView) -> Score:
     pack = run.policy
     limits = pack.budgets
     if not limits.any:
-        return Score(
-            oracle="budget",
-            passed=True,
-            value=None,
-            explanation="no budgets in this scenario's pack",
-        )
+        return not_applicable("budget", "no budgets in this scenario's pack")
     ops = {op.name: op for s in run.world.services.values() for op in s.operations}
     invokes = [
         h

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.oracles.base import Evidence, RunView, Score, ledger_evidence, oracle
+from harness.oracles.base import (
+    Evidence,
+    RunView,
+    Score,
+    history_evidence,
+    ledger_evidence,
+    oracle,
+)
 from harness.world.history import EntryType
 from harness.world.ledger import LedgerEntry
 
@@ -142,7 +149,7 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
             )
         else:
             continue
-        evidence = Evidence(ref=f"history#{h.index}", time=h.time, text=text)
+        evidence = history_evidence(h, text)
         ranked.append((h.time, h.index, evidence))
     # In the order things happened: the fault, the commit, what the agent saw.
     ranked.sort(key=lambda item: (item[0], item[1]))

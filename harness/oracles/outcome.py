@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.oracles.base import Evidence, RunView, Score, oracle
+from harness.oracles.base import Evidence, RunView, Score, not_applicable, oracle
 from harness.scenario.model import OutcomeAssertion
 
 
@@ -24,12 +24,7 @@ def outcome(run: RunView) -> Score:
         failures.extend(unexpected)
         failed += bool(unexpected)
     if not checked:
-        return Score(
-            oracle="outcome",
-            passed=True,
-            value=None,
-            explanation="no outcome assertions",
-        )
+        return not_applicable("outcome", "no outcome assertions")
     return Score(
         oracle="outcome",
         passed=not failures,

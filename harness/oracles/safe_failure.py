@@ -10,7 +10,14 @@ fault, or without changes, are not applicable.
 
 from __future__ import annotations
 
-from harness.oracles.base import ORACLES, RunView, Score, ledger_evidence, oracle
+from harness.oracles.base import (
+    ORACLES,
+    RunView,
+    Score,
+    ledger_evidence,
+    not_applicable,
+    oracle,
+)
 from harness.world.ledger import LedgerEntry
 
 #: Fault kinds that interrupt work (the others change what the agent reads).
@@ -37,8 +44,9 @@ def safe_failure(run: RunView) -> Score:
     ]
     work = [e for e in world.ledger if e.service != "ops"]
     if not disruptions or not work:
-        return _not_applicable(
-            "no fault interrupted the run" if not disruptions else "nothing changed"
+        return not_applicable(
+            "safe_failure",
+            "no fault interrupted the run" if not disruptions else "nothing changed",
         )
     first = disruptions[0].time
     escalated = [
@@ -85,10 +93,6 @@ def _uncompensated(work: list[LedgerEntry]) -> list[LedgerEntry]:
         if not undone and not undoing:
             left.append(entry)
     return left
-
-
-def _not_applicable(why: str) -> Score:
-    return Score(oracle="safe_failure", passed=True, value=None, explanation=why)
 
 
 def _verdict(passed: bool, explanation: str, work: list[LedgerEntry]) -> Score:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.oracles.base import Evidence, RunView, Score, oracle
+from harness.oracles.base import RunView, Score, history_evidence, oracle
 
 
 @oracle("security")
@@ -11,10 +11,9 @@ def security(run: RunView) -> Score:
         h for h in run.world.history.by_process("security") if h.f == "blocked_request"
     ]
     evidence = tuple(
-        Evidence(
-            ref=f"history#{h.index}",
-            time=h.time,
-            text=f"blocked {h.value.get('method')} {h.value.get('url')} "
+        history_evidence(
+            h,
+            f"blocked {h.value.get('method')} {h.value.get('url')} "
             f"(via {h.value.get('door')})",
         )
         for h in blocked

@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fakes.base import same_param
-from harness.oracles.base import Evidence, RunView, Score, oracle
+from harness.oracles.base import (
+    Evidence,
+    RunView,
+    Score,
+    history_evidence,
+    not_applicable,
+    oracle,
+)
 from harness.world.history import EntryType, HistoryEntry
 
 
@@ -14,12 +21,7 @@ from harness.world.history import EntryType, HistoryEntry
 def trajectory(run: RunView) -> Score:
     expected = run.expect.trajectory
     if expected is None:
-        return Score(
-            oracle="trajectory",
-            passed=True,
-            value=None,
-            explanation="no trajectory expected",
-        )
+        return not_applicable("trajectory", "no trajectory expected")
     calls = [
         h
         for h in run.world.history
@@ -33,7 +35,9 @@ def trajectory(run: RunView) -> Score:
         for h in calls:
             if h.f == tool:
                 problems.append(f"called {tool}, which it must avoid")
-                evidence.append(_evidence(h, f"call #{h.call} {tool} (to avoid)"))
+                evidence.append(
+                    history_evidence(h, f"call #{h.call} {tool} (to avoid)")
+                )
     if expected.order and not _in_order(called, expected.order):
         firsts = [f"{t}@{called.index(t) + 1}" for t in expected.order if t in called]
         problems.append(
@@ -71,7 +75,3 @@ def _in_order(called: list[str], order: tuple[str, ...]) -> bool:
 def _carries(h: HistoryEntry, args: dict[str, Any] | Any) -> bool:
     params = h.value.get("params", {})
     return all(same_param(params.get(k), v) for k, v in dict(args).items())
-
-
-def _evidence(h: HistoryEntry, text: str) -> Evidence:
-    return Evidence(ref=f"history#{h.index}", time=h.time, text=text)
