@@ -1,7 +1,7 @@
 """Budget: the run stayed within its pack's limits on calls, repeats, cost and time.
 
 Counted from the history, whatever the pack's mode: tool calls the agent made,
-repeats of one business operation (the same tool with the same parameters),
+repeats of one business operation (the same write with the same parameters),
 simulated cost (the pack's ``costs``, 1 a call by default) and simulated time from
 the start to the agent's last call.
 """
@@ -32,12 +32,14 @@ def budget(run: RunView) -> Score:
     cost = 0.0
     worst_repeat = (0, "")
     for h in invokes:
+        op = ops.get(h.f)
+        cost += pack.cost_of(h.f, op.action if op else None)
+        if op is None or not op.write:
+            continue  # polling a read is not retrying an operation
         key = (h.f, fingerprint(dict(h.value.get("params", {}))))
         repeats[key] += 1
         if repeats[key] - 1 > worst_repeat[0]:
             worst_repeat = (repeats[key] - 1, h.f)
-        op = ops.get(h.f)
-        cost += pack.cost_of(h.f, op.action if op else None)
     last = invokes[-1].time if invokes else 0.0
     used = {
         "tool_calls": float(len(invokes)),

@@ -200,8 +200,10 @@ class PolicyEngine:
             return []
         out: list[PolicyDecision] = []
         self._cost += self.pack.cost_of(op.name, op.action)
-        key = (op.name, fingerprint(dict(params)))
-        tries = self._attempts[key] = self._attempts.get(key, 0) + 1
+        tries = 1
+        if op.write:  # polling a read is not retrying an operation
+            key = (op.name, fingerprint(dict(params)))
+            tries = self._attempts[key] = self._attempts.get(key, 0) + 1
         over = [
             ("tool_calls", budgets.tool_calls, calls, f"call {calls}"),
             (

@@ -19,7 +19,10 @@ stripe = pytest.importorskip("stripe")
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_careful_agent_passes_every_payments_scenario(name: str) -> None:
     result = run_scenario(payments_scenario(name), careful_refund_agent, seed=11)
-    assert result.passed, [s.explanation for s in result.scores if not s.passed]
+    # every oracle, warnings included (polling an approval is not a retry)
+    assert all(s.passed for s in result.scores), [
+        s.explanation for s in result.scores if not s.passed
+    ]
 
 
 def test_payments_library_holds_the_five_refund_scenarios() -> None:
