@@ -31,6 +31,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="session seed; each scenario's run seed derives from it (default 0)",
     )
     group.addoption(
+        "--aqe-seeds",
+        dest="aqe_seeds",
+        type=int,
+        metavar="K",
+        help="run each scenario K times with derived seeds; the summary reports "
+        "pass rate, pass@k and pass^k per scenario (default 1)",
+    )
+    group.addoption(
         "--aqe-report-dir",
         dest="aqe_report_dir",
         metavar="DIR",
@@ -47,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("aqe_agent", "the agent under test (module:callable)", default="")
     parser.addini("aqe_seed", "session seed (default 0)", default="0")
+    parser.addini("aqe_seeds", "runs per scenario (default 1)", default="1")
     parser.addini(
         "aqe_report_dir", "directory for traces and summaries", default="reports"
     )

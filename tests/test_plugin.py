@@ -165,6 +165,68 @@ def test_xdist_gives_the_same_verdicts_as_a_single_process(
     )
 
 
+def test_seeds_make_a_matrix_of_items_in_a_stable_order(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "--collect-only", "-q", "scenarios/payments/refund_ok.yaml", "--aqe-seeds", "3"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "scenarios/payments/refund_ok.yaml::refund_ok[[]seed=0[]]",
+            "scenarios/payments/refund_ok.yaml::refund_ok[[]seed=1[]]",
+            "scenarios/payments/refund_ok.yaml::refund_ok[[]seed=2[]]",
+        ]
+    )
+
+
+def test_tags_select_scenarios_with_m_and_k(project: pytest.Pytester) -> None:
+    by_marker = project.runpytest("--collect-only", "-q", "scenarios", "-m", "approval")
+    by_marker.stdout.fnmatch_lines(["*refund_over_limit_approval*", "1/5 tests*"])
+    by_keyword = project.runpytest(
+        "--collect-only", "-q", "scenarios", "-k", "timeout and not approval"
+    )
+    by_keyword.stdout.fnmatch_lines(["*refund_ambiguous_timeout*", "1/5 tests*"])
+
+
+def test_seeds_report_pass_rate_and_pass_hat_k_identically_under_xdist(
+    project: pytest.Pytester,
+) -> None:
+    pytest.importorskip("xdist")
+    args = ["scenarios", f"--aqe-agent={NAIVE}", "--aqe-seeds", "2"]
+    summaries = []
+    for extra, report in (([], "serial"), (["-n", "2"], "parallel")):
+        result = project.runpytest(*args, *extra, f"--aqe-report-dir={report}")
+        result.assert_outcomes(passed=4, failed=6)
+        result.stdout.fnmatch_lines(
+            ["*runs  pass^k*", "refund_ok * pass * 2/2 * 1.00*"]
+        )
+        summary = json.loads((project.path / report / "summary.json").read_text())
+        summaries.append(summary["scenarios"])
+    assert summaries[0] == summaries[1]
+    refund_ok = next(s for s in summaries[0] if s["scenario"] == "refund_ok")
+    assert refund_ok["pass_hat_k"] == {"1": 1.0, "2": 1.0}
+    timeout = next(
+        s for s in summaries[0] if s["scenario"] == "refund_ambiguous_timeout"
+    )
+    assert (timeout["runs"], timeout["passed"], timeout["pass_rate"]) == (2, 0, 0.0)
+
+
+def test_pass_at_k_and_pass_hat_k_follow_tau_bench() -> None:
+    from harness.reporting.summary import per_scenario
+
+    runs = [
+        {"path": "p", "scenario": "s", "passed": passed}
+        for passed in (True, True, False, True)
+    ]
+
+    (row,) = per_scenario(runs)
+
+    assert row["pass_rate"] == 0.75
+    assert row["pass_hat_k"] == {"1": 0.75, "2": 0.5, "3": 0.25, "4": 0.0}
+    assert row["pass_at_k"] == {"1": 0.75, "2": 1.0, "3": 1.0, "4": 1.0}
+
+
 def test_yaml_outside_scenario_directories_is_not_collected(
     pytester: pytest.Pytester,
 ) -> None:

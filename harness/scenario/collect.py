@@ -1,9 +1,14 @@
-"""pytest collection of scenario files: one item per scenario (per seed, later).
+"""pytest collection of scenario files: one item per scenario and seed.
 
 A YAML file is a scenario when it lies under a directory named ``scenarios`` (and
 not under its ``policies``), or when it is named on the command line. A file that
 does not load becomes one failing item that shows the loader's message, with no
 Python traceback.
+
+With ``--aqe-seeds K`` each scenario runs K times, as items ``name[seed=0]`` …
+``name[seed=K-1]`` (the k-th run seed is the scenario's run seed plus k); with one
+seed the item is just ``name``. A scenario's tags become pytest markers, so ``-m``
+and ``-k`` select by tag.
 """
 
 from __future__ import annotations
@@ -30,9 +35,15 @@ def is_scenario_path(path: Path, explicitly_named: bool) -> bool:
     return "scenarios" in parents and "policies" not in parents
 
 
-def run_seed(session_seed: int, scenario_name: str) -> int:
-    """The run seed of a scenario: the session seed plus the CRC32 of its name."""
-    return (session_seed + zlib.crc32(scenario_name.encode())) & 0xFFFFFFFF
+def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
+    """The ``index``-th run seed of a scenario: the session seed plus the CRC32 of
+    its name, plus ``index``."""
+    return (session_seed + zlib.crc32(scenario_name.encode()) + index) & 0xFFFFFFFF
+
+
+def seed_count(config: pytest.Config) -> int:
+    value = config.getoption("aqe_seeds") or config.getini("aqe_seeds") or 1
+    return max(1, int(value))
 
 
 class ScenarioFile(pytest.File):
@@ -46,7 +57,23 @@ class ScenarioFile(pytest.File):
                 self, name=self.path.stem, error=str(exc)
             )
             return
-        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        for tag in scenario.tags:
+            register_marker(self.config, tag)
+        seeds = seed_count(self.config)
+        for index in range(seeds):
+            name = scenario.name if seeds == 1 else f"{scenario.name}[seed={index}]"
+            yield ScenarioItem.from_parent(
+                self, name=name, scenario=scenario, seed_index=index
+            )
+
+
+def register_marker(config: pytest.Config, tag: str) -> None:
+    """Declare a scenario tag as a marker (so ``--strict-markers`` accepts it)."""
+    known = {
+        line.split(":", 1)[0].split("(", 1)[0] for line in config.getini("markers")
+    }
+    if tag not in known:
+        config.addinivalue_line("markers", f"{tag}: scenarios tagged {tag}")
 
 
 class InvalidScenarioItem(pytest.Item):
@@ -79,11 +106,14 @@ class ScenarioFailed(Exception):
 class ScenarioItem(pytest.Item):
     """Runs the agent under test on one scenario and fails on a blocking oracle."""
 
-    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Any, seed_index: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
+        self.seed_index = seed_index
         self.record: dict[str, Any] | None = None
-        self.add_marker(pytest.mark.aqe(scenario=scenario.name))
+        self.add_marker(pytest.mark.aqe(scenario=scenario.name, seed=seed_index))
+        for tag in scenario.tags:
+            self.add_marker(tag)
 
     def runtest(self) -> None:
         from harness.agents.loading import load_agent
@@ -101,7 +131,7 @@ class ScenarioItem(pytest.Item):
             )
         agent = load_agent(spec)
         session_seed = _session_seed(config)
-        seed = run_seed(session_seed, self.scenario.name)
+        seed = run_seed(session_seed, self.scenario.name, self.seed_index)
         result = run_scenario(
             self.scenario,
             agent,
@@ -114,6 +144,7 @@ class ScenarioItem(pytest.Item):
             "scenario": self.scenario.name,
             "path": self.path.as_posix(),
             "seed": seed,
+            "seed_index": self.seed_index,
             "agent": spec,
             "passed": result.passed,
             "failed": list(result.failed_oracles),
@@ -130,14 +161,19 @@ class ScenarioItem(pytest.Item):
             "trace": _relative(trace, config.rootpath),
         }
         if not result.passed:
+            target = _relative(self.path, config.rootpath)
+            seeds = seed_count(config)
+            if seeds > 1:
+                target = f"{target}::{self.name}"
             reproduce = shlex.join(
                 [
                     "pytest",
-                    _relative(self.path, config.rootpath),
+                    target,
                     "--aqe-agent",
                     spec,
                     "--aqe-seed",
                     str(session_seed),
+                    *(["--aqe-seeds", str(seeds)] if seeds > 1 else []),
                 ]
             )
             raise ScenarioFailed(
