@@ -1,6 +1,6 @@
-"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe fuzz``
-(search for a breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool
-reference)."""
+"""The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe
+validate`` (check files), ``aqe new scenario``, ``aqe fuzz`` (search for a
+breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,52 @@ def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
     return 1
 
 
+def _validate(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.errors import ScenarioError
+    from harness.policy.loader import load_pack
+    from harness.scenario.loader import load_scenario
+
+    files: list[Path] = []
+    for name in args.paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            sys.stderr.write(f"aqe validate: no such file or directory: {name}\n")
+            return 2
+    bad = 0
+    for path in files:
+        try:
+            if "policies" in path.parts:
+                load_pack(path)
+            else:
+                load_scenario(path)
+        except ScenarioError as err:
+            bad += 1
+            sys.stdout.write(f"{err}\n")
+        else:
+            sys.stdout.write(f"ok {path}\n")
+    sys.stdout.write(f"{len(files)} file(s) checked, {bad} invalid\n")
+    return 1 if bad or not files else 0
+
+
+def _new(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.errors import HarnessError
+    from harness.scenario.template import new_scenario
+
+    try:
+        path = new_scenario(args.name, Path(args.dir))
+    except HarnessError as err:
+        sys.stderr.write(f"aqe new: {err}\n")
+        return 2
+    sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
 _FUZZ_HELP = """\
 Search fault plans that make an agent fail a scenario, shrink the first one found
 to the simplest plan that still fails, and write it as a new scenario file in
@@ -157,6 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
     bench.set_defaults(func=_bench)
+    validate = sub.add_parser(
+        "validate",
+        help="check scenario and policy-pack files without running them",
+        description="Check scenario files (and policy packs under a policies/"
+        " directory) as pytest would, printing every problem with file:line and"
+        " the fix. Exit status 1 if any file is invalid, 2 if a path is missing.",
+    )
+    validate.add_argument("paths", nargs="+", help="files or directories")
+    validate.set_defaults(func=_validate)
+    new = sub.add_parser("new", help="write a commented starting file")
+    new_sub = new.add_subparsers(dest="what", required=True)
+    new_scenario = new_sub.add_parser("scenario", help="a scenario file that loads")
+    new_scenario.add_argument("name", help="the scenario's name (file NAME.yaml)")
+    new_scenario.add_argument(
+        "--dir", default="scenarios", help="where to write it (default scenarios/)"
+    )
+    new_scenario.set_defaults(func=_new)
     fuzz = sub.add_parser(
         "fuzz",
         help="search for the fault plan that breaks an agent; write it as a scenario",
