@@ -63,7 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "aqe(**options): an aqe-harness scenario test (set by the plugin)"
+        "markers",
+        "aqe(scenario=None): an aqe-harness scenario test; aqe_run() runs the"
+        " scenario it names",
     )
     config.pluginmanager.register(_ResultCollector(config), "aqe-results")
 
@@ -76,6 +78,30 @@ def pytest_collect_file(
     if is_scenario_path(file_path, parent.session.isinitpath(file_path)):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.fixture
+def aqe_run(request: pytest.FixtureRequest) -> Any:
+    """Run a scenario with the session's agent: ``aqe_run(scenario, agent=None,
+    seed=None) -> RunResult`` (see :func:`harness.scenario.collect.run_for_test`)."""
+    from functools import partial
+
+    from harness.scenario.collect import run_for_test
+
+    return partial(run_for_test, request)
+
+
+@pytest.fixture
+def aqe_world(request: pytest.FixtureRequest) -> Any:
+    """Build a scenario's world without running an agent: ``aqe_world(scenario,
+    seed=0) -> RunSetup`` (its world, tools, HTTP door and resolved task)."""
+    from harness.authoring import as_scenario
+    from harness.modes.sim import prepare_run
+
+    def build(scenario: Any, seed: int = 0) -> Any:
+        return prepare_run(as_scenario(scenario), seed=seed)
+
+    return build
 
 
 @pytest.hookimpl(wrapper=True)

@@ -141,19 +141,13 @@ def stop_rule(run: RunView) -> str | None:
     }
     for code in stops:
         if code == "tool_failure":
-            from harness.oracles.safe_failure import DISRUPTIVE
+            from harness.oracles.safe_failure import DISRUPTIVE, completed
 
-            if kinds & DISRUPTIVE and not _completed(run):
+            if kinds & DISRUPTIVE and not completed(run):
                 return code
         elif triggered.get(code):
             return code
     return None
-
-
-def _completed(run: RunView) -> bool:
-    from harness.oracles.base import ORACLES
-
-    return bool(run.expect.outcome) and ORACLES["outcome"](run).passed
 
 
 def expected_code(expected: EscalationExpectation | None) -> str | None:

@@ -119,16 +119,9 @@ class ScenarioItem(pytest.Item):
         from harness.agents.loading import load_agent
         from harness.modes.sim import run_scenario
         from harness.reporting.text import render_failure
-        from harness.reporting.trace import write_trace
 
         config = self.config
-        spec = config.getoption("aqe_agent") or config.getini("aqe_agent")
-        if not spec:
-            raise HarnessError(
-                "no agent under test\n"
-                "    fix: pass --aqe-agent module:callable, or set aqe_agent in the "
-                "pytest ini file"
-            )
+        spec = agent_spec(config)
         agent = load_agent(spec)
         session_seed = _session_seed(config)
         seed = run_seed(session_seed, self.scenario.name, self.seed_index)
@@ -138,28 +131,7 @@ class ScenarioItem(pytest.Item):
             seed=seed,
             wall_timeout=config.getoption("aqe_timeout"),
         )
-        trace_dir = report_dir(config) / "traces"
-        trace = write_trace(result, trace_dir)
-        self.record = {
-            "scenario": self.scenario.name,
-            "path": self.path.as_posix(),
-            "seed": seed,
-            "seed_index": self.seed_index,
-            "agent": spec,
-            "passed": result.passed,
-            "failed": list(result.failed_oracles),
-            # None: the oracle had nothing to judge in this run
-            "scores": {
-                s.oracle: None if s.passed and s.value is None else s.passed
-                for s in result.scores
-            },
-            "faults": [dict(f) for f in result.fault_coverage],
-            "escalation": {
-                k: result.score("escalation").details.get(k)
-                for k in ("expected", "actual")
-            },
-            "trace": _relative(trace, config.rootpath),
-        }
+        self.record = record_run(config, result, self.path, spec, self.seed_index)
         if not result.passed:
             target = _relative(self.path, config.rootpath)
             seeds = seed_count(config)
@@ -191,6 +163,90 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario: {self.scenario.name}"
+
+
+def agent_spec(config: pytest.Config) -> str:
+    """The agent under test, as ``module:callable``, from the options or ini."""
+    spec = config.getoption("aqe_agent") or config.getini("aqe_agent")
+    if not spec:
+        raise HarnessError(
+            "no agent under test\n"
+            "    fix: pass --aqe-agent module:callable, or set aqe_agent in the "
+            "pytest ini file"
+        )
+    return str(spec)
+
+
+def record_run(
+    config: pytest.Config, result: Any, path: Path, agent: str, seed_index: int = 0
+) -> dict[str, Any]:
+    """Write the run's trace; its record for the session summary."""
+    from harness.reporting.trace import write_trace
+
+    trace = write_trace(result, report_dir(config) / "traces")
+    return {
+        "scenario": result.scenario.name,
+        "path": path.as_posix(),
+        "seed": result.seed,
+        "seed_index": seed_index,
+        "agent": agent,
+        "passed": result.passed,
+        "failed": list(result.failed_oracles),
+        # None: the oracle had nothing to judge in this run
+        "scores": {
+            s.oracle: None if s.passed and s.value is None else s.passed
+            for s in result.scores
+        },
+        "faults": [dict(f) for f in result.fault_coverage],
+        "escalation": {
+            k: result.score("escalation").details.get(k) for k in ("expected", "actual")
+        },
+        "trace": _relative(trace, config.rootpath),
+    }
+
+
+def run_for_test(
+    request: pytest.FixtureRequest,
+    scenario: Any = None,
+    agent: Any = None,
+    *,
+    seed: int | None = None,
+) -> Any:
+    """What the ``aqe_run`` fixture does: run a scenario for a Python test.
+
+    ``scenario``: a Scenario, a dict as YAML holds it, or a file path; by default
+    the ``scenario`` of the test's ``@pytest.mark.aqe(scenario=...)``. ``agent``: a
+    callable or ``module:callable``; by default the session's ``--aqe-agent``.
+    The run is traced and added to the session summary under the test's name.
+    """
+    from harness.agents.loading import load_agent
+    from harness.authoring import as_scenario
+    from harness.modes.sim import agent_name, run_scenario
+
+    config = request.config
+    if scenario is None:
+        marker = request.node.get_closest_marker("aqe")
+        scenario = marker.kwargs.get("scenario") if marker is not None else None
+        if scenario is None:
+            raise HarnessError(
+                "aqe_run() needs a scenario\n    fix: pass one (a Scenario, a dict"
+                " or a file), or mark the test @pytest.mark.aqe(scenario=...)"
+            )
+    built = as_scenario(scenario)
+    if agent is None:
+        spec = agent_spec(config)
+        agent = load_agent(spec)
+    elif isinstance(agent, str):
+        spec, agent = agent, load_agent(agent)
+    else:
+        spec = agent_name(agent)
+    if seed is None:
+        seed = run_seed(_session_seed(config), built.name)
+    result = run_scenario(
+        built, agent, seed=seed, wall_timeout=config.getoption("aqe_timeout")
+    )
+    request.node.record = record_run(config, result, request.node.path, spec)
+    return result
 
 
 def _session_seed(config: pytest.Config) -> int:

@@ -110,6 +110,7 @@ def _vendor_then(after: str) -> Agent:
                     summary="vendor onboarding failed halfway",
                     refs=[vendor["id"]],
                 )
+            return AgentResult(status="escalated" if after == "escalate" else "failed")
         return AgentResult(status="done")
 
     return agent
