@@ -180,6 +180,16 @@ def test_seeds_make_a_matrix_of_items_in_a_stable_order(
     )
 
 
+def test_a_scenario_can_ask_for_several_seeds(project: pytest.Pytester) -> None:
+    path = project.path / "scenarios" / "payments" / "refund_ok.yaml"
+    path.write_text(path.read_text().replace("severity: block", "seeds: 2"))
+
+    result = project.runpytest("--collect-only", "-q", str(path))
+    result.stdout.fnmatch_lines(["*refund_ok[[]seed=0[]]", "*refund_ok[[]seed=1[]]"])
+    overridden = project.runpytest("--collect-only", "-q", str(path), "--aqe-seeds=1")
+    overridden.stdout.fnmatch_lines(["*::refund_ok", "1 test collected*"])
+
+
 def test_tags_select_scenarios_with_m_and_k(project: pytest.Pytester) -> None:
     by_marker = project.runpytest("--collect-only", "-q", "scenarios", "-m", "approval")
     by_marker.stdout.fnmatch_lines(["*refund_over_limit_approval*", "1/5 tests*"])

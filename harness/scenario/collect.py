@@ -41,9 +41,13 @@ def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
     return (session_seed + zlib.crc32(scenario_name.encode()) + index) & 0xFFFFFFFF
 
 
-def seed_count(config: pytest.Config) -> int:
-    value = config.getoption("aqe_seeds") or config.getini("aqe_seeds") or 1
-    return max(1, int(value))
+def seed_count(config: pytest.Config, scenario: Any = None) -> int:
+    """Runs per scenario: ``--aqe-seeds``, else the scenario's ``seeds``, else the
+    ``aqe_seeds`` ini value (default 1)."""
+    value = config.getoption("aqe_seeds")
+    if value is None and scenario is not None and scenario.seeds > 1:
+        value = scenario.seeds
+    return max(1, int(value or config.getini("aqe_seeds") or 1))
 
 
 class ScenarioFile(pytest.File):
@@ -59,7 +63,7 @@ class ScenarioFile(pytest.File):
             return
         for tag in scenario.tags:
             register_marker(self.config, tag)
-        seeds = seed_count(self.config)
+        seeds = seed_count(self.config, scenario)
         for index in range(seeds):
             name = scenario.name if seeds == 1 else f"{scenario.name}[seed={index}]"
             yield ScenarioItem.from_parent(
@@ -134,7 +138,7 @@ class ScenarioItem(pytest.Item):
         self.record = record_run(config, result, self.path, spec, self.seed_index)
         if not result.passed:
             target = _relative(self.path, config.rootpath)
-            seeds = seed_count(config)
+            seeds = seed_count(config, self.scenario)
             if seeds > 1:
                 target = f"{target}::{self.name}"
             reproduce = shlex.join(

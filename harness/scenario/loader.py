@@ -227,6 +227,7 @@ def _build(data: dict[str, Any]) -> Scenario:
         task=TaskSpec(instructions=task["instructions"], input=task["input"]),
         tags=tuple(data.get("tags", ())),
         severity=_severity(data.get("severity")),
+        seeds=int(data.get("seeds", 1)),
         severities={
             name: Severity(level)
             for name, level in _dict(data.get("severity")).items()

@@ -189,6 +189,8 @@ class Scenario:
     severity: Severity = Severity.BLOCK
     #: Severity per oracle, where it differs from ``severity``.
     severities: Mapping[str, Severity] = field(default_factory=dict)
+    #: Runs per session, each with its own derived seed (``--aqe-seeds`` wins).
+    seeds: int = 1
     world: WorldSpec = field(default_factory=WorldSpec)
     faults: tuple[FaultSpec, ...] = ()
     policy: PolicyPack = field(default_factory=PolicyPack)
