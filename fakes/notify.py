@@ -142,6 +142,7 @@ class Notify(FakeService):
         status=201,
         action="notify.send",
         write=True,
+        approval_params=("channel", "to", "subject", "body"),
         reversible=False,
     )
     def send_message(self, ctx: CallContext, params: dict[str, Any]) -> Reply:

@@ -173,7 +173,9 @@ class PolicyEngine:
                 params, lambda ref: self._lookup(op.service, ref)
             ):
                 continue
-            keys = op.approval_params or tuple(params)
+            # what the approval binds: the declared parameters, else all but the
+            # precondition (a re-read must not make an approval stale)
+            keys = op.approval_params or tuple(k for k in params if k != "if_match")
             approval = ops.matching_approval(op.action, params, keys) if ops else None
             decision = PolicyDecision(
                 kind="approval",

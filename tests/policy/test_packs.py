@@ -149,7 +149,8 @@ def test_pack_file_errors_name_file_line_what_and_fix(tmp_path: Path) -> None:
         f"{path}:2:7: mode: unknown mode 'strict'\n    fix: valid modes: enforce,"
         " observe",
         f"{path}:4:3: permissions: unknown service 'paymets'\n    fix: did you mean"
-        " 'payments'? valid services: crm, erp, iam, kb, notify, ops, payments,"
+        " 'payments'? valid services: calendar, crm, erp, iam, kb, notify, ops,"
+        " payments,"
         " tickets",
         f"{path}:5:9: permissions.crm: crm has no resource 'acounts'\n    fix: did you"
         " mean 'accounts'? valid resources: accounts, contacts, contracts, leads,"
