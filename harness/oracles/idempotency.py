@@ -36,7 +36,13 @@ def idempotency(run: RunView) -> Score:
 
     def judge(key: str, entries: list[LedgerEntry], low: int, high: int) -> None:
         count = len(entries)
-        if count > high:
+        if count > high == 0:
+            verdicts[key] = "unexpected"
+            problems.append(
+                f"business key {key!r} committed {count} effect(s); none allowed"
+            )
+            evidence.extend(ledger_evidence(e) for e in entries)
+        elif count > high:
             verdicts[key] = "duplicated"
             problems.append(
                 f"business key {key!r} committed {count} effects, at most {high} "
