@@ -488,6 +488,16 @@ class FakeService:
         }
         return Reply(status=200, body=body)
 
+    def undoes(self, effect: Any, later: Any) -> bool:
+        """Whether ledger entry ``later`` undoes ``effect`` (its compensation, on
+        the same record). Services whose compensating tool also does other work
+        say which calls of it are the undo."""
+        return bool(
+            effect.compensation is not None
+            and later.operation == effect.compensation
+            and later.ref == effect.ref
+        )
+
     def lookup(self, ref: str) -> Record | None:
         """The record a call's parameter names (by id here; some services also
         take names), for policy conditions such as ``group.privileged``."""

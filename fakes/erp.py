@@ -106,6 +106,14 @@ class Erp(FakeService):
         return create_record(self, kind, fields)
 
     # -- what policy rules read -------------------------------------------------
+    def undoes(self, effect: Any, later: Any) -> bool:
+        """A vendor status change undoes creating the vendor only as a rejection."""
+        if not super().undoes(effect, later):
+            return False
+        if later.operation != "update_vendor_status":
+            return True
+        return bool(later.params.get("status") == "rejected")
+
     def effective_params(self, op: Operation, params: dict[str, Any]) -> dict[str, Any]:
         """Calls on an order, invoice or entry carry its amount, for policy rules."""
         return rules.effective_params(self, op, params)
