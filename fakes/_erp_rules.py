@@ -41,7 +41,8 @@ _SUBJECTS = {
 def effective_params(
     erp: FakeService, op: Operation, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Calls on an order, invoice or entry carry its amount, for policy rules."""
+    """Calls on an order, invoice, entry or payment run carry its amount, for
+    policy rules."""
     subject = _SUBJECTS.get(op.name)
     if subject is not None:
         collection, key = subject
@@ -58,6 +59,10 @@ def effective_params(
         if op.name == "post_journal_entry":
             debits = [x for x in params["lines"] if x.get("side") == "debit"]
             return {**params, "amount": sum(int(x["amount"]) for x in debits)}
+        if op.name == "pay_invoices":  # a payment run moves the sum of its invoices
+            invoices = erp.state["invoices"]
+            found = [invoices.get(str(p.get("invoice"))) for p in params["payments"]]
+            return {**params, "amount": sum(i["amount"] for i in found if i)}
     except (AttributeError, KeyError, TypeError, ValueError):
         pass  # a malformed request: the contract check answers it
     return params

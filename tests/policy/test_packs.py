@@ -515,3 +515,25 @@ def test_a_scenario_sets_severity_per_oracle_over_the_pack() -> None:
     assert result.passed
     assert str(result.score("budget").severity) == "info"
     assert str(scenario.severity) == "block"
+
+
+def test_an_amount_rule_applies_to_a_payment_run() -> None:
+    from harness.modes.sim import prepare_run
+
+    scenario = small_scenario(
+        policy=pack(approvals=[{"action": "erp.pay", "when": "amount > 0"}])
+    )
+    setup = prepare_run(scenario, seed=0)
+    invoice = next(iter(setup.world.services["erp"].state["invoices"].values()))
+
+    # an unknown invoice moves nothing (amount 0); a real one moves its amount
+    setup.tools.call("pay_invoices", payments=[{"invoice": "inv_missing"}])
+    setup.tools.call("pay_invoices", payments=[{"invoice": invoice["id"]}])
+
+    decisions = [
+        d
+        for h in setup.world.history
+        if h.f == "pay_invoices" and h.type != "invoke"
+        for d in h.value.get("policy", ())
+    ]
+    assert [d["verdict"] for d in decisions] == ["missing_approval"]
