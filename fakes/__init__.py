@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fakes.base import FakeService, Operation, Reply, ServiceError
+from fakes.calendar import Calendar
 from fakes.crm import Crm
 from fakes.erp import Erp
 from fakes.iam import Iam
@@ -24,6 +25,7 @@ SERVICES: tuple[type[FakeService], ...] = (
     Tickets,
     Ops,
     Notify,
+    Calendar,
 )
 for _service in SERVICES:
     register_service(_service)
