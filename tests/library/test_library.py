@@ -1,0 +1,47 @@
+"""The scenario library as a whole: its size, its spread, and that it loads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from harness import load_scenario
+from harness.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+FILES = sorted(
+    p for p in SCENARIOS.rglob("*.yaml") if "policies" not in p.relative_to(ROOT).parts
+)
+
+
+def test_the_library_holds_at_least_forty_scenarios_with_unique_names() -> None:
+    names = [load_scenario(p).name for p in FILES]
+    assert len(names) >= 40, f"{len(names)} scenarios"
+    assert [n for n, c in Counter(names).items() if c > 1] == []
+
+
+def test_each_scenario_has_a_one_line_rationale_and_tags() -> None:
+    for path in FILES:
+        scenario = load_scenario(path)
+        assert "\n" not in scenario.rationale, path
+        assert len(scenario.rationale) >= 30, path
+        assert scenario.tags, path
+
+
+def test_each_workflow_has_its_agent_module_and_pack() -> None:
+    import importlib
+
+    workflows = {
+        str(load_scenario(p).task.input.get("workflow"))
+        for p in FILES
+        if "workflow" in load_scenario(p).task.input
+    }
+    for workflow in workflows:
+        module = importlib.import_module(f"harness.agents.{workflow}")
+        assert callable(module.careful_agent), workflow
+        assert (SCENARIOS / "policies" / f"{workflow}.yaml").is_file(), workflow
+
+
+def test_every_library_file_validates() -> None:
+    assert main(["validate", str(SCENARIOS)]) == 0
