@@ -257,29 +257,31 @@ def test_importing_the_plugin_loads_no_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_readme_main_command_runs_the_payments_suite(tmp_path: Path) -> None:
-    """`aqe run scenarios/payments --agent …careful…`, from the repository root."""
+def test_the_readme_main_command_runs_the_library(tmp_path: Path) -> None:
+    """`aqe run scenarios --agent …library:careful_agent`, from the repository root."""
+    readme = (ROOT / "README.md").read_text()
+    assert "aqe run scenarios --agent harness.agents.library:careful_agent" in readme
     command = [
         sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
-        "run", "scenarios/payments", "--agent", CAREFUL, "--report-dir", str(tmp_path),
+        "run", "scenarios", "--agent", "harness.agents.library:careful_agent",
+        "--report-dir", str(tmp_path),
     ]  # fmt: skip
     done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "5/5 scenario runs passed" in done.stdout
-    assert len(list((tmp_path / "traces").glob("*.jsonl"))) == 5
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert (summary["runs"], summary["passed"]) == (5, 5)
+    assert summary["runs"] == summary["passed"] >= 40
+    assert len(list((tmp_path / "traces").glob("*.jsonl"))) == summary["runs"]
+    assert f"{summary['runs']}/{summary['runs']} scenario runs passed" in done.stdout
     # escalation decisions across the suite, in the terminal and the summary
-    assert (
-        "escalation: conflicting_records precision 1.00 recall 1.00;"
-        " none precision 1.00 recall 1.00" in done.stdout
-    )
-    assert summary["escalation"]["matrix"] == {
-        "conflicting_records": {"conflicting_records": 1},
-        "none": {"none": 4},
-    }
+    assert "escalation: conflicting_records precision 1.00 recall 1.00;" in done.stdout
+    matrix = summary["escalation"]["matrix"]
+    assert all(
+        count == 0 or expected in (actual, "any")
+        for expected, row in matrix.items()
+        for actual, count in row.items()
+    ), matrix
     # an oracle with nothing to judge is shown as such, not as a pass
     refund_ok = next(r for r in summary["results"] if r["scenario"] == "refund_ok")
     assert refund_ok["scores"]["injection"] is None
