@@ -98,6 +98,23 @@ class ScenarioBuilder:
         self._data["severity"] = level
         return self
 
+    def seeds(self, runs: int) -> ScenarioBuilder:
+        """Runs per session, each with its own derived seed."""
+        self._data["seeds"] = runs
+        return self
+
+    def thresholds(
+        self,
+        *,
+        pass_rate: float | None = None,
+        pass_hat_k: dict[str, Any] | None = None,
+    ) -> ScenarioBuilder:
+        """What the runs must reach together: ``pass_rate=0.8``,
+        ``pass_hat_k={"k": 3, "min": 0.5}``."""
+        given = {"pass_rate": pass_rate, "pass_hat_k": pass_hat_k}
+        self._data["thresholds"] = {k: v for k, v in given.items() if v is not None}
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The scenario as a YAML file would hold it."""
         return copy.deepcopy(self._data)

@@ -51,7 +51,19 @@ def semantic_problems(data: Any) -> list[Problem]:
         *_reference_problems(data),
         *_placeholder_problems(data),
         *_service_problems(data),
+        *_threshold_problems(data),
     ]
+
+
+def _threshold_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    hat = _dict(_dict(data.get("thresholds")).get("pass_hat_k"))
+    k, seeds = hat.get("k"), data.get("seeds", 1)
+    if isinstance(k, int) and isinstance(seeds, int) and k > max(seeds, 1):
+        yield Problem(
+            path=("thresholds", "pass_hat_k", "k"),
+            message=f"pass^{k} needs {k} runs, but the scenario makes {seeds}",
+            fix=f"set seeds: {k} or more, or lower k to {seeds} or less",
+        )
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -135,7 +135,9 @@ class ScenarioItem(pytest.Item):
             seed=seed,
             wall_timeout=config.getoption("aqe_timeout"),
         )
-        self.record = record_run(config, result, self.path, spec, self.seed_index)
+        self.record = record_run(
+            config, result, self.path, spec, self.seed_index, nodeid=self.nodeid
+        )
         if not result.passed:
             target = _relative(self.path, config.rootpath)
             seeds = seed_count(config, self.scenario)
@@ -182,31 +184,27 @@ def agent_spec(config: pytest.Config) -> str:
 
 
 def record_run(
-    config: pytest.Config, result: Any, path: Path, agent: str, seed_index: int = 0
+    config: pytest.Config,
+    result: Any,
+    path: Path,
+    agent: str,
+    seed_index: int = 0,
+    *,
+    nodeid: str,
 ) -> dict[str, Any]:
     """Write the run's trace; its record for the session summary."""
+    from harness.reporting.records import run_record
     from harness.reporting.trace import write_trace
 
     trace = write_trace(result, report_dir(config) / "traces")
-    return {
-        "scenario": result.scenario.name,
-        "path": path.as_posix(),
-        "seed": result.seed,
-        "seed_index": seed_index,
-        "agent": agent,
-        "passed": result.passed,
-        "failed": list(result.failed_oracles),
-        # None: the oracle had nothing to judge in this run
-        "scores": {
-            s.oracle: None if s.passed and s.value is None else s.passed
-            for s in result.scores
-        },
-        "faults": [dict(f) for f in result.fault_coverage],
-        "escalation": {
-            k: result.score("escalation").details.get(k) for k in ("expected", "actual")
-        },
-        "trace": _relative(trace, config.rootpath),
-    }
+    return run_record(
+        result,
+        nodeid=nodeid,
+        path=_relative(path, config.rootpath),
+        agent=agent,
+        seed_index=seed_index,
+        trace=_relative(trace, config.rootpath),
+    )
 
 
 def run_for_test(
@@ -249,7 +247,9 @@ def run_for_test(
     result = run_scenario(
         built, agent, seed=seed, wall_timeout=config.getoption("aqe_timeout")
     )
-    request.node.record = record_run(config, result, request.node.path, spec)
+    request.node.record = record_run(
+        config, result, request.node.path, spec, nodeid=request.node.nodeid
+    )
     return result
 
 

@@ -51,6 +51,7 @@ from harness.scenario.model import (
     Scenario,
     Severity,
     TaskSpec,
+    Thresholds,
     TrajectoryExpectation,
     WorldSpec,
 )
@@ -228,6 +229,7 @@ def _build(data: dict[str, Any]) -> Scenario:
         tags=tuple(data.get("tags", ())),
         severity=_severity(data.get("severity")),
         seeds=int(data.get("seeds", 1)),
+        thresholds=Thresholds.from_json(data.get("thresholds")),
         severities={
             name: Severity(level)
             for name, level in _dict(data.get("severity")).items()

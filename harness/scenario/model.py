@@ -6,6 +6,7 @@ world records when a run starts (see :mod:`harness.scenario.refs`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -179,6 +180,80 @@ class Expectations:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PassHatK:
+    """pass^k must be at least ``min``: k runs drawn from those made all pass."""
+
+    k: int
+    min: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThresholdVerdict:
+    met: bool
+    #: ``pass rate 0.80 >= 0.80; pass^3 0.40 < 0.50``
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thresholds:
+    """What a scenario must reach over its runs to pass as a whole.
+
+    Without thresholds every run must pass. With them, a scenario whose runs meet
+    every threshold passes the session although some runs failed (an agent that is
+    right 9 times in 10 may be good enough to ship; the failed runs stay visible).
+    """
+
+    pass_rate: float | None = None
+    pass_hat_k: PassHatK | None = None
+
+    def judge(self, runs: int, passed: int) -> ThresholdVerdict:
+        """Whether ``passed`` of ``runs`` meets every threshold, and why."""
+        parts: list[str] = []
+        met = True
+        if self.pass_rate is not None:
+            rate = passed / runs if runs else 0.0
+            ok = runs > 0 and rate >= self.pass_rate
+            met &= ok
+            parts.append(
+                f"pass rate {rate:.2f} {'>=' if ok else '<'} {self.pass_rate:.2f}"
+            )
+        if self.pass_hat_k is not None:
+            k = self.pass_hat_k.k
+            if k > runs:
+                met = False
+                parts.append(f"pass^{k} needs {k} runs, only {runs} made")
+            else:
+                value = math.comb(passed, k) / math.comb(runs, k)
+                ok = value >= self.pass_hat_k.min
+                met &= ok
+                sign = ">=" if ok else "<"
+                parts.append(f"pass^{k} {value:.2f} {sign} {self.pass_hat_k.min:.2f}")
+        return ThresholdVerdict(met=met, explanation="; ".join(parts))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.pass_rate is not None:
+            out["pass_rate"] = self.pass_rate
+        if self.pass_hat_k is not None:
+            out["pass_hat_k"] = {"k": self.pass_hat_k.k, "min": self.pass_hat_k.min}
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Thresholds | None:
+        if not data:
+            return None
+        hat = data.get("pass_hat_k")
+        return cls(
+            pass_rate=None
+            if data.get("pass_rate") is None
+            else float(data["pass_rate"]),
+            pass_hat_k=None
+            if hat is None
+            else PassHatK(k=int(hat["k"]), min=float(hat["min"])),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A validated scenario: task, world, faults, policy, humans, expectations."""
 
@@ -191,6 +266,8 @@ class Scenario:
     severities: Mapping[str, Severity] = field(default_factory=dict)
     #: Runs per session, each with its own derived seed (``--aqe-seeds`` wins).
     seeds: int = 1
+    #: What its runs must reach together; None: every run must pass.
+    thresholds: Thresholds | None = None
     world: WorldSpec = field(default_factory=WorldSpec)
     faults: tuple[FaultSpec, ...] = ()
     policy: PolicyPack = field(default_factory=PolicyPack)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from harness import load_scenario
+import pytest
+
+from harness import load_scenario, run_scenario
+from harness.agents.library import careful_agent
 from harness.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +48,17 @@ def test_each_workflow_has_its_agent_module_and_pack() -> None:
 
 def test_every_library_file_validates() -> None:
     assert main(["validate", str(SCENARIOS)]) == 0
+
+
+PAYMENTS = sorted((SCENARIOS / "payments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PAYMENTS, ids=[p.stem for p in PAYMENTS])
+def test_the_careful_agent_passes_every_payments_scenario_on_five_seeds(
+    path: Path,
+) -> None:
+    scenario = load_scenario(path)
+    for seed in range(5):
+        result = run_scenario(scenario, careful_agent, seed=seed)
+        failed = [f"{s.oracle}: {s.explanation}" for s in result.scores if not s.passed]
+        assert failed == [], f"seed {seed}: {failed}"

@@ -245,7 +245,7 @@ def test_loader_lists_valid_keys_when_nothing_is_close() -> None:
     assert problems(BASE + "retires: 3\n") == (
         "x.yaml:9:1: <root>: unknown key 'retires'\n"
         "    fix: valid keys: expect, faults, humans, name, policy, rationale,"
-        " seeds, severity, tags, task, world",
+        " seeds, severity, tags, task, thresholds, world",
     )
 
 
