@@ -1,6 +1,7 @@
 """The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe
 validate`` (check files), ``aqe new scenario``, ``aqe fuzz`` (search for a
-breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference)."""
+breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference), and the
+report commands ``aqe compare``, ``replay``, ``report`` and ``rescore``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -180,6 +182,82 @@ examples:
 """
 
 
+def _reporting(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.errors import HarnessError
+    from harness.reporting import commands
+
+    try:
+        if args.command == "compare":
+            return commands.compare_command(
+                Path(args.base),
+                Path(args.cand),
+                rules=args.compare_fail,
+                fail_on_regression=args.fail_on_regression,
+                fmt=args.format,
+                out=sys.stdout,
+            )
+        if args.command == "replay":
+            scenario = Path(args.scenario) if args.scenario else None
+            return commands.replay_command(
+                Path(args.trace), scenario=scenario, out=sys.stdout
+            )
+        if args.command == "report":
+            return commands.report_command(Path(args.run_dir), out=sys.stdout)
+        return commands.rescore_command(Path(args.run_dir), out=sys.stdout)
+    except HarnessError as err:
+        sys.stderr.write(f"aqe {args.command}: {err}\n")
+        return 2
+
+
+def _add_report_commands(sub: Any) -> None:
+    compare = sub.add_parser(
+        "compare",
+        help="compare two runs (or baselines); exit 6 on a regression if asked",
+        description="BASE and CAND are each a run folder (reports/runs/<id>,"
+        " reports/latest), a summary.json or a baseline file.",
+    )
+    compare.add_argument("base")
+    compare.add_argument("cand")
+    compare.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 6 when a scenario regressed beyond a rule",
+    )
+    compare.add_argument(
+        "--compare-fail",
+        action="append",
+        default=[],
+        metavar="[SCENARIO/]METRIC:DELTA",
+        help="a gate rule, as pytest's --aqe-compare-fail (default pass_rate:0)",
+    )
+    compare.add_argument(
+        "--format", choices=["text", "md", "html", "json"], default="text"
+    )
+    compare.set_defaults(func=_reporting)
+    replay = sub.add_parser(
+        "replay", help="run a trace's agent again and check it reproduces the trace"
+    )
+    replay.add_argument("trace", help="a trace .jsonl from a run folder's traces/")
+    replay.add_argument(
+        "--scenario", help="the scenario file, if not where the trace says"
+    )
+    replay.set_defaults(func=_reporting)
+    report = sub.add_parser(
+        "report", help="regenerate a run folder's summary, Markdown and HTML"
+    )
+    report.add_argument("run_dir", help="reports/runs/<id> or reports/latest")
+    report.set_defaults(func=_reporting)
+    rescore = sub.add_parser(
+        "rescore",
+        help="re-score a run folder's traces without running agents",
+        description="Re-issues each trace's recorded calls on a fresh world of the"
+        " same scenario and seed, then scores it with today's oracles and"
+        " expectations; writes RUN_DIR/rescored/.",
+    )
+    rescore.add_argument("run_dir", help="reports/runs/<id> or reports/latest")
+    rescore.set_defaults(func=_reporting)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aqe", description="Agentic quality engineering harness."
@@ -265,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these services (repeatable; default: every registered service)",
     )
     tools.set_defaults(func=_tools)
+    _add_report_commands(sub)
     return parser
 
 

@@ -33,6 +33,10 @@ class AgentLoadError(HarnessError):
     """The agent named by ``module:callable`` could not be imported or called."""
 
 
+class BaselineError(HarnessError):
+    """A baseline file is missing, unreadable, or not one this harness can read."""
+
+
 class ContractError(HarnessError):
     """A fake produced a response that breaks its own contract (a harness bug)."""
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-_SUMMARY = pytest.StashKey[list[dict[str, Any]]]()
+RUN_DIR = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +53,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="wall-clock limit per run; a hung agent is a recorded failure "
         "(default 60)",
     )
+    group.addoption(
+        "--aqe-baseline",
+        dest="aqe_baseline",
+        metavar="PATH",
+        help="the baseline to compare with (default: <report dir>/baseline.json)",
+    )
+    group.addoption(
+        "--aqe-save-baseline",
+        dest="aqe_save_baseline",
+        action="store_true",
+        help="write this session's results as the baseline",
+    )
+    group.addoption(
+        "--aqe-compare-fail",
+        dest="aqe_compare_fail",
+        action="append",
+        default=[],
+        metavar="[SCENARIO/]METRIC:DELTA",
+        help="fail (exit 6) when METRIC gets worse than the baseline by more than"
+        " DELTA (0.1 or 10%%), e.g. pass_rate:0 or refund_ok/idempotency:0;"
+        " repeatable (default: pass_rate:0 when a baseline exists)",
+    )
+    group.addoption(
+        "--aqe-store",
+        dest="aqe_store",
+        metavar="URL",
+        help="results history: a SQLite path or postgresql://… "
+        "(default: <report dir>/history.sqlite)",
+    )
     parser.addini("aqe_agent", "the agent under test (module:callable)", default="")
     parser.addini("aqe_seed", "session seed (default 0)", default="0")
     parser.addini("aqe_seeds", "runs per scenario (default 1)", default="1")
@@ -67,7 +96,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "aqe(scenario=None): an aqe-harness scenario test; aqe_run() runs the"
         " scenario it names",
     )
-    config.pluginmanager.register(_ResultCollector(config), "aqe-results")
+    if hasattr(config, "workerinput"):
+        return  # workers run and trace; the controller reports
+    from harness.errors import HarnessError
+    from harness.reporting.session import SessionReport
+    from harness.scenario.collect import report_options
+
+    try:
+        report = SessionReport.start(report_options(config), config.rootpath)
+    except HarnessError as err:
+        raise pytest.UsageError(f"aqe: {err}") from None
+    config.stash[RUN_DIR] = report.run_dir
+    config.pluginmanager.register(_SessionReporter(report), "aqe-results")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(report), "aqe-xdist")
 
 
 def pytest_collect_file(
@@ -109,28 +151,77 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     record = getattr(item, "record", None)
     if call.when == "call" and record is not None:
-        report.user_properties.append(("aqe", record))
+        # travels to the xdist controller with the report; JUnit shows the scores
+        report.aqe_record = record
+        # JUnit XML writes the teardown report's properties, taken from the item
+        item.user_properties.extend(junit_properties(record))
     return report
 
 
-class _ResultCollector:
-    """Gathers run records from test reports (on the xdist controller too)."""
+def junit_properties(record: dict[str, Any]) -> list[tuple[str, object]]:
+    """A run's verdict and scores as JUnit ``<property>`` pairs."""
+    props: list[tuple[str, object]] = [
+        ("aqe.scenario", record["scenario"]),
+        ("aqe.seed", record["seed"]),
+        ("aqe.agent", record["agent"]),
+        ("aqe.verdict", "pass" if record["passed"] else "fail"),
+    ]
+    for oracle, passed in record["scores"].items():
+        outcome = "n/a" if passed is None else "pass" if passed else "fail"
+        props.append((f"aqe.oracle.{oracle}", outcome))
+        value = record["values"].get(oracle)
+        if value is not None:
+            props.append((f"aqe.value.{oracle}", value))
+    props.append(("aqe.trace", record["trace"]))
+    return props
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-        self.records: list[dict[str, Any]] = []
+
+class _SessionReporter:
+    """Gathers run records on the controller; reports and gates at session end."""
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.records.extend(
-                cast("dict[str, Any]", v)
-                for k, v in report.user_properties
-                if k == "aqe"
-            )
+        from harness.reporting.session import crash_reason
+
+        record = getattr(report, "aqe_record", None)
+        if report.when == "call" and record is not None:
+            self.report.add(cast("dict[str, Any]", record))
+        reason = crash_reason(report)
+        if reason is not None:
+            self.report.incomplete.append(reason)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.report.incomplete.append("the session was interrupted")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from harness.reporting.session import failed_count
+
+        if session.shouldstop and session.shouldstop is not True:
+            self.report.incomplete.append(f"the session stopped: {session.shouldstop}")
+        gate = self.report.finish(
+            pytest_status=int(session.exitstatus), failed_tests=failed_count(session)
+        )
+        if gate is not None:
+            session.exitstatus = gate.exit_code
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.records or hasattr(self.config, "workerinput"):
-            return
-        from harness.reporting.summary import summarize
+        from harness.reporting.session import write_terminal
 
-        summarize(self.records, self.config, terminalreporter)
+        write_terminal(self.report, terminalreporter)
+
+
+class _XdistHooks:
+    """Tells workers the run folder, and notices a worker that died."""
+
+    def __init__(self, report: Any) -> None:
+        self.report = report
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["aqe_run_dir"] = str(self.report.run_dir)
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if error is not None:
+            self.report.incomplete.append(f"worker {node.gateway.id} crashed: {error}")

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas  # noqa: F401
 import pytest
+import scipy.stats  # noqa: F401
 
 from harness.scenario.loader import load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
@@ -11,6 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PAYMENTS = ROOT / "scenarios" / "payments"
 
 pytest_plugins = ["pytester"]
+# pandas, numpy and scipy are imported above, before any in-process pytester run:
+# pytester restores sys.modules after each run, and numpy cannot be imported twice
+# in one process.
 
 
 def payments_scenario(name: str) -> Scenario:

@@ -45,9 +45,9 @@ def test_careful_agent_passes_the_suite_and_writes_a_trace_per_run(
     result = project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
     result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(["*aqe scenario summary*", "5/5 scenario runs passed*"])
-    traces = sorted((project.path / "reports" / "traces").glob("*.jsonl"))
+    traces = sorted((project.path / "reports" / "latest" / "traces").glob("*.jsonl"))
     assert len(traces) == 5
-    assert (project.path / "reports" / "summary.json").is_file()
+    assert (project.path / "reports" / "latest" / "summary.json").is_file()
 
 
 def test_a_failing_scenario_names_the_oracle_shows_evidence_and_a_reproduce_line(
@@ -82,7 +82,7 @@ def test_the_reproduce_line_reproduces_the_same_trace(project: pytest.Pytester) 
         "--aqe-seed=9",
     )
     project.runpytest(*args)
-    (trace,) = (project.path / "reports" / "traces").glob("*.jsonl")
+    (trace,) = (project.path / "reports" / "latest" / "traces").glob("*.jsonl")
     first = trace.read_bytes()
     project.runpytest(*args)
     assert trace.read_bytes() == first
@@ -211,7 +211,9 @@ def test_seeds_report_pass_rate_and_pass_hat_k_identically_under_xdist(
         result.stdout.fnmatch_lines(
             ["*runs  pass^k*", "refund_ok * pass * 2/2 * 1.00*"]
         )
-        summary = json.loads((project.path / report / "summary.json").read_text())
+        summary = json.loads(
+            (project.path / report / "latest" / "summary.json").read_text()
+        )
         summaries.append(summary["scenarios"])
     assert summaries[0] == summaries[1]
     refund_ok = next(s for s in summaries[0] if s["scenario"] == "refund_ok")
@@ -270,9 +272,11 @@ def test_the_readme_main_command_runs_the_library(tmp_path: Path) -> None:
         command, cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((tmp_path / "latest" / "summary.json").read_text())
     assert summary["runs"] == summary["passed"] >= 40
-    assert len(list((tmp_path / "traces").glob("*.jsonl"))) == summary["runs"]
+    assert (
+        len(list((tmp_path / "latest" / "traces").glob("*.jsonl"))) == summary["runs"]
+    )
     assert f"{summary['runs']}/{summary['runs']} scenario runs passed" in done.stdout
     # escalation decisions across the suite, in the terminal and the summary
     assert "escalation: conflicting_records precision 1.00 recall 1.00;" in done.stdout

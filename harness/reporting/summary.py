@@ -1,34 +1,54 @@
-"""The session summary: a table in the terminal and ``summary.json`` on disk."""
+"""The session summary: ``summary.json``'s content and the terminal table."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from harness._version import __version__
-from harness.reporting.trace import write_atomic
+from harness.scenario.model import Thresholds
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 
 
-def summarize(
-    records: Sequence[dict[str, Any]], config: pytest.Config, terminal: Any
-) -> None:
-    """Print the scenario-by-oracle table and write ``<report dir>/summary.json``."""
-    from harness.scenario.collect import report_dir
+def build_summary(records: Sequence[dict[str, Any]], **meta: Any) -> dict[str, Any]:
+    """The summary of a session's records (``summary.json``, version 2), without
+    its verdict, comparison and gate (see :mod:`harness.reporting.session`).
 
+    ``meta``: run_id, started, finished, git, agent, complete, incomplete_reason.
+    """
     ordered = sorted(
         records, key=lambda r: (r["path"], r["scenario"], r.get("seed_index", 0))
     )
-    scenarios = per_scenario(ordered)
     oracles: list[str] = []
     for record in ordered:
         oracles.extend(o for o in record["scores"] if o not in oracles)
     passed = sum(r["passed"] for r in ordered)
+    scenarios = per_scenario(ordered)
+    agents = sorted({str(r.get("agent")) for r in ordered})
+    return {
+        "summary_version": SUMMARY_VERSION,
+        "harness": __version__,
+        "agent": agents[0] if len(agents) == 1 else agents or None,
+        **meta,
+        "runs": len(ordered),
+        "passed": passed,
+        "failed": len(ordered) - passed,
+        "oracles": oracles,
+        "scenarios": [{k: v for k, v in s.items() if k != "key"} for s in scenarios],
+        "escalation": _escalation(ordered),
+        "fault_coverage": _fault_coverage(ordered),
+        "results": ordered,
+    }
+
+
+def write_table(summary: dict[str, Any], terminal: Any) -> None:
+    """The scenario-by-oracle table, fault coverage and escalation lines."""
+    scenarios = summary["scenarios"]
+    if not scenarios:
+        return
+    oracles: list[str] = summary["oracles"]
     repeated = any(s["runs"] > 1 for s in scenarios)
     terminal.write_sep("=", "aqe scenario summary")
     width = max(len(s["scenario"]) for s in scenarios)
@@ -37,35 +57,32 @@ def summarize(
         head += "runs  pass^k  "
     terminal.write_line(head + "  ".join(oracles))
     for row in scenarios:
-        runs = [r for r in ordered if (r["path"], r["scenario"]) == row["key"]]
-        cells = "  ".join(
-            _cells([r["scores"].get(o) for r in runs]).center(len(o)) for o in oracles
-        )
-        verdict = "pass" if row["passed"] == row["runs"] else "FAIL"
-        line = f"{row['scenario']:<{width}}  {verdict:<7}  "
+        cells = "  ".join(_cells(row["oracles"].get(o)).center(len(o)) for o in oracles)
+        line = f"{row['scenario']:<{width}}  {row['verdict']:<7}  "
         if repeated:
             hat = row["pass_hat_k"][str(row["runs"])]
             line += f"{row['passed']}/{row['runs']:<2}  {hat:<6.2f}  "
         terminal.write_line(line + cells)
-    _fault_coverage(ordered, terminal)
-    escalation = _escalation(ordered, terminal)
-    out = report_dir(config)
-    summary = {
-        "summary_version": SUMMARY_VERSION,
-        "harness": __version__,
-        "runs": len(ordered),
-        "passed": passed,
-        "failed": len(ordered) - passed,
-        "escalation": escalation,
-        "scenarios": [{k: v for k, v in s.items() if k != "key"} for s in scenarios],
-        "results": ordered,
-    }
-    path = out / "summary.json"
-    write_atomic(path, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
-    terminal.write_line(
-        f"{passed}/{len(ordered)} scenario runs passed; "
-        f"summary: {path}; traces: {out / 'traces'}"
-    )
+    for row in scenarios:
+        if row.get("thresholds_met") is not None:
+            held = "met" if row["thresholds_met"] else "NOT met"
+            terminal.write_line(
+                f"thresholds {held}: {row['scenario']}: {row['thresholds_explanation']}"
+            )
+    coverage = summary["fault_coverage"]
+    if coverage["faults"]:
+        line = f"fault coverage: {coverage['fired']}/{coverage['faults']} faults fired"
+        if coverage["never_fired"]:
+            line += "; never fired: " + ", ".join(coverage["never_fired"])
+        terminal.write_line(line)
+    escalation = summary["escalation"]
+    if escalation:
+        cells_ = [
+            f"{label} precision {_ratio(escalation['precision'][label])}"
+            f" recall {_ratio(escalation['recall'][label])}"
+            for label in sorted(escalation["precision"])
+        ]
+        terminal.write_line("escalation: " + "; ".join(cells_))
 
 
 def per_scenario(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -80,6 +97,9 @@ def per_scenario(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for key, runs in groups.items():
         n, c = len(runs), sum(r["passed"] for r in runs)
+        thresholds = Thresholds.from_json(runs[0].get("thresholds"))
+        judged = thresholds.judge(n, c) if thresholds is not None else None
+        verdict = c == n if judged is None else judged.met
         out.append(
             {
                 "key": key,
@@ -95,55 +115,61 @@ def per_scenario(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "pass_hat_k": {
                     str(k): math.comb(c, k) / math.comb(n, k) for k in range(1, n + 1)
                 },
+                "oracles": _oracle_counts(runs),
+                "verdict": "pass" if verdict else "FAIL",
+                "thresholds": runs[0].get("thresholds"),
+                "thresholds_met": None if judged is None else judged.met,
+                "thresholds_explanation": None
+                if judged is None
+                else judged.explanation,
             }
         )
     return out
 
 
-def _cells(values: Sequence[bool | None]) -> str:
+def _oracle_counts(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per oracle: the runs it judged and the runs it passed."""
+    counts: dict[str, dict[str, int]] = {}
+    for run in runs:
+        for oracle, passed in run.get("scores", {}).items():
+            cell = counts.setdefault(oracle, {"judged": 0, "passed": 0})
+            if passed is not None:
+                cell["judged"] += 1
+                cell["passed"] += bool(passed)
+    return counts
+
+
+def _cells(counts: dict[str, int] | None) -> str:
     """One oracle across a scenario's runs: ok, FAIL, -, or passes/runs."""
-    judged = [v for v in values if v is not None]
-    if not judged:
+    if not counts or not counts["judged"]:
         return "-"
-    if all(judged):
+    if counts["passed"] == counts["judged"]:
         return "ok"
-    if not any(judged):
+    if not counts["passed"]:
         return "FAIL"
-    return f"{sum(judged)}/{len(judged)}"
+    return f"{counts['passed']}/{counts['judged']}"
 
 
-def _fault_coverage(records: Sequence[dict[str, Any]], terminal: Any) -> None:
-    """One line of fault coverage, naming the faults that never fired."""
+def _fault_coverage(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How many of the suite's faults fired, naming those that never did."""
     faults = [(r, f) for r in records for f in r.get("faults", ())]
-    if not faults:
-        return
-    fired = sum(f["fired"] > 0 for _, f in faults)
-    line = f"fault coverage: {fired}/{len(faults)} faults fired"
-    idle = [
-        f"{r['scenario']}/{f['fault']} ({f['kind']}, matched {f['matched']} calls)"
-        for r, f in faults
-        if f["fired"] == 0
-    ]
-    if idle:
-        line += "; never fired: " + ", ".join(idle)
-    terminal.write_line(line)
+    return {
+        "faults": len(faults),
+        "fired": sum(f["fired"] > 0 for _, f in faults),
+        "never_fired": [
+            f"{r['scenario']}/{f['fault']} ({f['kind']}, matched {f['matched']} calls)"
+            for r, f in faults
+            if f["fired"] == 0
+        ],
+    }
 
 
-def _escalation(
-    records: Sequence[dict[str, Any]], terminal: Any
-) -> dict[str, Any] | None:
+def _escalation(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """Escalation decisions across the suite: confusion matrix, precision, recall."""
     from harness.oracles.escalation import confusion
 
     stats = confusion(r["escalation"] for r in records if r.get("escalation"))
-    if not stats.matrix:
-        return None
-    cells = []
-    for label in sorted(stats.precision):
-        precision, recall = stats.precision[label], stats.recall[label]
-        cells.append(f"{label} precision {_ratio(precision)} recall {_ratio(recall)}")
-    terminal.write_line("escalation: " + "; ".join(cells))
-    return stats.to_json()
+    return stats.to_json() if stats.matrix else None
 
 
 def _ratio(value: float | None) -> str:

@@ -47,6 +47,7 @@ def trace_lines(result: RunResult) -> list[str]:
                 "faker": _faker_version(),
                 "scenario": scenario.name,
                 "scenario_sha256": scenario.source_sha256,
+                "scenario_path": _shown(scenario.path),
                 "seed": result.seed,
                 "world_seed": result.world.world_seed,
                 "agent": result.agent,
@@ -86,6 +87,16 @@ def trace_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def _shown(path: Path | None) -> str | None:
+    """A scenario's path as a trace names it: relative to where the run ran."""
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
 def trace_bytes(result: RunResult) -> bytes:
     return ("\n".join(trace_lines(result)) + "\n").encode()
 
@@ -97,6 +108,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600: reports are shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -155,7 +155,13 @@ class ScenarioItem(pytest.Item):
                 ]
             )
             raise ScenarioFailed(
-                render_failure(result, reproduce=reproduce, trace=self.record["trace"])
+                render_failure(
+                    result,
+                    reproduce=reproduce,
+                    trace=_relative(
+                        run_dir(config) / self.record["trace"], config.rootpath
+                    ),
+                )
             )
 
     def repr_failure(
@@ -196,14 +202,15 @@ def record_run(
     from harness.reporting.records import run_record
     from harness.reporting.trace import write_trace
 
-    trace = write_trace(result, report_dir(config) / "traces")
+    folder = run_dir(config)
+    trace = write_trace(result, folder / "traces")
     return run_record(
         result,
         nodeid=nodeid,
         path=_relative(path, config.rootpath),
         agent=agent,
         seed_index=seed_index,
-        trace=_relative(trace, config.rootpath),
+        trace=_relative(trace, folder),
     )
 
 
@@ -264,6 +271,36 @@ def report_dir(config: pytest.Config) -> Path:
     value = config.getoption("aqe_report_dir") or config.getini("aqe_report_dir")
     path = Path(value)
     return path if path.is_absolute() else config.rootpath / path
+
+
+def run_dir(config: pytest.Config) -> Path:
+    """This session's run folder (the controller names it; workers are told)."""
+    from harness.plugin import RUN_DIR
+
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "aqe_run_dir" in workerinput:
+        return Path(workerinput["aqe_run_dir"])
+    return config.stash[RUN_DIR]
+
+
+def report_options(config: pytest.Config) -> Any:
+    """The session's reporting options, resolved against the report dir."""
+    from harness.reporting.session import ReportOptions
+
+    reports = report_dir(config)
+    baseline = config.getoption("aqe_baseline")
+    path = Path(baseline) if baseline else reports / "baseline.json"
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    return ReportOptions(
+        reports=reports,
+        baseline=path,
+        baseline_explicit=bool(baseline),
+        save_baseline=bool(config.getoption("aqe_save_baseline")),
+        store=config.getoption("aqe_store"),
+        rules=tuple(config.getoption("aqe_compare_fail") or ()),
+        expects_runs=bool(config.getoption("aqe_agent")),
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

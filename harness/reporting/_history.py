@@ -1,0 +1,199 @@
+"""Past runs for the HTML report's trend plots, read from the store's frames.
+
+The frames come from :class:`harness.reporting.store.ResultStore` (``trends`` and
+``suite_trend``) but only their rows are read, through :class:`Frame`, so pandas
+is never imported here. Missing values (None, NaN, NaT, ``pd.NA``) read as None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from harness.reporting import _view as view
+
+
+class Frame(Protocol):
+    """What the report reads of a trends table (a pandas ``DataFrame``)."""
+
+    def __len__(self) -> int: ...
+
+    def to_dict(self, orient: Any) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PastRun:
+    """One session of the history: when, at which commit, how it went."""
+
+    run_id: str
+    started: str
+    git_sha: str | None
+    pass_rate: float | None
+    verdict: str
+    regressions: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class History:
+    """Runs in the order they started, and per scenario its pass rate in each."""
+
+    runs: tuple[PastRun, ...]
+    current: str | None
+    rates: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateSeries:
+    """A scenario's pass rate in every run of the history (None: not run)."""
+
+    scenario: str
+    values: tuple[float | None, ...]
+    first: float
+    last: float
+    low: float
+    high: float
+    runs: int
+
+    @property
+    def spread(self) -> float:
+        return self.high - self.low
+
+
+def read_history(
+    summary: Mapping[str, Any], trends: Frame | None, suite: Frame | None
+) -> History:
+    """The history of both frames, with the current run added when they lack it."""
+    runs: dict[str, PastRun] = {}
+    for row in records(suite):
+        run = _past_run(row)
+        runs[run.run_id] = run
+    rates: dict[str, dict[str, float]] = {}
+    weighted: dict[str, tuple[float, float]] = {}
+    for row in records(trends):
+        value = number(row.get("value"))
+        if row.get("metric") != "pass_rate" or value is None:
+            continue
+        run_id = str(row.get("run_id"))
+        rates.setdefault(str(row.get("scenario")), {})[run_id] = value
+        n = number(row.get("n")) or 1.0
+        passed, total = weighted.get(run_id, (0.0, 0.0))
+        weighted[run_id] = (passed + value * n, total + n)
+        if run_id not in runs:
+            runs[run_id] = _past_run(row)
+    for run_id, (passed, total) in weighted.items():
+        if runs[run_id].pass_rate is None and total:
+            runs[run_id] = replace(runs[run_id], pass_rate=passed / total)
+    current = str(summary["run_id"]) if summary.get("run_id") else None
+    if current is not None:
+        _add_current(summary, current, runs, rates)
+    ordered = sorted(runs.values(), key=lambda r: (r.started, r.run_id))
+    return History(runs=tuple(ordered), current=current, rates=rates)
+
+
+def _add_current(
+    summary: Mapping[str, Any],
+    current: str,
+    runs: dict[str, PastRun],
+    rates: dict[str, dict[str, float]],
+) -> None:
+    total = int(summary.get("runs") or 0)
+    if current not in runs and total:
+        runs[current] = PastRun(
+            run_id=current,
+            started=when(summary.get("started")) or "~",
+            git_sha=view.short_sha((summary.get("git") or {}).get("sha")),
+            pass_rate=int(summary.get("passed") or 0) / total,
+            verdict=view.verdict_key(summary),
+            regressions=len(view.regressed_scenarios(summary)),
+        )
+    for entry in summary.get("scenarios") or ():
+        rate = rates.setdefault(str(entry["scenario"]), {})
+        if current not in rate and entry.get("runs"):
+            rate[current] = int(entry.get("passed") or 0) / int(entry["runs"])
+
+
+def _past_run(row: Mapping[str, Any]) -> PastRun:
+    sha = text(row.get("git_sha"))
+    return PastRun(
+        run_id=str(row.get("run_id")),
+        started=when(row.get("started")) or "",
+        git_sha=view.short_sha(sha) if sha not in ("None", "nan") else None,
+        pass_rate=number(row.get("pass_rate")),
+        verdict=(text(row.get("verdict")) or "").lower(),
+        regressions=integer(row.get("regressions")),
+    )
+
+
+def records(frame: Frame | None) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts; none for None or an empty frame."""
+    if frame is None or len(frame) == 0:
+        return []
+    return [dict(row) for row in frame.to_dict(orient="records")]
+
+
+def missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT are not equal to themselves
+    except (TypeError, ValueError):  # pd.NA has no truth value
+        return True
+
+
+def text(value: object) -> str | None:
+    return None if missing(value) else str(value)
+
+
+def when(value: object) -> str | None:
+    """A time as ``2026-12-01T08:15:00Z`` (UTC), from a string or a timestamp."""
+    if missing(value):
+        return None
+    moment = value if isinstance(value, datetime) else None
+    if moment is None:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def number(value: object) -> float | None:
+    if missing(value) or isinstance(value, bool):
+        return None
+    try:
+        found = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(found) else found
+
+
+def integer(value: object) -> int | None:
+    found = number(value)
+    return None if found is None else int(found)
+
+
+def changed_rates(history: History) -> list[RateSeries]:
+    """Scenarios whose pass rate moved, with their rate in every run (or None)."""
+    order = [run.run_id for run in history.runs]
+    changed = []
+    for name, by_run in history.rates.items():
+        values = tuple(by_run.get(run_id) for run_id in order)
+        known = [v for v in values if v is not None]
+        if len(known) > 1 and max(known) - min(known) > 1e-9:
+            changed.append(
+                RateSeries(
+                    scenario=name,
+                    values=values,
+                    first=known[0],
+                    last=known[-1],
+                    low=min(known),
+                    high=max(known),
+                    runs=len(known),
+                )
+            )
+    return changed

@@ -1,0 +1,283 @@
+"""The report commands of ``aqe``: compare, replay, report, rescore.
+
+Each returns an exit code (see :mod:`harness.reporting.gate`) and prints to the
+given stream; misuse raises :class:`harness.errors.HarnessError`, which the CLI
+prints as ``aqe: …`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from harness.errors import HarnessError
+from harness.reporting.gate import ExitCode
+from harness.reporting.runfolder import RESULTS, read_results
+from harness.reporting.session import (
+    DEFAULT_RULE,
+    candidate_baseline,
+    dump_summary,
+    write_reports,
+)
+from harness.reporting.trace import write_atomic
+
+
+def load_any_baseline(path: Path) -> Any:
+    """A baseline from a baseline file, a run folder, or a ``summary.json``."""
+    from harness.reporting.baseline import build_baseline, load_baseline
+
+    if path.is_dir():
+        return candidate_baseline(run_summary(path), build_baseline)
+    if path.name == "summary.json" or (path.suffix == ".json" and _is_summary(path)):
+        return candidate_baseline(_read_json(path), build_baseline)
+    return load_baseline(path)
+
+
+def _is_summary(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "summary_version" in data
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise HarnessError(f"{path}: cannot read it ({err.strerror})") from None
+    except ValueError as err:
+        raise HarnessError(
+            f"{path}: not JSON ({err})\n    fix: pass a run folder, its summary.json"
+            " or a baseline file"
+        ) from None
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: not a summary (a JSON object)")
+    return data
+
+
+def run_summary(run_dir: Path) -> dict[str, Any]:
+    """A run folder's summary, its records re-read from ``results.jsonl`` (which
+    holds every run that finished, even if the session died before its summary)."""
+    from harness.reporting.summary import build_summary
+
+    results = run_dir / RESULTS
+    if not results.is_file():
+        raise HarnessError(
+            f"{run_dir}: no {RESULTS} here\n    fix: pass a run folder,"
+            " reports/runs/<id> (or reports/latest)"
+        )
+    records = list(read_results(results))
+    meta: dict[str, Any] = {}
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        old = _read_json(summary_path)
+        keys = ("run_id", "started", "finished", "git", "complete", "incomplete_reason")
+        meta = {k: old.get(k) for k in keys}
+        extra = {k: old.get(k) for k in ("comparison", "gate", "verdict", "exit_code")}
+    else:
+        meta = {
+            "run_id": run_dir.name,
+            "started": None,
+            "finished": None,
+            "git": {"sha": None, "branch": None, "dirty": False},
+            "complete": False,
+            "incomplete_reason": "the session ended before writing its summary",
+        }
+        extra = {}
+    summary = build_summary(records, **meta, run_dir=str(run_dir))
+    summary["comparison"] = extra.get("comparison")
+    summary["gate"] = extra.get("gate") or {"rules": [], "failed": []}
+    summary["verdict"] = extra.get("verdict") or (
+        "error"
+        if not summary["complete"]
+        else "pass"
+        if not summary["failed"]
+        else "fail"
+    )
+    summary["exit_code"] = extra.get("exit_code")
+    return summary
+
+
+def compare_command(
+    base: Path,
+    cand: Path,
+    *,
+    rules: Sequence[str],
+    fail_on_regression: bool,
+    fmt: str,
+    out: TextIO,
+) -> int:
+    """``aqe compare BASE CAND``: print the comparison; exit 6 on a regression
+    when asked to."""
+    from harness.reporting.compare import compare, parse_rule, render_comparison_text
+
+    parsed = [parse_rule(r) for r in (rules or (DEFAULT_RULE,))]
+    comparison = compare(load_any_baseline(base), load_any_baseline(cand), parsed)
+    data = comparison.to_json()
+    data["baseline"]["path"] = str(base)
+    if fmt == "json":
+        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    elif fmt in ("md", "html"):
+        summary = _comparison_summary(cand, data)
+        if fmt == "md":
+            from harness.reporting.markdown import render_markdown
+
+            out.write(render_markdown(summary))
+        else:
+            from harness.reporting.html import render_html
+
+            out.write(render_html(summary))
+    else:
+        out.write(render_comparison_text(comparison))
+    failures = comparison.gate_failures
+    if fail_on_regression and failures:
+        return int(ExitCode.REGRESSION)
+    return int(ExitCode.PASS)
+
+
+def _comparison_summary(cand: Path, comparison: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's summary (a run folder's, or an empty one) with the
+    comparison in it, for the Markdown and HTML renderers."""
+    if cand.is_dir():
+        summary = run_summary(cand)
+    elif _is_summary(cand):
+        summary = _read_json(cand)
+    else:
+        from harness.reporting.summary import build_summary
+
+        summary = build_summary(
+            [],
+            run_id=cand.stem,
+            started=None,
+            finished=None,
+            git={"sha": None, "branch": None, "dirty": False},
+            complete=True,
+            incomplete_reason=None,
+        )
+        summary["gate"] = {"rules": [], "failed": []}
+    summary["comparison"] = comparison
+    regressed = comparison["counts"].get("regressed", 0)
+    summary["verdict"] = "regression" if regressed else summary.get("verdict", "pass")
+    return summary
+
+
+def report_command(run_dir: Path, *, out: TextIO) -> int:
+    """``aqe report RUN_DIR``: regenerate summary.json, summary.md and report.html
+    from ``results.jsonl``."""
+    summary = run_summary(run_dir)
+    write_atomic(run_dir / "summary.json", dump_summary(summary))
+    written = write_reports(summary, run_dir, trends=None, suite_trend=None)
+    out.write(
+        f"aqe report: {summary['runs']} run(s) from {run_dir / RESULTS}; wrote"
+        f" {run_dir / 'summary.json'}, {written['markdown']}, {written['html']}\n"
+    )
+    if not summary["complete"]:
+        out.write(f"INCOMPLETE: {summary['incomplete_reason']}\n")
+    return int(ExitCode.PASS)
+
+
+def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> int:
+    """``aqe replay TRACE``: run the trace's agent again on its scenario and seed;
+    exit 0 when the trace and verdict are reproduced byte for byte."""
+    from harness.agents.loading import load_agent
+    from harness.modes.sim import run_scenario
+    from harness.reporting.replay import read_trace, trace_scenario
+    from harness.reporting.trace import trace_bytes
+
+    trace = read_trace(trace_path)
+    loaded = trace_scenario(trace, scenario)
+    header = trace.header
+    agent = load_agent(str(header["agent"]))
+    result = run_scenario(loaded, agent, seed=int(header["seed"]))
+    new = trace_bytes(result)
+    old_verdict = trace.verdict
+    verdict = (
+        "passed" if result.passed else "failed " + ", ".join(result.failed_oracles)
+    )
+    if new == trace.text:
+        out.write(
+            f"aqe replay: reproduced {header['scenario']} (seed {header['seed']},"
+            f" agent {header['agent']}): identical trace"
+            f" ({len(trace.lines)} lines), verdict {verdict}\n"
+        )
+        return int(ExitCode.PASS)
+    old_lines = trace.text.decode().splitlines()
+    new_lines = new.decode().splitlines()
+    first = next(
+        (
+            i
+            for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False))
+            if a != b
+        ),
+        min(len(old_lines), len(new_lines)),
+    )
+    was = (
+        "passed"
+        if old_verdict["passed"]
+        else "failed " + ", ".join(old_verdict["failed"])
+    )
+    out.write(
+        f"aqe replay: NOT reproduced {header['scenario']} (seed {header['seed']}):"
+        f" the trace differs from line {first + 1}\n"
+        f"  recorded: {_clip(old_lines[first] if first < len(old_lines) else '')}\n"
+        f"  now:      {_clip(new_lines[first] if first < len(new_lines) else '')}\n"
+        f"  verdict recorded: {was}; now: {verdict}\n"
+    )
+    if header.get("scenario_sha256") != loaded.source_sha256:
+        out.write("  the scenario file changed since the trace was written\n")
+    return int(ExitCode.FAILED)
+
+
+def _clip(line: str, width: int = 160) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def rescore_command(run_dir: Path, *, out: TextIO) -> int:
+    """``aqe rescore RUN_DIR``: re-score the run folder's traces with today's
+    oracles and scenarios, without running agents; writes ``RUN_DIR/rescored/``."""
+    from harness.reporting.replay import rescore_records
+    from harness.reporting.runfolder import ResultsLog
+    from harness.reporting.summary import build_summary
+
+    old = run_summary(run_dir)
+    records = rescore_records(old["results"], run_dir)
+    target = run_dir / "rescored"
+    results = target / RESULTS
+    results.unlink(missing_ok=True)
+    log = ResultsLog(results)
+    for record in records:
+        log.append(record)
+    summary = build_summary(
+        records,
+        run_id=f"{old['run_id']}-rescored",
+        started=old.get("started"),
+        finished=old.get("finished"),
+        git=old["git"],
+        complete=old["complete"],
+        incomplete_reason=old.get("incomplete_reason"),
+        run_dir=str(target),
+    )
+    summary["comparison"] = None
+    summary["gate"] = {"rules": [], "failed": []}
+    summary["verdict"] = "pass" if not summary["failed"] else "fail"
+    write_atomic(target / "summary.json", dump_summary(summary))
+    write_reports(summary, target)
+    before = {(r["scenario"], r["seed"]): r for r in old["results"]}
+    changed = 0
+    for record in records:
+        prior = before.get((record["scenario"], record["seed"]))
+        if prior is not None and prior["passed"] != record["passed"]:
+            changed += 1
+            now = (
+                "passes" if record["passed"] else "fails " + ", ".join(record["failed"])
+            )
+            out.write(f"  {record['scenario']} (seed {record['seed']}): now {now}\n")
+    out.write(
+        f"aqe rescore: {len(records)} run(s) re-scored from their traces,"
+        f" {changed} verdict(s) changed, {summary['passed']}/{summary['runs']} pass;"
+        f" wrote {target}/\n"
+    )
+    return int(ExitCode.PASS if not summary["failed"] else ExitCode.FAILED)

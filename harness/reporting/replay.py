@@ -1,0 +1,154 @@
+"""Reading traces back: reproduce a run (``aqe replay``) or re-score it without
+its agent (``aqe rescore``).
+
+Re-scoring re-issues the calls a trace recorded, in order and at their simulated
+times, through the function door of a fresh world built from the same scenario
+and seed. Faults decide from the seed, the fault id and the call index, so the
+world ends as the agent left it; the oracles then judge it with today's code and
+expectations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import (
+    HarnessError,
+    ToolConnectionError,
+    ToolError,
+    ToolMalformedResponse,
+    ToolTimeout,
+)
+from harness.world.clock import EPOCH
+
+_TOOL_ERRORS = (ToolError, ToolTimeout, ToolConnectionError, ToolMalformedResponse)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trace:
+    path: Path
+    header: dict[str, Any]
+    lines: tuple[dict[str, Any], ...]
+    text: bytes
+
+    @property
+    def verdict(self) -> dict[str, Any]:
+        return next(line for line in reversed(self.lines) if line["type"] == "verdict")
+
+
+def read_trace(path: Path) -> Trace:
+    """A trace file, checked to be one (a clear error otherwise)."""
+    try:
+        text = path.read_bytes()
+    except OSError as err:
+        raise HarnessError(
+            f"{path}: cannot read the trace ({err.strerror})\n"
+            "    fix: pass a .jsonl file from a run folder's traces/"
+        ) from None
+    try:
+        lines = tuple(json.loads(line) for line in text.splitlines() if line.strip())
+    except json.JSONDecodeError as err:
+        raise HarnessError(
+            f"{path}:{err.lineno}: not a trace line ({err.msg})\n"
+            "    fix: pass a trace written by aqe (one JSON object a line)"
+        ) from None
+    if (
+        not lines
+        or lines[0].get("type") != "header"
+        or lines[-1].get("type") != ("verdict")
+    ):
+        raise HarnessError(
+            f"{path}: not a complete aqe trace (it must open with a header line and"
+            " end with a verdict line)\n    fix: pass a trace written by aqe"
+        )
+    return Trace(path=path, header=lines[0], lines=lines, text=text)
+
+
+def trace_scenario(trace: Trace, override: Path | None = None) -> Any:
+    """The scenario a trace ran, from ``override`` or the path its header names."""
+    from harness.scenario.loader import load_scenario
+
+    named = trace.header.get("scenario_path")
+    path = override or (Path(named) if named else None)
+    if path is None or not path.is_file():
+        raise HarnessError(
+            f"{trace.path}: cannot find the scenario file"
+            f" {named or '(the trace names none)'}\n"
+            "    fix: pass --scenario PATH (run from the directory the session ran in)"
+        )
+    return load_scenario(path)
+
+
+def replay_agent(trace: Trace) -> Callable[..., Any]:
+    """An agent that re-issues the trace's calls, delivery by delivery."""
+    deliveries: list[list[dict[str, Any]]] = [[]]
+    for line in trace.lines:
+        process = line.get("process")
+        if process == "nemesis" and line.get("f") == "duplicate_delivery":
+            deliveries.append([])
+        elif process == "agent" and line.get("type") == "invoke":
+            deliveries[-1].append(line)
+    verdict = trace.verdict
+    queue = list(deliveries)
+
+    def agent(task: Any, env: Any) -> dict[str, Any]:
+        calls = queue.pop(0) if queue else []
+        for call in calls:
+            wait = float(call["time"]) - (time.time() - EPOCH)
+            if wait > 1e-9:
+                time.sleep(wait)
+            value = call["value"]
+            args = dict(value.get("params") or {})
+            if value.get("idempotency_key") is not None:
+                args["idempotency_key"] = value["idempotency_key"]
+            # the agent saw an error here too; it is in the new history
+            with contextlib.suppress(*_TOOL_ERRORS):
+                env.tools.call(call["f"], **args)
+        return {
+            "status": verdict.get("agent_status") or "done",
+            "summary": verdict.get("agent_summary") or "",
+        }
+
+    return agent
+
+
+def _is_invoke(line: dict[str, Any]) -> bool:
+    return (
+        line.get("value", {}).get("door") is not None and line.get("call") is not None
+    )
+
+
+def rescore_records(
+    records: Sequence[dict[str, Any]], run_dir: Path
+) -> list[dict[str, Any]]:
+    """New records for ``records``, re-scored from their traces."""
+    from harness.modes.sim import run_scenario
+    from harness.reporting.records import run_record
+
+    out = []
+    for record in records:
+        trace = read_trace(run_dir / record["trace"])
+        scenario = trace_scenario(trace, _record_path(record))
+        result = run_scenario(scenario, replay_agent(trace), seed=record["seed"])
+        new = run_record(
+            result,
+            nodeid=record["nodeid"],
+            path=record["path"],
+            agent=record["agent"],
+            seed_index=record.get("seed_index", 0),
+            trace=record["trace"],
+            mode=record.get("mode", "sim"),
+        )
+        out.append(new)
+    return out
+
+
+def _record_path(record: dict[str, Any]) -> Path | None:
+    path = Path(record["path"])
+    return path if path.is_file() else None

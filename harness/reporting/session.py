@@ -1,0 +1,337 @@
+"""A session's reports, end to end: records in, run folder, comparison, gate out.
+
+The plugin hands every finished run's record to :class:`SessionReport` on the
+controller (xdist workers only run and write traces). At session end it builds the
+summary, compares it with the baseline, decides the gate once, and writes
+``summary.json``, ``summary.md`` and ``report.html`` (atomically), the history
+store and the baseline if asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BaselineError
+from harness.reporting.gate import Gate, decide
+from harness.reporting.runfolder import (
+    RESULTS,
+    GitInfo,
+    ResultsLog,
+    git_info,
+    iso,
+    new_run_id,
+    point_latest,
+    utc_now,
+)
+from harness.reporting.summary import build_summary
+from harness.reporting.trace import write_atomic
+
+#: The rule a baseline comparison gates on when the user gives none.
+DEFAULT_RULE = "pass_rate:0"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportOptions:
+    """The reporting options of a session, resolved to paths and rules."""
+
+    reports: Path
+    baseline: Path
+    #: The baseline was named on the command line (so it must exist).
+    baseline_explicit: bool = False
+    save_baseline: bool = False
+    store: str | None = None
+    rules: tuple[str, ...] = ()
+    #: The session was asked to run an agent: running nothing is then a failure.
+    expects_runs: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class SessionReport:
+    """What the controller gathers during a session and writes at its end."""
+
+    options: ReportOptions
+    root: Path
+    run_id: str
+    git: GitInfo
+    started: Any
+    records: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    baseline: Any = None
+    summary: dict[str, Any] | None = None
+    gate: Gate | None = None
+    written: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, options: ReportOptions, root: Path) -> SessionReport:
+        """Resolve the run folder and load the baseline (a bad one raises)."""
+        from harness.reporting.compare import parse_rule
+
+        for rule in options.rules:
+            parse_rule(rule)  # raises HarnessError naming the grammar
+        started = utc_now()
+        git = git_info(root)
+        report = cls(
+            options=options,
+            root=root,
+            run_id=new_run_id(options.reports, started, git),
+            git=git,
+            started=started,
+        )
+        report.baseline = load_session_baseline(options)
+        return report
+
+    @property
+    def run_dir(self) -> Path:
+        return self.options.reports / "runs" / self.run_id
+
+    def add(self, record: dict[str, Any]) -> None:
+        """A run finished: keep its record and append it to ``results.jsonl``."""
+        self.records.append(record)
+        try:
+            ResultsLog(self.run_dir / RESULTS).append(record)
+        except OSError as err:
+            self.errors.append(f"cannot append to {self.run_dir / RESULTS}: {err}")
+
+    def finish(self, *, pytest_status: int, failed_tests: int) -> Gate | None:
+        """Build the summary, compare, decide the gate and write the reports.
+
+        Returns None when the session had nothing to do with scenarios.
+        """
+        if not self.records and not self.options.expects_runs:
+            return None
+        summary = build_summary(
+            self.records,
+            run_id=self.run_id,
+            started=iso(self.started),
+            finished=iso(utc_now()),
+            git=self.git.to_json(),
+            complete=not self.incomplete,
+            incomplete_reason="; ".join(self.incomplete) or None,
+            run_dir=str(self.run_dir),
+        )
+        regressions = self._compare(summary)
+        tolerated = sum(
+            row["runs"] - row["passed"]
+            for row in summary["scenarios"]
+            if row.get("thresholds_met")
+        )
+
+        def gate() -> Gate:
+            return decide(
+                pytest_status=pytest_status,
+                failed_tests=failed_tests,
+                tolerated=tolerated,
+                ran=len(self.records),
+                regressions=regressions,
+                errors=[*self.incomplete, *self.errors],
+            )
+
+        self.gate = gate()
+        self.summary = summary
+        if self.records:
+            self._write(summary, self.gate)
+            if self.errors and self.gate.verdict != "error":  # a write failed
+                self.gate = gate()
+                self._write_summary_json(summary, self.gate)
+        return self.gate
+
+    # -- comparison --------------------------------------------------------------
+
+    def _compare(self, summary: dict[str, Any]) -> list[str]:
+        """Compare with the baseline; the gate failures it yields."""
+        from harness.reporting.baseline import build_baseline
+        from harness.reporting.compare import compare, parse_rule
+
+        summary["comparison"] = None
+        summary["gate"] = {"rules": list(self.options.rules), "failed": []}
+        if self.baseline is None:
+            return []
+        explicit = bool(self.options.rules)
+        rules = [parse_rule(r) for r in (self.options.rules or (DEFAULT_RULE,))]
+        candidate = candidate_baseline(summary, build_baseline)
+        comparison = compare(self.baseline, candidate, rules)
+        data = comparison.to_json()
+        data["baseline"]["path"] = str(self.options.baseline)
+        summary["comparison"] = data
+        failures = list(comparison.gate_failures)
+        if not explicit:  # the default rule: worse pass rates, not absent ones
+            missing = {
+                s["scenario"] for s in data["scenarios"] if s["status"] == "missing"
+            }
+            failures = [f for f in failures if f.split(":", 1)[0] not in missing]
+        summary["gate"] = {
+            "rules": list(self.options.rules) or [DEFAULT_RULE],
+            "failed": failures,
+        }
+        return failures
+
+    # -- writing -----------------------------------------------------------------
+
+    def _write(self, summary: dict[str, Any], gate: Gate) -> None:
+        from harness.reporting.baseline import build_baseline, save_baseline
+
+        self._write_summary_json(summary, gate)
+        trends = suite = None
+        try:
+            from harness.reporting.store import open_store
+
+            with open_store(self.store_url) as store:
+                store.add_run(summary)
+                trends = store.trends(last=30)
+                suite = store.suite_trend(last=30)
+        except Exception as err:
+            # an infrastructure error (exit 7); the run's own reports still get written
+            self.errors.append(f"history store {self.store_url}: {err}")
+        self.written.update(
+            write_reports(summary, self.run_dir, trends=trends, suite_trend=suite)
+        )
+        step = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step:
+            try:
+                with open(step, "a", encoding="utf-8") as handle:
+                    handle.write((self.run_dir / "summary.md").read_text("utf-8"))
+            except OSError as err:
+                self.errors.append(f"cannot append to $GITHUB_STEP_SUMMARY: {err}")
+        if self.options.save_baseline:
+            baseline = candidate_baseline(summary, build_baseline)
+            save_baseline(baseline, self.options.baseline)
+            self.written["baseline"] = self.options.baseline
+        point_latest(self.options.reports, self.run_dir)
+
+    def _write_summary_json(self, summary: dict[str, Any], gate: Gate) -> None:
+        summary["verdict"] = gate.verdict
+        summary["exit_code"] = gate.exit_code
+        summary["gate"]["reasons"] = list(gate.reasons)
+        path = self.run_dir / "summary.json"
+        write_atomic(path, dump_summary(summary))
+        self.written["summary"] = path
+
+    @property
+    def store_url(self) -> str:
+        return self.options.store or str(self.options.reports / "history.sqlite")
+
+
+def load_session_baseline(options: ReportOptions) -> Any:
+    """The baseline to compare with, None when there is none to use."""
+    from harness.reporting.baseline import load_baseline
+
+    path = options.baseline
+    if not path.exists():
+        if options.baseline_explicit and not options.save_baseline:
+            raise BaselineError(
+                f"{path}: no such baseline\n"
+                "    fix: run once with --aqe-save-baseline to write it, or point"
+                " --aqe-baseline at an existing file"
+            )
+        return None
+    try:
+        return load_baseline(path)
+    except BaselineError:
+        if options.save_baseline:
+            return None  # it is about to be replaced
+        raise
+
+
+def candidate_baseline(summary: dict[str, Any], build: Any) -> Any:
+    return build(
+        summary["results"],
+        run_id=summary["run_id"],
+        git_sha=summary["git"]["sha"],
+        agent=agent if isinstance(agent := summary["agent"], str) else str(agent),
+        created=summary["finished"],
+    )
+
+
+def dump_summary(summary: dict[str, Any]) -> bytes:
+    return (json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n").encode()
+
+
+def write_reports(
+    summary: dict[str, Any],
+    run_dir: Path,
+    *,
+    trends: Any = None,
+    suite_trend: Any = None,
+) -> dict[str, Path]:
+    """Write ``summary.md`` and ``report.html`` of ``summary`` into ``run_dir``."""
+    from harness.reporting.html import render_html
+    from harness.reporting.markdown import render_markdown
+
+    md = run_dir / "summary.md"
+    html = run_dir / "report.html"
+    write_atomic(md, render_markdown(summary).encode())
+    write_atomic(
+        html, render_html(summary, trends=trends, suite_trend=suite_trend).encode()
+    )
+    return {"markdown": md, "html": html}
+
+
+def write_terminal(report: SessionReport, terminal: Any) -> None:
+    """The table, the comparison and the gate's one-line verdict."""
+    from harness.reporting.summary import write_table
+
+    summary, gate = report.summary, report.gate
+    if summary is None or gate is None:
+        return
+    write_table(summary, terminal)
+    comparison = summary.get("comparison")
+    if comparison is not None:
+        _write_comparison(comparison, terminal)
+    for reason in report.incomplete:
+        terminal.write_line(f"INCOMPLETE: {reason}", red=True, bold=True)
+    for error in report.errors:
+        terminal.write_line(f"aqe error: {error}", red=True)
+    passed, runs = summary["passed"], summary["runs"]
+    line = f"{passed}/{runs} scenario runs passed; aqe gate: {gate.verdict.upper()}"
+    line += f" (exit {gate.exit_code})"
+    terminal.write_line(line, bold=True, red=gate.exit_code != 0)
+    for reason in gate.reasons:
+        terminal.write_line(f"  {reason}")
+    if "summary" in report.written:
+        where = _shown(report.run_dir)
+        terminal.write_line(
+            f"reports: {where}/ (summary.json, summary.md, report.html, traces/)"
+        )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _write_comparison(comparison: dict[str, Any], terminal: Any) -> None:
+    counts = comparison["counts"]
+    parts = ", ".join(f"{counts[k]} {k}" for k in counts if counts[k])
+    terminal.write_line(f"baseline {comparison['baseline']['path']}: {parts}")
+    for line in comparison["regressions"]:
+        terminal.write_line(f"  REGRESSED {line}", red=True)
+    for row in comparison["scenarios"]:
+        if row["status"] in ("missing", "flaky", "new"):
+            terminal.write_line(f"  {row['status']}: {row['scenario']}")
+
+
+def failed_count(session: Any) -> int:
+    return int(getattr(session, "testsfailed", 0))
+
+
+def crash_reason(report: Any) -> str | None:
+    """xdist's report for an item whose worker died, else None."""
+    if report.failed and report.when not in ("setup", "call", "teardown"):
+        text = str(report.longrepr)
+        if "crashed" in text:
+            return text
+    return None
+
+
+def sorted_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        records, key=lambda r: (r["path"], r["scenario"], r.get("seed_index", 0))
+    )
