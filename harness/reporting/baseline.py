@@ -144,15 +144,12 @@ class Baseline:
         }
 
 
-def build_baseline(
+def scenario_metrics(
     records: Iterable[Mapping[str, Any]],
-    *,
-    run_id: str,
-    git_sha: str | None,
-    agent: str,
-    created: str,
-) -> Baseline:
-    """The baseline of a session's run records (see the module docstring)."""
+) -> dict[str, ScenarioBaseline]:
+    """Per scenario name, its metrics over its run records: ``pass_rate``, one rate
+    per oracle over the runs where it judged (``None`` scores left out; an oracle
+    that never judged is left out), and the means of :data:`MEANS`."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
         groups.setdefault(record["scenario"], []).append(record)
@@ -174,7 +171,21 @@ def build_baseline(
             values = tuple(r[mean] for r in runs if r.get(mean) is not None)
             if values:
                 metrics[mean] = MeanMetric(values=values)
-        scenarios[name] = ScenarioBaseline(path=runs[0]["path"], metrics=metrics)
+        path = str(runs[0].get("path", ""))
+        scenarios[name] = ScenarioBaseline(path=path, metrics=metrics)
+    return scenarios
+
+
+def build_baseline(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    run_id: str,
+    git_sha: str | None,
+    agent: str,
+    created: str,
+) -> Baseline:
+    """The baseline of a session's run records (see the module docstring)."""
+    scenarios = scenario_metrics(records)
     return Baseline(
         harness=__version__,
         created=created,

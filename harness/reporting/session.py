@@ -310,7 +310,8 @@ def _shown(path: Path) -> str:
 def _write_comparison(comparison: dict[str, Any], terminal: Any) -> None:
     counts = comparison["counts"]
     parts = ", ".join(f"{counts[k]} {k}" for k in counts if counts[k])
-    terminal.write_line(f"baseline {comparison['baseline']['path']}: {parts}")
+    shown = _shown(Path(comparison["baseline"]["path"]))
+    terminal.write_line(f"baseline {shown}: {parts}")
     for line in comparison["regressions"]:
         terminal.write_line(f"  REGRESSED {line}", red=True)
     for row in comparison["scenarios"]:

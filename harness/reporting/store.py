@@ -12,11 +12,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -25,10 +23,10 @@ from urllib.parse import urlsplit
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from harness.errors import HarnessError
+from harness.reporting.baseline import scenario_metrics
 
 SCHEMA_VERSION = 1
 DEFAULT_STORE = "reports/history.sqlite"
-MEANS = ("tool_calls", "simulated_seconds")
 
 _BUSY_SECONDS = 30.0
 _PG_LOCK = 0x61716573  # "aqes": serialises writers (and schema creation) on a server
@@ -79,65 +77,6 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS metrics_by_scenario ON metrics (scenario, metric)",
 )
-
-
-class MetricKind(StrEnum):
-    """How a metric aggregates runs: a rate (higher is better) or a mean (lower)."""
-
-    RATE = "rate"
-    MEAN = "mean"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Metric:
-    """One metric of one scenario over a session's runs.
-
-    ``samples`` are the per-run values it averages (1.0 or 0.0 for a rate), so
-    ``value`` is their mean and ``n`` their number.
-    """
-
-    kind: MetricKind
-    value: float
-    n: int
-    samples: tuple[float, ...]
-
-
-def scenario_metrics(
-    records: Iterable[Mapping[str, Any]],
-) -> dict[str, dict[str, Metric]]:
-    """Per scenario name, the baseline's metrics computed from its run records.
-
-    ``pass_rate`` (runs passed), one rate per oracle over the runs where it judged
-    (``None`` scores left out; an oracle that never judged is left out), and the
-    means ``tool_calls`` and ``simulated_seconds``.
-    """
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for record in records:
-        groups.setdefault(record["scenario"], []).append(record)
-    return {name: _metrics(runs) for name, runs in groups.items()}
-
-
-def _metrics(runs: Sequence[Mapping[str, Any]]) -> dict[str, Metric]:
-    rates: dict[str, list[float]] = {"pass_rate": [float(r["passed"]) for r in runs]}
-    for run in runs:
-        for oracle, score in run.get("scores", {}).items():
-            if score is not None:
-                rates.setdefault(oracle, []).append(float(score))
-    out = {name: _metric(MetricKind.RATE, samples) for name, samples in rates.items()}
-    for name in MEANS:
-        samples = [float(r[name]) for r in runs if r.get(name) is not None]
-        if samples:
-            out[name] = _metric(MetricKind.MEAN, samples)
-    return out
-
-
-def _metric(kind: MetricKind, samples: Sequence[float]) -> Metric:
-    return Metric(
-        kind=kind,
-        value=sum(samples) / len(samples),
-        n=len(samples),
-        samples=tuple(samples),
-    )
 
 
 def open_store(url: str | Path) -> ResultStore:
@@ -240,8 +179,8 @@ class ResultStore:
         run_id = row[0]
         metrics = [
             (run_id, scenario, name, metric.value, metric.n)
-            for scenario, by_name in scenario_metrics(summary["results"]).items()
-            for name, metric in by_name.items()
+            for scenario, measured in scenario_metrics(summary["results"]).items()
+            for name, metric in measured.metrics.items()
         ]
         with self._db.transaction():
             self._db.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))

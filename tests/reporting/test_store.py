@@ -23,13 +23,13 @@ import pandas as pd
 import pytest
 
 from harness.errors import HarnessError
-from harness.reporting.store import (
-    Metric,
+from harness.reporting.baseline import (
+    MeanMetric,
     MetricKind,
-    ResultStore,
-    open_store,
+    RateMetric,
     scenario_metrics,
 )
+from harness.reporting.store import ResultStore, open_store
 
 ACCEPTED = (
     "a file path (reports/history.sqlite), sqlite:///relative/path.sqlite, "
@@ -111,22 +111,20 @@ def test_scenario_metrics_rate_each_judging_oracle_and_average_the_costs() -> No
         record("b", True, policy=None),
     ]
     metrics = scenario_metrics(records)
-    assert list(metrics["a"]) == [
+    assert list(metrics["a"].metrics) == [
         "pass_rate",
-        "policy",
         "escalation",
+        "policy",
         "tool_calls",
         "simulated_seconds",
     ]
-    assert metrics["a"]["pass_rate"] == Metric(
-        kind=MetricKind.RATE, value=2 / 3, n=3, samples=(1.0, 0.0, 1.0)
-    )
-    assert metrics["a"]["escalation"] == Metric(
-        kind=MetricKind.RATE, value=1.0, n=1, samples=(1.0,)
-    )
-    assert metrics["a"]["tool_calls"].value == 5.0
-    assert metrics["a"]["simulated_seconds"].kind is MetricKind.MEAN
-    assert "policy" not in metrics["b"]
+    a = metrics["a"].metrics
+    assert a["pass_rate"] == RateMetric(successes=2, n=3)
+    assert a["escalation"] == RateMetric(successes=1, n=1)
+    assert a["tool_calls"] == MeanMetric(values=(4, 6, 5))
+    assert a["tool_calls"].value == 5.0
+    assert a["simulated_seconds"].kind is MetricKind.MEAN
+    assert "policy" not in metrics["b"].metrics
 
 
 def test_adding_runs_gives_their_metrics_as_trends(store: ResultStore) -> None:
