@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas  # noqa: F401
@@ -16,6 +17,16 @@ pytest_plugins = ["pytester"]
 # pandas, numpy and scipy are imported above, before any in-process pytester run:
 # pytester restores sys.modules after each run, and numpy cannot be imported twice
 # in one process.
+
+
+def copy_payments(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A temporary project holding the payments scenarios and their packs."""
+    target = pytester.path / "scenarios" / "payments"
+    target.mkdir(parents=True)
+    for path in sorted(PAYMENTS.glob("*.yaml")):
+        shutil.copy(path, target / path.name)
+    shutil.copytree(PAYMENTS.parent / "policies", target.parent / "policies")
+    return pytester
 
 
 def payments_scenario(name: str) -> Scenario:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PAYMENTS, ROOT
+from tests.conftest import ROOT, copy_payments
 
 CAREFUL = "harness.agents.reference:careful_refund_agent"
 NAIVE = "harness.agents.reference:naive_refund_agent"
@@ -18,12 +17,7 @@ NAIVE = "harness.agents.reference:naive_refund_agent"
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    target = pytester.path / "scenarios" / "payments"
-    target.mkdir(parents=True)
-    for path in sorted(PAYMENTS.glob("*.yaml")):
-        shutil.copy(path, target / path.name)
-    shutil.copytree(PAYMENTS.parent / "policies", target.parent / "policies")
-    return pytester
+    return copy_payments(pytester)
 
 
 def test_each_scenario_file_is_collected_as_one_item(project: pytest.Pytester) -> None:

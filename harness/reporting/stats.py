@@ -7,6 +7,10 @@
   method 10), which behaves at 0/n and n/n where the Wald interval collapses.
 * ``mann_whitney_one_sided``: are the candidate's values larger (or smaller) than
   the baseline's? For means such as tool calls, which need not be normal.
+* ``mcnemar_exact_one_sided`` and ``wilcoxon_one_sided``: the paired versions, for
+  cases run on both sides with the same seed. McNemar's exact test is the binomial
+  test on the discordant pairs; Wilcoxon's signed-rank test ranks the differences
+  and drops the zero ones (Wilcoxon's own convention, scipy's ``"wilcox"``).
 
 scipy is imported inside the functions: importing it costs most of a second.
 """
@@ -31,8 +35,10 @@ class Alternative(StrEnum):
 class Significance:
     """A one-sided test's p-value, and its statistic when it has a finite one.
 
-    ``statistic`` is the sample odds ratio for Fisher's test and U (of the
-    candidate) for Mann-Whitney; None when there was nothing to test.
+    ``statistic`` is the sample odds ratio for Fisher's test, U (of the candidate)
+    for Mann-Whitney, the matched-pairs odds ratio (candidate-only over base-only
+    successes) for McNemar's test and W+ (the rank sum of the positive differences,
+    candidate - base) for Wilcoxon's; None when there was nothing to test.
     """
 
     p_value: float
@@ -145,6 +151,62 @@ def mann_whitney_one_sided(
 
     side = "less" if alternative is Alternative.LOWER else "greater"
     result = mannwhitneyu(list(cand), list(base), alternative=side)
+    return Significance(
+        p_value=min(1.0, float(result.pvalue)),
+        statistic=_finite(float(result.statistic)),
+    )
+
+
+def mcnemar_exact_one_sided(
+    cand_only: int, base_only: int, *, alternative: Alternative
+) -> Significance:
+    """McNemar's exact test that the candidate's paired pass rate is lower (or higher).
+
+    ``cand_only`` counts the pairs where only the candidate succeeded, ``base_only``
+    those where only the baseline did; pairs that agree carry no evidence. Under
+    the null each discordant pair goes either way with probability 1/2, so
+    ``cand_only`` is Binomial(cand_only + base_only, 1/2). No discordant pair: p = 1.
+    """
+    if cand_only < 0 or base_only < 0:
+        raise ValueError(
+            f"need non-negative discordant pair counts, got {cand_only} and {base_only}"
+        )
+    discordant = cand_only + base_only
+    if discordant == 0:
+        return Significance(p_value=1.0, statistic=None)
+    from scipy.stats import binom
+
+    if alternative is Alternative.LOWER:
+        p_value = float(binom.cdf(cand_only, discordant, 0.5))
+    else:
+        p_value = float(binom.sf(cand_only - 1, discordant, 0.5))
+    ratio = cand_only / base_only if base_only else math.inf
+    return Significance(p_value=min(1.0, p_value), statistic=_finite(ratio))
+
+
+def wilcoxon_one_sided(
+    base: Sequence[float], cand: Sequence[float], *, alternative: Alternative
+) -> Significance:
+    """Wilcoxon's signed-rank test that the paired ``cand - base`` lean low (or high).
+
+    ``base[i]`` and ``cand[i]`` are one pair. Zero differences are dropped; with
+    none left (no pairs, or every pair equal) there is no evidence: p = 1. scipy
+    computes the null distribution exactly up to 50 distinct nonzero differences,
+    by exhaustive permutation up to 13 with ties, and with the tie-corrected
+    normal approximation beyond.
+    """
+    if len(base) != len(cand):
+        raise ValueError(
+            f"paired samples need the same length, got {len(base)} base"
+            f" and {len(cand)} candidate values"
+        )
+    differences = [c - b for b, c in zip(base, cand, strict=True) if c != b]
+    if not differences:
+        return Significance(p_value=1.0, statistic=None)
+    from scipy.stats import wilcoxon
+
+    side = "less" if alternative is Alternative.LOWER else "greater"
+    result = wilcoxon(differences, alternative=side)
     return Significance(
         p_value=min(1.0, float(result.pvalue)),
         statistic=_finite(float(result.statistic)),

@@ -8,25 +8,15 @@ name holds markup, and an escalation and fault coverage across them.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 import pandas as pd
 
-from harness.oracles.escalation import confusion
+from harness.modes.sim import DEFAULT_ORACLES
+from harness.reporting.summary import build_summary
+from harness.reporting.summary import per_scenario as _per_scenario
 
-ORACLES = [
-    "idempotency",
-    "escalation",
-    "outcome",
-    "safe_failure",
-    "policy",
-    "budget",
-    "leakage",
-    "injection",
-    "trajectory",
-    "security",
-]
+ORACLES = list(DEFAULT_ORACLES)
 SCRIPT_NAME = "<script>alert('pwned')</script>"
 RUN_ID = "20261201T081500Z-e1862da"
 
@@ -103,38 +93,8 @@ def records() -> list[dict[str, Any]]:
 
 
 def per_scenario(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault(run["scenario"], []).append(run)
-    out = []
-    for name, group in groups.items():
-        n, c = len(group), sum(r["passed"] for r in group)
-        oracles: dict[str, dict[str, int]] = {}
-        for run in group:
-            for oracle, score in run["scores"].items():
-                cell = oracles.setdefault(oracle, {"judged": 0, "passed": 0})
-                if score is not None:
-                    cell["judged"] += 1
-                    cell["passed"] += bool(score)
-        out.append(
-            {
-                "scenario": name,
-                "path": group[0]["path"],
-                "runs": n,
-                "passed": c,
-                "pass_rate": c / n,
-                "pass_at_k": {
-                    str(k): 1 - math.comb(n - c, k) / math.comb(n, k)
-                    for k in range(1, n + 1)
-                },
-                "pass_hat_k": {
-                    str(k): math.comb(c, k) / math.comb(n, k) for k in range(1, n + 1)
-                },
-                "oracles": oracles,
-                "verdict": "pass" if c == n else "FAIL",
-            }
-        )
-    return out
+    """The summary's scenario rows, as the harness computes them."""
+    return [{k: v for k, v in row.items() if k != "key"} for row in _per_scenario(runs)]
 
 
 def comparison() -> dict[str, Any]:
@@ -208,50 +168,34 @@ def comparison() -> dict[str, Any]:
 
 def realistic_summary() -> dict[str, Any]:
     """A complete session that regressed against its baseline."""
-    runs = records()
-    faults = [(r, f) for r in runs for f in r["faults"]]
-    escalation = confusion(r["escalation"] for r in runs if r["escalation"])
-    passed = sum(r["passed"] for r in runs)
-    return {
-        "summary_version": 2,
-        "harness": "0.7.0",
-        "run_id": RUN_ID,
-        "started": "2026-12-01T08:15:00Z",
-        "finished": "2026-12-01T08:15:09Z",
-        "git": {
+    summary = build_summary(
+        records(),
+        run_id=RUN_ID,
+        started="2026-12-01T08:15:00Z",
+        finished="2026-12-01T08:15:09Z",
+        git={
             "sha": "e1862da0c0ffee00112233445566778899aabbcc",
             "branch": "main",
             "dirty": False,
         },
-        "agent": "harness.agents.library:careful_agent",
-        "complete": True,
-        "incomplete_reason": None,
-        "verdict": "regression",
-        "runs": len(runs),
-        "passed": passed,
-        "failed": len(runs) - passed,
-        "oracles": ORACLES,
-        "scenarios": per_scenario(runs),
-        "escalation": escalation.to_json(),
-        "fault_coverage": {
-            "faults": len(faults),
-            "fired": sum(f["fired"] > 0 for _, f in faults),
-            "never_fired": [
-                f"{r['scenario']}/{f['fault']} ({f['kind']}, matched {f['matched']} calls)"
-                for r, f in faults
-                if f["fired"] == 0
-            ],
-        },
-        "comparison": comparison(),
-        "gate": {
+        complete=True,
+        incomplete_reason=None,
+    )
+    summary.update(
+        harness="0.7.0",
+        agent="harness.agents.library:careful_agent",
+        verdict="regression",
+        oracles=ORACLES,
+        comparison=comparison(),
+        gate={
             "rules": ["pass_rate:0"],
             "failed": [
                 "refund_ok: pass_rate 1.00 -> 0.40 (-0.60, 95% CI [-0.92, -0.15], "
                 "p=0.038, n=5/5)"
             ],
         },
-        "results": runs,
-    }
+    )
+    return summary
 
 
 def incomplete_summary() -> dict[str, Any]:

@@ -200,13 +200,9 @@ def test_the_browser_check_catches_errors_on_a_broken_page(
 def test_a_real_sessions_regression_report_opens_without_errors(
     pytester: pytest.Pytester,
 ) -> None:
-    from tests.conftest import PAYMENTS
+    from tests.conftest import copy_payments
 
-    target = pytester.path / "scenarios" / "payments"
-    target.mkdir(parents=True)
-    for path in sorted(PAYMENTS.glob("*.yaml")):
-        shutil.copy(path, target / path.name)
-    shutil.copytree(PAYMENTS.parent / "policies", target.parent / "policies")
+    copy_payments(pytester)
     agents = "harness.agents.reference"
     for agent, extra in (
         ("careful_refund_agent", ["--aqe-save-baseline"]),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.reporting.gate import ExitCode
-from tests.conftest import PAYMENTS
+from tests.conftest import PAYMENTS, copy_payments
 
 CAREFUL = "harness.agents.reference:careful_refund_agent"
 NAIVE = "harness.agents.reference:naive_refund_agent"
@@ -21,13 +20,8 @@ NAIVE = "harness.agents.reference:naive_refund_agent"
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    target = pytester.path / "scenarios" / "payments"
-    target.mkdir(parents=True)
-    for path in sorted(PAYMENTS.glob("*.yaml")):
-        shutil.copy(path, target / path.name)
-    shutil.copytree(PAYMENTS.parent / "policies", target.parent / "policies")
     pytester.makeini("[pytest]\npythonpath = .\n")
-    return pytester
+    return copy_payments(pytester)
 
 
 def latest(project: pytest.Pytester, name: str) -> Path:
