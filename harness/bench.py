@@ -155,7 +155,7 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     }
 
 
-def render(results: dict[str, float]) -> str:
+def render(results: dict[str, Any]) -> str:
     width = max(len(k) for k in results)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in results.items())
 
@@ -211,4 +211,46 @@ def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
         "rss_mb": round(_rss_mb(), 1),
         "records": sum(sizes.values()),
         **{f"n_{k}": v for k, v in sorted(sizes.items())},
+    }
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def bench_canary(*, cases: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """A canary stream of ``cases`` over the payments and refunds libraries, with
+    the careful reference agent as both candidate and control (10% routed, so
+    every candidate case also runs its control twin).
+
+    * ``cases``: cases in the stream; ``runs``: agent runs (cases plus twins);
+    * ``wall_s``, ``cases_per_s``: wall time of the whole stream and its rate;
+    * ``peak_rss_mb``: the process's peak resident memory.
+    """
+    from pathlib import Path
+
+    from harness.agents.library import careful_agent
+    from harness.modes.canary import CanaryConfig, run_canary
+    from harness.scenario.loader import load_scenario
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    templates = [
+        load_scenario(path)
+        for name in ("payments", "refunds")
+        for path in sorted((root / name).glob("*.yaml"))
+    ]
+    config = CanaryConfig(cases=cases, steps=(10.0,), seed=seed)
+    started = time.perf_counter()
+    report = run_canary(templates, careful_agent, careful_agent, config)
+    wall = time.perf_counter() - started
+    return {
+        "cases": report.cases_run,
+        "runs": report.cases_run + report.blast_radius.cases,
+        "templates": len(templates),
+        "verdict": str(report.verdict),
+        "wall_s": round(wall, 2),
+        "cases_per_s": round(report.cases_run / wall, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
     }

@@ -27,13 +27,15 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _bench(args: argparse.Namespace, extra: list[str]) -> int:
-    from harness.bench import bench_gateway, bench_world, render
+    from harness.bench import bench_canary, bench_gateway, bench_world, render
 
     if extra:
         sys.stderr.write(f"aqe bench: unexpected arguments: {' '.join(extra)}\n")
         return 2
     if args.target == "world":
         results = bench_world(runs=min(args.rounds, 500))
+    elif args.target == "canary":
+        results = bench_canary(cases=args.cases)
     else:
         results = bench_gateway(rounds=args.rounds)
     text = json.dumps(results, sort_keys=True) if args.json else render(results)
@@ -275,8 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world"],
-        help="gateway: the cost of each door; world: building and resetting worlds",
+        choices=["gateway", "world", "canary"],
+        help="gateway: the cost of each door; world: building and resetting worlds;"
+        " canary: a stream of generated cases through the kill switch and judge",
+    )
+    bench.add_argument(
+        "--cases", type=int, default=10_000, help="canary: cases in the stream"
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")

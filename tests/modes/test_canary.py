@@ -1,0 +1,146 @@
+"""Canary streams: routing, stages, the kill switch and its blast radius."""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import AgentEnv, AgentResult, Task, load_scenario
+from harness.agents.library import careful_agent
+from harness.agents.reference import careful_refund_agent
+from harness.modes.canary import (
+    CanaryConfig,
+    case_seed,
+    make_case,
+    routed_to_candidate,
+    run_canary,
+)
+from harness.modes.judge import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = [
+    load_scenario(p) for p in sorted((ROOT / "scenarios" / "payments").glob("*.yaml"))
+]
+
+
+def double_refunds_one_world_in_fifty(task: Task, env: AgentEnv) -> AgentResult:
+    """The careful agent, but on 2% of worlds it refunds twice without a key."""
+    charge = str(task.input.get("charge", ""))
+    if charge and zlib.crc32(charge.encode()) % 50 == 0:
+        for _ in range(2):
+            with contextlib.suppress(Exception):
+                env.tools.call(
+                    "create_refund", charge=charge, amount=task.input["amount"]
+                )
+        return AgentResult(status="done", summary="refunded")
+    return careful_refund_agent(task, env)
+
+
+def same_as_careful(task: Task, env: AgentEnv) -> Any:
+    """Another build of the careful agent: equivalent behaviour."""
+    return careful_refund_agent(task, env)
+
+
+def always_escalates(task: Task, env: AgentEnv) -> Any:
+    """Stops every task at a human: never a duplicate, but it gets no work done."""
+    env.http.post(
+        "https://ops.sim/v1/escalations",
+        json={"reason": "low_confidence", "summary": "not sure", "refs": []},
+    )
+    return AgentResult(status="escalated", summary="asked a human")
+
+
+def test_routing_is_a_stable_hash_of_the_case_id() -> None:
+    routed = [routed_to_candidate(7, f"c{i:06d}", 10.0) for i in range(5000)]
+    assert 0.08 < sum(routed) / len(routed) < 0.12
+    assert routed == [routed_to_candidate(7, f"c{i:06d}", 10.0) for i in range(5000)]
+    # a wider stage keeps every case the narrower one routed
+    wider = [routed_to_candidate(7, f"c{i:06d}", 25.0) for i in range(5000)]
+    assert all(w for r, w in zip(routed, wider, strict=True) if r)
+
+
+def test_cases_reseed_the_world_so_each_has_its_own_records() -> None:
+    from harness.modes.sim import prepare_run
+
+    template = TEMPLATES[0]
+    charges = set()
+    for i in range(5):
+        seed = case_seed(3, f"c{i:06d}")
+        setup = prepare_run(make_case(template, seed, 11), seed=seed)
+        charges.add(setup.task.input["charge"])
+    assert len(charges) == 5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_defect_in_two_percent_of_cases_trips_the_kill_switch_within_bounds(
+    seed: int,
+) -> None:
+    # the templates where a second refund always lands (elsewhere it is refused)
+    harmed = ("refund_ok", "refund_ambiguous_timeout", "refund_over_limit_approval")
+    templates = [t for t in TEMPLATES if t.name in harmed]
+    config = CanaryConfig(cases=3000, steps=(25.0,), seed=seed)
+    report = run_canary(
+        templates, double_refunds_one_world_in_fifty, careful_agent, config
+    )
+    assert report.verdict is Verdict.FAILED
+    assert report.killed
+    assert report.kill_reason is not None
+    assert report.kill_reason.startswith(f"critical: {report.killed_at_case} (")
+    assert (
+        "duplicated side effect refund:ch_" in report.kill_reason
+        or "blocking policy violation: payments.refund" in report.kill_reason
+    )
+    # stopped at the first defective case: the stream did not run to its end
+    assert report.cases_run < 3000
+    radius = report.blast_radius
+    assert 1 <= radius.cases <= 300, radius  # 0.98**300 < 0.3%: a bound, not luck
+    assert len(radius.critical) == 1
+    assert radius.side_effects >= 2
+    assert report.time_to_rollback is not None
+    assert report.time_to_rollback > 0
+    assert report.to_json()["killed_at_case"] == report.killed_at_case
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_an_equivalent_candidate_passes_without_a_false_alarm(seed: int) -> None:
+    config = CanaryConfig(cases=140, steps=(50.0,), seed=seed)
+    report = run_canary(TEMPLATES, same_as_careful, careful_agent, config)
+    assert report.verdict is Verdict.SUCCESSFUL, report.to_json()["stages"]
+    assert not report.killed
+    assert report.blast_radius.critical == ()
+
+
+def test_stages_ramp_and_a_failed_stage_stops_routing_before_the_next() -> None:
+    config = CanaryConfig(cases=300, steps=(5.0, 25.0, 50.0), seed=4)
+    report = run_canary(TEMPLATES, always_escalates, careful_agent, config)
+    assert report.verdict is Verdict.FAILED
+    assert report.killed
+    assert report.kill_reason is not None
+    assert report.kill_reason.startswith("judge failed the stage: ")
+    assert len(report.stages) < 3  # never reached the last stage
+    assert [s.percent for s in report.stages] == [5.0, 25.0][: len(report.stages)]
+    last = report.stages[-1].judgement
+    assert last is not None
+    assert last.verdict is Verdict.FAILED
+
+
+def test_the_same_stream_gives_the_same_report() -> None:
+    config = CanaryConfig(cases=80, steps=(1.0, 50.0), seed=9)
+    first = run_canary(TEMPLATES, same_as_careful, careful_agent, config)
+    again = run_canary(TEMPLATES, same_as_careful, careful_agent, config)
+    assert first.to_json() == again.to_json()
+
+
+def test_bad_stream_settings_are_clear_errors() -> None:
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError) as err:
+        CanaryConfig(cases=10, steps=(0.0, 150.0))
+    assert str(err.value) == (
+        "canary: steps [0.0, 150.0] must each be a percentage in (0, 100]\n"
+        "    fix: e.g. --aqe-canary-steps 1,5,25 or --aqe-canary-fraction 0.1"
+    )
