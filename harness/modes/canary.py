@@ -67,9 +67,10 @@ class CanaryConfig:
                 f"canary: {self.cases} cases\n    fix: pass --aqe-cases N with N >= 1"
             )
         if not self.steps or any(not 0 < s <= 100 for s in self.steps):
+            steps = list(self.steps)
             raise HarnessError(
-                f"canary: steps {list(self.steps)} must each be a percentage in (0, 100]"
-                "\n    fix: e.g. --aqe-canary-steps 1,5,25 or --aqe-canary-fraction 0.1"
+                f"canary: steps {steps} must each be a percentage in (0, 100]\n"
+                "    fix: e.g. --aqe-canary-steps 1,5,25 or --aqe-canary-fraction 0.1"
             )
 
 
