@@ -82,6 +82,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="results history: a SQLite path or postgresql://… "
         "(default: <report dir>/history.sqlite)",
     )
+    group.addoption(
+        "--aqe-mode",
+        dest="aqe_mode",
+        choices=["sim", "shadow", "canary"],
+        help="sim: act in the simulated world (default, or the scenario's own"
+        " mode); shadow: act on a fork, compare with a reference, change nothing;"
+        " canary: a stream of generated cases split with a control agent",
+    )
+    group.addoption(
+        "--aqe-reference-agent",
+        dest="aqe_reference_agent",
+        metavar="MODULE:CALLABLE",
+        help="shadow: the reference agent (run twice, to measure noise); default:"
+        " the scenario's recorded reference decision",
+    )
+    group.addoption(
+        "--aqe-shadow-min-agreement",
+        dest="aqe_shadow_min_agreement",
+        type=float,
+        metavar="RATE",
+        help="shadow: fail the session when the agreement rate is below RATE"
+        " (default: report only)",
+    )
+    group.addoption(
+        "--aqe-control-agent",
+        dest="aqe_control_agent",
+        metavar="MODULE:CALLABLE",
+        help="canary: the control agent (the one in production today)",
+    )
+    group.addoption(
+        "--aqe-cases",
+        dest="aqe_cases",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="canary: cases generated across the scenario templates (default 1000)",
+    )
+    group.addoption(
+        "--aqe-canary-fraction",
+        dest="aqe_canary_fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="canary: the share of cases routed to the candidate (default 0.1)",
+    )
+    group.addoption(
+        "--aqe-canary-steps",
+        dest="aqe_canary_steps",
+        metavar="P1,P2,...",
+        help="canary: ramp in stages of these percentages, each judged before the"
+        " next, e.g. 1,5,25 (default: one stage at the fraction)",
+    )
     parser.addini("aqe_agent", "the agent under test (module:callable)", default="")
     parser.addini("aqe_seed", "session seed (default 0)", default="0")
     parser.addini("aqe_seeds", "runs per scenario (default 1)", default="1")
@@ -120,6 +172,14 @@ def pytest_collect_file(
     if is_scenario_path(file_path, parent.session.isinitpath(file_path)):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    from harness.modes.canary_item import gather_canary
+
+    gather_canary(session, config, items)
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def decide(
         return Gate(verdict=verdict, exit_code=pytest_status, reasons=tuple(errors))
     if errors:
         return Gate(verdict="error", exit_code=ExitCode.ERROR, reasons=tuple(errors))
-    if ran == 0:
+    if ran == 0 and failed_tests == 0:
         return Gate(
             verdict="empty",
             exit_code=ExitCode.EMPTY,

@@ -25,6 +25,7 @@ from harness.reporting._history import (
     read_history,
 )
 from harness.reporting._html_assets import CSS, JS
+from harness.reporting.modes import html_sections
 
 #: At most this many scenarios get a pass-rate sparkline (regressed first).
 SPARKLINES = 40
@@ -45,6 +46,7 @@ def render_html(
     rows = view.scenario_rows(summary)
     history = read_history(summary, trends, suite_trend)
     sections = [
+        html_sections(summary),
         _regressions(summary),
         _failing(summary, rows),
         _matrix(summary, rows),

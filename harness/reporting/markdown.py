@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.reporting import _view as view
+from harness.reporting.modes import markdown_sections
 
 #: Past this many scenarios the full table is folded into ``<details>``.
 FOLD_AFTER = 30
@@ -35,6 +36,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
     rows = view.scenario_rows(summary)
     parts = [
         _verdict(summary),
+        markdown_sections(summary),
         _regressions(summary),
         _failing(rows),
         _table(summary, rows),

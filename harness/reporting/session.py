@@ -115,6 +115,9 @@ class SessionReport:
             incomplete_reason="; ".join(self.incomplete) or None,
             run_dir=str(self.run_dir),
         )
+        summary["canary"] = next(
+            (r["canary"] for r in self.records if r.get("mode") == "canary"), None
+        )
         regressions = self._compare(summary)
         tolerated = sum(
             row["runs"] - row["passed"]
@@ -280,6 +283,11 @@ def write_terminal(report: SessionReport, terminal: Any) -> None:
     if summary is None or gate is None:
         return
     write_table(summary, terminal)
+    if summary.get("canary"):
+        from harness.reporting.modes import canary_lines
+
+        for text in canary_lines(summary["canary"]):
+            terminal.write_line(text)
     comparison = summary.get("comparison")
     if comparison is not None:
         _write_comparison(comparison, terminal)

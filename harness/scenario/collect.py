@@ -127,8 +127,8 @@ class ScenarioItem(pytest.Item):
         config = self.config
         spec = agent_spec(config)
         agent = load_agent(spec)
-        session_seed = _session_seed(config)
-        seed = run_seed(session_seed, self.scenario.name, self.seed_index)
+        base_seed = session_seed(config)
+        seed = run_seed(base_seed, self.scenario.name, self.seed_index)
         result = run_scenario(
             self.scenario,
             agent,
@@ -150,7 +150,7 @@ class ScenarioItem(pytest.Item):
                     "--aqe-agent",
                     spec,
                     "--aqe-seed",
-                    str(session_seed),
+                    str(base_seed),
                     *(["--aqe-seeds", str(seeds)] if seeds > 1 else []),
                 ]
             )
@@ -250,7 +250,7 @@ def run_for_test(
     else:
         spec = agent_name(agent)
     if seed is None:
-        seed = run_seed(_session_seed(config), built.name)
+        seed = run_seed(session_seed(config), built.name)
     result = run_scenario(
         built, agent, seed=seed, wall_timeout=config.getoption("aqe_timeout")
     )
@@ -260,7 +260,7 @@ def run_for_test(
     return result
 
 
-def _session_seed(config: pytest.Config) -> int:
+def session_seed(config: pytest.Config) -> int:
     value = config.getoption("aqe_seed")
     if value is None:
         value = config.getini("aqe_seed") or 0

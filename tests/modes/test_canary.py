@@ -144,3 +144,82 @@ def test_bad_stream_settings_are_clear_errors() -> None:
         "canary: steps [0.0, 150.0] must each be a percentage in (0, 100]\n"
         "    fix: e.g. --aqe-canary-steps 1,5,25 or --aqe-canary-fraction 0.1"
     )
+
+
+DEFECTIVE = '''
+import contextlib
+import zlib
+
+from harness.agents.reference import careful_refund_agent
+
+
+def double_refunds(task, env):
+    charge = str(task.input.get("charge", ""))
+    if charge and zlib.crc32(charge.encode()) % 50 == 0:
+        for _ in range(2):
+            with contextlib.suppress(Exception):
+                env.tools.call("create_refund", charge=charge, amount=task.input["amount"])
+        return {"status": "done", "summary": "refunded"}
+    return careful_refund_agent(task, env)
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    from tests.conftest import copy_payments
+
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    pytester.makepyfile(defective=DEFECTIVE)
+    return copy_payments(pytester)
+
+
+def test_a_failed_canary_fails_the_session_and_states_its_blast_radius(
+    project: pytest.Pytester,
+) -> None:
+    import json
+
+    for name in ("refund_503_then_ok", "refund_already_refunded"):
+        (project.path / "scenarios" / "payments" / f"{name}.yaml").unlink()
+    result = project.runpytest(
+        "scenarios",
+        "--aqe-mode=canary",
+        "--aqe-agent=defective:double_refunds",
+        "--aqe-control-agent=harness.agents.library:careful_agent",
+        "--aqe-cases=2000",
+        "--aqe-canary-steps=5,25",
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "canary FAILED: candidate defective:double_refunds vs control *",
+            "  kill switch: critical: c0* (refund_*",
+            "  rolled back at * s simulated (* s after the candidate's first case)",
+            "  blast radius: * candidate case(s), * failed, * side effect(s)",
+            "reproduce: pytest <the same paths> --aqe-mode canary *",
+        ]
+    )
+    run = project.path / "reports" / "latest"
+    canary = json.loads((run / "canary.json").read_text())
+    assert canary["killed"] is True
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["canary"]["verdict"] == "failed"
+    assert "kill switch: critical:" in (run / "summary.md").read_text()
+    assert "kill switch: critical:" in (run / "report.html").read_text()
+
+
+def test_canary_mode_without_a_control_agent_says_how_to_name_one(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "scenarios",
+        "--aqe-mode=canary",
+        "--aqe-agent=harness.agents.library:careful_agent",
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "aqe: canary mode needs a control agent",
+            "    fix: pass --aqe-control-agent module:callable (the agent in"
+            " production today)",
+        ]
+    )

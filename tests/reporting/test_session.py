@@ -394,7 +394,9 @@ def test_the_gate_ranks_errors_over_regressions_over_failures() -> None:
         decide(**base, regressions=["x"], errors=["crash"]).exit_code == ExitCode.ERROR
     )
     assert decide(**{**base, "tolerated": 2}).exit_code == ExitCode.PASS
-    assert decide(**{**base, "ran": 0}).exit_code == ExitCode.EMPTY
+    assert decide(**{**base, "ran": 0, "failed_tests": 0}).exit_code == ExitCode.EMPTY
+    # tests failed before any run was recorded: a failure, not an empty session
+    assert decide(**{**base, "ran": 0}).exit_code == ExitCode.FAILED
     interrupted = decide(**{**base, "pytest_status": 2}, errors=["interrupted"])
     assert interrupted.exit_code == ExitCode.INTERRUPTED
 
