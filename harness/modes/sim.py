@@ -156,9 +156,15 @@ def run_scenario(
     wall_timeout: float | None = 60.0,
     max_calls: int = 500,
     oracles: tuple[str, ...] | None = None,
+    setup: RunSetup | None = None,
 ) -> RunResult:
-    """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures."""
-    setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
+    """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures.
+
+    ``setup``: a world :func:`prepare_run` made for this scenario and seed, to run
+    in instead of a fresh one (shadow mode checks its fork before the agent acts).
+    """
+    if setup is None:
+        setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
     identity, task, expect = setup.identity, setup.task, setup.expect
     # Made before the sandbox opens: the wall-clock limit is the agent's alone.

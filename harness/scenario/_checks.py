@@ -52,6 +52,7 @@ def semantic_problems(data: Any) -> list[Problem]:
         *_placeholder_problems(data),
         *_service_problems(data),
         *_threshold_problems(data),
+        *_shadow_problems(data),
     ]
 
 
@@ -64,6 +65,54 @@ def _threshold_problems(data: dict[str, Any]) -> Iterator[Problem]:
             message=f"pass^{k} needs {k} runs, but the scenario makes {seeds}",
             fix=f"set seeds: {k} or more, or lower k to {seeds} or less",
         )
+
+
+def _shadow_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    """A reference decision escalates exactly when its outcome says so, and
+    names write operations."""
+    from fakes.ops import REASONS
+
+    reference = _dict(_dict(data.get("shadow")).get("reference"))
+    outcome, reason = reference.get("outcome"), reference.get("escalation")
+    path: JsonPath = ("shadow", "reference")
+    if outcome == "escalated" and reason in (None, "none"):
+        yield Problem(
+            path=path,
+            key="outcome",
+            message="an escalated reference names no escalation reason",
+            fix="add escalation: <reason code> (the reason the reference escalates"
+            " with)",
+        )
+    elif outcome in ("done", "failed") and reason in REASONS:
+        yield Problem(
+            path=path,
+            key="escalation",
+            message=f"a reference that ends {outcome} does not escalate ({reason!r})",
+            fix="set outcome: escalated, or escalation: none",
+        )
+    operations = [op for s in services_by_name().values() for op in s.operations]
+    writes = sorted({op.name for op in operations if op.write} - {"escalate"})
+    reads = {op.name for op in operations if not op.write}
+    for item_path, item in _items(data, "shadow", "reference", "actions"):
+        name = item.get("operation")
+        if name == "escalate":
+            yield Problem(
+                path=(*item_path, "operation"),
+                message="an escalation is not an action of the reference",
+                fix="remove it, and write escalation: <reason code> beside outcome",
+            )
+        elif name in reads:
+            yield Problem(
+                path=(*item_path, "operation"),
+                message=f"{name!r} only reads; a reference action is a write",
+                fix="remove it: decisions compare writes (a read leaves no effect)",
+            )
+        elif isinstance(name, str) and name not in writes:
+            yield Problem(
+                path=(*item_path, "operation"),
+                message=f"unknown write operation {name!r}",
+                fix=choices_fix(name, writes, "operations"),
+            )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -359,7 +408,7 @@ def _reference_problems(data: dict[str, Any]) -> Iterator[Problem]:
                     )
                 else:
                     yield _unknown_record(path, ref_name, ref, names)
-    for section in ("task", "faults", "expect"):
+    for section in ("task", "faults", "expect", "shadow"):
         for path, text in _strings(data.get(section), (section,)):
             for ref_name, ref_field in find_refs(text):
                 if ref_name not in names:

@@ -37,6 +37,7 @@ from harness.scenario.model import (
     ApproverSpec,
     Commit,
     Decision,
+    DecisionOutcome,
     EscalationExpectation,
     EscalationRule,
     Expectations,
@@ -48,8 +49,11 @@ from harness.scenario.model import (
     IdempotencyExpectation,
     OutcomeAssertion,
     RecordSpec,
+    ReferenceAction,
+    ReferenceDecision,
     Scenario,
     Severity,
+    ShadowSpec,
     TaskSpec,
     Thresholds,
     TrajectoryExpectation,
@@ -260,6 +264,7 @@ def _build(data: dict[str, Any]) -> Scenario:
             )
         ),
         expect=_expectations(data.get("expect", {})),
+        shadow=_shadow(data.get("shadow")),
     )
 
 
@@ -323,6 +328,23 @@ def _fault(fault: dict[str, Any]) -> FaultSpec:
             ),
         ),
         params=params,
+    )
+
+
+def _shadow(shadow: dict[str, Any] | None) -> ShadowSpec | None:
+    if shadow is None:
+        return None
+    reference = shadow["reference"]
+    escalation = reference.get("escalation")
+    return ShadowSpec(
+        reference=ReferenceDecision(
+            outcome=DecisionOutcome(reference["outcome"]),
+            escalation=None if escalation in (None, "none") else str(escalation),
+            actions=tuple(
+                ReferenceAction(operation=item["operation"], key=item["key"])
+                for item in reference.get("actions", ())
+            ),
+        )
     )
 
 

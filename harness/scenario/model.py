@@ -253,6 +253,43 @@ class Thresholds:
         )
 
 
+class DecisionOutcome(StrEnum):
+    """How a run ended, as shadow mode compares decisions."""
+
+    DONE = "done"
+    ESCALATED = "escalated"  # handed to a human through ops
+    FAILED = "failed"  # crashed, stopped by the harness, or gave up
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceAction:
+    """A write the reference makes: its operation and business key.
+
+    ``key`` may hold record references (``refund:$charge.id``) and ``*`` for any
+    text (``comment:$ticket.id:*``: a comment whatever its wording).
+    """
+
+    operation: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferenceDecision:
+    """What a correct agent decides in a scenario (shadow mode's reference)."""
+
+    outcome: DecisionOutcome
+    #: The escalation's reason code; None: no escalation.
+    escalation: str | None = None
+    actions: tuple[ReferenceAction, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShadowSpec:
+    """A scenario's shadow-mode settings: the reference decision."""
+
+    reference: ReferenceDecision
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A validated scenario: task, world, faults, policy, humans, expectations."""
@@ -273,6 +310,8 @@ class Scenario:
     policy: PolicyPack = field(default_factory=PolicyPack)
     humans: HumansSpec = field(default_factory=HumansSpec)
     expect: Expectations = field(default_factory=Expectations)
+    #: Shadow mode's reference decision; None: compare with a reference agent.
+    shadow: ShadowSpec | None = None
     path: Path | None = None
     source_sha256: str | None = None
 

@@ -146,7 +146,7 @@ def test_bad_stream_settings_are_clear_errors() -> None:
     )
 
 
-DEFECTIVE = '''
+DEFECTIVE = """
 import contextlib
 import zlib
 
@@ -161,7 +161,7 @@ def double_refunds(task, env):
                 env.tools.call("create_refund", charge=charge, amount=task.input["amount"])
         return {"status": "done", "summary": "refunded"}
     return careful_refund_agent(task, env)
-'''
+"""
 
 
 @pytest.fixture

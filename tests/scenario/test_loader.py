@@ -26,13 +26,25 @@ from harness.scenario.loader import (
 from harness.scenario.model import (
     Commit,
     Decision,
+    DecisionOutcome,
     EscalationRule,
     FaultKind,
+    ReferenceAction,
+    ReferenceDecision,
     Severity,
 )
 
 #: The registered services, as the loader lists them in its fixes.
 SERVICE_NAMES = ", ".join(sorted(s.name for s in registered_services()))
+#: The write operations a shadow reference may name (escalations aside).
+WRITE_NAMES = ", ".join(
+    sorted(
+        op.name
+        for s in registered_services()
+        for op in s.operations
+        if op.write and op.name != "escalate"
+    )
+)
 
 #: Eight lines every test scenario starts with; faults etc. start on line 9.
 BASE = """\
@@ -245,7 +257,7 @@ def test_loader_lists_valid_keys_when_nothing_is_close() -> None:
     assert problems(BASE + "retires: 3\n") == (
         "x.yaml:9:1: <root>: unknown key 'retires'\n"
         "    fix: valid keys: expect, faults, humans, name, policy, rationale,"
-        " seeds, severity, tags, task, thresholds, world",
+        " seeds, severity, shadow, tags, task, thresholds, world",
     )
 
 
@@ -450,6 +462,96 @@ def test_loader_suggests_an_escalation_reason() -> None:
         " 'low_conf'\n"
         "    fix: did you mean 'low_confidence'? valid reasons: conflicting_records,"
         " low_confidence, missing_data, out_of_scope, sensitive_request, tool_failure",
+    )
+
+
+def test_loader_reads_a_shadow_reference_decision() -> None:
+    text = BASE + (
+        "shadow:\n"
+        "  reference:\n"
+        "    outcome: escalated\n"
+        "    escalation: tool_failure\n"
+        "    actions:\n"
+        "      - {operation: create_refund, key: 'refund:$charge.id'}\n"
+    )
+    shadow = parse_scenario(text).shadow
+
+    assert shadow is not None
+    assert shadow.reference == ReferenceDecision(
+        outcome=DecisionOutcome.ESCALATED,
+        escalation="tool_failure",
+        actions=(ReferenceAction(operation="create_refund", key="refund:$charge.id"),),
+    )
+
+
+def test_loader_reads_escalation_none_as_no_escalation() -> None:
+    for written in ("none", "null"):
+        text = (
+            BASE + f"shadow:\n  reference: {{outcome: done, escalation: {written}}}\n"
+        )
+        shadow = parse_scenario(text).shadow
+
+        assert shadow is not None
+        assert shadow.reference.escalation is None
+        assert shadow.reference.actions == ()
+    assert scenario_from_dict(minimal()).shadow is None
+
+
+def test_loader_suggests_a_reference_outcome() -> None:
+    text = BASE + "shadow:\n  reference: {outcome: finished}\n"
+
+    assert problems(text) == (
+        "x.yaml:10:24: shadow.reference.outcome: unknown reference outcome"
+        " 'finished'\n"
+        "    fix: valid outcomes: done, escalated, failed",
+    )
+
+
+def test_loader_requires_the_reason_of_an_escalated_reference() -> None:
+    text = BASE + "shadow:\n  reference: {outcome: escalated}\n"
+
+    assert problems(text) == (
+        "x.yaml:10:15: shadow.reference: an escalated reference names no escalation"
+        " reason\n"
+        "    fix: add escalation: <reason code> (the reason the reference escalates"
+        " with)",
+    )
+
+
+def test_loader_rejects_an_escalation_reason_on_a_reference_that_ends_done() -> None:
+    text = BASE + "shadow:\n  reference: {outcome: done, escalation: tool_failure}\n"
+
+    assert problems(text) == (
+        "x.yaml:10:30: shadow.reference: a reference that ends done does not"
+        " escalate ('tool_failure')\n"
+        "    fix: set outcome: escalated, or escalation: none",
+    )
+
+
+def test_loader_checks_the_operations_and_records_of_reference_actions() -> None:
+    text = BASE + (
+        "shadow:\n"
+        "  reference:\n"
+        "    outcome: done\n"
+        "    actions:\n"
+        "      - {operation: create_refnd, key: 'refund:$chrge.id'}\n"
+        "      - {operation: get_ticket, key: 'ticket:$charge.id'}\n"
+        "      - {operation: escalate, key: 'escalation:tool_failure'}\n"
+    )
+
+    assert problems(text) == (
+        "x.yaml:13:21: shadow.reference.actions[0].operation: unknown write"
+        " operation 'create_refnd'\n"
+        f"    fix: did you mean 'create_refund'? valid operations: {WRITE_NAMES}",
+        "x.yaml:13:40: shadow.reference.actions[0].key: unknown record 'chrge' in"
+        " '$chrge.id'\n"
+        "    fix: did you mean 'charge'? valid records: charge",
+        "x.yaml:14:21: shadow.reference.actions[1].operation: 'get_ticket' only"
+        " reads; a reference action is a write\n"
+        "    fix: remove it: decisions compare writes (a read leaves no effect)",
+        "x.yaml:15:21: shadow.reference.actions[2].operation: an escalation is not"
+        " an action of the reference\n"
+        "    fix: remove it, and write escalation: <reason code> beside outcome",
     )
 
 
