@@ -17,18 +17,6 @@ import pytest
 
 from harness.errors import HarnessError
 
-MODES = ("sim", "shadow", "canary")
-
-
-def session_mode(config: pytest.Config) -> str | None:
-    """``--aqe-mode``, if given (a scenario's own ``mode`` applies otherwise)."""
-    mode = config.getoption("aqe_mode")
-    return str(mode) if mode else None
-
-
-def effective_mode(config: pytest.Config, scenario: Any) -> str:
-    return session_mode(config) or str(getattr(scenario, "mode", None) or "sim")
-
 
 def canary_config(config: pytest.Config) -> Any:
     """The stream's :class:`CanaryConfig` from the command line."""
@@ -58,7 +46,7 @@ def gather_canary(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """Replace the canary-mode scenario items by one :class:`CanaryItem`."""
-    from harness.scenario.collect import ScenarioItem
+    from harness.scenario.collect import ScenarioItem, effective_mode
 
     templates = [
         item

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -317,8 +317,52 @@ class ShadowSummary:
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShadowCase:
+    """What the aggregate needs of one shadow case; rebuilt from a run record's
+    ``shadow`` entry on the xdist controller, where no ShadowResult exists."""
+
+    scenario: str
+    seed: int
+    diffs: tuple[FieldDiff, ...]
+    noisy: tuple[str, ...]
+    consequences: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShadowCase:
+        return cls(
+            scenario=str(data["scenario"]),
+            seed=int(data["seed"]),
+            diffs=tuple(
+                FieldDiff(
+                    field=d["field"],
+                    candidate=d["candidate"],
+                    references=tuple(d["references"]),
+                    noisy=bool(d["noisy"]),
+                    counted=bool(d["counted"]),
+                )
+                for d in data["diffs"]
+            ),
+            noisy=tuple(data["noisy"]),
+            consequences=tuple(data["consequences"]),
+        )
+
+
+def _case(result: ShadowResult | ShadowCase) -> ShadowCase:
+    if isinstance(result, ShadowCase):
+        return result
+    return ShadowCase(
+        scenario=result.scenario.name,
+        seed=result.seed,
+        diffs=result.diffs,
+        noisy=result.noisy,
+        consequences=result.consequences,
+    )
+
+
 def agreement(
-    results: Sequence[ShadowResult], thresholds: ShadowThresholds = DEFAULT_THRESHOLDS
+    results: Sequence[ShadowResult | ShadowCase],
+    thresholds: ShadowThresholds = DEFAULT_THRESHOLDS,
 ) -> ShadowSummary:
     """Aggregate shadow results: each field's differences against its noise
     under ``thresholds``, which also gate the agreement rate."""
@@ -326,13 +370,13 @@ def agreement(
     differences: Counter[str] = Counter()
     noise: Counter[str] = Counter()
     disagreements: list[CaseDisagreement] = []
-    for result in results:
+    for result in map(_case, results):
         differences.update(d.field for d in result.diffs)
         noise.update(result.noisy)
         if any(d.counted for d in result.diffs):
             disagreements.append(
                 CaseDisagreement(
-                    scenario=result.scenario.name,
+                    scenario=result.scenario,
                     seed=result.seed,
                     diffs=result.diffs,
                     consequences=result.consequences,

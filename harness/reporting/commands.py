@@ -192,7 +192,7 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     header = trace.header
     agent = load_agent(str(header["agent"]))
     result = run_scenario(loaded, agent, seed=int(header["seed"]))
-    new = trace_bytes(result)
+    new = trace_bytes(result, mode=str(header.get("mode") or "sim"))
     old_verdict = trace.verdict
     verdict = (
         "passed" if result.passed else "failed " + ", ".join(result.failed_oracles)

@@ -58,13 +58,15 @@ def decide(
     ran: int,
     regressions: Sequence[str] = (),
     errors: Sequence[str] = (),
+    failures: Sequence[str] = (),
 ) -> Gate:
     """The session's verdict and exit code.
 
     ``failed_tests``: failed test reports, as pytest counts them; ``tolerated``:
     how many of those are runs of scenarios that met their thresholds; ``ran``:
     scenario runs recorded; ``regressions``: gate failures against the baseline;
-    ``errors``: harness or infrastructure failures (worker crashes, writes).
+    ``errors``: harness or infrastructure failures (worker crashes, writes);
+    ``failures``: session-level failures, e.g. a shadow agreement below its gate.
     """
     if pytest_status in _PYTEST_OWN:
         verdict = "interrupted" if pytest_status == ExitCode.INTERRUPTED else "error"
@@ -84,6 +86,11 @@ def decide(
             reasons=tuple(regressions),
         )
     failing = failed_tests - tolerated
+    if failures:
+        extra = (f"{failing} failed test(s)",) if failing > 0 else ()
+        return Gate(
+            verdict="fail", exit_code=ExitCode.FAILED, reasons=(*failures, *extra)
+        )
     if failing > 0:
         return Gate(
             verdict="fail",

@@ -41,21 +41,24 @@ def canary_lines(data: Mapping[str, Any]) -> list[str]:
 
 
 def shadow_lines(data: Mapping[str, Any]) -> list[str]:
-    """The shadow comparison in plain lines: agreement, and each disagreement."""
-    rate = data.get("agreement_rate")
-    shown = "n/a" if rate is None else f"{rate:.2f}"
-    lines = [
-        f"shadow: {data.get('agreed', 0)} of {data.get('cases', 0)} case(s) agree"
-        f" with the reference (agreement {shown}); the shared world was never"
-        " changed" + ("" if data.get("shared_untouched", True) else " — NOT SO")
-    ]
+    """The shadow comparison in plain lines: agreement, disagreements, and what
+    the candidate would have done."""
+    untouched = (
+        "the shared world was not changed"
+        if data.get("shared_untouched", True)
+        else "THE SHARED WORLD CHANGED"
+    )
+    lines = [f"shadow: {data['explanation']}; {untouched}"]
+    for field in data.get("fields", ()):
+        if field.get("flagged"):
+            lines.append(
+                f"field {field['field']}: differs in {field['differences']} of"
+                f" {field['cases']} case(s), noise {field['noise']}"
+            )
     for case in data.get("disagreements", ()):
-        diffs = "; ".join(str(d) for d in case.get("diffs", ()))
-        lines.append(
-            f"disagrees: {case.get('scenario')} (seed {case.get('seed')}): {diffs}"
-        )
-    for text in data.get("would_have", ()):
-        lines.append(f"would have: {text}")
+        diffs = "; ".join(str(d.get("text", d.get("field"))) for d in case["diffs"])
+        lines.append(f"disagrees: {case['scenario']} (seed {case['seed']}): {diffs}")
+    lines += [f"would have: {text}" for text in data.get("would_have", ())]
     return lines
 
 

@@ -46,6 +46,8 @@ class ReportOptions:
     save_baseline: bool = False
     store: str | None = None
     rules: tuple[str, ...] = ()
+    #: Shadow mode: the least agreement rate that passes (None: report only).
+    shadow_min_agreement: float | None = None
     #: The session was asked to run an agent: running nothing is then a failure.
     expects_runs: bool = False
 
@@ -118,6 +120,10 @@ class SessionReport:
         summary["canary"] = next(
             (r["canary"] for r in self.records if r.get("mode") == "canary"), None
         )
+        summary["shadow"] = self._shadow()
+        failures = []
+        if summary["shadow"] is not None and not summary["shadow"]["passed"]:
+            failures.append(f"shadow: {summary['shadow']['explanation']}")
         regressions = self._compare(summary)
         tolerated = sum(
             row["runs"] - row["passed"]
@@ -133,6 +139,7 @@ class SessionReport:
                 ran=len(self.records),
                 regressions=regressions,
                 errors=[*self.incomplete, *self.errors],
+                failures=failures,
             )
 
         self.gate = gate()
@@ -144,6 +151,24 @@ class SessionReport:
                 self._write_summary_json(summary, self.gate)
         return self.gate
 
+    def _shadow(self) -> dict[str, Any] | None:
+        """The shadow records' agreement, gated by ``shadow_min_agreement``."""
+        from harness.modes.shadow_diff import ShadowCase, ShadowThresholds, agreement
+
+        shadows = [r["shadow"] for r in self.records if r.get("shadow")]
+        if not shadows:
+            return None
+        gate = ShadowThresholds(min_agreement=self.options.shadow_min_agreement)
+        summary = agreement([ShadowCase.from_json(s) for s in shadows], gate)
+        data = summary.to_json()
+        data["shared_untouched"] = all(s["shared_untouched"] for s in shadows)
+        data["would_have"] = [
+            f"{s['scenario']} (seed {s['seed']}): {line}"
+            for s in shadows
+            for line in s["consequences"]
+        ]
+        return data
+
     # -- comparison --------------------------------------------------------------
 
     def _compare(self, summary: dict[str, Any]) -> list[str]:
@@ -153,11 +178,14 @@ class SessionReport:
 
         summary["comparison"] = None
         summary["gate"] = {"rules": list(self.options.rules), "failed": []}
-        if self.baseline is None:
+        # shadow and canary sessions report on their own terms: a baseline
+        # compares what acted in the simulated world
+        sim = [r for r in summary["results"] if r.get("mode", "sim") == "sim"]
+        if self.baseline is None or not sim:
             return []
         explicit = bool(self.options.rules)
         rules = [parse_rule(r) for r in (self.options.rules or (DEFAULT_RULE,))]
-        candidate = candidate_baseline(summary, build_baseline)
+        candidate = candidate_baseline({**summary, "results": sim}, build_baseline)
         comparison = compare(self.baseline, candidate, rules)
         data = comparison.to_json()
         data["baseline"]["path"] = str(self.options.baseline)
@@ -201,8 +229,9 @@ class SessionReport:
                     handle.write((self.run_dir / "summary.md").read_text("utf-8"))
             except OSError as err:
                 self.errors.append(f"cannot append to $GITHUB_STEP_SUMMARY: {err}")
-        if self.options.save_baseline:
-            baseline = candidate_baseline(summary, build_baseline)
+        sim = [r for r in summary["results"] if r.get("mode", "sim") == "sim"]
+        if self.options.save_baseline and sim:
+            baseline = candidate_baseline({**summary, "results": sim}, build_baseline)
             save_baseline(baseline, self.options.baseline)
             self.written["baseline"] = self.options.baseline
         point_latest(self.options.reports, self.run_dir)
@@ -283,10 +312,13 @@ def write_terminal(report: SessionReport, terminal: Any) -> None:
     if summary is None or gate is None:
         return
     write_table(summary, terminal)
-    if summary.get("canary"):
-        from harness.reporting.modes import canary_lines
+    from harness.reporting.modes import canary_lines, shadow_lines
 
+    if summary.get("canary"):
         for text in canary_lines(summary["canary"]):
+            terminal.write_line(text)
+    if summary.get("shadow"):
+        for text in shadow_lines(summary["shadow"]):
             terminal.write_line(text)
     comparison = summary.get("comparison")
     if comparison is not None:

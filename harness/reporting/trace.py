@@ -35,7 +35,7 @@ def _faker_version() -> str:
     return version("faker")
 
 
-def trace_lines(result: RunResult) -> list[str]:
+def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
     """The trace of ``result`` as JSON lines (without newlines)."""
     scenario = result.scenario
     lines = [
@@ -51,7 +51,7 @@ def trace_lines(result: RunResult) -> list[str]:
                 "seed": result.seed,
                 "world_seed": result.world.world_seed,
                 "agent": result.agent,
-                "mode": "sim",
+                "mode": mode,
                 "policy_pack": scenario.policy.name,
             }
         ),
@@ -97,8 +97,8 @@ def _shown(path: Path | None) -> str | None:
         return path.as_posix()
 
 
-def trace_bytes(result: RunResult) -> bytes:
-    return ("\n".join(trace_lines(result)) + "\n").encode()
+def trace_bytes(result: RunResult, *, mode: str = "sim") -> bytes:
+    return ("\n".join(trace_lines(result, mode=mode)) + "\n").encode()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -115,9 +115,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_trace(result: RunResult, directory: Path) -> Path:
+def write_trace(result: RunResult, directory: Path, *, mode: str = "sim") -> Path:
     """Write the run's trace under ``directory``; returns its path."""
     agent = result.agent.rpartition(":")[2] or "agent"
     path = directory / f"{result.scenario.name}.{agent}.seed-{result.seed}.jsonl"
-    write_atomic(path, trace_bytes(result))
+    write_atomic(path, trace_bytes(result, mode=mode))
     return path

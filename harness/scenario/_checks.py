@@ -52,8 +52,44 @@ def semantic_problems(data: Any) -> list[Problem]:
         *_placeholder_problems(data),
         *_service_problems(data),
         *_threshold_problems(data),
+        *_canary_problems(data),
         *_shadow_problems(data),
     ]
+
+
+def _canary_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    vary = _dict(_dict(data.get("canary")).get("vary"))
+    inputs = _dict(_dict(data.get("task")).get("input"))
+    records = _dict(_dict(data.get("world")).get("records"))
+    for path, spec in vary.items():
+        where = ("canary", "vary", path)
+        head, _, rest = str(path).partition(".")
+        name = rest.partition(".")[0]
+        if head == "input" and rest not in inputs:
+            yield Problem(
+                path=where,
+                at_key=True,
+                message=f"the task has no input {rest!r} to vary",
+                fix=choices_fix(rest, sorted(inputs), "task inputs"),
+            )
+        elif head == "records" and name not in records:
+            yield Problem(
+                path=where,
+                at_key=True,
+                message=f"the world has no record {name!r} to vary",
+                fix=choices_fix(name, sorted(records), "records"),
+            )
+        low, high = _dict(spec).get("min"), _dict(spec).get("max")
+        if (
+            isinstance(low, int | float)
+            and isinstance(high, int | float)
+            and low > high
+        ):
+            yield Problem(
+                path=where,
+                message=f"min {low} is more than max {high}",
+                fix="swap them: min is the smallest value a case may draw",
+            )
 
 
 def _threshold_problems(data: dict[str, Any]) -> Iterator[Problem]:

@@ -33,6 +33,12 @@ PATTERN_HELP: Mapping[str, tuple[str, str]] = {
         "write one non-empty line: what the scenario tests and why it matters",
     ),
     r"^[a-z0-9_\-]+$": ("tag", "use lowercase letters, digits, '_' and '-'"),
+    r"^(input\.[A-Za-z_][A-Za-z0-9_]*|records\.[A-Za-z_][A-Za-z0-9_]*"
+    r"\.[A-Za-z_][A-Za-z0-9_]*)$": (
+        "value to vary",
+        "write input.<key> or records.<name>.<field> (e.g. input.amount,"
+        " records.charge.amount)",
+    ),
     r"^[a-z_][a-z0-9_]*$": (
         "record name",
         "use lowercase letters, digits and '_', not starting with a digit"

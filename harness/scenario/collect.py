@@ -129,6 +129,9 @@ class ScenarioItem(pytest.Item):
         agent = load_agent(spec)
         base_seed = session_seed(config)
         seed = run_seed(base_seed, self.scenario.name, self.seed_index)
+        if effective_mode(config, self.scenario) == "shadow":
+            self._shadow(agent, spec, seed)
+            return
         result = run_scenario(
             self.scenario,
             agent,
@@ -164,6 +167,32 @@ class ScenarioItem(pytest.Item):
                 )
             )
 
+    def _shadow(self, agent: Any, spec: str, seed: int) -> None:
+        """Shadow mode: act on a fork, compare with the reference; never fails
+        the item (``--aqe-shadow-min-agreement`` gates the session)."""
+        from harness.agents.loading import load_agent
+        from harness.modes.shadow import run_shadow
+
+        config = self.config
+        reference = config.getoption("aqe_reference_agent")
+        shadow = run_shadow(
+            self.scenario,
+            agent,
+            seed=seed,
+            reference_agent=load_agent(reference) if reference else None,
+            wall_timeout=config.getoption("aqe_timeout"),
+        )
+        self.record = record_run(
+            config,
+            shadow.run,
+            self.path,
+            spec,
+            self.seed_index,
+            nodeid=self.nodeid,
+            mode="shadow",
+        )
+        self.record["shadow"] = shadow.to_json()
+
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str:
@@ -175,6 +204,12 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario: {self.scenario.name}"
+
+
+def effective_mode(config: pytest.Config, scenario: Any) -> str:
+    """``--aqe-mode`` if given, else the scenario's own ``mode``, else sim."""
+    mode = config.getoption("aqe_mode", None)
+    return str(mode or getattr(scenario, "mode", None) or "sim")
 
 
 def agent_spec(config: pytest.Config) -> str:
@@ -197,13 +232,14 @@ def record_run(
     seed_index: int = 0,
     *,
     nodeid: str,
+    mode: str = "sim",
 ) -> dict[str, Any]:
     """Write the run's trace; its record for the session summary."""
     from harness.reporting.records import run_record
     from harness.reporting.trace import write_trace
 
     folder = run_dir(config)
-    trace = write_trace(result, folder / "traces")
+    trace = write_trace(result, folder / "traces", mode=mode)
     return run_record(
         result,
         nodeid=nodeid,
@@ -211,6 +247,7 @@ def record_run(
         agent=agent,
         seed_index=seed_index,
         trace=_relative(trace, folder),
+        mode=mode,
     )
 
 
@@ -299,6 +336,7 @@ def report_options(config: pytest.Config) -> Any:
         save_baseline=bool(config.getoption("aqe_save_baseline")),
         store=config.getoption("aqe_store"),
         rules=tuple(config.getoption("aqe_compare_fail") or ()),
+        shadow_min_agreement=config.getoption("aqe_shadow_min_agreement"),
         expects_runs=bool(config.getoption("aqe_agent")),
     )
 

@@ -35,6 +35,7 @@ from harness.scenario.durations import parse_duration
 from harness.scenario.fault_kinds import KINDS
 from harness.scenario.model import (
     ApproverSpec,
+    CanarySpec,
     Commit,
     Decision,
     DecisionOutcome,
@@ -47,6 +48,7 @@ from harness.scenario.model import (
     FaultWhen,
     HumansSpec,
     IdempotencyExpectation,
+    Mode,
     OutcomeAssertion,
     RecordSpec,
     ReferenceAction,
@@ -57,6 +59,7 @@ from harness.scenario.model import (
     TaskSpec,
     Thresholds,
     TrajectoryExpectation,
+    Variation,
     WorldSpec,
 )
 
@@ -265,6 +268,8 @@ def _build(data: dict[str, Any]) -> Scenario:
         ),
         expect=_expectations(data.get("expect", {})),
         shadow=_shadow(data.get("shadow")),
+        mode=Mode(data["mode"]) if data.get("mode") else None,
+        canary=_canary(data.get("canary")),
     )
 
 
@@ -345,6 +350,21 @@ def _shadow(shadow: dict[str, Any] | None) -> ShadowSpec | None:
                 for item in reference.get("actions", ())
             ),
         )
+    )
+
+
+def _canary(data: Any) -> CanarySpec | None:
+    if not isinstance(data, dict):
+        return None
+    return CanarySpec(
+        vary={
+            path: Variation(
+                low=spec.get("min"),
+                high=spec.get("max"),
+                choices=tuple(spec.get("choices", ())),
+            )
+            for path, spec in data.get("vary", {}).items()
+        }
     )
 
 

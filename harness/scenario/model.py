@@ -7,6 +7,7 @@ world records when a run starts (see :mod:`harness.scenario.refs`).
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -290,6 +291,39 @@ class ShadowSpec:
     reference: ReferenceDecision
 
 
+class Mode(StrEnum):
+    SIM = "sim"
+    SHADOW = "shadow"
+    CANARY = "canary"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variation:
+    """One value a canary case draws: from ``[low, high]`` or from ``choices``."""
+
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+
+    def draw(self, rng: random.Random) -> Any:
+        if self.choices:
+            return rng.choice(self.choices)
+        # the schema requires both bounds when there are no choices
+        assert self.low is not None
+        assert self.high is not None
+        if float(self.low).is_integer() and float(self.high).is_integer():
+            return rng.randint(int(self.low), int(self.high))
+        return rng.uniform(self.low, self.high)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CanarySpec:
+    """How canary cases vary a template: ``input.<key>`` or
+    ``records.<name>.<field>`` to a drawn value."""
+
+    vary: Mapping[str, Variation] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A validated scenario: task, world, faults, policy, humans, expectations."""
@@ -305,6 +339,9 @@ class Scenario:
     seeds: int = 1
     #: What its runs must reach together; None: every run must pass.
     thresholds: Thresholds | None = None
+    #: The scenario's own mode (``--aqe-mode`` wins); None: sim.
+    mode: Mode | None = None
+    canary: CanarySpec | None = None
     world: WorldSpec = field(default_factory=WorldSpec)
     faults: tuple[FaultSpec, ...] = ()
     policy: PolicyPack = field(default_factory=PolicyPack)

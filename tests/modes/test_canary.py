@@ -223,3 +223,35 @@ def test_canary_mode_without_a_control_agent_says_how_to_name_one(
             " production today)",
         ]
     )
+
+
+def test_a_templates_vary_ranges_give_each_case_its_own_values() -> None:
+    from harness.modes.sim import prepare_run
+
+    template = next(t for t in TEMPLATES if t.name == "refund_ok")
+    amounts = set()
+    for i in range(30):
+        seed = case_seed(5, f"c{i:06d}")
+        case = make_case(template, seed, 11)
+        amount = case.world.records["charge"].fields["amount"]
+        assert 2000 <= amount <= 9000
+        amounts.add(amount)
+        charge = prepare_run(case, seed=seed).world.records["charge"]
+        assert charge["amount"] == amount
+    assert len(amounts) > 20
+
+
+def test_a_vary_path_naming_no_record_is_a_file_error() -> None:
+    from harness import ScenarioError, parse_scenario
+
+    text = (
+        "name: t\nrationale: A template with a misspelt record to vary.\n"
+        "task: {instructions: Hi, input: {amount: 1}}\n"
+        "canary:\n  vary:\n    records.charg.amount: {min: 1, max: 2}\n"
+    )
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, "t.yaml")
+    assert err.value.problems == (
+        "t.yaml:6:5: canary.vary['records.charg.amount']: the world has no record"
+        " 'charg' to vary\n    fix: valid records: none",
+    )
