@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         ToolMalformedResponse,
         ToolTimeout,
     )
+    from harness.modes.canary import CanaryConfig, CanaryReport, run_canary
+    from harness.modes.shadow import ShadowResult, run_shadow
     from harness.modes.sim import RunResult, run_scenario
     from harness.oracles.base import Evidence, Oracle, RunView, Score, oracle
     from harness.policy.loader import load_pack
@@ -39,6 +41,8 @@ _EXPORTS = {
     "AgentEnv": "harness.runtime.env",
     "AgentLoadError": "harness.errors",
     "AgentResult": "harness.runtime.env",
+    "CanaryConfig": "harness.modes.canary",
+    "CanaryReport": "harness.modes.canary",
     "ContractError": "harness.errors",
     "Evidence": "harness.oracles.base",
     "HarnessError": "harness.errors",
@@ -51,6 +55,7 @@ _EXPORTS = {
     "Scenario": "harness.scenario.model",
     "ScenarioError": "harness.errors",
     "Score": "harness.oracles.base",
+    "ShadowResult": "harness.modes.shadow",
     "Task": "harness.runtime.env",
     "ToolConnectionError": "harness.errors",
     "ToolMalformedResponse": "harness.errors",
@@ -60,7 +65,9 @@ _EXPORTS = {
     "load_scenario": "harness.scenario.loader",
     "oracle": "harness.oracles.base",
     "parse_scenario": "harness.scenario.loader",
+    "run_canary": "harness.modes.canary",
     "run_scenario": "harness.modes.sim",
+    "run_shadow": "harness.modes.shadow",
     "scenario_from_dict": "harness.scenario.loader",
 }
 
@@ -68,6 +75,8 @@ __all__ = [
     "AgentEnv",
     "AgentLoadError",
     "AgentResult",
+    "CanaryConfig",
+    "CanaryReport",
     "ContractError",
     "Evidence",
     "HarnessError",
@@ -80,6 +89,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Score",
+    "ShadowResult",
     "Task",
     "ToolConnectionError",
     "ToolError",
@@ -90,7 +100,9 @@ __all__ = [
     "load_scenario",
     "oracle",
     "parse_scenario",
+    "run_canary",
     "run_scenario",
+    "run_shadow",
     "scenario_from_dict",
 ]
 

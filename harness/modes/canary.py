@@ -76,6 +76,8 @@ class CanaryConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stage:
+    """One ramp stage: its share of the stream and its judgement."""
+
     percent: float
     cases: int
     candidate_cases: int
@@ -112,6 +114,8 @@ class BlastRadius:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CanaryReport:
+    """A stream's outcome: verdict, stages, the kill switch and its blast radius."""
+
     candidate: str
     control: str
     config: CanaryConfig

@@ -188,22 +188,31 @@ def render_canary(data: dict[str, Any]) -> str:
 
 
 class _progress:
-    """A rich progress bar on the terminal for long streams (only on a TTY)."""
+    """A rich progress bar on the terminal for long streams (only on a TTY, and
+    not under xdist). pytest's output capture is suspended while it shows, as
+    pytest does for its own progress."""
 
     def __init__(self, config: pytest.Config, total: int) -> None:
         self.total = total
-        stream = sys.__stderr__
-        self.enabled = (
-            stream is not None
-            and stream.isatty()
-            and total >= 200
-            and not hasattr(config, "workerinput")
-            and config.getoption("verbose") >= 0
-        )
+        self.config = config
         self._bar: Any = None
+        self._suspended: Any = None
 
     def __enter__(self) -> Any:
-        if not self.enabled:
+        config = self.config
+        if (
+            self.total < 200
+            or hasattr(config, "workerinput")
+            or config.getoption("verbose") < 0
+        ):
+            return None
+        capture = config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            self._suspended = capture.global_and_fixture_disabled()
+            self._suspended.__enter__()
+        stream = sys.__stderr__
+        if stream is None or not stream.isatty():
+            self._resume()
             return None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -228,3 +237,9 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+        self._resume()
+
+    def _resume(self) -> None:
+        if self._suspended is not None:
+            self._suspended.__exit__(None, None, None)
+            self._suspended = None

@@ -25,8 +25,9 @@ def canary_lines(data: Mapping[str, Any]) -> list[str]:
             f"rolled back at {data['rollback_at']:.1f} s simulated,"
             f" {data['time_to_rollback']:.1f} s after the candidate's first case"
         )
+    label = "blast radius" if data["killed"] else "candidate served"
     lines.append(
-        f"blast radius: {radius['cases']} candidate case(s), {radius['failed_cases']}"
+        f"{label}: {radius['cases']} candidate case(s), {radius['failed_cases']}"
         f" failed, {radius['side_effects']} side effect(s)"
     )
     lines += [f"critical: {c}" for c in radius["critical"]]
