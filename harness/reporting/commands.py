@@ -19,6 +19,7 @@ from harness.reporting.session import (
     DEFAULT_RULE,
     candidate_baseline,
     dump_summary,
+    mode_sections,
     write_reports,
 )
 from harness.reporting.trace import write_atomic
@@ -76,7 +77,8 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         old = _read_json(summary_path)
         keys = ("run_id", "started", "finished", "git", "complete", "incomplete_reason")
         meta = {k: old.get(k) for k in keys}
-        extra = {k: old.get(k) for k in ("comparison", "gate", "verdict", "exit_code")}
+        kept = ("comparison", "gate", "verdict", "exit_code", "shadow")
+        extra = {k: old.get(k) for k in kept}
     else:
         meta = {
             "run_id": run_dir.name,
@@ -88,6 +90,8 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         }
         extra = {}
     summary = build_summary(records, **meta, run_dir=str(run_dir))
+    gated = ((extra.get("shadow") or {}).get("thresholds") or {}).get("min_agreement")
+    summary.update(mode_sections(records, gated))
     summary["comparison"] = extra.get("comparison")
     summary["gate"] = extra.get("gate") or {"rules": [], "failed": []}
     summary["verdict"] = extra.get("verdict") or (

@@ -72,7 +72,7 @@ def markdown_sections(summary: Mapping[str, Any]) -> str:
         )
     if summary.get("shadow"):
         parts.append(
-            "### Shadow\n\n"
+            "### Shadow (the scores below are what the candidate would have done)\n\n"
             + "\n".join(f"- {line}" for line in shadow_lines(summary["shadow"]))
         )
     return "\n\n".join(parts)
@@ -82,7 +82,12 @@ def html_sections(summary: Mapping[str, Any]) -> str:
     parts = []
     for key, title, lines in (
         ("canary", "Canary", canary_lines),
-        ("shadow", "Shadow", shadow_lines),
+        (
+            "shadow",
+            "Shadow (the runs' scores below are what the candidate would have done;"
+            " nothing was changed)",
+            shadow_lines,
+        ),
     ):
         data = summary.get(key)
         if not data:

@@ -117,10 +117,7 @@ class SessionReport:
             incomplete_reason="; ".join(self.incomplete) or None,
             run_dir=str(self.run_dir),
         )
-        summary["canary"] = next(
-            (r["canary"] for r in self.records if r.get("mode") == "canary"), None
-        )
-        summary["shadow"] = self._shadow()
+        summary.update(mode_sections(self.records, self.options.shadow_min_agreement))
         failures = []
         if summary["shadow"] is not None and not summary["shadow"]["passed"]:
             failures.append(f"shadow: {summary['shadow']['explanation']}")
@@ -150,24 +147,6 @@ class SessionReport:
                 self.gate = gate()
                 self._write_summary_json(summary, self.gate)
         return self.gate
-
-    def _shadow(self) -> dict[str, Any] | None:
-        """The shadow records' agreement, gated by ``shadow_min_agreement``."""
-        from harness.modes.shadow_diff import ShadowCase, ShadowThresholds, agreement
-
-        shadows = [r["shadow"] for r in self.records if r.get("shadow")]
-        if not shadows:
-            return None
-        gate = ShadowThresholds(min_agreement=self.options.shadow_min_agreement)
-        summary = agreement([ShadowCase.from_json(s) for s in shadows], gate)
-        data = summary.to_json()
-        data["shared_untouched"] = all(s["shared_untouched"] for s in shadows)
-        data["would_have"] = [
-            f"{s['scenario']} (seed {s['seed']}): {line}"
-            for s in shadows
-            for line in s["consequences"]
-        ]
-        return data
 
     # -- comparison --------------------------------------------------------------
 
@@ -247,6 +226,28 @@ class SessionReport:
     @property
     def store_url(self) -> str:
         return self.options.store or str(self.options.reports / "history.sqlite")
+
+
+def mode_sections(
+    records: Sequence[dict[str, Any]], shadow_min_agreement: float | None = None
+) -> dict[str, Any]:
+    """The summary's ``canary`` (the stream's report) and ``shadow`` (agreement
+    over the shadow records, gated by ``shadow_min_agreement``) entries."""
+    from harness.modes.shadow_diff import ShadowCase, ShadowThresholds, agreement
+
+    canary = next((r["canary"] for r in records if r.get("mode") == "canary"), None)
+    shadows = [r["shadow"] for r in records if r.get("shadow")]
+    if not shadows:
+        return {"canary": canary, "shadow": None}
+    gate = ShadowThresholds(min_agreement=shadow_min_agreement)
+    shadow = agreement([ShadowCase.from_json(s) for s in shadows], gate).to_json()
+    shadow["shared_untouched"] = all(s["shared_untouched"] for s in shadows)
+    shadow["would_have"] = [
+        f"{s['scenario']} (seed {s['seed']}): {line}"
+        for s in shadows
+        for line in s["consequences"]
+    ]
+    return {"canary": canary, "shadow": shadow}
 
 
 def load_session_baseline(options: ReportOptions) -> Any:

@@ -140,3 +140,22 @@ def test_a_shadow_trace_replays_to_the_same_bytes(
     finally:
         os.chdir(old)
     assert "identical trace" in capsys.readouterr().out
+
+
+def test_regenerated_reports_keep_the_shadow_section(
+    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    project.runpytest(
+        "scenarios/payments/refund_ambiguous_timeout.yaml",
+        "--aqe-mode=shadow",
+        f"--aqe-agent={NAIVE}",
+        f"--aqe-reference-agent={CAREFUL}",
+    )
+    run = (project.path / "reports" / "latest").resolve()
+    (run / "summary.md").unlink()
+    assert main(["report", str(run)]) == 0
+    markdown = (run / "summary.md").read_text()
+    assert "### Shadow" in markdown
+    assert "would have refunded ch_" in markdown
