@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import BaselineError
+from harness.errors import BaselineError, HarnessError
 from harness.reporting.gate import Gate, decide
 from harness.reporting.runfolder import (
     RESULTS,
@@ -76,6 +76,12 @@ class SessionReport:
 
         for rule in options.rules:
             parse_rule(rule)  # raises HarnessError naming the grammar
+        least = options.shadow_min_agreement
+        if least is not None and not 0.0 <= least <= 1.0:
+            raise HarnessError(
+                f"--aqe-shadow-min-agreement {least}: not a rate\n"
+                "    fix: a share of cases between 0 and 1, e.g. 0.95"
+            )
         started = utc_now()
         git = git_info(root)
         report = cls(

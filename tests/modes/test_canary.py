@@ -255,3 +255,33 @@ def test_a_vary_path_naming_no_record_is_a_file_error() -> None:
         "t.yaml:6:5: canary.vary['records.charg.amount']: the world has no record"
         " 'charg' to vary\n    fix: valid records: none",
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "lines"),
+    [
+        (
+            "--aqe-canary-steps=1,five",
+            [
+                "aqe: --aqe-canary-steps '1,five': not a list of percentages",
+                "    fix: e.g. --aqe-canary-steps 1,5,25",
+            ],
+        ),
+        (
+            "--aqe-cases=0",
+            ["aqe: canary: 0 cases", "    fix: pass --aqe-cases N with N >= 1"],
+        ),
+    ],
+)
+def test_bad_canary_options_fail_with_the_fix(
+    project: pytest.Pytester, option: str, lines: list[str]
+) -> None:
+    result = project.runpytest(
+        "scenarios",
+        "--aqe-mode=canary",
+        "--aqe-agent=harness.agents.library:careful_agent",
+        "--aqe-control-agent=harness.agents.library:careful_agent",
+        option,
+    )
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(lines)

@@ -159,3 +159,21 @@ def test_regenerated_reports_keep_the_shadow_section(
     markdown = (run / "summary.md").read_text()
     assert "### Shadow" in markdown
     assert "would have refunded ch_" in markdown
+
+
+def test_a_shadow_gate_outside_zero_to_one_is_a_usage_error(
+    project: pytest.Pytester,
+) -> None:
+    result = project.runpytest(
+        "scenarios",
+        "--aqe-mode=shadow",
+        f"--aqe-agent={NAIVE}",
+        "--aqe-shadow-min-agreement=95",
+    )
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: aqe: --aqe-shadow-min-agreement 95.0: not a rate",
+            "    fix: a share of cases between 0 and 1, e.g. 0.95",
+        ]
+    )
