@@ -361,9 +361,14 @@ def _write_comparison(comparison: dict[str, Any], terminal: Any) -> None:
     terminal.write_line(f"baseline {shown}: {parts}")
     for line in comparison["regressions"]:
         terminal.write_line(f"  REGRESSED {line}", red=True)
-    for row in comparison["scenarios"]:
-        if row["status"] in ("missing", "flaky", "new"):
-            terminal.write_line(f"  {row['status']}: {row['scenario']}")
+    for status in ("flaky", "new", "missing"):
+        names = [
+            r["scenario"] for r in comparison["scenarios"] if r["status"] == status
+        ]
+        if names:
+            shown = ", ".join(names[:8])
+            more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+            terminal.write_line(f"  {status}: {shown}{more}")
 
 
 def failed_count(session: Any) -> int:
