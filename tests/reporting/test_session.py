@@ -142,7 +142,10 @@ def test_missing_scenarios_are_listed_and_fail_an_explicit_gate(
     implicit = project.runpytest(*subset)
     assert implicit.ret == ExitCode.PASS
     implicit.stdout.fnmatch_lines(
-        ["*1 unchanged, 4 missing*", "  missing: refund_503_then_ok, refund_already_refunded, *"]
+        [
+            "*1 unchanged, 4 missing*",
+            "  missing: refund_503_then_ok, refund_already_refunded, *",
+        ]
     )
 
     explicit = project.runpytest(*subset, "--aqe-compare-fail=pass_rate:0")
