@@ -20,3 +20,15 @@ def test_bench_gateway_prints_one_json_object_with_the_medians(
     figures = json.loads(out)
     assert set(figures) >= KEYS
     assert all(figures[k] > 0 for k in KEYS)
+
+
+def test_bench_canary_prints_the_stream_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "canary", "--json", "--cases", "40"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures) >= {"cases", "wall_s", "cases_per_s", "peak_rss_mb"}
+    assert figures["cases"] == 40
+    assert figures["runs"] >= 40  # every case, plus the control twin of each routed
+    assert figures["cases_per_s"] > 0
+    assert figures["peak_rss_mb"] > 0
