@@ -18,15 +18,23 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return copy_payments(pytester)
 
 
+def shadow(
+    project: pytest.Pytester, agent: str, *extra: str, target: str = "scenarios"
+) -> pytest.RunResult:
+    """A shadow session of ``agent`` against the careful reference agent."""
+    return project.runpytest(
+        target,
+        "--aqe-mode=shadow",
+        f"--aqe-agent={agent}",
+        f"--aqe-reference-agent={CAREFUL}",
+        *extra,
+    )
+
+
 def test_a_shadow_session_reports_would_have_double_refunds_without_failing(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest(
-        "scenarios",
-        "--aqe-mode=shadow",
-        f"--aqe-agent={NAIVE}",
-        f"--aqe-reference-agent={CAREFUL}",
-    )
+    result = shadow(project, NAIVE)
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
@@ -55,13 +63,7 @@ def test_a_shadow_session_reports_would_have_double_refunds_without_failing(
 def test_a_shadow_agreement_below_its_gate_fails_the_session(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest(
-        "scenarios",
-        "--aqe-mode=shadow",
-        f"--aqe-agent={NAIVE}",
-        f"--aqe-reference-agent={CAREFUL}",
-        "--aqe-shadow-min-agreement=0.9",
-    )
+    result = shadow(project, NAIVE, "--aqe-shadow-min-agreement=0.9")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["  shadow: agreement 0.00 (0 of 5 cases) < 0.90"])
 
@@ -69,13 +71,7 @@ def test_a_shadow_agreement_below_its_gate_fails_the_session(
 def test_an_agreeing_candidate_passes_the_shadow_gate(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest(
-        "scenarios",
-        "--aqe-mode=shadow",
-        f"--aqe-agent={CAREFUL}",
-        f"--aqe-reference-agent={CAREFUL}",
-        "--aqe-shadow-min-agreement=1.0",
-    )
+    result = shadow(project, CAREFUL, "--aqe-shadow-min-agreement=1.0")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["shadow: agreement 1.00 (5 of 5 cases) >= 1.00; *"])
 
@@ -124,12 +120,7 @@ def test_a_shadow_trace_replays_to_the_same_bytes(
 
     from harness.cli import main
 
-    project.runpytest(
-        "scenarios/payments/refund_ambiguous_timeout.yaml",
-        "--aqe-mode=shadow",
-        f"--aqe-agent={NAIVE}",
-        f"--aqe-reference-agent={CAREFUL}",
-    )
+    shadow(project, NAIVE, target="scenarios/payments/refund_ambiguous_timeout.yaml")
     trace = next((project.path / "reports" / "latest" / "traces").glob("*.jsonl"))
     assert json.loads(trace.read_text().splitlines()[0])["mode"] == "shadow"
     capsys.readouterr()
@@ -147,12 +138,7 @@ def test_regenerated_reports_keep_the_shadow_section(
 ) -> None:
     from harness.cli import main
 
-    project.runpytest(
-        "scenarios/payments/refund_ambiguous_timeout.yaml",
-        "--aqe-mode=shadow",
-        f"--aqe-agent={NAIVE}",
-        f"--aqe-reference-agent={CAREFUL}",
-    )
+    shadow(project, NAIVE, target="scenarios/payments/refund_ambiguous_timeout.yaml")
     run = (project.path / "reports" / "latest").resolve()
     (run / "summary.md").unlink()
     assert main(["report", str(run)]) == 0
