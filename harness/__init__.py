@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     )
     from harness.modes.canary import CanaryConfig, CanaryReport, run_canary
     from harness.modes.shadow import ShadowResult, run_shadow
-    from harness.modes.sim import RunResult, run_scenario
     from harness.oracles.base import Evidence, Oracle, RunView, Score, oracle
     from harness.policy.loader import load_pack
     from harness.policy.model import PolicyPack
+    from harness.run import RunResult, run_scenario
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
     from harness.scenario.loader import (
         load_scenario,
@@ -50,7 +50,7 @@ _EXPORTS = {
     "Oracle": "harness.oracles.base",
     "PolicyPack": "harness.policy.model",
     "RunAborted": "harness.errors",
-    "RunResult": "harness.modes.sim",
+    "RunResult": "harness.run",
     "RunView": "harness.oracles.base",
     "Scenario": "harness.scenario.model",
     "ScenarioError": "harness.errors",
@@ -66,7 +66,7 @@ _EXPORTS = {
     "oracle": "harness.oracles.base",
     "parse_scenario": "harness.scenario.loader",
     "run_canary": "harness.modes.canary",
-    "run_scenario": "harness.modes.sim",
+    "run_scenario": "harness.run",
     "run_shadow": "harness.modes.shadow",
     "scenario_from_dict": "harness.scenario.loader",
 }

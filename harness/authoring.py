@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from harness.scenario.loader import scenario_from_dict
 
 if TYPE_CHECKING:
-    from harness.modes.sim import RunResult
+    from harness.run import RunResult
     from harness.scenario.model import Scenario
 
 

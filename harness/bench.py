@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from fakes.base import CallContext
-from harness.modes.sim import prepare_run
+from harness.run import prepare_run
 from harness.runtime.sandbox import sandbox
 from harness.scenario.model import RecordSpec, Scenario, TaskSpec, WorldSpec
 from harness.world.world import World

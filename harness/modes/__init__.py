@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from harness.modes.sim import RunResult, run_scenario
+from harness.run import RunResult, run_scenario
 
 __all__ = ["RunResult", "run_scenario"]

@@ -263,7 +263,7 @@ def run_canary(
     keep_outcomes: bool = False,
 ) -> CanaryReport:
     """Run the stream (see the module docstring)."""
-    from harness.modes.sim import agent_name, run_scenario
+    from harness.run import agent_name, run_scenario
 
     if not templates:
         raise HarnessError(

@@ -53,7 +53,7 @@ from harness.modes.judge_model import (
     Verdict,
     _number,
 )
-from harness.reporting.stats import (
+from harness.stats import (
     Alternative,
     Significance,
     fisher_one_sided,

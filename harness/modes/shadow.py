@@ -32,8 +32,8 @@ from harness.modes.shadow_diff import (
     agreement,
     compare,
 )
-from harness.modes.sim import RunResult, agent_name, prepare_run, run_scenario
 from harness.oracles.base import Score
+from harness.run import RunResult, agent_name, prepare_run, run_scenario
 from harness.scenario.model import DecisionOutcome, ReferenceDecision, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.ledger import LedgerEntry

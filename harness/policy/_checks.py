@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from harness.scenario._messages import JsonPath, Problem, choices_fix
+from harness.source.problems import JsonPath, Problem, choices_fix
 
 
 def catalog() -> dict[str, Any]:

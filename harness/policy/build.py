@@ -14,7 +14,7 @@ from harness.policy.model import (
     Mode,
     PolicyPack,
 )
-from harness.scenario.durations import parse_duration
+from harness.source.durations import parse_duration
 
 
 def pack_from_data(data: dict[str, Any], path: Path | None = None) -> PolicyPack:

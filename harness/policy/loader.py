@@ -16,8 +16,8 @@ from jsonschema import Draft202012Validator
 from harness.policy._checks import pack_problems
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
-from harness.scenario._messages import Problem, SourceMap
-from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
+from harness.source.problems import Problem, SourceMap, check_document, unreadable
+from harness.source.yamlpos import YamlSyntaxError, read_yaml
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "pack.schema.json"
 
@@ -35,8 +35,6 @@ def _semantic(data: Any) -> list[Problem]:
 
 def load_pack(path: Path | str) -> PolicyPack:
     """Read and validate the policy pack file at ``path``."""
-    from harness.scenario.loader import check_document, unreadable
-
     origin = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

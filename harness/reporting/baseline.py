@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from harness._version import __version__
 from harness.errors import BaselineError
-from harness.reporting.trace import write_atomic
+from harness.files import write_atomic
 
 BASELINE_VERSION = 1
 

@@ -46,7 +46,7 @@ from harness.reporting.baseline import (
     MetricKind,
     RateMetric,
 )
-from harness.reporting.stats import (
+from harness.stats import (
     Alternative,
     Interval,
     Significance,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import (
     HarnessError,
@@ -26,6 +26,9 @@ from harness.errors import (
     ToolTimeout,
 )
 from harness.world.clock import EPOCH
+
+if TYPE_CHECKING:
+    from harness.run import RunRecord
 
 _TOOL_ERRORS = (ToolError, ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
@@ -124,12 +127,9 @@ def _is_invoke(line: dict[str, Any]) -> bool:
     )
 
 
-def rescore_records(
-    records: Sequence[dict[str, Any]], run_dir: Path
-) -> list[dict[str, Any]]:
+def rescore_records(records: Sequence[RunRecord], run_dir: Path) -> list[RunRecord]:
     """New records for ``records``, re-scored from their traces."""
-    from harness.modes.sim import run_scenario
-    from harness.reporting.records import run_record
+    from harness.run import run_record, run_scenario
 
     out = []
     for record in records:
@@ -149,6 +149,6 @@ def rescore_records(
     return out
 
 
-def _record_path(record: dict[str, Any]) -> Path | None:
+def _record_path(record: RunRecord) -> Path | None:
     path = Path(record["path"])
     return path if path.is_file() else None

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.run import RunRecord
 
 RESULTS = "results.jsonl"
 
@@ -84,7 +87,7 @@ class ResultsLog:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: RunRecord) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
         # one write of a whole line to a file opened for appending: a reader sees
@@ -94,7 +97,7 @@ class ResultsLog:
             handle.flush()
 
 
-def read_results(path: Path) -> Iterator[dict[str, Any]]:
+def read_results(path: Path) -> Iterator[RunRecord]:
     """The records of a ``results.jsonl``; a torn last line (a session killed while
     writing it) is skipped, any other bad line is an error naming it."""
     try:
@@ -117,7 +120,7 @@ def read_results(path: Path) -> Iterator[dict[str, Any]]:
                 "    fix: remove the line, or re-run the session"
             ) from None
         if isinstance(record, dict):
-            yield record
+            yield cast("RunRecord", record)  # written by this module's append
 
 
 def point_latest(reports: Path, run_dir: Path) -> None:

@@ -14,9 +14,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BaselineError, HarnessError
+from harness.files import write_atomic
 from harness.reporting.gate import Gate, decide
 from harness.reporting.runfolder import (
     RESULTS,
@@ -29,7 +30,9 @@ from harness.reporting.runfolder import (
     utc_now,
 )
 from harness.reporting.summary import build_summary
-from harness.reporting.trace import write_atomic
+
+if TYPE_CHECKING:
+    from harness.run import RunRecord
 
 #: The rule a baseline comparison gates on when the user gives none.
 DEFAULT_RULE = "pass_rate:0"
@@ -61,7 +64,7 @@ class SessionReport:
     run_id: str
     git: GitInfo
     started: Any
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[RunRecord] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     baseline: Any = None
@@ -98,7 +101,7 @@ class SessionReport:
     def run_dir(self) -> Path:
         return self.options.reports / "runs" / self.run_id
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: RunRecord) -> None:
         """A run finished: keep its record and append it to ``results.jsonl``."""
         self.records.append(record)
         try:
@@ -235,7 +238,7 @@ class SessionReport:
 
 
 def mode_sections(
-    records: Sequence[dict[str, Any]], shadow_min_agreement: float | None = None
+    records: Sequence[RunRecord], shadow_min_agreement: float | None = None
 ) -> dict[str, Any]:
     """The summary's ``canary`` (the stream's report) and ``shadow`` (agreement
     over the shadow records, gated by ``shadow_min_agreement``) entries."""
@@ -384,7 +387,7 @@ def crash_reason(report: Any) -> str | None:
     return None
 
 
-def sorted_records(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def sorted_records(records: Sequence[RunRecord]) -> list[RunRecord]:
     return sorted(
         records, key=lambda r: (r["path"], r["scenario"], r.get("seed_index", 0))
     )

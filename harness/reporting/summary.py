@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._version import __version__
 from harness.scenario.model import Thresholds
 
+if TYPE_CHECKING:
+    from harness.run import RunRecord
+
 SUMMARY_VERSION = 2
 
 
-def build_summary(records: Sequence[dict[str, Any]], **meta: Any) -> dict[str, Any]:
+def build_summary(records: Sequence[RunRecord], **meta: Any) -> dict[str, Any]:
     """The summary of a session's records (``summary.json``, version 2), without
     its verdict, comparison and gate (see :mod:`harness.reporting.session`).
 
@@ -85,13 +88,13 @@ def write_table(summary: dict[str, Any], terminal: Any) -> None:
         terminal.write_line("escalation: " + "; ".join(cells_))
 
 
-def per_scenario(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def per_scenario(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
     """Per scenario: runs, passes, pass rate, and pass@k and pass^k for k = 1..n.
 
     pass^k is tau-bench's: the chance that k runs drawn from the n made all pass,
     C(c, k) / C(n, k) with c passes; pass@k the chance that at least one does.
     """
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
     for record in records:
         groups.setdefault((record["path"], record["scenario"]), []).append(record)
     out = []
@@ -127,7 +130,7 @@ def per_scenario(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _oracle_counts(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+def _oracle_counts(runs: Sequence[RunRecord]) -> dict[str, dict[str, int]]:
     """Per oracle: the runs it judged and the runs it passed."""
     counts: dict[str, dict[str, int]] = {}
     for run in runs:
@@ -150,7 +153,7 @@ def _cells(counts: dict[str, int] | None) -> str:
     return f"{counts['passed']}/{counts['judged']}"
 
 
-def _fault_coverage(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _fault_coverage(records: Sequence[RunRecord]) -> dict[str, Any]:
     """How many of the suite's faults fired, naming those that never did."""
     faults = [(r, f) for r in records for f in r.get("faults", ())]
     return {
@@ -164,11 +167,11 @@ def _fault_coverage(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _escalation(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def _escalation(records: Sequence[RunRecord]) -> dict[str, Any] | None:
     """Escalation decisions across the suite: confusion matrix, precision, recall."""
     from harness.oracles.escalation import confusion
 
-    stats = confusion(r["escalation"] for r in records if r.get("escalation"))
+    stats = confusion(e for r in records if (e := r.get("escalation")))
     return stats.to_json() if stats.matrix else None
 
 

@@ -9,7 +9,7 @@ from harness.scenario.fault_kinds import KINDS, Target
 from harness.scenario.model import FaultKind
 
 if TYPE_CHECKING:
-    from harness.modes.sim import RunResult
+    from harness.run import RunResult
 
 
 def render_failure(result: RunResult, *, reproduce: str, trace: str | None) -> str:

@@ -10,15 +10,14 @@ value is written, so the same scenario + agent + seed gives the same bytes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness._version import __version__
+from harness.files import write_atomic
 
 if TYPE_CHECKING:
-    from harness.modes.sim import RunResult
+    from harness.run import RunResult
 
 TRACE_VERSION = 1
 
@@ -99,20 +98,6 @@ def _shown(path: Path | None) -> str | None:
 
 def trace_bytes(result: RunResult, *, mode: str = "sim") -> bytes:
     return ("\n".join(trace_lines(result, mode=mode)) + "\n").encode()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader never sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600: reports are shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_trace(result: RunResult, directory: Path, *, mode: str = "sim") -> Path:

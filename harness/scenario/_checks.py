@@ -13,7 +13,11 @@ from typing import Any
 
 from harness.policy._checks import catalog as services_by_name
 from harness.policy._checks import pack_problems
-from harness.scenario._messages import (
+from harness.scenario.fault_kinds import KINDS, PARAMS, Target
+from harness.scenario.model import Commit, FaultKind
+from harness.scenario.refs import find_refs
+from harness.source.durations import parse_duration
+from harness.source.problems import (
     JsonPath,
     Problem,
     article,
@@ -22,10 +26,6 @@ from harness.scenario._messages import (
     plural,
     short,
 )
-from harness.scenario.durations import parse_duration
-from harness.scenario.fault_kinds import KINDS, PARAMS, Target
-from harness.scenario.model import Commit, FaultKind
-from harness.scenario.refs import find_refs
 
 _ALL_PARAMS = frozenset(PARAMS)
 _DISTRIBUTION_PARAMS = {

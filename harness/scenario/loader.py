@@ -2,7 +2,7 @@
 
 Validation reports every problem of a scenario at once, in line order, each as
 ``file:line:col: json.path: what is wrong`` with a fix line; see
-:mod:`harness.scenario._messages`. The JSON Schema checks shapes; the checks in
+:mod:`harness.source.problems`. The JSON Schema checks shapes; the checks in
 :mod:`harness.scenario._checks` do what a schema cannot (references, services).
 """
 
@@ -12,26 +12,16 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from harness.errors import ScenarioError
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
 from harness.scenario._checks import semantic_problems
-from harness.scenario._messages import (
-    Problem,
-    SourceMap,
-    is_variant_rule,
-    render_problems,
-    schema_problems,
-)
-from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
-from harness.scenario.durations import parse_duration
 from harness.scenario.fault_kinds import KINDS
 from harness.scenario.model import (
     ApproverSpec,
@@ -62,6 +52,15 @@ from harness.scenario.model import (
     Variation,
     WorldSpec,
 )
+from harness.source.durations import parse_duration
+from harness.source.problems import (
+    Problem,
+    SourceMap,
+    check_document,
+    document_error,
+    unreadable,
+)
+from harness.source.yamlpos import YamlSyntaxError, read_yaml
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
 
@@ -81,24 +80,13 @@ def load_scenario(path: Path | str) -> Scenario:
     return parse_scenario(text, path)
 
 
-def unreadable(err: OSError | UnicodeDecodeError, origin: str, what: str) -> Exception:
-    """The error for a ``what`` file that cannot be read."""
-    reason = err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
-    problem = Problem(
-        path=None,
-        message=f"cannot read the {what} file ({reason})",
-        fix="check the path, and that the file is UTF-8 YAML",
-    )
-    return _scenario_error([problem], origin, SourceMap())
-
-
 def parse_scenario(text: str, path: Path | str = "<string>") -> Scenario:
     """Validate scenario YAML ``text``; ``path`` names it in error messages."""
     origin = str(path)
     try:
         document = read_yaml(text)
     except YamlSyntaxError as err:
-        raise _scenario_error([err.problem], origin, SourceMap()) from None
+        raise document_error([err.problem], origin, SourceMap()) from None
     scenario = _validated(
         document.data, document.source_map, origin, list(document.problems)
     )
@@ -160,29 +148,6 @@ def _validated(
     return scenario
 
 
-def check_document(
-    data: Any,
-    source_map: SourceMap,
-    origin: str,
-    problems: list[Problem],
-    validator: Draft202012Validator,
-    semantic: Callable[[Any], list[Problem]],
-) -> None:
-    """Raise a :class:`ScenarioError` naming every problem of ``data``, in order."""
-    errors = list(validator.iter_errors(data))
-    problems += [
-        p for e in errors if not is_variant_rule(e) for p in schema_problems(e)
-    ]
-    checked = semantic(data)
-    if not checked:
-        # The schema's per-variant rules are checked again (with better messages)
-        # in the semantic checks; should the two ever disagree, the schema speaks.
-        checked = [p for e in errors if is_variant_rule(e) for p in schema_problems(e)]
-    problems += checked
-    if problems:
-        raise _scenario_error(problems, origin, source_map)
-
-
 def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
     """The policy pack file a scenario names, relative to the scenario."""
     from harness.policy.loader import load_pack
@@ -196,15 +161,8 @@ def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
             fix="name a pack file relative to this scenario, e.g."
             " ../policies/refund_agent.yaml, or write the pack inline",
         )
-        raise _scenario_error([problem], origin, source_map)
+        raise document_error([problem], origin, source_map)
     return load_pack(path)
-
-
-def _scenario_error(
-    problems: list[Problem], origin: str, source_map: SourceMap
-) -> ScenarioError:
-    rendered = render_problems(problems, origin=origin, source_map=source_map)
-    return ScenarioError("\n".join(rendered), problems=rendered)
 
 
 def _plain(value: Any) -> Any:

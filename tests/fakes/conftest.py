@@ -18,7 +18,7 @@ import pytest
 
 from fakes.base import Operation
 from harness.errors import ToolError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.runtime.sandbox import sandbox
 from harness.scenario.loader import scenario_from_dict
 from harness.world.history import EntryType, HistoryEntry

@@ -24,7 +24,7 @@ from fakes._company import DEFAULT_DOMAIN
 from fakes.base import SCALES, IdGenerator, Seed
 from fakes.crm import next_stages
 from harness.errors import HarnessError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.snapshot import shared_faker
 from harness.world.world import World

@@ -14,7 +14,7 @@ from fakes.base import SCALES, IdGenerator
 from fakes.erp import Erp
 from fakes.iam import Iam
 from harness.errors import HarnessError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.history import EntryType
 from harness.world.world import World

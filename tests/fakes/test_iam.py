@@ -13,7 +13,7 @@ from faker import Faker
 from fakes.base import SCALES, IdGenerator
 from fakes.iam import COMPANY_DOMAIN, GROUPS, LOGIN_URL, RESET_TTL, Iam
 from harness.errors import HarnessError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
 from tests.fakes.conftest import SEED, Door, effects, error

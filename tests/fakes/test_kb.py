@@ -10,7 +10,7 @@ import pytest
 
 from fakes.base import fingerprint
 from harness.errors import HarnessError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
 from tests.fakes.conftest import RECORDS, SEED, Door

@@ -10,7 +10,7 @@ import pytest
 from fakes._company import world_domain
 from fakes.base import fingerprint
 from fakes.notify import Notify
-from harness.modes.sim import RunSetup
+from harness.run import RunSetup
 from harness.world.world import World
 from tests.fakes.conftest import RECORDS, SEED, Door, error
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.modes.sim import RunSetup
+from harness.run import RunSetup
 from harness.world.clock import EPOCH
 from harness.world.history import EntryType
 from tests.fakes.conftest import DAY, HOUR, Door

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.modes.sim import RunSetup
+from harness.run import RunSetup
 from tests.fakes.conftest import DAY, PAYMENT_DOORS, Door
 
 

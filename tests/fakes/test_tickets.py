@@ -14,7 +14,7 @@ from fakes._helpdesk import KINDS
 from fakes.base import SCALES, IdGenerator, fingerprint
 from fakes.tickets import Tickets
 from harness.errors import HarnessError
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
 from tests.fakes.conftest import HOUR, RECORDS, SEED, Door

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from fakes.base import SCALES
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world import snapshot
 from harness.world.history import EntryType

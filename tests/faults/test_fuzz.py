@@ -21,7 +21,7 @@ from harness.faults.strategies import (
     single_faults,
 )
 from harness.reporting.trace import trace_bytes
-from harness.scenario.collect import run_seed
+from harness.run import run_seed
 from harness.scenario.loader import scenario_from_dict
 from harness.scenario.model import Commit, FaultKind
 

@@ -30,7 +30,7 @@ from fakes.base import CallContext, FakeService, Operation, Reply, operation
 from harness.cli import main
 from harness.gateway.reference import render_markdown
 from harness.gateway.tools import tool_spec
-from harness.modes.sim import prepare_run
+from harness.run import prepare_run
 from tests.conftest import small_scenario
 
 #: Every registered operation, sorted by tool name (independently of the module).

@@ -7,7 +7,7 @@ import pytest
 
 from harness.errors import HarnessError, ToolError, ToolTimeout
 from harness.gateway.tools import tool_spec
-from harness.modes.sim import RunSetup, prepare_run
+from harness.run import RunSetup, prepare_run
 from harness.scenario.model import Scenario
 from tests.conftest import small_scenario
 

@@ -64,7 +64,7 @@ def test_routing_is_a_stable_hash_of_the_case_id() -> None:
 
 
 def test_cases_reseed_the_world_so_each_has_its_own_records() -> None:
-    from harness.modes.sim import prepare_run
+    from harness.run import prepare_run
 
     template = TEMPLATES[0]
     charges = set()
@@ -226,7 +226,7 @@ def test_canary_mode_without_a_control_agent_says_how_to_name_one(
 
 
 def test_a_templates_vary_ranges_give_each_case_its_own_values() -> None:
-    from harness.modes.sim import prepare_run
+    from harness.run import prepare_run
 
     template = next(t for t in TEMPLATES if t.name == "refund_ok")
     amounts = set()

@@ -24,8 +24,8 @@ from harness.modes.shadow import (
     run_shadow,
     state_digest,
 )
-from harness.modes.sim import prepare_run
 from harness.oracles.base import Score
+from harness.run import prepare_run
 from harness.scenario.loader import parse_scenario
 from harness.scenario.model import DecisionOutcome, Scenario
 from tests.conftest import PAYMENTS, payments_scenario

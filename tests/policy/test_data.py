@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from harness.modes.sim import prepare_run
 from harness.policy.data import Leak, SensitiveValues, find_leaks, luhn_valid, mask
 from harness.policy.model import DataRule
+from harness.run import prepare_run
 from harness.world.world import World
 from tests.conftest import small_scenario
 

@@ -518,7 +518,7 @@ def test_a_scenario_sets_severity_per_oracle_over_the_pack() -> None:
 
 
 def test_an_amount_rule_applies_to_a_payment_run() -> None:
-    from harness.modes.sim import prepare_run
+    from harness.run import prepare_run
 
     scenario = small_scenario(
         policy=pack(approvals=[{"action": "erp.pay", "when": "amount > 0"}])

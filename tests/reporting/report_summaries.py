@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness.modes.sim import DEFAULT_ORACLES
 from harness.reporting.summary import build_summary
 from harness.reporting.summary import per_scenario as _per_scenario
+from harness.run import DEFAULT_ORACLES
 
 ORACLES = list(DEFAULT_ORACLES)
 SCRIPT_NAME = "<script>alert('pwned')</script>"

@@ -15,8 +15,6 @@ from jsonschema import Draft202012Validator
 
 from fakes import Notify, registered_services
 from harness.errors import ScenarioError
-from harness.scenario._messages import PATTERN_HELP
-from harness.scenario.durations import DURATION_PATTERN, parse_duration
 from harness.scenario.loader import (
     SCHEMA_PATH,
     load_scenario,
@@ -33,6 +31,8 @@ from harness.scenario.model import (
     ReferenceDecision,
     Severity,
 )
+from harness.source.durations import DURATION_PATTERN, parse_duration
+from harness.source.problems import PATTERN_HELP
 
 #: The registered services, as the loader lists them in its fixes.
 SERVICE_NAMES = ", ".join(sorted(s.name for s in registered_services()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.errors import HarnessError
+from harness.files import write_atomic
 from harness.reporting.gate import ExitCode
 from harness.reporting.runfolder import RESULTS, read_results
 from harness.reporting.session import (
@@ -22,7 +23,6 @@ from harness.reporting.session import (
     mode_sections,
     write_reports,
 )
-from harness.reporting.trace import write_atomic
 
 
 def load_any_baseline(path: Path) -> Any:
@@ -187,9 +187,9 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     """``aqe replay TRACE``: run the trace's agent again on its scenario and seed;
     exit 0 when the trace and verdict are reproduced byte for byte."""
     from harness.agents.loading import load_agent
-    from harness.modes.sim import run_scenario
     from harness.reporting.replay import read_trace, trace_scenario
     from harness.reporting.trace import trace_bytes
+    from harness.run import run_scenario
 
     trace = read_trace(trace_path)
     loaded = trace_scenario(trace, scenario)

@@ -14,7 +14,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from harness.scenario._messages import JsonPath, Position, Problem, SourceMap
+from harness.source.problems import JsonPath, Position, Problem, SourceMap
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SYNTAX_TIPS = (

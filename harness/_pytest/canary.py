@@ -9,21 +9,27 @@ run folder as ``canary.json`` and into ``summary.json``.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness._pytest.config import aqe_config
+from harness._pytest.items import RECORD, ScenarioItem, effective_mode, run_dir
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.run import RunRecord
 
 
 def canary_config(config: pytest.Config) -> Any:
     """The stream's :class:`CanaryConfig` from the command line."""
     from harness.modes.canary import CanaryConfig
-    from harness.scenario.collect import session_seed
 
-    steps_text = config.getoption("aqe_canary_steps")
+    settings = aqe_config(config)
+    steps_text = settings.canary_steps
     if steps_text:
         try:
             steps = tuple(float(s) for s in str(steps_text).split(",") if s.strip())
@@ -33,12 +39,12 @@ def canary_config(config: pytest.Config) -> Any:
                 "    fix: e.g. --aqe-canary-steps 1,5,25"
             ) from None
     else:
-        steps = (float(config.getoption("aqe_canary_fraction")) * 100.0,)
+        steps = (settings.canary_fraction * 100.0,)
     return CanaryConfig(
-        cases=int(config.getoption("aqe_cases")),
+        cases=settings.cases,
         steps=steps,
-        seed=session_seed(config),
-        wall_timeout=config.getoption("aqe_timeout"),
+        seed=settings.seed,
+        wall_timeout=settings.timeout,
     )
 
 
@@ -46,8 +52,6 @@ def gather_canary(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """Replace the canary-mode scenario items by one :class:`CanaryItem`."""
-    from harness.scenario.collect import ScenarioItem, effective_mode
-
     templates = [
         item
         for item in items
@@ -76,17 +80,15 @@ class CanaryItem(pytest.Item):
     def __init__(self, *, templates: list[Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.templates = templates
-        self.record: dict[str, Any] | None = None
 
     def runtest(self) -> None:
         from harness.agents.loading import load_agent
+        from harness.files import write_atomic
         from harness.modes.canary import run_canary
-        from harness.reporting.trace import write_atomic
-        from harness.scenario.collect import agent_spec, run_dir
 
         config = self.config
-        candidate_spec = agent_spec(config)
-        control_spec = config.getoption("aqe_control_agent")
+        candidate_spec = aqe_config(config).agent_spec()
+        control_spec = aqe_config(config).control_agent
         if not control_spec:
             raise HarnessError(
                 "canary mode needs a control agent\n"
@@ -104,11 +106,9 @@ class CanaryItem(pytest.Item):
             )
         data = report.to_json()
         data["candidate"], data["control"] = candidate_spec, str(control_spec)
-        import json
-
         path = run_dir(config) / "canary.json"
         write_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
-        self.record = canary_record(data, self.nodeid)
+        self.stash[RECORD] = canary_record(data, self.nodeid)
         if report.failed:
             raise CanaryFailed(render_canary(data))
 
@@ -124,9 +124,9 @@ class CanaryItem(pytest.Item):
         return Path("aqe-canary"), 0, f"canary over {len(self.templates)} template(s)"
 
 
-def canary_record(data: dict[str, Any], nodeid: str) -> dict[str, Any]:
+def canary_record(data: dict[str, Any], nodeid: str) -> RunRecord:
     """The stream's run record: one row of the summary, with the report in it."""
-    from harness.reporting.records import RECORD_VERSION
+    from harness.run import RECORD_VERSION
 
     passed = data["verdict"] != "failed"
     return {

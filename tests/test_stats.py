@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from harness.reporting.stats import (
+from harness.stats import (
     Alternative,
     Interval,
     Significance,

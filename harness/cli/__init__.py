@@ -60,7 +60,7 @@ def _tools(args: argparse.Namespace, extra: list[str]) -> int:
 def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
     from harness.agents.loading import load_agent
     from harness.errors import HarnessError
-    from harness.faults.fuzz import fuzz
+    from harness.modes.fuzz import fuzz
 
     try:
         agent = load_agent(args.agent)
@@ -185,8 +185,8 @@ examples:
 
 
 def _reporting(args: argparse.Namespace, extra: list[str]) -> int:
+    from harness.cli import reports as commands
     from harness.errors import HarnessError
-    from harness.reporting import commands
 
     try:
         if args.command == "compare":

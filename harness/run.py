@@ -1,4 +1,8 @@
-"""Sim mode: run one agent on one scenario in a fresh simulated world, then score it."""
+"""One run: build the seeded world, hand the task to the agent, score what it did.
+
+Every mode and command runs through here: sim (a run is the sim mode), shadow,
+canary, fuzz, replay and rescore; nothing below this module imports it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import dataclasses
 import inspect
 import ssl
 import traceback
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import httpx
 
@@ -32,6 +37,46 @@ from harness.scenario.model import (
 )
 from harness.scenario.refs import resolve_refs
 from harness.world.world import World, derive_seed
+
+#: The version of the record's shape (``record_version`` of every record).
+RECORD_VERSION = 1
+
+
+class RunRecord(TypedDict):
+    """One run's record: the JSON line a session appends to ``results.jsonl``.
+
+    Records are what travels from an xdist worker to the controller (on the test
+    report), what the summary, the baseline and the history store are computed
+    from, and what ``aqe report`` reads back. They hold no wall-clock time, so the
+    same scenario + agent + seed gives the same record.
+    """
+
+    record_version: int
+    nodeid: str
+    scenario: str
+    path: str
+    seed: int
+    seed_index: int
+    agent: str
+    mode: str
+    passed: bool
+    failed: list[str]
+    #: Per oracle: passed, failed, or None (it had nothing to judge in this run).
+    scores: dict[str, bool | None]
+    values: dict[str, float | None]
+    severity: dict[str, str]
+    faults: list[dict[str, Any]]
+    escalation: dict[str, Any] | None
+    thresholds: dict[str, Any] | None
+    tool_calls: int | None
+    simulated_seconds: float
+    #: The trace file, relative to the run folder.
+    trace: str
+    #: Shadow mode: the comparison with the reference.
+    shadow: NotRequired[dict[str, Any]]
+    #: Canary mode: the stream's report.
+    canary: NotRequired[dict[str, Any]]
+
 
 #: Oracles every run is scored by, in report order.
 DEFAULT_ORACLES = (
@@ -77,6 +122,12 @@ class RunResult:
         return tuple(
             s.oracle for s in self.scores if not s.passed and s.severity == "block"
         )
+
+
+def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
+    """The ``index``-th run seed of a scenario: the session seed plus the CRC32 of
+    its name, plus ``index``."""
+    return (session_seed + zlib.crc32(scenario_name.encode()) + index) & 0xFFFFFFFF
 
 
 def agent_name(agent: Callable[..., Any]) -> str:
@@ -341,3 +392,45 @@ def _agent_failure(world: World, message: str) -> Score:
         explanation=message,
         evidence=(Evidence(ref="agent", time=world.clock.now, text=message),),
     )
+
+
+def run_record(
+    result: RunResult,
+    *,
+    nodeid: str,
+    path: str,
+    agent: str,
+    seed_index: int,
+    trace: str,
+    mode: str = "sim",
+) -> RunRecord:
+    """The record of ``result`` (see the module docstring)."""
+    scenario = result.scenario
+    thresholds = scenario.thresholds
+    return {
+        "record_version": RECORD_VERSION,
+        "nodeid": nodeid,
+        "scenario": scenario.name,
+        "path": path,
+        "seed": result.seed,
+        "seed_index": seed_index,
+        "agent": agent,
+        "mode": mode,
+        "passed": result.passed,
+        "failed": list(result.failed_oracles),
+        # None: the oracle had nothing to judge in this run
+        "scores": {
+            s.oracle: None if s.passed and s.value is None else s.passed
+            for s in result.scores
+        },
+        "values": {s.oracle: s.value for s in result.scores},
+        "severity": {s.oracle: str(s.severity) for s in result.scores},
+        "faults": [dict(f) for f in result.fault_coverage],
+        "escalation": {
+            k: result.score("escalation").details.get(k) for k in ("expected", "actual")
+        },
+        "thresholds": thresholds.to_json() if thresholds is not None else None,
+        "tool_calls": result.world.history.calls,
+        "simulated_seconds": round(result.world.clock.now, 6),
+        "trace": trace,
+    }

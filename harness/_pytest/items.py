@@ -1,9 +1,10 @@
 """pytest collection of scenario files: one item per scenario and seed.
 
-A YAML file is a scenario when it lies under a directory named ``scenarios`` (and
-not under its ``policies``), or when it is named on the command line. A file that
-does not load becomes one failing item that shows the loader's message, with no
-Python traceback.
+A YAML file is a scenario when the session asked for aqe (see
+:mod:`harness._pytest.config`) and it lies under a declared ``aqe_scenarios`` path,
+or, with none declared, under a directory named ``scenarios`` (not under its
+``policies``), or when it is named on the command line. A file that does not load
+becomes one failing item that shows the loader's message, with no Python traceback.
 
 With ``--aqe-seeds K`` each scenario runs K times, as items ``name[seed=0]`` …
 ``name[seed=K-1]`` (the k-th run seed is the scenario's run seed plus k); with one
@@ -14,40 +15,22 @@ and ``-k`` select by tag.
 from __future__ import annotations
 
 import shlex
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness._pytest.config import WORKER_RUN_DIR, aqe_config
 from harness.errors import HarnessError, ScenarioError
 
-SUFFIXES = (".yaml", ".yml")
+if TYPE_CHECKING:
+    from harness.run import RunRecord, RunResult
 
-
-def is_scenario_path(path: Path, explicitly_named: bool) -> bool:
-    if path.suffix not in SUFFIXES:
-        return False
-    if explicitly_named:
-        return True
-    parents = [p.name for p in path.parents]
-    return "scenarios" in parents and "policies" not in parents
-
-
-def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
-    """The ``index``-th run seed of a scenario: the session seed plus the CRC32 of
-    its name, plus ``index``."""
-    return (session_seed + zlib.crc32(scenario_name.encode()) + index) & 0xFFFFFFFF
-
-
-def seed_count(config: pytest.Config, scenario: Any = None) -> int:
-    """Runs per scenario: ``--aqe-seeds``, else the scenario's ``seeds``, else the
-    ``aqe_seeds`` ini value (default 1)."""
-    value = config.getoption("aqe_seeds")
-    if value is None and scenario is not None and scenario.seeds > 1:
-        value = scenario.seeds
-    return max(1, int(value or config.getini("aqe_seeds") or 1))
+#: The record of the run an item made (travels to the controller on its report).
+RECORD = pytest.StashKey["RunRecord"]()
+#: The controller's run folder for this session.
+RUN_DIR = pytest.StashKey[Path]()
 
 
 class ScenarioFile(pytest.File):
@@ -63,7 +46,7 @@ class ScenarioFile(pytest.File):
             return
         for tag in scenario.tags:
             register_marker(self.config, tag)
-        seeds = seed_count(self.config, scenario)
+        seeds = aqe_config(self.config).seed_count(scenario.seeds)
         for index in range(seeds):
             name = scenario.name if seeds == 1 else f"{scenario.name}[seed={index}]"
             yield ScenarioItem.from_parent(
@@ -114,36 +97,32 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.seed_index = seed_index
-        self.record: dict[str, Any] | None = None
         self.add_marker(pytest.mark.aqe(scenario=scenario.name, seed=seed_index))
         for tag in scenario.tags:
             self.add_marker(tag)
 
     def runtest(self) -> None:
         from harness.agents.loading import load_agent
-        from harness.modes.sim import run_scenario
         from harness.reporting.text import render_failure
+        from harness.run import run_scenario, run_seed
 
         config = self.config
-        spec = agent_spec(config)
+        settings = aqe_config(config)
+        spec = settings.agent_spec()
         agent = load_agent(spec)
-        base_seed = session_seed(config)
-        seed = run_seed(base_seed, self.scenario.name, self.seed_index)
+        seed = run_seed(settings.seed, self.scenario.name, self.seed_index)
         if effective_mode(config, self.scenario) == "shadow":
             self._shadow(agent, spec, seed)
             return
         result = run_scenario(
-            self.scenario,
-            agent,
-            seed=seed,
-            wall_timeout=config.getoption("aqe_timeout"),
+            self.scenario, agent, seed=seed, wall_timeout=settings.timeout
         )
-        self.record = record_run(
+        record = self.stash[RECORD] = record_run(
             config, result, self.path, spec, self.seed_index, nodeid=self.nodeid
         )
         if not result.passed:
             target = _relative(self.path, config.rootpath)
-            seeds = seed_count(config, self.scenario)
+            seeds = settings.seed_count(self.scenario.seeds)
             if seeds > 1:
                 target = f"{target}::{self.name}"
             reproduce = shlex.join(
@@ -153,7 +132,7 @@ class ScenarioItem(pytest.Item):
                     "--aqe-agent",
                     spec,
                     "--aqe-seed",
-                    str(base_seed),
+                    str(settings.seed),
                     *(["--aqe-seeds", str(seeds)] if seeds > 1 else []),
                 ]
             )
@@ -161,9 +140,7 @@ class ScenarioItem(pytest.Item):
                 render_failure(
                     result,
                     reproduce=reproduce,
-                    trace=_relative(
-                        run_dir(config) / self.record["trace"], config.rootpath
-                    ),
+                    trace=_relative(run_dir(config) / record["trace"], config.rootpath),
                 )
             )
 
@@ -174,15 +151,16 @@ class ScenarioItem(pytest.Item):
         from harness.modes.shadow import run_shadow
 
         config = self.config
-        reference = config.getoption("aqe_reference_agent")
+        settings = aqe_config(config)
+        reference = settings.reference_agent
         shadow = run_shadow(
             self.scenario,
             agent,
             seed=seed,
             reference_agent=load_agent(reference) if reference else None,
-            wall_timeout=config.getoption("aqe_timeout"),
+            wall_timeout=settings.timeout,
         )
-        self.record = record_run(
+        record = record_run(
             config,
             shadow.run,
             self.path,
@@ -191,7 +169,8 @@ class ScenarioItem(pytest.Item):
             nodeid=self.nodeid,
             mode="shadow",
         )
-        self.record["shadow"] = shadow.to_json()
+        record["shadow"] = shadow.to_json()
+        self.stash[RECORD] = record
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
@@ -208,35 +187,23 @@ class ScenarioItem(pytest.Item):
 
 def effective_mode(config: pytest.Config, scenario: Any) -> str:
     """``--aqe-mode`` if given, else the scenario's own ``mode``, else sim."""
-    mode = config.getoption("aqe_mode", None)
+    mode = aqe_config(config).mode
     return str(mode or getattr(scenario, "mode", None) or "sim")
-
-
-def agent_spec(config: pytest.Config) -> str:
-    """The agent under test, as ``module:callable``, from the options or ini."""
-    spec = config.getoption("aqe_agent") or config.getini("aqe_agent")
-    if not spec:
-        raise HarnessError(
-            "no agent under test\n"
-            "    fix: pass --aqe-agent module:callable, or set aqe_agent in the "
-            "pytest ini file"
-        )
-    return str(spec)
 
 
 def record_run(
     config: pytest.Config,
-    result: Any,
+    result: RunResult,
     path: Path,
     agent: str,
     seed_index: int = 0,
     *,
     nodeid: str,
     mode: str = "sim",
-) -> dict[str, Any]:
+) -> RunRecord:
     """Write the run's trace; its record for the session summary."""
-    from harness.reporting.records import run_record
     from harness.reporting.trace import write_trace
+    from harness.run import run_record
 
     folder = run_dir(config)
     trace = write_trace(result, folder / "traces", mode=mode)
@@ -257,19 +224,21 @@ def run_for_test(
     agent: Any = None,
     *,
     seed: int | None = None,
-) -> Any:
+) -> RunResult:
     """What the ``aqe_run`` fixture does: run a scenario for a Python test.
 
     ``scenario``: a Scenario, a dict as YAML holds it, or a file path; by default
     the ``scenario`` of the test's ``@pytest.mark.aqe(scenario=...)``. ``agent``: a
     callable or ``module:callable``; by default the session's ``--aqe-agent``.
-    The run is traced and added to the session summary under the test's name.
+    In a session that asked for aqe the run is traced and added to the session
+    summary under the test's name; in any other session it only runs.
     """
     from harness.agents.loading import load_agent
     from harness.authoring import as_scenario
-    from harness.modes.sim import agent_name, run_scenario
+    from harness.run import agent_name, run_scenario, run_seed
 
     config = request.config
+    settings = aqe_config(config)
     if scenario is None:
         marker = request.node.get_closest_marker("aqe")
         scenario = marker.kwargs.get("scenario") if marker is not None else None
@@ -280,65 +249,36 @@ def run_for_test(
             )
     built = as_scenario(scenario)
     if agent is None:
-        spec = agent_spec(config)
+        spec = settings.agent_spec()
         agent = load_agent(spec)
     elif isinstance(agent, str):
         spec, agent = agent, load_agent(agent)
     else:
         spec = agent_name(agent)
     if seed is None:
-        seed = run_seed(session_seed(config), built.name)
-    result = run_scenario(
-        built, agent, seed=seed, wall_timeout=config.getoption("aqe_timeout")
-    )
-    request.node.record = record_run(
-        config, result, request.node.path, spec, nodeid=request.node.nodeid
-    )
+        seed = run_seed(settings.seed, built.name)
+    result = run_scenario(built, agent, seed=seed, wall_timeout=settings.timeout)
+    if has_run_dir(config):
+        request.node.stash[RECORD] = record_run(
+            config, result, request.node.path, spec, nodeid=request.node.nodeid
+        )
     return result
 
 
-def session_seed(config: pytest.Config) -> int:
-    value = config.getoption("aqe_seed")
-    if value is None:
-        value = config.getini("aqe_seed") or 0
-    return int(value)
-
-
-def report_dir(config: pytest.Config) -> Path:
-    value = config.getoption("aqe_report_dir") or config.getini("aqe_report_dir")
-    path = Path(value)
-    return path if path.is_absolute() else config.rootpath / path
+def has_run_dir(config: pytest.Config) -> bool:
+    """Whether this session writes reports (it asked for aqe)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return WORKER_RUN_DIR in workerinput
+    return RUN_DIR in config.stash
 
 
 def run_dir(config: pytest.Config) -> Path:
     """This session's run folder (the controller names it; workers are told)."""
-    from harness.plugin import RUN_DIR
-
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and "aqe_run_dir" in workerinput:
-        return Path(workerinput["aqe_run_dir"])
+    if workerinput is not None and WORKER_RUN_DIR in workerinput:
+        return Path(workerinput[WORKER_RUN_DIR])
     return config.stash[RUN_DIR]
-
-
-def report_options(config: pytest.Config) -> Any:
-    """The session's reporting options, resolved against the report dir."""
-    from harness.reporting.session import ReportOptions
-
-    reports = report_dir(config)
-    baseline = config.getoption("aqe_baseline")
-    path = Path(baseline) if baseline else reports / "baseline.json"
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    return ReportOptions(
-        reports=reports,
-        baseline=path,
-        baseline_explicit=bool(baseline),
-        save_baseline=bool(config.getoption("aqe_save_baseline")),
-        store=config.getoption("aqe_store"),
-        rules=tuple(config.getoption("aqe_compare_fail") or ()),
-        shadow_min_agreement=config.getoption("aqe_shadow_min_agreement"),
-        expects_runs=bool(config.getoption("aqe_agent")),
-    )
 
 
 def _relative(path: Path, root: Path) -> str:

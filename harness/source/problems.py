@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from harness.scenario.durations import ACCEPTED_FORMS, DURATION_PATTERN
+from harness.errors import ScenarioError
+from harness.source.durations import ACCEPTED_FORMS, DURATION_PATTERN
 
 JsonPath = tuple[str | int, ...]
 
@@ -372,3 +374,45 @@ def article(noun: str) -> str:
 def _last_key(path: JsonPath) -> str:
     keys = [part for part in path if isinstance(part, str)]
     return keys[-1] if keys else "value"
+
+
+def document_error(
+    problems: list[Problem], origin: str, source_map: SourceMap
+) -> ScenarioError:
+    """One error naming every problem of a file, rendered in order."""
+    rendered = render_problems(problems, origin=origin, source_map=source_map)
+    return ScenarioError("\n".join(rendered), problems=rendered)
+
+
+def unreadable(err: OSError | UnicodeDecodeError, origin: str, what: str) -> Exception:
+    """The error for a ``what`` file that cannot be read."""
+    reason = err.strerror or str(err) if isinstance(err, OSError) else "not UTF-8 text"
+    problem = Problem(
+        path=None,
+        message=f"cannot read the {what} file ({reason})",
+        fix="check the path, and that the file is UTF-8 YAML",
+    )
+    return document_error([problem], origin, SourceMap())
+
+
+def check_document(
+    data: Any,
+    source_map: SourceMap,
+    origin: str,
+    problems: list[Problem],
+    validator: Draft202012Validator,
+    semantic: Callable[[Any], list[Problem]],
+) -> None:
+    """Raise a :class:`ScenarioError` naming every problem of ``data``, in order."""
+    errors = list(validator.iter_errors(data))
+    problems += [
+        p for e in errors if not is_variant_rule(e) for p in schema_problems(e)
+    ]
+    checked = semantic(data)
+    if not checked:
+        # The schema's per-variant rules are checked again (with better messages)
+        # in the semantic checks; should the two ever disagree, the schema speaks.
+        checked = [p for e in errors if is_variant_rule(e) for p in schema_problems(e)]
+    problems += checked
+    if problems:
+        raise document_error(problems, origin, source_map)

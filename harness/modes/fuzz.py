@@ -29,12 +29,11 @@ from hypothesis.errors import NoSuchExample
 
 from harness.errors import HarnessError
 from harness.faults.strategies import fault_documents, single_faults
-from harness.modes.sim import RunResult, agent_name, run_scenario
-from harness.reporting.trace import write_atomic
-from harness.scenario._yamlpos import YamlSyntaxError, read_yaml
-from harness.scenario.collect import run_seed
+from harness.files import write_atomic
+from harness.run import RunResult, agent_name, run_scenario, run_seed
 from harness.scenario.loader import SCHEMA_PATH, load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
+from harness.source.yamlpos import YamlSyntaxError, read_yaml
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,330 @@
+"""The session's aqe settings: pytest's options and ini values, read once.
+
+:func:`add_options` declares them; :func:`aqe_config` builds one frozen
+:class:`AqeConfig` per session (kept in ``config.stash``), which everything else
+reads instead of calling ``getoption`` by name. A session *asks for aqe* when it
+names an agent (``--aqe-agent``, ``aqe_agent``), declares scenario paths
+(``aqe_scenarios``), or names scenario files on the command line (YAML files, or
+directories named ``scenarios`` or inside one); any other
+session, for example in a project that merely has aqe-harness installed, collects
+no scenario, reads no baseline, starts no subprocess and prints nothing of ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+
+# Option dests (``config.getoption`` names) and ini keys.
+AGENT = "aqe_agent"
+SEED = "aqe_seed"
+SEEDS = "aqe_seeds"
+REPORT_DIR = "aqe_report_dir"
+TIMEOUT = "aqe_timeout"
+BASELINE = "aqe_baseline"
+SAVE_BASELINE = "aqe_save_baseline"
+COMPARE_FAIL = "aqe_compare_fail"
+STORE = "aqe_store"
+MODE = "aqe_mode"
+REFERENCE_AGENT = "aqe_reference_agent"
+SHADOW_MIN_AGREEMENT = "aqe_shadow_min_agreement"
+CONTROL_AGENT = "aqe_control_agent"
+CASES = "aqe_cases"
+CANARY_FRACTION = "aqe_canary_fraction"
+CANARY_STEPS = "aqe_canary_steps"
+SCENARIOS = "aqe_scenarios"
+
+#: What a scenario file's name ends with.
+SUFFIXES = (".yaml", ".yml")
+#: The worker's copy of the controller's run folder (``workerinput`` key).
+WORKER_RUN_DIR = "aqe_run_dir"
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """The ``--aqe-*`` options (one group) and the ``aqe_*`` ini keys."""
+    group = parser.getgroup("aqe", "aqe-harness: agent scenarios")
+    group.addoption(
+        "--aqe-agent",
+        dest=AGENT,
+        metavar="MODULE:CALLABLE",
+        help="the agent under test, e.g. harness.agents.reference:careful_refund_agent",
+    )
+    group.addoption(
+        "--aqe-seed",
+        dest=SEED,
+        type=int,
+        metavar="N",
+        help="session seed; each scenario's run seed derives from it (default 0)",
+    )
+    group.addoption(
+        "--aqe-seeds",
+        dest=SEEDS,
+        type=int,
+        metavar="K",
+        help="run each scenario K times with derived seeds; the summary reports "
+        "pass rate, pass@k and pass^k per scenario (default 1)",
+    )
+    group.addoption(
+        "--aqe-report-dir",
+        dest=REPORT_DIR,
+        metavar="DIR",
+        help="where traces and the summary go (default: reports/)",
+    )
+    group.addoption(
+        "--aqe-timeout",
+        dest=TIMEOUT,
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wall-clock limit per run; a hung agent is a recorded failure "
+        "(default 60)",
+    )
+    group.addoption(
+        "--aqe-baseline",
+        dest=BASELINE,
+        metavar="PATH",
+        help="the baseline to compare with (default: <report dir>/baseline.json)",
+    )
+    group.addoption(
+        "--aqe-save-baseline",
+        dest=SAVE_BASELINE,
+        action="store_true",
+        help="write this session's results as the baseline",
+    )
+    group.addoption(
+        "--aqe-compare-fail",
+        dest=COMPARE_FAIL,
+        action="append",
+        default=[],
+        metavar="[SCENARIO/]METRIC:DELTA",
+        help="fail (exit 6) when METRIC gets worse than the baseline by more than"
+        " DELTA (0.1 or 10%%), e.g. pass_rate:0 or refund_ok/idempotency:0;"
+        " repeatable (default: pass_rate:0 when a baseline exists)",
+    )
+    group.addoption(
+        "--aqe-store",
+        dest=STORE,
+        metavar="URL",
+        help="results history: a SQLite path or postgresql://… "
+        "(default: <report dir>/history.sqlite)",
+    )
+    group.addoption(
+        "--aqe-mode",
+        dest=MODE,
+        choices=["sim", "shadow", "canary"],
+        help="sim: act in the simulated world (default, or the scenario's own"
+        " mode); shadow: act on a fork, compare with a reference, change nothing;"
+        " canary: a stream of generated cases split with a control agent",
+    )
+    group.addoption(
+        "--aqe-reference-agent",
+        dest=REFERENCE_AGENT,
+        metavar="MODULE:CALLABLE",
+        help="shadow: the reference agent (run twice, to measure noise); default:"
+        " the scenario's recorded reference decision",
+    )
+    group.addoption(
+        "--aqe-shadow-min-agreement",
+        dest=SHADOW_MIN_AGREEMENT,
+        type=float,
+        metavar="RATE",
+        help="shadow: fail the session when the agreement rate is below RATE"
+        " (default: report only)",
+    )
+    group.addoption(
+        "--aqe-control-agent",
+        dest=CONTROL_AGENT,
+        metavar="MODULE:CALLABLE",
+        help="canary: the control agent (the one in production today)",
+    )
+    group.addoption(
+        "--aqe-cases",
+        dest=CASES,
+        type=int,
+        default=1000,
+        metavar="N",
+        help="canary: cases generated across the scenario templates (default 1000)",
+    )
+    group.addoption(
+        "--aqe-canary-fraction",
+        dest=CANARY_FRACTION,
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="canary: the share of cases routed to the candidate (default 0.1)",
+    )
+    group.addoption(
+        "--aqe-canary-steps",
+        dest=CANARY_STEPS,
+        metavar="P1,P2,...",
+        help="canary: ramp in stages of these percentages, each judged before the"
+        " next, e.g. 1,5,25 (default: one stage at the fraction)",
+    )
+    parser.addini(AGENT, "the agent under test (module:callable)", default="")
+    parser.addini(SEED, "session seed (default 0)", default="0")
+    parser.addini(SEEDS, "runs per scenario (default 1)", default="1")
+    parser.addini(REPORT_DIR, "directory for traces and summaries", default="reports")
+    parser.addini(
+        SCENARIOS,
+        "scenario files or directories (relative to the rootdir); naming any"
+        " turns aqe on for the session",
+        type="paths",
+        default=[],
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AqeConfig:
+    """Everything the plugin reads from pytest's configuration, read once."""
+
+    #: Whether the session asked for aqe (see the module docstring).
+    active: bool
+    #: ``module:callable`` from ``--aqe-agent`` or ``aqe_agent``, if any.
+    agent: str | None
+    #: Whether the agent came from the command line (a session that names one
+    #: there and runs nothing is an error, not a pass).
+    agent_on_command_line: bool
+    seed: int
+    #: ``--aqe-seeds``; None leaves it to the scenario, then to ``ini_seeds``.
+    seeds: int | None
+    ini_seeds: int
+    report_dir: Path
+    timeout: float
+    baseline: Path | None
+    save_baseline: bool
+    compare_fail: tuple[str, ...]
+    store: str | None
+    mode: str | None
+    reference_agent: str | None
+    shadow_min_agreement: float | None
+    control_agent: str | None
+    cases: int
+    canary_fraction: float
+    canary_steps: str | None
+    #: ``aqe_scenarios``, resolved: where scenario files live (empty: any
+    #: directory named ``scenarios``).
+    scenario_roots: tuple[Path, ...]
+    #: Scenario files, and directories named ``scenarios`` or inside one, named
+    #: on the command line.
+    named_paths: tuple[Path, ...]
+
+    def agent_spec(self) -> str:
+        """The agent under test; a usage error that says how to name one."""
+        if not self.agent:
+            raise HarnessError(
+                "no agent under test\n"
+                "    fix: pass --aqe-agent module:callable, or set aqe_agent in the "
+                "pytest ini file"
+            )
+        return self.agent
+
+    def seed_count(self, scenario_seeds: int = 1) -> int:
+        """Runs per scenario: ``--aqe-seeds``, else the scenario's ``seeds``,
+        else the ``aqe_seeds`` ini value (default 1)."""
+        value = self.seeds
+        if value is None and scenario_seeds > 1:
+            value = scenario_seeds
+        return max(1, int(value or self.ini_seeds or 1))
+
+    def is_scenario_path(self, path: Path, explicitly_named: bool) -> bool:
+        """Whether pytest should collect ``path`` as a scenario file."""
+        if not self.active or path.suffix not in SUFFIXES:
+            return False
+        if explicitly_named:
+            return True
+        if self.scenario_roots:
+            inside = any(
+                root == path or root in path.parents for root in self.scenario_roots
+            )
+            return inside and not _under_policies(path, self.scenario_roots)
+        parents = [p.name for p in path.parents]
+        return "scenarios" in parents and "policies" not in parents
+
+
+def _under_policies(path: Path, roots: tuple[Path, ...]) -> bool:
+    """A policy pack below a declared root (``…/policies/pack.yaml``)."""
+    for root in roots:
+        if root in path.parents:
+            inner = path.relative_to(root).parts[:-1]
+            return "policies" in inner
+    return False
+
+
+_CONFIG = pytest.StashKey["AqeConfig"]()
+
+
+def aqe_config(config: pytest.Config) -> AqeConfig:
+    """The session's :class:`AqeConfig`, built on first use."""
+    built = config.stash.get(_CONFIG, None)
+    if built is None:
+        built = config.stash[_CONFIG] = _read(config)
+    return built
+
+
+def _read(config: pytest.Config) -> AqeConfig:
+    option = config.getoption
+    cli_agent = option(AGENT)
+    agent = cli_agent or config.getini(AGENT) or None
+    roots = tuple(Path(p).resolve() for p in config.getini(SCENARIOS))
+    named = tuple(_named_scenario_paths(config))
+    baseline = option(BASELINE)
+    return AqeConfig(
+        active=bool(agent or roots or named),
+        agent=str(agent) if agent else None,
+        agent_on_command_line=bool(cli_agent),
+        seed=option(SEED) if option(SEED) is not None else _ini_int(config, SEED),
+        seeds=option(SEEDS),
+        ini_seeds=_ini_int(config, SEEDS),
+        report_dir=_report_dir(config),
+        timeout=float(option(TIMEOUT)),
+        baseline=Path(baseline) if baseline else None,
+        save_baseline=bool(option(SAVE_BASELINE)),
+        compare_fail=tuple(option(COMPARE_FAIL) or ()),
+        store=option(STORE),
+        mode=option(MODE, None),
+        reference_agent=option(REFERENCE_AGENT),
+        shadow_min_agreement=option(SHADOW_MIN_AGREEMENT),
+        control_agent=option(CONTROL_AGENT),
+        cases=int(option(CASES)),
+        canary_fraction=float(option(CANARY_FRACTION)),
+        canary_steps=option(CANARY_STEPS),
+        scenario_roots=roots,
+        named_paths=named,
+    )
+
+
+def _named_scenario_paths(config: pytest.Config) -> list[Path]:
+    """What the command line names that can only mean scenarios: YAML files, and
+    directories named ``scenarios`` or inside one (``pytest scenarios/payments``)."""
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        return []  # testpaths or the rootdir: the session named nothing
+    found = []
+    for arg in config.args:
+        path = Path(arg.split("::", 1)[0])
+        if not path.is_absolute():
+            path = config.invocation_params.dir / path
+        names = (path.name, *(p.name for p in path.parents))
+        if path.suffix in SUFFIXES or (path.is_dir() and "scenarios" in names):
+            found.append(path)
+    return found
+
+
+def _ini_int(config: pytest.Config, name: str) -> int:
+    text = str(config.getini(name) or "0").strip()
+    try:
+        return int(text)
+    except ValueError:
+        raise HarnessError(
+            f"ini {name} = {text!r}: not a whole number\n"
+            f"    fix: e.g. {name} = {'1' if name == SEEDS else '0'}"
+        ) from None
+
+
+def _report_dir(config: pytest.Config) -> Path:
+    value = config.getoption(REPORT_DIR) or config.getini(REPORT_DIR)
+    path = Path(value)
+    return path if path.is_absolute() else config.rootpath / path
