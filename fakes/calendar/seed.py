@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fakes._calendar_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
+from fakes.calendar.objects import (
     APPOINTMENT_STATUSES,
     DATE,
     DAY,
@@ -28,7 +29,6 @@ from fakes._calendar_objects import (
     appointment_object,
     slot_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 
 #: Name vocabulary for seeded people (drawn with the world's own seeded stream:
 #: a clinic's worth of names without Faker's per-call cost).

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fakes._iam_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed
+from fakes.iam.objects import (
     COMPANY_DOMAIN,
     DAY,
     DEPARTMENT_GROUPS,
@@ -27,7 +28,6 @@ from fakes._iam_objects import (
     group_object,
     user_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed
 from fakes.people import People
 
 if TYPE_CHECKING:

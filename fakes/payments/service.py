@@ -14,18 +14,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._stripe import (
-    CHARGE,
-    CURRENCIES,
-    CUSTOMER,
-    DAY,
-    REFUND,
-    apply_refund,
-    charge_object,
-    customer_object,
-    money,
-    stripe_error,
-)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -38,6 +26,18 @@ from fakes.base import (
     WorldScale,
     operation,
     paginate,
+)
+from fakes.payments.stripe import (
+    CHARGE,
+    CURRENCIES,
+    CUSTOMER,
+    DAY,
+    REFUND,
+    apply_refund,
+    charge_object,
+    customer_object,
+    money,
+    stripe_error,
 )
 from fakes.people import People
 

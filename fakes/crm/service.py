@@ -23,10 +23,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fakes import _crm_objects as c
-from fakes import _crm_seed
 from fakes import _schema as s
-from fakes._crm_objects import CONVERSION, next_stages
 from fakes.base import (
     CallContext,
     FakeService,
@@ -39,6 +36,9 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.crm import objects as c
+from fakes.crm import seed
+from fakes.crm.objects import CONVERSION, next_stages
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -112,10 +112,10 @@ class Crm(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return _crm_seed.seed_crm(faker, rng, ids, peers, scale)
+        return seed.seed_crm(faker, rng, ids, peers, scale)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
-        return _crm_seed.create_record(self, kind, fields)
+        return seed.create_record(self, kind, fields)
 
     def revised(self, record: Record, now: int) -> None:
         c.revise(record, now)

@@ -10,7 +10,8 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fakes._erp_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed
+from fakes.erp.objects import (
     APPROVAL_LIMIT,
     CATALOG,
     COUNTRIES,
@@ -32,7 +33,6 @@ from fakes._erp_objects import (
     tax_id,
     vendor_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed
 
 if TYPE_CHECKING:
     from faker import Faker

@@ -19,16 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
 from fakes._company import staff, world_domain
-from fakes._kb_docs import DOCUMENTS
-from fakes._kb_search import (
-    HIT,
-    KINDS,
-    STATUSES,
-    hit,
-    query_terms,
-    score,
-    slugify,
-)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -39,6 +29,16 @@ from fakes.base import (
     WorldScale,
     fingerprint,
     operation,
+)
+from fakes.kb.docs import DOCUMENTS
+from fakes.kb.search import (
+    HIT,
+    KINDS,
+    STATUSES,
+    hit,
+    query_terms,
+    score,
+    slugify,
 )
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """ERP: vendors with onboarding states, purchase orders, invoices, GL postings.
 
-Every record follows a state machine (:mod:`fakes._erp_objects`); a move it does
+Every record follows a state machine (:mod:`fakes.erp.objects`); a move it does
 not allow is a 409 ``invalid_transition`` naming the moves that are. Rules on
 top: purchase orders go only to active vendors (409 ``vendor_not_active``);
 orders above 10,000.00 are approved before they are placed (409
@@ -23,10 +23,22 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fakes import _erp_ledger as ledger
-from fakes import _erp_rules as rules
 from fakes import _schema as s
-from fakes._erp_objects import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Operation,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    operation,
+    paginate,
+)
+from fakes.erp import ledger as ledger
+from fakes.erp import rules as rules
+from fakes.erp.objects import (
     COUNTRIES,
     CURRENCIES,
     INVOICE,
@@ -40,19 +52,7 @@ from fakes._erp_objects import (
     VENDOR,
     VENDOR_STATUSES,
 )
-from fakes._erp_seed import create_record, seed_erp
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Operation,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    operation,
-    paginate,
-)
+from fakes.erp.seed import create_record, seed_erp
 
 if TYPE_CHECKING:
     from faker import Faker

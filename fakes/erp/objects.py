@@ -1,7 +1,7 @@
 """The ERP's records: state machines, contracts and constructors.
 
-Kept apart from :mod:`fakes.erp` so that the service module reads as its
-operations; the seeded ledger is built in :mod:`fakes._erp_seed`.
+Kept apart from :mod:`fakes.erp.service` so that the service module reads as its
+operations; the seeded ledger is built in :mod:`fakes.erp.seed`.
 """
 
 from __future__ import annotations

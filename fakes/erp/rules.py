@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fakes._erp_objects import (
+from fakes.base import CallContext, FakeService, Operation, Record, Reply
+from fakes.erp.objects import (
     APPROVAL_LIMIT,
     CATALOG,
     TABLES,
@@ -22,7 +23,6 @@ from fakes._erp_objects import (
     transition_message,
     vendor_object,
 )
-from fakes.base import CallContext, FakeService, Operation, Record, Reply
 
 #: Operations on one order or invoice: the record policy rules read amounts from.
 _SUBJECTS = {

@@ -1,8 +1,8 @@
 """The clinic calendar's objects: closed sets, JSON Schema contracts, records.
 
-Kept apart from :mod:`fakes.calendar` so that the service module reads as its
+Kept apart from :mod:`fakes.calendar.service` so that the service module reads as its
 operations and booking rules. The seeded schedule and the records scenarios
-create live in ``fakes._calendar_seed``.
+create live in ``fakes.calendar.seed``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
 from fakes._company import world_domain
-from fakes._helpdesk import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    fingerprint,
+    operation,
+    paginate,
+)
+from fakes.tickets.helpdesk import (
     COMMENT,
     DONE,
     KINDS,
@@ -30,18 +42,6 @@ from fakes._helpdesk import (
     seed_tickets,
     sla,
     view,
-)
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    fingerprint,
-    operation,
-    paginate,
 )
 
 if TYPE_CHECKING:

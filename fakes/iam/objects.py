@@ -1,6 +1,6 @@
 """Identity and access records: the directory's vocabulary, contracts, constructors.
 
-Kept apart from :mod:`fakes.iam` so that the service module reads as its
+Kept apart from :mod:`fakes.iam.service` so that the service module reads as its
 operations and access rules.
 """
 

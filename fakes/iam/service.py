@@ -21,7 +21,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._iam_objects import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    operation,
+    paginate,
+)
+from fakes.iam.objects import (
     COMPANY_DOMAIN,
     CREDENTIAL_RESET,
     DAY,
@@ -44,18 +55,7 @@ from fakes._iam_objects import (
     grant_object,
     list_filters,
 )
-from fakes._iam_seed import create_record, seed_iam
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    operation,
-    paginate,
-)
+from fakes.iam.seed import create_record, seed_iam
 
 if TYPE_CHECKING:
     from faker import Faker

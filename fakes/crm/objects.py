@@ -4,7 +4,7 @@ Every CRM record is versioned: ``version`` counts its revisions and ``etag``
 (``<id>-<version>``) names the revision an agent read, so a write can say "only
 if it is still this one" (``if_match``). ``locked_by`` is the hook a concurrent
 writer fault sets: while it names another writer, writes answer 409. The seeded
-CRM and the records scenarios create live in ``fakes._crm_seed``.
+CRM and the records scenarios create live in ``fakes.crm.seed``.
 """
 
 from __future__ import annotations

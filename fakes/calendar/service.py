@@ -24,7 +24,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._calendar_objects import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    operation,
+    paginate,
+)
+from fakes.calendar.objects import (
     APPOINTMENT,
     APPOINTMENT_STATUSES,
     DATE,
@@ -40,18 +51,7 @@ from fakes._calendar_objects import (
     appointment_object,
     day_of,
 )
-from fakes._calendar_seed import create_record, seed_calendar
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    operation,
-    paginate,
-)
+from fakes.calendar.seed import create_record, seed_calendar
 
 if TYPE_CHECKING:
     from faker import Faker
