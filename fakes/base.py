@@ -6,6 +6,10 @@ handlers. Each operation carries its JSON Schema contract; the gateway validates
 requests and responses against it, renders it as a function-calling spec, and routes
 HTTP requests to it by method and path. Handlers commit side effects through
 :meth:`CallContext.commit`, which writes the effects ledger.
+
+A service sees the world it lives in only through :class:`WorldView`, the few
+things fakes use (clock, ids, ledger, history, seeded randomness, the scripted
+humans, the other services); the harness's world implements it.
 """
 
 from __future__ import annotations
@@ -18,15 +22,14 @@ import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from fakes.table import Record as Record
 from fakes.table import Table, json_copy
 
 if TYPE_CHECKING:
     from faker import Faker
-
-    from harness.world.world import World
 
 #: A collection's seeded records by id, as ``populate`` builds them.
 Seed = dict[str, dict[str, Record]]
@@ -59,6 +62,94 @@ SCALES: dict[str, WorldScale] = {
         employees=2_000,
     ),
 }
+
+
+class EntryType(StrEnum):
+    """A history entry's type, in the manner of Jepsen: invoke / ok / fail / info."""
+
+    INVOKE = "invoke"
+    OK = "ok"
+    FAIL = "fail"
+    INFO = "info"
+
+
+class Clock(Protocol):
+    """The world's virtual clock, as fakes use it."""
+
+    @property
+    def now(self) -> float:
+        """Seconds of simulated time since the run started."""
+        ...
+
+    def epoch(self) -> float:
+        """The simulated Unix time."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` after ``delay`` simulated seconds."""
+        ...
+
+
+class EffectLedger(Protocol):
+    """Where committed side effects are written (:meth:`CallContext.commit`)."""
+
+    def commit(
+        self,
+        *,
+        time: float,
+        service: str,
+        operation: str,
+        business_key: str,
+        params: Mapping[str, Any],
+        ref: str | None = None,
+        call: int | None = None,
+        reversible: bool | None = None,
+        compensation: str | None = None,
+    ) -> object: ...
+
+
+class HistorySink(Protocol):
+    """Where fakes write what happens outside a call (a human's decision)."""
+
+    def append(
+        self,
+        time: float,
+        process: str,
+        type: EntryType,
+        f: str,
+        call: int | None = None,
+        value: Mapping[str, Any] | None = None,
+    ) -> object: ...
+
+
+class WorldView(Protocol):
+    """All a fake service may use of the world it runs in."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def ids(self) -> IdGenerator: ...
+    @property
+    def ledger(self) -> EffectLedger: ...
+    @property
+    def history(self) -> HistorySink: ...
+    @property
+    def rng(self) -> random.Random:
+        """The run's seeded randomness (scenario records' made-up fields)."""
+        ...
+
+    @property
+    def faker(self) -> Faker: ...
+    @property
+    def humans(self) -> Mapping[str, Any]:
+        """The scenario's scripted humans by role (``approver``)."""
+        ...
+
+    @property
+    def services(self) -> Mapping[str, FakeService]:
+        """The other services of the world, by name."""
+        ...
+
 
 #: Base64's two symbols mapped into letters: ids stay alphanumeric, like Stripe's.
 _ALNUM = bytes.maketrans(b"+/", b"xZ")
@@ -259,7 +350,7 @@ class CallContext:
 
     def __init__(
         self,
-        world: World,
+        world: WorldView,
         service: FakeService,
         op: Operation,
         call: int | None,
@@ -352,7 +443,7 @@ class FakeService:
             for _, h in sorted(handlers.items())
         )
 
-    def __init__(self, state: State, world: World) -> None:
+    def __init__(self, state: State, world: WorldView) -> None:
         self.state = state
         self.world = world
         self._idempotency: dict[tuple[str, str], _StoredReply] = {}

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from fakes import _schema as s
 from fakes.base import (
     CallContext,
+    EntryType,
     FakeService,
     Record,
     Reply,
@@ -206,8 +207,6 @@ class Ops(FakeService):
             return
         approval["status"] = status
         approval["decided_at"] = int(self.world.clock.epoch())
-        from harness.world.history import EntryType
-
         self.world.history.append(
             time=self.world.clock.now,
             process="human",
