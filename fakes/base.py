@@ -428,6 +428,8 @@ class FakeService:
     record_kinds: ClassVar[tuple[str, ...]] = ()
     #: Collections in ``state`` (what outcome assertions count and read).
     collections: ClassVar[tuple[str, ...]] = ()
+    #: The error code of the 404 for a missing record (:meth:`get_or_404`).
+    not_found_code: ClassVar[str] = "not_found"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -491,6 +493,36 @@ class FakeService:
         return [
             r for r in table.where(first, wanted) if all(r.get(k) == v for k, v in rest)
         ]
+
+    # -- what handlers share ----------------------------------------------------
+    def get_or_404(
+        self,
+        collection: str,
+        ident: str,
+        *,
+        noun: str | None = None,
+        param: str | None = None,
+        owner: str | None = None,
+    ) -> Record:
+        """Record ``ident`` of ``collection``, else this service's 404 naming it.
+
+        ``noun`` defaults to the collection's singular (``charges``: ``charge``);
+        ``param`` is the request parameter the error blames; ``owner`` names
+        the peer service holding the collection (an IAM user named in an ERP
+        call), missing or not.
+        """
+        holder = self if owner is None else self.world.services.get(owner)
+        record = holder.state[collection].get(ident) if holder is not None else None
+        if record is None:
+            noun = collection[:-1] if noun is None else noun
+            message = f"No such {noun}: '{ident}'"
+            raise self.error(404, self.not_found_code, message, param=param)
+        return record
+
+    @staticmethod
+    def list_filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
+        """The list filters present in a request (those given and not null)."""
+        return {f: params[f] for f in fields if params.get(f) is not None}
 
     # -- errors in the service's own wire format ------------------------------
     def error(

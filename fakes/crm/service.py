@@ -87,7 +87,7 @@ def _lister(kind: str, summary: str, /, **filters: s.Schema) -> Callable[..., Re
         response=s.list_of(schema),
     )
     def list_records(self: Crm, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        wanted = {f: params[f] for f in filters if params.get(f) is not None}
+        wanted = self.list_filters(params, *filters)
         rows = self.query(collection, wanted)
         return Reply(status=200, body=paginate(rows, params, f"/v1/{collection}"))
 
@@ -122,10 +122,7 @@ class Crm(FakeService):
 
     # -- reading and guarding records ----------------------------------------------
     def _get(self, kind: str, ident: str) -> Record:
-        record = self.state[_KINDS[kind][0]].get(ident)
-        if record is None:
-            raise self.error(404, "not_found", f"No such {kind}: '{ident}'", param=kind)
-        return record
+        return self.get_or_404(_KINDS[kind][0], ident, noun=kind, param=kind)
 
     def _guard(self, kind: str, params: Mapping[str, Any]) -> Record:
         """The record a write targets, if nobody holds it and ``if_match`` matches.

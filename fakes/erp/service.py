@@ -181,7 +181,7 @@ class Erp(FakeService):
     def list_vendors(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         rows = self.query(
             "vendors",
-            rules.list_filters(params, "status", "name", "tax_id", "iam_user"),
+            self.list_filters(params, "status", "name", "tax_id", "iam_user"),
         )
         return Reply(status=200, body=paginate(rows, params, "/v1/vendors"))
 
@@ -272,7 +272,7 @@ class Erp(FakeService):
     def list_purchase_orders(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         rows = self.query(
             "purchase_orders",
-            rules.list_filters(params, "vendor", "requester", "status"),
+            self.list_filters(params, "vendor", "requester", "status"),
         )
         return Reply(status=200, body=paginate(rows, params, "/v1/purchase-orders"))
 
@@ -410,7 +410,7 @@ class Erp(FakeService):
         response=s.list_of(INVOICE),
     )
     def list_invoices(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = rules.list_filters(
+        filters = self.list_filters(
             params, "vendor", "purchase_order", "number", "status"
         )
         rows = self.query("invoices", filters)
@@ -583,5 +583,5 @@ class Erp(FakeService):
         response=s.list_of(POSTING),
     )
     def list_postings(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("postings", rules.list_filters(params, "source"))
+        rows = self.query("postings", self.list_filters(params, "source"))
         return Reply(status=200, body=paginate(rows, params, "/v1/postings"))

@@ -53,7 +53,6 @@ from fakes.iam.objects import (
     USER_STATUSES,
     find_group,
     grant_object,
-    list_filters,
 )
 from fakes.iam.seed import create_record, seed_iam
 
@@ -112,10 +111,7 @@ class Iam(FakeService):
 
     # -- lookups -----------------------------------------------------------------
     def _user(self, ident: str) -> Record:
-        user = self.state["users"].get(ident)
-        if user is None:
-            raise self.error(404, "not_found", f"No such user: '{ident}'", param="user")
-        return user
+        return self.get_or_404("users", ident, param="user")
 
     def _find_group(self, ref: str) -> Record | None:
         return find_group(self.state["groups"], ref)
@@ -136,12 +132,7 @@ class Iam(FakeService):
         return group
 
     def _grant(self, ident: str) -> Record:
-        grant = self.state["grants"].get(ident)
-        if grant is None:
-            raise self.error(
-                404, "not_found", f"No such grant: '{ident}'", param="grant"
-            )
-        return grant
+        return self.get_or_404("grants", ident, param="grant")
 
     def _check_grantee(self, ident: str, group: Record) -> None:
         """The grantee exists and may join ``group``; raise the rule it breaks."""
@@ -156,12 +147,7 @@ class Iam(FakeService):
                     param="user",
                 )
             return
-        erp = self.world.services.get("erp")
-        vendor = erp.state["vendors"].get(ident) if erp is not None else None
-        if vendor is None:
-            raise self.error(
-                404, "not_found", f"No such vendor: '{ident}'", param="user"
-            )
+        vendor = self.get_or_404("vendors", ident, param="user", owner="erp")
         if group["privileged"]:
             raise self.error(
                 403,
@@ -207,7 +193,7 @@ class Iam(FakeService):
         response=s.list_of(USER),
     )
     def list_users(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = list_filters(params, "email", "department", "status", "manager")
+        filters = self.list_filters(params, "email", "department", "status", "manager")
         rows = self.query("users", filters)
         return Reply(status=200, body=paginate(rows, params, "/v1/users"))
 
@@ -345,7 +331,7 @@ class Iam(FakeService):
         response=s.list_of(GROUP),
     )
     def list_groups(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("groups", list_filters(params, "privileged"))
+        rows = self.query("groups", self.list_filters(params, "privileged"))
         return Reply(status=200, body=paginate(rows, params, "/v1/groups"))
 
     # -- grants -------------------------------------------------------------------
@@ -373,7 +359,7 @@ class Iam(FakeService):
         response=s.list_of(GRANT),
     )
     def list_grants(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = list_filters(params, "user", "group", "status")
+        filters = self.list_filters(params, "user", "group", "status")
         if "group" in filters:
             group = self._find_group(filters["group"])
             filters["group"] = group["id"] if group is not None else filters["group"]

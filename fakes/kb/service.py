@@ -233,12 +233,7 @@ class Kb(FakeService):
         return sorted(self.state["documents"].where("slug", slug), key=_by_version)
 
     def _document(self, ident: str) -> Record:
-        document = self.state["documents"].get(ident)
-        if document is None:
-            raise self.error(
-                404, "not_found", f"No such document: '{ident}'", param="document"
-            )
-        return document
+        return self.get_or_404("documents", ident, param="document")
 
     def _as_of(self, ctx: CallContext, params: Mapping[str, Any]) -> str:
         day = params.get("as_of")

@@ -237,12 +237,7 @@ class Notify(FakeService):
         response=MESSAGE,
     )
     def get_message(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        message = self.state["messages"].get(params["message"])
-        if message is None:
-            raise self.error(
-                404, "not_found", f"No such message: '{params['message']}'"
-            )
-        return Reply(status=200, body=message)
+        return Reply(status=200, body=self.get_or_404("messages", params["message"]))
 
     # -- Slack ---------------------------------------------------------------------
     def _channel(self, ref: str) -> Record | None:

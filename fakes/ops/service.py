@@ -123,7 +123,9 @@ class Ops(FakeService):
         response=ESCALATION,
     )
     def get_escalation(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("escalations", params["escalation"]))
+        return Reply(
+            status=200, body=self.get_or_404("escalations", params["escalation"])
+        )
 
     @operation(
         "POST",
@@ -181,13 +183,7 @@ class Ops(FakeService):
         response=APPROVAL,
     )
     def get_approval(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("approvals", params["approval"]))
-
-    def _get(self, collection: str, ident: str) -> Record:
-        record = self.state[collection].get(ident)
-        if record is None:
-            raise self.error(404, "not_found", f"No such {collection[:-1]}: '{ident}'")
-        return record
+        return Reply(status=200, body=self.get_or_404("approvals", params["approval"]))
 
     def _schedule_decision(self, approval: Record) -> None:
         approver = self.world.humans.get("approver")

@@ -138,21 +138,10 @@ class Tickets(FakeService):
         return charge, payments.state["customers"].get(charge["customer"])
 
     def _customer(self, ident: str) -> Record:
-        payments = self.world.services.get("payments")
-        customer = payments.state["customers"].get(ident) if payments else None
-        if customer is None:
-            raise self.error(
-                404, "not_found", f"No such customer: '{ident}'", param="customer"
-            )
-        return customer
+        return self.get_or_404("customers", ident, param="customer", owner="payments")
 
     def _ticket(self, ident: str, param: str = "ticket") -> Record:
-        ticket = self.state["tickets"].get(ident)
-        if ticket is None:
-            raise self.error(
-                404, "not_found", f"No such ticket: '{ident}'", param=param
-            )
-        return ticket
+        return self.get_or_404("tickets", ident, param=param)
 
     def _open(self, ident: str) -> Record:
         """The ticket, if it may still change (read-only: take ``writable`` next)."""
