@@ -1,20 +1,16 @@
-"""Clinic scheduling: providers, patients, appointment slots and bookings.
-
-The service is :class:`Calendar` (:mod:`fakes.calendar.service`); importing this package
-registers it with :mod:`fakes.registry`.
-"""
+"""Clinic scheduling; importing this package registers the service."""
 
 from __future__ import annotations
 
-from fakes.calendar.service import (
+from fakes.calendar.objects import (
     FIRST_DAY,
     PAYERS,
     SLOT_MINUTES,
     SLOT_STATUSES,
     SPECIALTIES,
-    Calendar,
     day_of,
 )
+from fakes.calendar.service import Calendar
 from fakes.registry import register_service
 
 register_service(Calendar)

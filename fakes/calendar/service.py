@@ -40,31 +40,16 @@ from fakes.calendar.objects import (
     APPOINTMENT_STATUSES,
     DATE,
     DATE_FILTER,
-    FIRST_DAY,
     PATIENT,
-    PAYERS,
     PROVIDER,
     SLOT,
-    SLOT_MINUTES,
     SLOT_STATUSES,
-    SPECIALTIES,
     appointment_object,
-    day_of,
 )
 from fakes.calendar.seed import create_record, seed_calendar
 
 if TYPE_CHECKING:
     from faker import Faker
-
-__all__ = [
-    "FIRST_DAY",
-    "PAYERS",
-    "SLOT_MINUTES",
-    "SLOT_STATUSES",
-    "SPECIALTIES",
-    "Calendar",
-    "day_of",
-]
 
 
 class Calendar(FakeService):

@@ -1,8 +1,4 @@
-"""CRM: accounts, contacts, opportunities, renewals, usage, contract terms, leads.
-
-The service is :class:`Crm` (:mod:`fakes.crm.service`); importing this package
-registers it with :mod:`fakes.registry`.
-"""
+"""CRM: accounts, contacts, deals, leads; importing this package registers it."""
 
 from __future__ import annotations
 
@@ -12,7 +8,4 @@ from fakes.registry import register_service
 
 register_service(Crm)
 
-__all__ = [
-    "Crm",
-    "next_stages",
-]
+__all__ = ["Crm", "next_stages"]

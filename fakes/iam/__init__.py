@@ -1,12 +1,8 @@
-"""Identity and access: employees, groups, grants, credential resets, offboarding.
-
-The service is :class:`Iam` (:mod:`fakes.iam.service`); importing this package
-registers it with :mod:`fakes.registry`.
-"""
+"""Identity and access; importing this package registers the service."""
 
 from __future__ import annotations
 
-from fakes.iam.service import (
+from fakes.iam.objects import (
     COMPANY_DOMAIN,
     CREDENTIAL_RESET,
     DAY,
@@ -24,8 +20,8 @@ from fakes.iam.service import (
     RESET_TTL,
     USER,
     USER_STATUSES,
-    Iam,
 )
+from fakes.iam.service import Iam
 from fakes.registry import register_service
 
 register_service(Iam)

@@ -33,21 +33,13 @@ from fakes.base import (
     paginate,
 )
 from fakes.iam.objects import (
-    COMPANY_DOMAIN,
     CREDENTIAL_RESET,
-    DAY,
-    DEPARTMENT_GROUPS,
-    DEPARTMENTS,
     DEPROVISIONING,
     GRANT,
-    GRANT_REASONS,
     GRANT_STATUSES,
     GROUP,
     GROUP_REF,
-    GROUPS,
     LOGIN_URL,
-    NOW,
-    PRIVILEGED_AFFINITY,
     RESET_TTL,
     USER,
     USER_STATUSES,
@@ -58,27 +50,6 @@ from fakes.iam.seed import create_record, seed_iam
 
 if TYPE_CHECKING:
     from faker import Faker
-
-__all__ = [
-    "COMPANY_DOMAIN",
-    "CREDENTIAL_RESET",
-    "DAY",
-    "DEPARTMENTS",
-    "DEPARTMENT_GROUPS",
-    "DEPROVISIONING",
-    "GRANT",
-    "GRANT_REASONS",
-    "GRANT_STATUSES",
-    "GROUP",
-    "GROUPS",
-    "LOGIN_URL",
-    "NOW",
-    "PRIVILEGED_AFFINITY",
-    "RESET_TTL",
-    "USER",
-    "USER_STATUSES",
-    "Iam",
-]
 
 
 class Iam(FakeService):

@@ -1,8 +1,4 @@
-"""The humans in the loop: escalations and approvals.
-
-The service is :class:`Ops` (:mod:`fakes.ops.service`); importing this package
-registers it with :mod:`fakes.registry`.
-"""
+"""The humans in the loop; importing this package registers the service."""
 
 from __future__ import annotations
 
