@@ -471,6 +471,18 @@ class FakeService:
         """Create a named scenario record of ``kind`` from ``fields``."""
         raise self.unknown_kind(kind)
 
+    def check_record_fields(
+        self, kind: str, fields: Mapping[str, Any], known: tuple[str, ...]
+    ) -> None:
+        """Reject a scenario record's field that ``kind`` does not have (a typo)."""
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            article = "an" if self.name[:1] in ("a", "e", "i", "o", "u") else "a"
+            raise ValueError(
+                f"unknown field {unknown[0]!r} for {article} {self.name} {kind} "
+                f"(fields: {', '.join(known)})"
+            )
+
     def unknown_kind(self, kind: str) -> LookupError:
         kinds = ", ".join(sorted(self.state)) or "none"
         return LookupError(
