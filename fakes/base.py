@@ -19,12 +19,18 @@ import copy
 import hashlib
 import json
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from fakes.operations import IF_MATCH as IF_MATCH
+from fakes.operations import Handler as Handler
+from fakes.operations import Operation as Operation
+from fakes.operations import Reply as Reply
+from fakes.operations import ServiceError as ServiceError
+from fakes.operations import operation as operation
+from fakes.operations import with_precondition
 from fakes.table import Record as Record
 from fakes.table import Table, json_copy
 
@@ -153,152 +159,6 @@ class WorldView(Protocol):
 
 #: Base64's two symbols mapped into letters: ids stay alphanumeric, like Stripe's.
 _ALNUM = bytes.maketrans(b"+/", b"xZ")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reply:
-    """What a service answers: status, JSON body, headers."""
-
-    status: int
-    body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class ServiceError(Exception):
-    """Raised by a handler to answer with an error status (no effect committed)."""
-
-    def __init__(
-        self,
-        status: int,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status}: {body}")
-        self.reply = Reply(status=status, body=body, headers=dict(headers or {}))
-
-
-Handler = Callable[["FakeService", "CallContext", dict[str, Any]], Reply]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Operation:
-    """One operation of a service: its routes, contract and handler.
-
-    Compared and hashed by identity: each operation is declared exactly once.
-    """
-
-    service: str
-    name: str
-    method: str
-    path: str
-    summary: str
-    request: Mapping[str, Any]
-    response: Mapping[str, Any]
-    handler: Handler
-    status: int = 200
-    action: str | None = None
-    write: bool = False
-    idempotent: bool = False
-    approval_params: tuple[str, ...] = ()
-    #: Writes only: whether the effect can be undone, and the tool that undoes it.
-    reversible: bool | None = None
-    compensation: str | None = None
-    #: Accepts a precondition: ``If-Match`` over HTTP, ``if_match`` as a tool arg.
-    conditional: bool = False
-    #: Batch operations only: the request's list of items, each handled on its
-    #: own (some may commit while others fail).
-    batch: str | None = None
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"{(\w+)}", self.path))
-
-    @property
-    def verb(self) -> str:
-        """What a policy pack calls this: ``read``, or its action's verb."""
-        return self.action.split(".", 1)[1] if self.action else "read"
-
-    @property
-    def resource(self) -> str:
-        """The resource it acts on: the path's first segment after the version
-        (``/v1/purchase-orders/{id}`` -> ``purchase_orders``; Slack's
-        ``/api/chat.postMessage`` -> ``chat``)."""
-        parts = [p for p in self.path.split("/") if p and not p.startswith("{")]
-        if parts and (parts[0] in ("api",) or re.fullmatch(r"v\d+", parts[0])):
-            parts = parts[1:]
-        head = parts[0] if parts else self.service
-        return head.split(".", 1)[0].replace("-", "_")
-
-
-_F = TypeVar("_F", bound=Callable[..., Reply])
-
-
-def operation(
-    method: str,
-    path: str,
-    *,
-    tool: str,
-    summary: str,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-    status: int = 200,
-    action: str | None = None,
-    write: bool = False,
-    idempotent: bool = False,
-    approval_params: tuple[str, ...] = (),
-    reversible: bool | None = None,
-    compensation: str | None = None,
-    conditional: bool = False,
-    batch: str | None = None,
-) -> Callable[[_F], _F]:
-    """Declare a handler method as an operation of its service.
-
-    ``reversible``/``compensation`` say whether a write can be undone and by which
-    tool (cancelling a purchase order compensates raising it; a posting is
-    irreversible). ``conditional`` operations take an ETag precondition, which
-    the handler receives as ``params["if_match"]``. ``batch`` names the request
-    list of a batch operation, whose handler answers with :meth:`FakeService.batch`.
-    """
-
-    def decorate(func: _F) -> _F:
-        func.__aqe_operation__ = {  # type: ignore[attr-defined]
-            "name": tool,
-            "method": method,
-            "path": path,
-            "summary": summary,
-            "request": request,
-            "response": response,
-            "status": status,
-            "action": action,
-            "write": write,
-            "idempotent": idempotent,
-            "approval_params": approval_params,
-            "reversible": reversible,
-            "compensation": compensation,
-            "conditional": conditional,
-            "batch": batch,
-        }
-        return func
-
-    return decorate
-
-
-IF_MATCH: dict[str, Any] = {
-    "type": "string",
-    "description": (
-        "The record's etag as last read: the write fails with 412 if the record "
-        "changed since (re-read it and decide again)."
-    ),
-}
-
-
-def _with_precondition(spec: dict[str, Any]) -> dict[str, Any]:
-    """A conditional operation's request contract also admits ``if_match``."""
-    if not spec["conditional"]:
-        return spec
-    request = dict(spec["request"])
-    request["properties"] = {**request.get("properties", {}), "if_match": IF_MATCH}
-    return {**spec, "request": request}
 
 
 class IdGenerator:
@@ -440,7 +300,7 @@ class FakeService:
                     handlers[attr] = member
         cls.operations = tuple(
             Operation(
-                service=cls.name, handler=h, **_with_precondition(h.__aqe_operation__)
+                service=cls.name, handler=h, **with_precondition(h.__aqe_operation__)
             )
             for _, h in sorted(handlers.items())
         )
