@@ -18,8 +18,7 @@ from fakes.people import People
 if TYPE_CHECKING:
     from faker import Faker
 
-    from fakes.base import Seed
-    from harness.world.world import World
+    from fakes.base import Seed, WorldView
 
 #: The company's email domain when IAM seeds no employees.
 DEFAULT_DOMAIN = "acme.example"
@@ -45,7 +44,7 @@ def email_domain(users: Iterable[Mapping[str, Any]]) -> str:
     return min(domains, key=lambda d: (-domains[d], d))
 
 
-def world_domain(world: World) -> str:
+def world_domain(world: WorldView) -> str:
     """The company's email domain in a live world (IAM's, or the default)."""
     iam = world.services.get("iam")
     users = iam.state.get("users") if iam is not None else None

@@ -26,6 +26,12 @@ def obj(
     return schema
 
 
+def record(properties: dict[str, Schema]) -> Schema:
+    """A response record's contract: closed, and every field always present
+    (maybe null)."""
+    return obj(properties, required=tuple(properties))
+
+
 def string(description: str, **extra: Any) -> Schema:
     return {"type": "string", "description": description, **extra}
 

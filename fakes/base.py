@@ -6,6 +6,10 @@ handlers. Each operation carries its JSON Schema contract; the gateway validates
 requests and responses against it, renders it as a function-calling spec, and routes
 HTTP requests to it by method and path. Handlers commit side effects through
 :meth:`CallContext.commit`, which writes the effects ledger.
+
+A service sees the world it lives in only through :class:`WorldView`, the few
+things fakes use (clock, ids, ledger, history, seeded randomness, the scripted
+humans, the other services); the harness's world implements it.
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ import copy
 import hashlib
 import json
 import random
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from fakes.operations import IF_MATCH as IF_MATCH
+from fakes.operations import Handler as Handler
+from fakes.operations import Operation as Operation
+from fakes.operations import Reply as Reply
+from fakes.operations import ServiceError as ServiceError
+from fakes.operations import operation as operation
+from fakes.operations import with_precondition
 from fakes.table import Record as Record
 from fakes.table import Table, json_copy
 
 if TYPE_CHECKING:
     from faker import Faker
-
-    from harness.world.world import World
 
 #: A collection's seeded records by id, as ``populate`` builds them.
 Seed = dict[str, dict[str, Record]]
@@ -60,154 +69,96 @@ SCALES: dict[str, WorldScale] = {
     ),
 }
 
+
+class EntryType(StrEnum):
+    """A history entry's type, in the manner of Jepsen: invoke / ok / fail / info."""
+
+    INVOKE = "invoke"
+    OK = "ok"
+    FAIL = "fail"
+    INFO = "info"
+
+
+class Clock(Protocol):
+    """The world's virtual clock, as fakes use it."""
+
+    @property
+    def now(self) -> float:
+        """Seconds of simulated time since the run started."""
+        ...
+
+    def epoch(self) -> float:
+        """The simulated Unix time."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` after ``delay`` simulated seconds."""
+        ...
+
+
+class EffectLedger(Protocol):
+    """Where committed side effects are written (:meth:`CallContext.commit`)."""
+
+    def commit(
+        self,
+        *,
+        time: float,
+        service: str,
+        operation: str,
+        business_key: str,
+        params: Mapping[str, Any],
+        ref: str | None = None,
+        call: int | None = None,
+        reversible: bool | None = None,
+        compensation: str | None = None,
+    ) -> object: ...
+
+
+class HistorySink(Protocol):
+    """Where fakes write what happens outside a call (a human's decision)."""
+
+    def append(
+        self,
+        time: float,
+        process: str,
+        type: EntryType,
+        f: str,
+        call: int | None = None,
+        value: Mapping[str, Any] | None = None,
+    ) -> object: ...
+
+
+class WorldView(Protocol):
+    """All a fake service may use of the world it runs in."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def ids(self) -> IdGenerator: ...
+    @property
+    def ledger(self) -> EffectLedger: ...
+    @property
+    def history(self) -> HistorySink: ...
+    @property
+    def rng(self) -> random.Random:
+        """The run's seeded randomness (scenario records' made-up fields)."""
+        ...
+
+    @property
+    def faker(self) -> Faker: ...
+    @property
+    def humans(self) -> Mapping[str, Any]:
+        """The scenario's scripted humans by role (``approver``)."""
+        ...
+
+    @property
+    def services(self) -> Mapping[str, FakeService]:
+        """The other services of the world, by name."""
+        ...
+
+
 #: Base64's two symbols mapped into letters: ids stay alphanumeric, like Stripe's.
 _ALNUM = bytes.maketrans(b"+/", b"xZ")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reply:
-    """What a service answers: status, JSON body, headers."""
-
-    status: int
-    body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class ServiceError(Exception):
-    """Raised by a handler to answer with an error status (no effect committed)."""
-
-    def __init__(
-        self,
-        status: int,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status}: {body}")
-        self.reply = Reply(status=status, body=body, headers=dict(headers or {}))
-
-
-Handler = Callable[["FakeService", "CallContext", dict[str, Any]], Reply]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Operation:
-    """One operation of a service: its routes, contract and handler.
-
-    Compared and hashed by identity: each operation is declared exactly once.
-    """
-
-    service: str
-    name: str
-    method: str
-    path: str
-    summary: str
-    request: Mapping[str, Any]
-    response: Mapping[str, Any]
-    handler: Handler
-    status: int = 200
-    action: str | None = None
-    write: bool = False
-    idempotent: bool = False
-    approval_params: tuple[str, ...] = ()
-    #: Writes only: whether the effect can be undone, and the tool that undoes it.
-    reversible: bool | None = None
-    compensation: str | None = None
-    #: Accepts a precondition: ``If-Match`` over HTTP, ``if_match`` as a tool arg.
-    conditional: bool = False
-    #: Batch operations only: the request's list of items, each handled on its
-    #: own (some may commit while others fail).
-    batch: str | None = None
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"{(\w+)}", self.path))
-
-    @property
-    def verb(self) -> str:
-        """What a policy pack calls this: ``read``, or its action's verb."""
-        return self.action.split(".", 1)[1] if self.action else "read"
-
-    @property
-    def resource(self) -> str:
-        """The resource it acts on: the path's first segment after the version
-        (``/v1/purchase-orders/{id}`` -> ``purchase_orders``; Slack's
-        ``/api/chat.postMessage`` -> ``chat``)."""
-        parts = [p for p in self.path.split("/") if p and not p.startswith("{")]
-        if parts and (parts[0] in ("api",) or re.fullmatch(r"v\d+", parts[0])):
-            parts = parts[1:]
-        head = parts[0] if parts else self.service
-        return head.split(".", 1)[0].replace("-", "_")
-
-
-_F = TypeVar("_F", bound=Callable[..., Reply])
-
-
-def operation(
-    method: str,
-    path: str,
-    *,
-    tool: str,
-    summary: str,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-    status: int = 200,
-    action: str | None = None,
-    write: bool = False,
-    idempotent: bool = False,
-    approval_params: tuple[str, ...] = (),
-    reversible: bool | None = None,
-    compensation: str | None = None,
-    conditional: bool = False,
-    batch: str | None = None,
-) -> Callable[[_F], _F]:
-    """Declare a handler method as an operation of its service.
-
-    ``reversible``/``compensation`` say whether a write can be undone and by which
-    tool (cancelling a purchase order compensates raising it; a posting is
-    irreversible). ``conditional`` operations take an ETag precondition, which
-    the handler receives as ``params["if_match"]``. ``batch`` names the request
-    list of a batch operation, whose handler answers with :meth:`FakeService.batch`.
-    """
-
-    def decorate(func: _F) -> _F:
-        func.__aqe_operation__ = {  # type: ignore[attr-defined]
-            "name": tool,
-            "method": method,
-            "path": path,
-            "summary": summary,
-            "request": request,
-            "response": response,
-            "status": status,
-            "action": action,
-            "write": write,
-            "idempotent": idempotent,
-            "approval_params": approval_params,
-            "reversible": reversible,
-            "compensation": compensation,
-            "conditional": conditional,
-            "batch": batch,
-        }
-        return func
-
-    return decorate
-
-
-IF_MATCH: dict[str, Any] = {
-    "type": "string",
-    "description": (
-        "The record's etag as last read: the write fails with 412 if the record "
-        "changed since (re-read it and decide again)."
-    ),
-}
-
-
-def _with_precondition(spec: dict[str, Any]) -> dict[str, Any]:
-    """A conditional operation's request contract also admits ``if_match``."""
-    if not spec["conditional"]:
-        return spec
-    request = dict(spec["request"])
-    request["properties"] = {**request.get("properties", {}), "if_match": IF_MATCH}
-    return {**spec, "request": request}
 
 
 class IdGenerator:
@@ -259,7 +210,7 @@ class CallContext:
 
     def __init__(
         self,
-        world: World,
+        world: WorldView,
         service: FakeService,
         op: Operation,
         call: int | None,
@@ -337,6 +288,8 @@ class FakeService:
     record_kinds: ClassVar[tuple[str, ...]] = ()
     #: Collections in ``state`` (what outcome assertions count and read).
     collections: ClassVar[tuple[str, ...]] = ()
+    #: The error code of the 404 for a missing record (:meth:`get_or_404`).
+    not_found_code: ClassVar[str] = "not_found"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -347,12 +300,12 @@ class FakeService:
                     handlers[attr] = member
         cls.operations = tuple(
             Operation(
-                service=cls.name, handler=h, **_with_precondition(h.__aqe_operation__)
+                service=cls.name, handler=h, **with_precondition(h.__aqe_operation__)
             )
             for _, h in sorted(handlers.items())
         )
 
-    def __init__(self, state: State, world: World) -> None:
+    def __init__(self, state: State, world: WorldView) -> None:
         self.state = state
         self.world = world
         self._idempotency: dict[tuple[str, str], _StoredReply] = {}
@@ -378,6 +331,18 @@ class FakeService:
         """Create a named scenario record of ``kind`` from ``fields``."""
         raise self.unknown_kind(kind)
 
+    def check_record_fields(
+        self, kind: str, fields: Mapping[str, Any], known: tuple[str, ...]
+    ) -> None:
+        """Reject a scenario record's field that ``kind`` does not have (a typo)."""
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            article = "an" if self.name[:1] in ("a", "e", "i", "o", "u") else "a"
+            raise ValueError(
+                f"unknown field {unknown[0]!r} for {article} {self.name} {kind} "
+                f"(fields: {', '.join(known)})"
+            )
+
     def unknown_kind(self, kind: str) -> LookupError:
         kinds = ", ".join(sorted(self.state)) or "none"
         return LookupError(
@@ -400,6 +365,36 @@ class FakeService:
         return [
             r for r in table.where(first, wanted) if all(r.get(k) == v for k, v in rest)
         ]
+
+    # -- what handlers share ----------------------------------------------------
+    def get_or_404(
+        self,
+        collection: str,
+        ident: str,
+        *,
+        noun: str | None = None,
+        param: str | None = None,
+        owner: str | None = None,
+    ) -> Record:
+        """Record ``ident`` of ``collection``, else this service's 404 naming it.
+
+        ``noun`` defaults to the collection's singular (``charges``: ``charge``);
+        ``param`` is the request parameter the error blames; ``owner`` names
+        the peer service holding the collection (an IAM user named in an ERP
+        call), missing or not.
+        """
+        holder = self if owner is None else self.world.services.get(owner)
+        record = holder.state[collection].get(ident) if holder is not None else None
+        if record is None:
+            noun = collection[:-1] if noun is None else noun
+            message = f"No such {noun}: '{ident}'"
+            raise self.error(404, self.not_found_code, message, param=param)
+        return record
+
+    @staticmethod
+    def list_filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
+        """The list filters present in a request (those given and not null)."""
+        return {f: params[f] for f in fields if params.get(f) is not None}
 
     # -- errors in the service's own wire format ------------------------------
     def error(

@@ -11,15 +11,10 @@ decisions by ``human``, blocked outbound requests by ``security``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from enum import StrEnum
 from typing import Any, NamedTuple
 
-
-class EntryType(StrEnum):
-    INVOKE = "invoke"
-    OK = "ok"
-    FAIL = "fail"
-    INFO = "info"
+# Declared by fakes (which write human decisions through WorldView.history).
+from fakes.base import EntryType as EntryType
 
 
 class HistoryEntry(NamedTuple):

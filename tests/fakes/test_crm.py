@@ -19,10 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes import Crm
-from fakes import _crm_objects as c
 from fakes._company import DEFAULT_DOMAIN
 from fakes.base import SCALES, IdGenerator, Seed
 from fakes.crm import next_stages
+from fakes.crm import objects as c
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from faker import Faker
 
-from fakes._erp_objects import APPROVAL_LIMIT, ORDERS_PER_VENDOR, lines_total
 from fakes.base import SCALES, IdGenerator
 from fakes.erp import Erp
+from fakes.erp.objects import APPROVAL_LIMIT, ORDERS_PER_VENDOR, lines_total
 from fakes.iam import Iam
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run

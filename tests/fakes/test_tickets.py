@@ -10,9 +10,9 @@ import pytest
 from faker import Faker
 
 from fakes._company import DEFAULT_DOMAIN, world_domain
-from fakes._helpdesk import KINDS
 from fakes.base import SCALES, IdGenerator, fingerprint
 from fakes.tickets import Tickets
+from fakes.tickets.helpdesk import KINDS
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict

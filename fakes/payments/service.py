@@ -14,18 +14,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._stripe import (
-    CHARGE,
-    CURRENCIES,
-    CUSTOMER,
-    DAY,
-    REFUND,
-    apply_refund,
-    charge_object,
-    customer_object,
-    money,
-    stripe_error,
-)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -38,6 +26,18 @@ from fakes.base import (
     WorldScale,
     operation,
     paginate,
+)
+from fakes.payments.stripe import (
+    CHARGE,
+    CURRENCIES,
+    CUSTOMER,
+    DAY,
+    REFUND,
+    apply_refund,
+    charge_object,
+    customer_object,
+    money,
+    stripe_error,
 )
 from fakes.people import People
 
@@ -52,6 +52,7 @@ class Payments(FakeService):
     hosts: ClassVar[tuple[str, ...]] = ("payments.sim", "api.stripe.com")
     record_kinds: ClassVar[tuple[str, ...]] = ("customer", "charge")
     collections: ClassVar[tuple[str, ...]] = ("customers", "charges", "refunds")
+    not_found_code: ClassVar[str] = "resource_missing"
 
     # -- seeded data ----------------------------------------------------------
     @classmethod
@@ -232,15 +233,6 @@ class Payments(FakeService):
                 }
         return params
 
-    def _get(self, collection: str, ident: str, param: str) -> Record:
-        record = self.state[collection].get(ident)
-        if record is None:
-            noun = collection[:-1]
-            raise stripe_error(
-                404, "resource_missing", f"No such {noun}: '{ident}'", param=param
-            )
-        return record
-
     # -- customers -----------------------------------------------------------------
     @operation(
         "POST",
@@ -283,7 +275,10 @@ class Payments(FakeService):
         response=CUSTOMER,
     )
     def retrieve_customer(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("customers", params["customer"], "id"))
+        return Reply(
+            status=200,
+            body=self.get_or_404("customers", params["customer"], param="id"),
+        )
 
     @operation(
         "GET",
@@ -294,7 +289,7 @@ class Payments(FakeService):
         response=s.list_of(CUSTOMER),
     )
     def list_customers(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("customers", _filters(params, "email"))
+        rows = self.query("customers", self.list_filters(params, "email"))
         return Reply(status=200, body=paginate(rows, params, "/v1/customers"))
 
     # -- charges -------------------------------------------------------------------
@@ -321,7 +316,7 @@ class Payments(FakeService):
         reversible=False,  # money moved; a refund is a new effect, fees stay
     )
     def create_charge(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        customer = self._get("customers", params["customer"], "customer")
+        customer = self.get_or_404("customers", params["customer"], param="customer")
         currency = str(params["currency"]).lower()
         if currency not in CURRENCIES:
             raise stripe_error(
@@ -359,7 +354,9 @@ class Payments(FakeService):
         response=CHARGE,
     )
     def retrieve_charge(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("charges", params["charge"], "id"))
+        return Reply(
+            status=200, body=self.get_or_404("charges", params["charge"], param="id")
+        )
 
     @operation(
         "GET",
@@ -370,7 +367,7 @@ class Payments(FakeService):
         response=s.list_of(CHARGE),
     )
     def list_charges(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("charges", _filters(params, "customer"))
+        rows = self.query("charges", self.list_filters(params, "customer"))
         return Reply(status=200, body=paginate(rows, params, "/v1/charges"))
 
     # -- refunds -------------------------------------------------------------------
@@ -407,7 +404,7 @@ class Payments(FakeService):
         reversible=False,  # money returned cannot be taken back
     )
     def create_refund(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        charge = self._get("charges", params["charge"], "charge")
+        charge = self.get_or_404("charges", params["charge"], param="charge")
         remaining = charge["amount"] - charge["amount_refunded"]
         if charge["refunded"] or remaining <= 0:
             raise stripe_error(
@@ -455,7 +452,9 @@ class Payments(FakeService):
         response=REFUND,
     )
     def retrieve_refund(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("refunds", params["refund"], "id"))
+        return Reply(
+            status=200, body=self.get_or_404("refunds", params["refund"], param="id")
+        )
 
     @operation(
         "GET",
@@ -466,10 +465,5 @@ class Payments(FakeService):
         response=s.list_of(REFUND),
     )
     def list_refunds(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("refunds", _filters(params, "charge"))
+        rows = self.query("refunds", self.list_filters(params, "charge"))
         return Reply(status=200, body=paginate(rows, params, "/v1/refunds"))
-
-
-def _filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
-    """The list filters present in a request."""
-    return {f: params[f] for f in fields if params.get(f) is not None}

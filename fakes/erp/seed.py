@@ -10,7 +10,8 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fakes._erp_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed
+from fakes.erp.objects import (
     APPROVAL_LIMIT,
     CATALOG,
     COUNTRIES,
@@ -32,7 +33,6 @@ from fakes._erp_objects import (
     tax_id,
     vendor_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -260,7 +260,7 @@ def create_record(erp: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
 
 
 def _create_vendor(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("vendor", fields, _VENDOR_FIELDS)
+    erp.check_record_fields("vendor", fields, _VENDOR_FIELDS)
     _check_choice(fields, "status", VENDOR_STATUSES)
     _check_choice(fields, "country", tuple(COUNTRIES))
     _check_choice(fields, "payment_terms", PAYMENT_TERMS)
@@ -287,7 +287,7 @@ def _create_vendor(erp: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_order(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("purchase_order", fields, _ORDER_FIELDS)
+    erp.check_record_fields("purchase_order", fields, _ORDER_FIELDS)
     _check_choice(fields, "status", PO_STATUSES)
     _check_choice(fields, "currency", CURRENCIES)
     world = erp.world
@@ -326,7 +326,7 @@ def _create_order(erp: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_invoice(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("invoice", fields, _INVOICE_FIELDS)
+    erp.check_record_fields("invoice", fields, _INVOICE_FIELDS)
     _check_choice(fields, "status", INVOICE_STATUSES)
     world = erp.world
     order_id = fields.get("purchase_order")
@@ -364,15 +364,6 @@ def _any_employee(erp: FakeService) -> str | None:
         return None
     staff = iam.state["users"].where("status", "active")
     return str(erp.world.rng.choice(staff)["id"]) if staff else None
-
-
-def _check_fields(kind: str, fields: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    unknown = sorted(set(fields) - set(known))
-    if unknown:
-        raise ValueError(
-            f"unknown field {unknown[0]!r} for an erp {kind} "
-            f"(fields: {', '.join(known)})"
-        )
 
 
 def _check_choice(

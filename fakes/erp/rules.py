@@ -8,10 +8,10 @@ purchase-order operations themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from fakes._erp_objects import (
+from fakes.base import CallContext, FakeService, Operation, Record, Reply
+from fakes.erp.objects import (
     APPROVAL_LIMIT,
     CATALOG,
     TABLES,
@@ -22,7 +22,6 @@ from fakes._erp_objects import (
     transition_message,
     vendor_object,
 )
-from fakes.base import CallContext, FakeService, Operation, Record, Reply
 
 #: Operations on one order or invoice: the record policy rules read amounts from.
 _SUBJECTS = {
@@ -70,16 +69,8 @@ def effective_params(
 
 # -- lookups and moves ----------------------------------------------------------
 def get_record(erp: FakeService, collection: str, ident: str, param: str) -> Record:
-    record = erp.state[collection].get(ident)
-    if record is None:
-        noun = TABLES[collection][0].lower() if collection in TABLES else None
-        raise erp.error(
-            404,
-            "not_found",
-            f"No such {noun or 'journal entry'}: '{ident}'",
-            param=param,
-        )
-    return record
+    noun = TABLES[collection][0].lower() if collection in TABLES else "journal entry"
+    return erp.get_or_404(collection, ident, noun=noun, param=param)
 
 
 def check_move(erp: FakeService, collection: str, record: Record, target: str) -> None:
@@ -106,10 +97,7 @@ def move(
 
 
 def employee(erp: FakeService, ident: str, param: str, role: str) -> Record:
-    iam = erp.world.services.get("iam")
-    user = iam.state["users"].get(ident) if iam is not None else None
-    if user is None:
-        raise erp.error(404, "not_found", f"No such user: '{ident}'", param=param)
+    user = erp.get_or_404("users", ident, param=param, owner="iam")
     if user["status"] != "active":
         raise erp.error(
             422,
@@ -310,8 +298,3 @@ def order_step(
         ref=order["id"],
     )
     return Reply(status=200, body=order)
-
-
-def list_filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
-    """The list filters present in a request."""
-    return {f: params[f] for f in fields if params.get(f) is not None}

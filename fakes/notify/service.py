@@ -21,18 +21,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
 from fakes._company import is_internal, world_domain
-from fakes._slack import (
-    BLOCKS,
-    CHANNELS,
-    POSTED,
-    SEEDED_CHANNELS,
-    TYPES,
-    channel,
-    channel_of_cursor,
-    cursor_for,
-    failure,
-    slack_id,
-)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -44,6 +32,18 @@ from fakes.base import (
     WorldScale,
     fingerprint,
     operation,
+)
+from fakes.notify.slack import (
+    BLOCKS,
+    CHANNELS,
+    POSTED,
+    SEEDED_CHANNELS,
+    TYPES,
+    channel,
+    channel_of_cursor,
+    cursor_for,
+    failure,
+    slack_id,
 )
 
 if TYPE_CHECKING:
@@ -237,12 +237,7 @@ class Notify(FakeService):
         response=MESSAGE,
     )
     def get_message(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        message = self.state["messages"].get(params["message"])
-        if message is None:
-            raise self.error(
-                404, "not_found", f"No such message: '{params['message']}'"
-            )
-        return Reply(status=200, body=message)
+        return Reply(status=200, body=self.get_or_404("messages", params["message"]))
 
     # -- Slack ---------------------------------------------------------------------
     def _channel(self, ref: str) -> Record | None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from fakes import _schema as s
 from fakes.base import (
     CallContext,
+    EntryType,
     FakeService,
     Record,
     Reply,
@@ -122,7 +123,9 @@ class Ops(FakeService):
         response=ESCALATION,
     )
     def get_escalation(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("escalations", params["escalation"]))
+        return Reply(
+            status=200, body=self.get_or_404("escalations", params["escalation"])
+        )
 
     @operation(
         "POST",
@@ -180,13 +183,7 @@ class Ops(FakeService):
         response=APPROVAL,
     )
     def get_approval(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("approvals", params["approval"]))
-
-    def _get(self, collection: str, ident: str) -> Record:
-        record = self.state[collection].get(ident)
-        if record is None:
-            raise self.error(404, "not_found", f"No such {collection[:-1]}: '{ident}'")
-        return record
+        return Reply(status=200, body=self.get_or_404("approvals", params["approval"]))
 
     def _schedule_decision(self, approval: Record) -> None:
         approver = self.world.humans.get("approver")
@@ -206,8 +203,6 @@ class Ops(FakeService):
             return
         approval["status"] = status
         approval["decided_at"] = int(self.world.clock.epoch())
-        from harness.world.history import EntryType
-
         self.world.history.append(
             time=self.world.clock.now,
             process="human",

@@ -4,7 +4,7 @@ Every CRM record is versioned: ``version`` counts its revisions and ``etag``
 (``<id>-<version>``) names the revision an agent read, so a write can say "only
 if it is still this one" (``if_match``). ``locked_by`` is the hook a concurrent
 writer fault sets: while it names another writer, writes answer 409. The seeded
-CRM and the records scenarios create live in ``fakes._crm_seed``.
+CRM and the records scenarios create live in ``fakes.crm.seed``.
 """
 
 from __future__ import annotations
@@ -142,14 +142,9 @@ def _revision(noun: str) -> dict[str, s.Schema]:
     }
 
 
-def _record(properties: dict[str, s.Schema]) -> s.Schema:
-    """A record's contract: closed, and every field always present (maybe null)."""
-    return s.obj(properties, required=tuple(properties))
-
-
 _OWNER = "The account executive or rep who owns it (an IAM user id or email)."
 
-ACCOUNT = _record(
+ACCOUNT = s.record(
     {
         "id": s.string("Account id (acc_…)."),
         "object": {"const": "account"},
@@ -169,7 +164,7 @@ ACCOUNT = _record(
         **_revision("account"),
     },
 )
-CONTACT = _record(
+CONTACT = s.record(
     {
         "id": s.string("Contact id (con_…)."),
         "object": {"const": "contact"},
@@ -180,7 +175,7 @@ CONTACT = _record(
         **_revision("contact"),
     },
 )
-OPPORTUNITY = _record(
+OPPORTUNITY = s.record(
     {
         "id": s.string("Opportunity id (opp_…)."),
         "object": {"const": "opportunity"},
@@ -200,7 +195,7 @@ OPPORTUNITY = _record(
         **_revision("opportunity"),
     },
 )
-USAGE = _record(
+USAGE = s.record(
     {
         "id": s.string("Usage record id (use_…)."),
         "object": {"const": "usage"},
@@ -213,7 +208,7 @@ USAGE = _record(
         **_revision("usage record"),
     },
 )
-CONTRACT = _record(
+CONTRACT = s.record(
     {
         "id": s.string("Contract id (ctr_…)."),
         "object": {"const": "contract"},
@@ -236,7 +231,7 @@ RUBRIC_SCHEMAS: dict[str, s.Schema] = {
     "timeline_months": s.integer("Months until they intend to buy.", minimum=0),
     "region": s.enum("Sales region.", *REGIONS),
 }
-LEAD = _record(
+LEAD = s.record(
     {
         "id": s.string("Lead id (lead_…)."),
         "object": {"const": "lead"},

@@ -1,13 +1,12 @@
 """The ERP's records: state machines, contracts and constructors.
 
-Kept apart from :mod:`fakes.erp` so that the service module reads as its
-operations; the seeded ledger is built in :mod:`fakes._erp_seed`.
+Kept apart from :mod:`fakes.erp.service` so that the service module reads as its
+operations; the seeded ledger is built in :mod:`fakes.erp.seed`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fakes import _schema as s
 from fakes.base import Record
@@ -90,12 +89,7 @@ CATALOG: tuple[tuple[str, str, int], ...] = (
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
-def _record(properties: dict[str, Any]) -> dict[str, Any]:
-    """A response record's contract: closed, and every field always present."""
-    return s.obj(properties, required=tuple(properties))
-
-
-VENDOR = _record(
+VENDOR = s.record(
     {
         "id": s.string("Vendor id (ven_…)."),
         "object": {"const": "vendor"},
@@ -125,7 +119,7 @@ LINE = s.obj(
     },
     required=("sku", "quantity", "unit_price"),
 )
-PURCHASE_ORDER = _record(
+PURCHASE_ORDER = s.record(
     {
         "id": s.string("Purchase order id (po_…)."),
         "object": {"const": "purchase_order"},
@@ -144,7 +138,7 @@ PURCHASE_ORDER = _record(
         "updated": s.integer("When it last changed (Unix seconds)."),
     },
 )
-INVOICE = _record(
+INVOICE = s.record(
     {
         "id": s.string("Invoice id (inv_…)."),
         "object": {"const": "invoice"},
@@ -175,7 +169,7 @@ JOURNAL_LINE = s.obj(
     },
     required=("account", "side", "amount"),
 )
-POSTING = _record(
+POSTING = s.record(
     {
         "id": s.string("Journal entry id (gl_…)."),
         "object": {"const": "journal_entry"},

@@ -23,10 +23,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fakes import _crm_objects as c
-from fakes import _crm_seed
 from fakes import _schema as s
-from fakes._crm_objects import CONVERSION, next_stages
 from fakes.base import (
     CallContext,
     FakeService,
@@ -39,6 +36,9 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.crm import objects as c
+from fakes.crm import seed
+from fakes.crm.objects import CONVERSION, next_stages
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -87,7 +87,7 @@ def _lister(kind: str, summary: str, /, **filters: s.Schema) -> Callable[..., Re
         response=s.list_of(schema),
     )
     def list_records(self: Crm, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        wanted = {f: params[f] for f in filters if params.get(f) is not None}
+        wanted = self.list_filters(params, *filters)
         rows = self.query(collection, wanted)
         return Reply(status=200, body=paginate(rows, params, f"/v1/{collection}"))
 
@@ -112,20 +112,17 @@ class Crm(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return _crm_seed.seed_crm(faker, rng, ids, peers, scale)
+        return seed.seed_crm(faker, rng, ids, peers, scale)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
-        return _crm_seed.create_record(self, kind, fields)
+        return seed.create_record(self, kind, fields)
 
     def revised(self, record: Record, now: int) -> None:
         c.revise(record, now)
 
     # -- reading and guarding records ----------------------------------------------
     def _get(self, kind: str, ident: str) -> Record:
-        record = self.state[_KINDS[kind][0]].get(ident)
-        if record is None:
-            raise self.error(404, "not_found", f"No such {kind}: '{ident}'", param=kind)
-        return record
+        return self.get_or_404(_KINDS[kind][0], ident, noun=kind, param=kind)
 
     def _guard(self, kind: str, params: Mapping[str, Any]) -> Record:
         """The record a write targets, if nobody holds it and ``if_match`` matches.

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakes._erp_objects import (
+from fakes.base import CallContext, FakeService, Record, Reply, fingerprint
+from fakes.erp.objects import (
     invoice_object,
     money,
     payment_lines,
     posting_object,
 )
-from fakes._erp_rules import (
+from fakes.erp.rules import (
     active_vendor,
     check_move,
     get_record,
     move,
     not_mismatched,
 )
-from fakes.base import CallContext, FakeService, Record, Reply, fingerprint
 
 
 # -- invoices ------------------------------------------------------------------

@@ -21,30 +21,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._iam_objects import (
-    COMPANY_DOMAIN,
-    CREDENTIAL_RESET,
-    DAY,
-    DEPARTMENT_GROUPS,
-    DEPARTMENTS,
-    DEPROVISIONING,
-    GRANT,
-    GRANT_REASONS,
-    GRANT_STATUSES,
-    GROUP,
-    GROUP_REF,
-    GROUPS,
-    LOGIN_URL,
-    NOW,
-    PRIVILEGED_AFFINITY,
-    RESET_TTL,
-    USER,
-    USER_STATUSES,
-    find_group,
-    grant_object,
-    list_filters,
-)
-from fakes._iam_seed import create_record, seed_iam
 from fakes.base import (
     CallContext,
     FakeService,
@@ -56,30 +32,24 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.iam.objects import (
+    CREDENTIAL_RESET,
+    DEPROVISIONING,
+    GRANT,
+    GRANT_STATUSES,
+    GROUP,
+    GROUP_REF,
+    LOGIN_URL,
+    RESET_TTL,
+    USER,
+    USER_STATUSES,
+    find_group,
+    grant_object,
+)
+from fakes.iam.seed import create_record, seed_iam
 
 if TYPE_CHECKING:
     from faker import Faker
-
-__all__ = [
-    "COMPANY_DOMAIN",
-    "CREDENTIAL_RESET",
-    "DAY",
-    "DEPARTMENTS",
-    "DEPARTMENT_GROUPS",
-    "DEPROVISIONING",
-    "GRANT",
-    "GRANT_REASONS",
-    "GRANT_STATUSES",
-    "GROUP",
-    "GROUPS",
-    "LOGIN_URL",
-    "NOW",
-    "PRIVILEGED_AFFINITY",
-    "RESET_TTL",
-    "USER",
-    "USER_STATUSES",
-    "Iam",
-]
 
 
 class Iam(FakeService):
@@ -112,10 +82,7 @@ class Iam(FakeService):
 
     # -- lookups -----------------------------------------------------------------
     def _user(self, ident: str) -> Record:
-        user = self.state["users"].get(ident)
-        if user is None:
-            raise self.error(404, "not_found", f"No such user: '{ident}'", param="user")
-        return user
+        return self.get_or_404("users", ident, param="user")
 
     def _find_group(self, ref: str) -> Record | None:
         return find_group(self.state["groups"], ref)
@@ -136,12 +103,7 @@ class Iam(FakeService):
         return group
 
     def _grant(self, ident: str) -> Record:
-        grant = self.state["grants"].get(ident)
-        if grant is None:
-            raise self.error(
-                404, "not_found", f"No such grant: '{ident}'", param="grant"
-            )
-        return grant
+        return self.get_or_404("grants", ident, param="grant")
 
     def _check_grantee(self, ident: str, group: Record) -> None:
         """The grantee exists and may join ``group``; raise the rule it breaks."""
@@ -156,12 +118,7 @@ class Iam(FakeService):
                     param="user",
                 )
             return
-        erp = self.world.services.get("erp")
-        vendor = erp.state["vendors"].get(ident) if erp is not None else None
-        if vendor is None:
-            raise self.error(
-                404, "not_found", f"No such vendor: '{ident}'", param="user"
-            )
+        vendor = self.get_or_404("vendors", ident, param="user", owner="erp")
         if group["privileged"]:
             raise self.error(
                 403,
@@ -207,7 +164,7 @@ class Iam(FakeService):
         response=s.list_of(USER),
     )
     def list_users(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = list_filters(params, "email", "department", "status", "manager")
+        filters = self.list_filters(params, "email", "department", "status", "manager")
         rows = self.query("users", filters)
         return Reply(status=200, body=paginate(rows, params, "/v1/users"))
 
@@ -345,7 +302,7 @@ class Iam(FakeService):
         response=s.list_of(GROUP),
     )
     def list_groups(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("groups", list_filters(params, "privileged"))
+        rows = self.query("groups", self.list_filters(params, "privileged"))
         return Reply(status=200, body=paginate(rows, params, "/v1/groups"))
 
     # -- grants -------------------------------------------------------------------
@@ -373,7 +330,7 @@ class Iam(FakeService):
         response=s.list_of(GRANT),
     )
     def list_grants(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = list_filters(params, "user", "group", "status")
+        filters = self.list_filters(params, "user", "group", "status")
         if "group" in filters:
             group = self._find_group(filters["group"])
             filters["group"] = group["id"] if group is not None else filters["group"]

@@ -1,8 +1,8 @@
 """The clinic calendar's objects: closed sets, JSON Schema contracts, records.
 
-Kept apart from :mod:`fakes.calendar` so that the service module reads as its
+Kept apart from :mod:`fakes.calendar.service` so that the service module reads as its
 operations and booking rules. The seeded schedule and the records scenarios
-create live in ``fakes._calendar_seed``.
+create live in ``fakes.calendar.seed``.
 """
 
 from __future__ import annotations
@@ -57,12 +57,7 @@ VISIT_REASONS = (
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _record(properties: dict[str, Any]) -> dict[str, Any]:
-    """A response record's contract: closed, and every field always present."""
-    return s.obj(properties, required=tuple(properties))
-
-
-PROVIDER = _record(
+PROVIDER = s.record(
     {
         "id": s.string("Provider id (prov_…)."),
         "object": {"const": "provider"},
@@ -72,7 +67,7 @@ PROVIDER = _record(
         "accepting_new_patients": s.boolean("Whether new patients can be booked."),
     }
 )
-PATIENT = _record(
+PATIENT = s.record(
     {
         "id": s.string("Patient id (pat_…)."),
         "object": {"const": "patient"},
@@ -90,7 +85,7 @@ PATIENT = _record(
         "updated": s.integer("When the record last changed (Unix seconds)."),
     }
 )
-SLOT = _record(
+SLOT = s.record(
     {
         "id": s.string("Slot id (slot_…)."),
         "object": {"const": "slot"},
@@ -105,7 +100,7 @@ SLOT = _record(
         "appointment": s.nullable(s.string("The appointment holding it (appt_…).")),
     }
 )
-APPOINTMENT = _record(
+APPOINTMENT = s.record(
     {
         "id": s.string("Appointment id (appt_…)."),
         "object": {"const": "appointment"},

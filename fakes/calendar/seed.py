@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fakes._calendar_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
+from fakes.calendar.objects import (
     APPOINTMENT_STATUSES,
     DATE,
     DAY,
@@ -28,7 +29,6 @@ from fakes._calendar_objects import (
     appointment_object,
     slot_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 
 #: Name vocabulary for seeded people (drawn with the world's own seeded stream:
 #: a clinic's worth of names without Faker's per-call cost).
@@ -184,7 +184,7 @@ def create_record(
 
 
 def _create_provider(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields(
+    calendar.check_record_fields(
         "provider",
         fields,
         ("name", "specialty", "location", "accepting_new_patients"),
@@ -205,7 +205,9 @@ def _create_provider(calendar: FakeService, fields: Mapping[str, Any]) -> Record
 
 def _create_patient(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
     known = ("name", "date_of_birth", "email", "phone")
-    _check_fields("patient", fields, (*known, "insurance_payer", "insurance_member_id"))
+    calendar.check_record_fields(
+        "patient", fields, (*known, "insurance_payer", "insurance_member_id")
+    )
     world = calendar.world
     name = str(fields.get("name", world.faker.name()))
     local = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".") or "patient"
@@ -235,7 +237,9 @@ def _create_patient(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_slot(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("slot", fields, ("provider", "start", "minutes", "status"))
+    calendar.check_record_fields(
+        "slot", fields, ("provider", "start", "minutes", "status")
+    )
     provider = str(fields.get("provider", ""))
     if provider not in calendar.state["providers"]:
         raise LookupError(f"no calendar provider {provider!r} for the slot")
@@ -266,7 +270,9 @@ def _create_slot(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_appointment(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("appointment", fields, ("patient", "slot", "reason", "status"))
+    calendar.check_record_fields(
+        "appointment", fields, ("patient", "slot", "reason", "status")
+    )
     patient, slot_id = str(fields.get("patient")), str(fields.get("slot"))
     if patient not in calendar.state["patients"]:
         raise LookupError(f"no calendar patient {patient!r} for the appointment")
@@ -314,12 +320,3 @@ def _timestamp(value: Any) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp())
-
-
-def _check_fields(kind: str, fields: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    unknown = sorted(set(fields) - set(known))
-    if unknown:
-        raise ValueError(
-            f"unknown field {unknown[0]!r} for a calendar {kind} "
-            f"(fields: {', '.join(known)})"
-        )

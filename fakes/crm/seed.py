@@ -17,7 +17,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from fakes._company import iam_users, staff
-from fakes._crm_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
+from fakes.crm.objects import (
     COLLECTIONS,
     DAY,
     LEAD_SOURCES,
@@ -39,7 +40,6 @@ from fakes._crm_objects import (
     missing_rubric,
     settle_score,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 from fakes.people import People
 
 if TYPE_CHECKING:

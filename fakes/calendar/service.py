@@ -24,23 +24,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
-from fakes._calendar_objects import (
-    APPOINTMENT,
-    APPOINTMENT_STATUSES,
-    DATE,
-    DATE_FILTER,
-    FIRST_DAY,
-    PATIENT,
-    PAYERS,
-    PROVIDER,
-    SLOT,
-    SLOT_MINUTES,
-    SLOT_STATUSES,
-    SPECIALTIES,
-    appointment_object,
-    day_of,
-)
-from fakes._calendar_seed import create_record, seed_calendar
 from fakes.base import (
     CallContext,
     FakeService,
@@ -52,19 +35,21 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.calendar.objects import (
+    APPOINTMENT,
+    APPOINTMENT_STATUSES,
+    DATE,
+    DATE_FILTER,
+    PATIENT,
+    PROVIDER,
+    SLOT,
+    SLOT_STATUSES,
+    appointment_object,
+)
+from fakes.calendar.seed import create_record, seed_calendar
 
 if TYPE_CHECKING:
     from faker import Faker
-
-__all__ = [
-    "FIRST_DAY",
-    "PAYERS",
-    "SLOT_MINUTES",
-    "SLOT_STATUSES",
-    "SPECIALTIES",
-    "Calendar",
-    "day_of",
-]
 
 
 class Calendar(FakeService):
@@ -102,13 +87,6 @@ class Calendar(FakeService):
         """A scenario's provider, patient, slot or appointment from ``fields``."""
         return create_record(self, kind, fields)
 
-    # -- lookups -----------------------------------------------------------------
-    def _get(self, collection: str, kind: str, ident: str) -> Record:
-        record = self.state[collection].get(ident)
-        if record is None:
-            raise self.error(404, "not_found", f"No such {kind}: '{ident}'", param=kind)
-        return record
-
     # -- patients ------------------------------------------------------------------
     @operation(
         "GET",
@@ -121,7 +99,8 @@ class Calendar(FakeService):
     )
     def get_patient(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         return Reply(
-            status=200, body=self._get("patients", "patient", params["patient"])
+            status=200,
+            body=self.get_or_404("patients", params["patient"], param="patient"),
         )
 
     @operation(
@@ -140,7 +119,7 @@ class Calendar(FakeService):
         response=s.list_of(PATIENT),
     )
     def search_patients(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = _filters(params, "name", "date_of_birth", "email")
+        filters = self.list_filters(params, "name", "date_of_birth", "email")
         rows = self.query("patients", filters)
         return Reply(status=200, body=paginate(rows, params, "/v1/patients"))
 
@@ -156,7 +135,8 @@ class Calendar(FakeService):
     )
     def get_provider(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         return Reply(
-            status=200, body=self._get("providers", "provider", params["provider"])
+            status=200,
+            body=self.get_or_404("providers", params["provider"], param="provider"),
         )
 
     @operation(
@@ -168,7 +148,7 @@ class Calendar(FakeService):
         response=s.list_of(PROVIDER),
     )
     def list_providers(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("providers", _filters(params, "specialty"))
+        rows = self.query("providers", self.list_filters(params, "specialty"))
         return Reply(status=200, body=paginate(rows, params, "/v1/providers"))
 
     # -- slots ---------------------------------------------------------------------
@@ -182,7 +162,9 @@ class Calendar(FakeService):
         response=SLOT,
     )
     def get_slot(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        return Reply(status=200, body=self._get("slots", "slot", params["slot"]))
+        return Reply(
+            status=200, body=self.get_or_404("slots", params["slot"], param="slot")
+        )
 
     @operation(
         "GET",
@@ -204,8 +186,10 @@ class Calendar(FakeService):
         response=s.list_of(SLOT),
     )
     def list_slots(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        self._get("providers", "provider", params["provider"])
-        rows = self.query("slots", _filters(params, "provider", "date", "status"))
+        self.get_or_404("providers", params["provider"], param="provider")
+        rows = self.query(
+            "slots", self.list_filters(params, "provider", "date", "status")
+        )
         rows.sort(key=lambda r: (r["start"], r["id"]))
         after = params.get("starting_after")
         if after is not None:
@@ -231,7 +215,9 @@ class Calendar(FakeService):
     )
     def get_appointment(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         ident = params["appointment"]
-        return Reply(status=200, body=self._get("appointments", "appointment", ident))
+        return Reply(
+            status=200, body=self.get_or_404("appointments", ident, param="appointment")
+        )
 
     @operation(
         "GET",
@@ -249,7 +235,9 @@ class Calendar(FakeService):
         response=s.list_of(APPOINTMENT),
     )
     def list_appointments(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = _filters(params, "patient", "provider", "slot", "date", "status")
+        filters = self.list_filters(
+            params, "patient", "provider", "slot", "date", "status"
+        )
         rows = self.query("appointments", filters)
         return Reply(status=200, body=paginate(rows, params, "/v1/appointments"))
 
@@ -277,8 +265,8 @@ class Calendar(FakeService):
         compensation="cancel_appointment",
     )
     def book_appointment(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        patient = self._get("patients", "patient", params["patient"])
-        slot = self._get("slots", "slot", params["slot"])
+        patient = self.get_or_404("patients", params["patient"], param="patient")
+        slot = self.get_or_404("slots", params["slot"], param="slot")
         if slot["status"] != "open":
             holder = f" by {slot['appointment']}" if slot["appointment"] else ""
             raise self.error(
@@ -332,7 +320,7 @@ class Calendar(FakeService):
     )
     def cancel_appointment(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         ident = params["appointment"]
-        visit = self._get("appointments", "appointment", ident)
+        visit = self.get_or_404("appointments", ident, param="appointment")
         if visit["status"] == "cancelled":
             raise self.error(
                 409,
@@ -355,8 +343,3 @@ class Calendar(FakeService):
             ref=ident,
         )
         return Reply(status=200, body=visit)
-
-
-def _filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
-    """The list filters present in a request."""
-    return {f: params[f] for f in fields if params.get(f) is not None}

@@ -1,6 +1,6 @@
 """ERP: vendors with onboarding states, purchase orders, invoices, GL postings.
 
-Every record follows a state machine (:mod:`fakes._erp_objects`); a move it does
+Every record follows a state machine (:mod:`fakes.erp.objects`); a move it does
 not allow is a 409 ``invalid_transition`` naming the moves that are. Rules on
 top: purchase orders go only to active vendors (409 ``vendor_not_active``);
 orders above 10,000.00 are approved before they are placed (409
@@ -23,10 +23,22 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fakes import _erp_ledger as ledger
-from fakes import _erp_rules as rules
 from fakes import _schema as s
-from fakes._erp_objects import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Operation,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    operation,
+    paginate,
+)
+from fakes.erp import ledger as ledger
+from fakes.erp import rules as rules
+from fakes.erp.objects import (
     COUNTRIES,
     CURRENCIES,
     INVOICE,
@@ -40,19 +52,7 @@ from fakes._erp_objects import (
     VENDOR,
     VENDOR_STATUSES,
 )
-from fakes._erp_seed import create_record, seed_erp
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Operation,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    operation,
-    paginate,
-)
+from fakes.erp.seed import create_record, seed_erp
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -181,7 +181,7 @@ class Erp(FakeService):
     def list_vendors(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         rows = self.query(
             "vendors",
-            rules.list_filters(params, "status", "name", "tax_id", "iam_user"),
+            self.list_filters(params, "status", "name", "tax_id", "iam_user"),
         )
         return Reply(status=200, body=paginate(rows, params, "/v1/vendors"))
 
@@ -272,7 +272,7 @@ class Erp(FakeService):
     def list_purchase_orders(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         rows = self.query(
             "purchase_orders",
-            rules.list_filters(params, "vendor", "requester", "status"),
+            self.list_filters(params, "vendor", "requester", "status"),
         )
         return Reply(status=200, body=paginate(rows, params, "/v1/purchase-orders"))
 
@@ -410,7 +410,7 @@ class Erp(FakeService):
         response=s.list_of(INVOICE),
     )
     def list_invoices(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        filters = rules.list_filters(
+        filters = self.list_filters(
             params, "vendor", "purchase_order", "number", "status"
         )
         rows = self.query("invoices", filters)
@@ -583,5 +583,5 @@ class Erp(FakeService):
         response=s.list_of(POSTING),
     )
     def list_postings(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
-        rows = self.query("postings", rules.list_filters(params, "source"))
+        rows = self.query("postings", self.list_filters(params, "source"))
         return Reply(status=200, body=paginate(rows, params, "/v1/postings"))

@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fakes._iam_objects import (
+from fakes.base import FakeService, IdGenerator, Record, Seed
+from fakes.iam.objects import (
     COMPANY_DOMAIN,
     DAY,
     DEPARTMENT_GROUPS,
@@ -27,7 +28,6 @@ from fakes._iam_objects import (
     group_object,
     user_object,
 )
-from fakes.base import FakeService, IdGenerator, Record, Seed
 from fakes.people import People
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
     if kind == "user":
         return _create_user(iam, fields)
     if kind == "group":
-        _check_fields(kind, fields, ("name", "description", "privileged", "owner"))
+        iam.check_record_fields(
+            kind, fields, ("name", "description", "privileged", "owner")
+        )
         name = str(fields.get("name", f"team-{iam.world.rng.randrange(10**6)}"))
         group = group_object(
             iam.world.ids.new("grp", 10),
@@ -108,7 +110,9 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
         iam.state["groups"][group["id"]] = group
         return group
     if kind == "grant":
-        _check_fields(kind, fields, ("user", "group", "status", "reason", "expires_at"))
+        iam.check_record_fields(
+            kind, fields, ("user", "group", "status", "reason", "expires_at")
+        )
         if "user" not in fields or "group" not in fields:
             raise ValueError("an iam grant needs both 'user' and 'group'")
         if fields.get("status", "active") not in GRANT_STATUSES:
@@ -141,7 +145,7 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
 
 
 def _create_user(iam: FakeService, fields: Mapping[str, Any]) -> Record:
-    _check_fields("user", fields, _USER_FIELDS)
+    iam.check_record_fields("user", fields, _USER_FIELDS)
     if fields.get("status", "active") not in USER_STATUSES:
         raise ValueError(
             f"status {fields['status']!r} is not one of {', '.join(USER_STATUSES)}"
@@ -241,12 +245,3 @@ def _seeded_memberships(rng: random.Random, user: Record) -> list[str]:
 
 def _is_head(user: Record) -> bool:
     return str(user["title"]).startswith(_HEAD_TITLE)
-
-
-def _check_fields(kind: str, fields: Mapping[str, Any], known: tuple[str, ...]) -> None:
-    unknown = sorted(set(fields) - set(known))
-    if unknown:
-        raise ValueError(
-            f"unknown field {unknown[0]!r} for an iam {kind} "
-            f"(fields: {', '.join(known)})"
-        )

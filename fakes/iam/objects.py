@@ -1,12 +1,11 @@
 """Identity and access records: the directory's vocabulary, contracts, constructors.
 
-Kept apart from :mod:`fakes.iam` so that the service module reads as its
+Kept apart from :mod:`fakes.iam.service` so that the service module reads as its
 operations and access rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fakes import _schema as s
@@ -86,12 +85,7 @@ GRANT_REASONS = (
 )
 
 
-def _record(properties: dict[str, Any]) -> dict[str, Any]:
-    """A response record's contract: closed, and every field always present."""
-    return s.obj(properties, required=tuple(properties))
-
-
-USER = _record(
+USER = s.record(
     {
         "id": s.string("User id (usr_…)."),
         "object": {"const": "user"},
@@ -113,7 +107,7 @@ USER = _record(
         "updated": s.integer("When the account last changed (Unix seconds)."),
     },
 )
-GROUP = _record(
+GROUP = s.record(
     {
         "id": s.string("Group id (grp_…)."),
         "object": {"const": "group"},
@@ -125,7 +119,7 @@ GROUP = _record(
         "owner": s.nullable(s.string("The user id who owns the group.")),
     },
 )
-GRANT = _record(
+GRANT = s.record(
     {
         "id": s.string("Grant id (gr_…)."),
         "object": {"const": "grant"},
@@ -141,7 +135,7 @@ GRANT = _record(
         "revoked_by": s.nullable(s.string("Who revoked it.")),
     },
 )
-CREDENTIAL_RESET = _record(
+CREDENTIAL_RESET = s.record(
     {
         "id": s.string("Credential reset id (rst_…)."),
         "object": {"const": "credential_reset"},
@@ -160,7 +154,7 @@ CREDENTIAL_RESET = _record(
         "created": s.integer("When the reset was made (Unix seconds)."),
     },
 )
-DEPROVISIONING = _record(
+DEPROVISIONING = s.record(
     {
         "id": s.string("The deprovisioned user's id."),
         "object": {"const": "deprovisioning"},
@@ -246,8 +240,3 @@ def find_group(groups: Table, ref: str) -> Record | None:
         named = groups.where("name", ref)
         group = named[0] if named else None
     return group
-
-
-def list_filters(params: Mapping[str, Any], *fields: str) -> dict[str, Any]:
-    """The list filters present in a request."""
-    return {f: params[f] for f in fields if params.get(f) is not None}

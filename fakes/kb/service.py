@@ -19,16 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
 from fakes._company import staff, world_domain
-from fakes._kb_docs import DOCUMENTS
-from fakes._kb_search import (
-    HIT,
-    KINDS,
-    STATUSES,
-    hit,
-    query_terms,
-    score,
-    slugify,
-)
 from fakes.base import (
     CallContext,
     FakeService,
@@ -39,6 +29,16 @@ from fakes.base import (
     WorldScale,
     fingerprint,
     operation,
+)
+from fakes.kb.docs import DOCUMENTS
+from fakes.kb.search import (
+    HIT,
+    KINDS,
+    STATUSES,
+    hit,
+    query_terms,
+    score,
+    slugify,
 )
 
 if TYPE_CHECKING:
@@ -233,12 +233,7 @@ class Kb(FakeService):
         return sorted(self.state["documents"].where("slug", slug), key=_by_version)
 
     def _document(self, ident: str) -> Record:
-        document = self.state["documents"].get(ident)
-        if document is None:
-            raise self.error(
-                404, "not_found", f"No such document: '{ident}'", param="document"
-            )
-        return document
+        return self.get_or_404("documents", ident, param="document")
 
     def _as_of(self, ctx: CallContext, params: Mapping[str, Any]) -> str:
         day = params.get("as_of")

@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakes import _schema as s
 from fakes._company import world_domain
-from fakes._helpdesk import (
+from fakes.base import (
+    CallContext,
+    FakeService,
+    IdGenerator,
+    Record,
+    Reply,
+    Seed,
+    WorldScale,
+    fingerprint,
+    operation,
+    paginate,
+)
+from fakes.tickets.helpdesk import (
     COMMENT,
     DONE,
     KINDS,
@@ -30,18 +42,6 @@ from fakes._helpdesk import (
     seed_tickets,
     sla,
     view,
-)
-from fakes.base import (
-    CallContext,
-    FakeService,
-    IdGenerator,
-    Record,
-    Reply,
-    Seed,
-    WorldScale,
-    fingerprint,
-    operation,
-    paginate,
 )
 
 if TYPE_CHECKING:
@@ -138,21 +138,10 @@ class Tickets(FakeService):
         return charge, payments.state["customers"].get(charge["customer"])
 
     def _customer(self, ident: str) -> Record:
-        payments = self.world.services.get("payments")
-        customer = payments.state["customers"].get(ident) if payments else None
-        if customer is None:
-            raise self.error(
-                404, "not_found", f"No such customer: '{ident}'", param="customer"
-            )
-        return customer
+        return self.get_or_404("customers", ident, param="customer", owner="payments")
 
     def _ticket(self, ident: str, param: str = "ticket") -> Record:
-        ticket = self.state["tickets"].get(ident)
-        if ticket is None:
-            raise self.error(
-                404, "not_found", f"No such ticket: '{ident}'", param=param
-            )
-        return ticket
+        return self.get_or_404("tickets", ident, param=param)
 
     def _open(self, ident: str) -> Record:
         """The ticket, if it may still change (read-only: take ``writable`` next)."""
