@@ -16,41 +16,27 @@ tests check that it does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    INSISTENT,
+    STOPPING,
+    STOPPING_WRITES,
+    CarefulClient,
+    Json,
+    Retry,
+    Stop,
+    call,
+    error_code,
+    reraise,
 )
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: Statuses worth another try: the service was busy or briefly down.
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
-#: Tries of one call, the first included.
-ATTEMPTS = 3
-#: Failures after which the caller cannot know whether a write took effect.
-AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
-#: Simulated seconds to let a write whose answer was lost settle before reading
-#: it back (a commit may land after the client gave up).
-SETTLE = 120.0
 #: Where incidents are announced (the incident closure policy).
 OPS_CHANNEL = "#ops"
-
-Json = dict[str, Any]
-
-
-class _Stop(Exception):
-    """The agent cannot go on safely: a human must take over, for ``reason``."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
 
 
 class _GaveUp(Exception):
@@ -76,24 +62,35 @@ class _Habits:
 CAREFUL = _Habits()
 
 
+def _kept_failing(tool: str, exc: ToolError, attempts: int) -> Exception:
+    return Stop("tool_failure", f"{tool} kept failing: {exc}")
+
+
+def _gave_up(tool: str, exc: ToolError, attempts: int) -> Exception:
+    if isinstance(exc, ToolAmbiguousError):
+        return _GaveUp(f"{tool} failed: {exc}")
+    return _kept_failing(tool, exc, attempts)
+
+
+def _client(env: AgentEnv, habits: _Habits) -> CarefulClient:
+    """The helpdesk manner; a write refused for a business rule raises ToolError,
+    and the habits say what follows an answer that never came."""
+    writes = STOPPING_WRITES.but(refused=None, exhausted=_kept_failing)
+    if habits.after_ambiguous == "retry":
+        writes = writes.but(after_ambiguous="retry_at_once")
+    elif habits.after_ambiguous == "give_up":
+        writes = writes.but(after_ambiguous="give_up", exhausted=_gave_up)
+    return CarefulClient(
+        tools=env.tools,
+        retry=STOPPING,
+        writes=writes,
+        escalations=INSISTENT,
+        failed_escalation="report",
+    )
+
+
 def _read(env: AgentEnv, tool: str, **args: Any) -> Json:
-    """A read, retried on transient failures; a missing record is missing data."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status == 404:
-                raise _Stop("missing_data", f"{tool} found nothing: {exc}") from exc
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} failed: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _client(env, CAREFUL).call(tool, **args)
 
 
 def _write_once(
@@ -106,51 +103,11 @@ def _write_once(
     """A write that must take effect once: after any failed try, ask ``landed``
     (a read of the result) before trying again. Business-rule refusals (4xx) are
     raised to the caller as ToolError."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status not in TRANSIENT:
-                raise
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if habits.after_ambiguous == "give_up":
-                raise _GaveUp(f"{tool} failed: {exc}") from exc
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-            if habits.after_ambiguous == "retry":
-                continue
-            delay = max(delay, SETTLE)
-        time.sleep(delay)
-        found = landed()
-        if found is not None:
-            return found
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _client(env, habits).write(tool, landed, **args)
 
 
 def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            env.tools.call("escalate", reason=reason, summary=summary, refs=refs)
-            break
-        except (ToolError, *AMBIGUOUS):
-            if attempt == ATTEMPTS:
-                return AgentResult(
-                    status="failed", summary=f"could not escalate: {summary}"
-                )
-            time.sleep(delay)
-            delay *= 2
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
-
-
-def _error_code(exc: ToolError) -> str:
-    error = exc.body.get("error")
-    return str(error.get("code")) if isinstance(error, dict) else str(exc.status)
+    return _client(env, CAREFUL).escalate(reason, summary, refs)
 
 
 def _reply(resolution: str) -> str:
@@ -170,7 +127,7 @@ def _run(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     refs = [incident_id]
     try:
         return _close_incident(env, incident_id, refs, habits)
-    except _Stop as stop:
+    except Stop as stop:
         return _escalate(env, stop.reason, stop.summary, refs)
     except _GaveUp as exc:
         return AgentResult(status="failed", summary=str(exc))
@@ -182,15 +139,13 @@ def _close_incident(
     incident = _read(env, "get_ticket", ticket=incident_id)
     kind, status = incident.get("kind"), incident.get("status")
     if kind != "incident":
-        raise _Stop(
-            "out_of_scope", f"{incident_id} is a {kind} ticket, not an incident"
-        )
+        raise Stop("out_of_scope", f"{incident_id} is a {kind} ticket, not an incident")
     if status == "closed":
         return AgentResult(status="done", summary=f"{incident_id} was already closed")
     resolution = incident.get("resolution")
     if not isinstance(resolution, str) or not resolution.strip():
         if habits.need_resolution:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"incident {incident_id} ({status}) has no readable resolution note; "
                 "the fix cannot be verified, so it stays open",
@@ -198,7 +153,7 @@ def _close_incident(
         resolution = "Resolved; see the incident for details."
     linked = incident.get("linked")
     if not isinstance(linked, list):
-        raise _Stop("missing_data", f"incident {incident_id} shows no linked tickets")
+        raise Stop("missing_data", f"incident {incident_id} shows no linked tickets")
     for other_id in linked if habits.read_links else ():
         refs.append(str(other_id))
         other = _read(env, "get_ticket", ticket=str(other_id))
@@ -214,12 +169,12 @@ def _close_incident(
             resolution=resolution,
         )
     except ToolError as exc:
-        if _error_code(exc) == "closure_prohibited":
-            raise _Stop(
+        if error_code(exc) == "closure_prohibited":
+            raise Stop(
                 "conflicting_records",
                 f"the helpdesk refused to close {incident_id}: {exc}",
             ) from exc
-        raise _Stop("tool_failure", f"closing {incident_id} failed: {exc}") from exc
+        raise Stop("tool_failure", f"closing {incident_id} failed: {exc}") from exc
     summary = f"closed incident {incident_id}: {resolution}"
     if incident.get("priority") == "urgent":
         summary += _announce(env, incident, resolution)
@@ -241,13 +196,13 @@ def _check_linked(
         )
         return
     if other.get("resolution"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"change {change_id} says {other['resolution']!r} but is still {status}, "
             f"while incident {incident_id} says solved; the records disagree",
         )
     owner = other.get("assignee") or "its owner"
-    raise _Stop(
+    raise Stop(
         "out_of_scope",
         f"change {change_id} is still {status}; {owner} must finish and close it "
         f"before incident {incident_id} can be closed (not this agent's change)",
@@ -284,22 +239,19 @@ def _announce(env: AgentEnv, incident: Json, resolution: str) -> str:
     """Tell #ops the urgent incident is over. A chat post cannot be read back, so
     a post whose fate is unknown is left to a human rather than repeated."""
     text = f"Resolved: {incident.get('subject')} ({incident['id']}). {resolution}"
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            posted = env.tools.call("chat_post_message", channel=OPS_CHANNEL, text=text)
-        except ToolError as exc:
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", _unannounced(incident, exc)) from exc
-            time.sleep(max(delay, exc.retry_after or 0.0))
-            delay *= 2
-            continue
-        except AMBIGUOUS as exc:
-            raise _Stop("tool_failure", _unannounced(incident, exc)) from exc
-        if not posted.get("ok"):
-            raise _Stop("tool_failure", _unannounced(incident, posted.get("error")))
-        return f"; announced in {OPS_CHANNEL}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        posted = call(
+            env.tools, _ANNOUNCE, "chat_post_message", channel=OPS_CHANNEL, text=text
+        )
+    except ToolError as exc:
+        raise Stop("tool_failure", _unannounced(incident, exc)) from exc
+    if not posted.get("ok"):
+        raise Stop("tool_failure", _unannounced(incident, posted.get("error")))
+    return f"; announced in {OPS_CHANNEL}"
+
+
+#: A chat post cannot be read back: it is tried again only after a refusal.
+_ANNOUNCE = Retry(attempts=3, after_ambiguous="give_up", exhausted=reraise)
 
 
 def _unannounced(incident: Json, why: object) -> str:

@@ -23,23 +23,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    INSISTENT,
+    STOPPING,
+    STOPPING_WRITES,
+    CarefulClient,
+    Json,
+    Stop,
 )
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: Statuses worth another try: the service was busy or briefly down.
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
-#: Tries of one call, the first included.
-ATTEMPTS = 3
-#: Failures after which the caller cannot know whether a write took effect.
-AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
-#: Simulated seconds to let a write whose answer was lost settle before reading
-#: it back (a commit may land after the client gave up).
-SETTLE = 120.0
 #: The fields (and their JSON types) a knowledge-base document always has.
 DOCUMENT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
@@ -65,17 +58,6 @@ _DRAFT_EDIT = re.compile(
     re.DOTALL,
 )
 
-Json = dict[str, Any]
-
-
-class _Stop(Exception):
-    """The agent cannot go on safely: a human must take over, for ``reason``."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Habits:
@@ -94,24 +76,19 @@ class _Habits:
 CAREFUL = _Habits()
 
 
+def _client(env: AgentEnv) -> CarefulClient:
+    return CarefulClient(
+        tools=env.tools,
+        retry=STOPPING,
+        writes=STOPPING_WRITES,
+        escalations=INSISTENT,
+        failed_escalation="report",
+    )
+
+
 def _read(env: AgentEnv, tool: str, **args: Any) -> Json:
     """A read, retried on transient failures; a missing record is missing data."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status == 404:
-                raise _Stop("missing_data", f"{tool} found nothing: {exc}") from exc
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} failed: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _client(env).call(tool, **args)
 
 
 def _write_once(
@@ -119,40 +96,11 @@ def _write_once(
 ) -> Json:
     """A write that must take effect once: after any failed try, ask ``landed``
     (a read of the result) before trying again."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} failed: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-            delay = max(delay, SETTLE)
-        time.sleep(delay)
-        found = landed()
-        if found is not None:
-            return found
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _client(env).write(tool, landed, **args)
 
 
 def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            env.tools.call("escalate", reason=reason, summary=summary, refs=refs)
-            break
-        except (ToolError, *AMBIGUOUS):
-            if attempt == ATTEMPTS:
-                return AgentResult(
-                    status="failed", summary=f"could not escalate: {summary}"
-                )
-            time.sleep(delay)
-            delay *= 2
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
+    return _client(env).escalate(reason, summary, refs)
 
 
 def _today() -> str:
@@ -173,7 +121,7 @@ def _run(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     refs = [ticket_id]
     try:
         return _answer(env, ticket_id, slug, refs, habits)
-    except _Stop as stop:
+    except Stop as stop:
         return _escalate(env, stop.reason, stop.summary, refs)
 
 
@@ -216,14 +164,14 @@ def _policy(env: AgentEnv, slug: str, habits: _Habits) -> Json:
         versions = _read(env, "list_document_versions", slug=slug)
         newest = versions.get("data") or []
         if not newest:
-            raise _Stop("missing_data", f"the knowledge base has no {slug}")
+            raise Stop("missing_data", f"the knowledge base has no {slug}")
         return dict(newest[0])
     document = _read(env, "get_policy", slug=slug)
     if habits.check_shape:
         _check_shape("get_policy", document)
         today = _today()
         if not _in_effect(document, today):
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"get_policy answered {slug} version {document['version']} "
                 f"({document['status']}, {document['effective_from']} to "
@@ -231,7 +179,7 @@ def _policy(env: AgentEnv, slug: str, habits: _Habits) -> Json:
             )
         versions = _read(env, "list_document_versions", slug=slug)
         if versions.get("in_effect") != document["id"]:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"the knowledge base disagrees on the {slug} in effect: get_policy "
                 f"says {document['id']}, the version list {versions.get('in_effect')}",
@@ -248,7 +196,7 @@ def _check_shape(tool: str, document: Json) -> None:
     ]
     if wrong:
         unknown = sorted(set(document) - set(DOCUMENT_FIELDS) - {"object"})
-        raise _Stop(
+        raise Stop(
             "tool_failure",
             f"{tool} answered without the document fields {', '.join(wrong)} "
             f"(it sent {', '.join(unknown) or 'no other fields'}): its answers "

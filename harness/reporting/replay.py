@@ -18,16 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import (
-    HarnessError,
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
-)
+from harness.errors import HarnessError, ToolError
 from harness.world.clock import EPOCH
 
-_TOOL_ERRORS = (ToolError, ToolTimeout, ToolConnectionError, ToolMalformedResponse)
+_TOOL_ERRORS = (ToolError,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
