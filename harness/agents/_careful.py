@@ -148,6 +148,16 @@ STOPPING = Retry(
 STOPPING_WRITES = STOPPING.but(
     settle=120.0, reconcile="after_pause", refused=stop_failed
 )
+
+
+def is_transient_or_locked(exc: ToolError) -> bool:
+    """Transient, or a record another writer holds locked for a moment (409)."""
+    return is_transient(exc) or (exc.status == 409 and error_code(exc) == "conflict")
+
+
+#: Calls retried on 429, 5xx, locked records and answers that never came; a
+#: Retry-After lengthens every later pause.
+PERSISTENT = Retry(transient=is_transient_or_locked, keep_longer_waits=True)
 #: Escalations tried three times whatever the failure, Retry-After or not.
 INSISTENT = Retry(
     attempts=3,

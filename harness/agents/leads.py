@@ -15,17 +15,11 @@ is written to trip. All of them share :func:`_work`, switched by :class:`_Habits
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
-)
+from harness.agents._careful import PERSISTENT, CarefulClient, Failed, Stop, error_code
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.gateway.tools import Tools
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
@@ -47,25 +41,8 @@ _GUESSES: dict[str, Any] = {
     "timeline_months": 3,
     "region": "na",
 }
-#: How long the agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The lead cannot be worked: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,65 +65,30 @@ CAREFUL = _Habits()
 # -- calling tools ---------------------------------------------------------------
 
 
-def _error_code(exc: ToolError) -> str | None:
-    error = exc.body.get("error")
-    code = error.get("code") if isinstance(error, Mapping) else None
-    return None if code is None else str(code)
-
-
-def _transient(exc: ToolError) -> bool:
-    return exc.status in _TRANSIENT or (
-        exc.status == 409 and _error_code(exc) == "conflict"
+def _client(tools: Tools) -> CarefulClient:
+    """Calls retried on transport failures, 5xx, 429 and locked records; only for
+    reads and conditional writes (a retried ``if_match`` write that already
+    committed answers 412, which the caller handles by re-reading). Escalations and
+    approvals go the same way."""
+    return CarefulClient(
+        tools=tools,
+        retry=PERSISTENT,
+        escalations=PERSISTENT,
+        approval_requests=PERSISTENT,
     )
 
 
-def _call(tools: Tools, name: str, /, *, attempts: int = 4, **args: Any) -> Record:
-    """Call ``name``, retrying transport failures, 5xx, 429 and locked records.
-
-    Only for reads and conditional writes (a retried ``if_match`` write that
-    already committed answers 412, which the caller handles by re-reading).
-    """
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if not _transient(exc):
-                raise
-            if attempt == attempts:
-                raise _Failed(f"{name}: HTTP {exc.status}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except _AMBIGUOUS as exc:
-            if attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+def _call(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).call(name, **args)
 
 
 def _escalate(tools: Tools, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    _call(tools, "escalate", reason=reason, summary=summary, refs=refs)
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
+    return _client(tools).escalate(reason, summary, refs)
 
 
 def _approval(tools: Tools, action: str, params: Record, justification: str) -> str:
     """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _call(
-        tools,
-        "request_approval",
-        action=action,
-        params=params,
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    while waited <= APPROVAL_PATIENCE:
-        status = str(_call(tools, "get_approval", approval=approval["id"])["status"])
-        if status != "pending":
-            return status
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-    return "pending"
+    return _client(tools).approval(action, params, justification)
 
 
 def _send(tools: Tools, to: str, subject: str, body: str) -> None:
@@ -216,9 +158,9 @@ def _work(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
             return _email_prospect(tools, lead, habits)
         subject, body = _draft_for_owner(lead)
         _send(tools, _email_of(tools, str(lead["owner"])), subject, body)
-    except _Stop as stop:
+    except Stop as stop:
         return _escalate(tools, stop.reason, stop.summary, refs)
-    except (_Failed, *_AMBIGUOUS) as exc:
+    except (Failed, ToolAmbiguousError) as exc:
         return _escalate(tools, "tool_failure", f"lead {lead_id} stopped: {exc}", refs)
     return AgentResult(
         status="done",
@@ -255,7 +197,7 @@ def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
         missing = [f for f in RUBRIC if lead.get(f) is None]
         guessed: Record = {}
         if missing and not habits.guess_rubric:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"lead {lead['id']} cannot be qualified: nobody found out its "
                 f"{', '.join(missing)}",
@@ -270,13 +212,13 @@ def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
             if exc.status == 412:
                 lead = _call(tools, "get_lead", lead=lead["id"])
                 continue
-            if exc.status == 422 and _error_code(exc) == "missing_rubric_fields":
-                raise _Stop("missing_data", str(exc)) from exc
-            converted = exc.status == 409 and _error_code(exc) == "lead_converted"
+            if exc.status == 422 and error_code(exc) == "missing_rubric_fields":
+                raise Stop("missing_data", str(exc)) from exc
+            converted = exc.status == 409 and error_code(exc) == "lead_converted"
             if converted and not habits.check_status:
                 return lead  # the flaw: "already done, carry on"
-            raise _Stop("tool_failure", f"the CRM refused to qualify: {exc}") from exc
-    raise _Stop("tool_failure", f"lead {lead['id']} kept changing under me")
+            raise Stop("tool_failure", f"the CRM refused to qualify: {exc}") from exc
+    raise Stop("tool_failure", f"lead {lead['id']} kept changing under me")
 
 
 def _convert(tools: Tools, lead: Record) -> Record:
@@ -291,8 +233,8 @@ def _convert(tools: Tools, lead: Record) -> Record:
             fresh = _call(tools, "get_lead", lead=lead["id"])
             if fresh["status"] == "converted":
                 return fresh
-        raise _Stop("tool_failure", f"the CRM refused to convert: {exc}") from exc
-    except _Failed:
+        raise Stop("tool_failure", f"the CRM refused to convert: {exc}") from exc
+    except Failed:
         fresh = _call(tools, "get_lead", lead=lead["id"])
         if fresh["status"] == "converted":
             return fresh
@@ -318,7 +260,7 @@ def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
             f"first outreach to qualified lead {lead['id']} ({lead['company']})",
         )
         if decision != "approved":
-            raise _Stop(
+            raise Stop(
                 "sensitive_request",
                 f"the intro email to {lead['email']} was not approved ({decision})",
             )

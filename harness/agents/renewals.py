@@ -14,47 +14,24 @@ is written to trip. All of them share :func:`_renew`, switched by :class:`_Habit
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
-)
+from harness.agents._careful import PERSISTENT, CarefulClient, Failed, Stop
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.gateway.tools import Tools
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 #: The highest discount (percent) the CRM accepts without a pricing exception.
 MAX_DISCOUNT_PCT = 20
-#: How long the agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 #: Stages a renewal packet moves to ``proposal``; later ones are left alone.
 EARLY_STAGES = frozenset({"prospecting", "qualification"})
 CLOSED_STAGES = frozenset({"closed_won", "closed_lost"})
 #: Usage fields the packet is judged on.
 USAGE_FIELDS = ("seats_purchased", "seats_active")
 CONTRACT_FIELDS = ("seats", "price_per_seat", "end", "currency")
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The packet cannot go on: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,59 +67,30 @@ class _Packet:
 # -- calling tools ---------------------------------------------------------------
 
 
-def _transient(exc: ToolError) -> bool:
-    error = exc.body.get("error")
-    code = error.get("code") if isinstance(error, Mapping) else None
-    return exc.status in _TRANSIENT or (exc.status == 409 and code == "conflict")
+def _client(tools: Tools) -> CarefulClient:
+    """Calls retried on transport failures, 5xx, 429 and locked records; only for
+    reads and conditional writes (a retried ``if_match`` write that already
+    committed answers 412, which the caller handles by re-reading). Escalations and
+    approvals go the same way."""
+    return CarefulClient(
+        tools=tools,
+        retry=PERSISTENT,
+        escalations=PERSISTENT,
+        approval_requests=PERSISTENT,
+    )
 
 
-def _call(tools: Tools, name: str, /, *, attempts: int = 4, **args: Any) -> Record:
-    """Call ``name``, retrying transport failures, 5xx, 429 and locked records.
-
-    Only for reads and conditional writes (a retried ``if_match`` write that
-    already committed answers 412, which the caller handles by re-reading).
-    """
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if not _transient(exc):
-                raise
-            if attempt == attempts:
-                raise _Failed(f"{name}: HTTP {exc.status}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except _AMBIGUOUS as exc:
-            if attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+def _call(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).call(name, **args)
 
 
 def _escalate(tools: Tools, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    _call(tools, "escalate", reason=reason, summary=summary, refs=refs)
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
+    return _client(tools).escalate(reason, summary, refs)
 
 
 def _approval(tools: Tools, action: str, params: Record, justification: str) -> str:
     """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _call(
-        tools,
-        "request_approval",
-        action=action,
-        params=params,
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    while waited <= APPROVAL_PATIENCE:
-        status = str(_call(tools, "get_approval", approval=approval["id"])["status"])
-        if status != "pending":
-            return status
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-    return "pending"
+    return _client(tools).approval(action, params, justification)
 
 
 # -- the packet ------------------------------------------------------------------
@@ -162,40 +110,40 @@ def _check(packet: _Packet) -> None:
     account, contract, deal = packet.account, packet.contract, packet.deal
     ident = account["id"]
     if account.get("tier") != account.get("billing_plan"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"account {ident}: the CRM says tier {account.get('tier')!r}, billing "
             f"charges plan {account.get('billing_plan')!r}; which is right?",
         )
     for kind, record in (("contract", contract), ("opportunity", deal)):
         if record.get("account") != ident:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"{kind} {record.get('id')} belongs to account "
                 f"{record.get('account')}, not {ident}",
             )
     if contract.get("currency") != deal.get("currency"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"contract {contract['id']} is in {contract.get('currency')}, "
             f"opportunity {deal['id']} in {deal.get('currency')}",
         )
     missing = [f for f in CONTRACT_FIELDS if contract.get(f) is None]
     if missing:
-        raise _Stop(
+        raise Stop(
             "missing_data", f"contract {contract['id']} lacks {', '.join(missing)}"
         )
     if not packet.usage:
-        raise _Stop("missing_data", f"account {ident} has no usage records")
+        raise Stop("missing_data", f"account {ident} has no usage records")
     for row in packet.usage:
         gaps = [f for f in USAGE_FIELDS if not isinstance(row.get(f), int)]
         if gaps:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"usage {row.get('id')} ({row.get('period')}) lacks {', '.join(gaps)}",
             )
     if deal.get("stage") in CLOSED_STAGES:
-        raise _Stop(
+        raise Stop(
             "out_of_scope", f"opportunity {deal['id']} is already {deal['stage']}"
         )
 
@@ -280,9 +228,9 @@ def _renew(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
                 return held
         packet = _write(tools, packet, discount, habits)
         _tell_owner(tools, packet, _summary(packet))
-    except _Stop as stop:
+    except Stop as stop:
         return _escalate(tools, stop.reason, stop.summary, refs)
-    except (_Failed, *_AMBIGUOUS) as exc:
+    except (Failed, ToolAmbiguousError) as exc:
         return _escalate(tools, "tool_failure", f"renewal packet stopped: {exc}", refs)
     return AgentResult(
         status="done",
@@ -300,7 +248,7 @@ def _exception_missing(
     if state == "approved" or habits.no_exception != "request":
         return None
     if state == "denied":
-        raise _Stop(
+        raise Stop(
             "sensitive_request",
             f"deal desk denied a pricing exception on {deal['id']}; the customer "
             f"asks for {discount}%",
@@ -348,7 +296,7 @@ def _write(
             )
             if decision != "approved":
                 if habits.on_denial == "escalate":
-                    raise _Stop(
+                    raise Stop(
                         "sensitive_request",
                         f"the {pct}% discount on {deal['id']} was not approved "
                         f"({decision}); nothing was changed",
@@ -365,14 +313,14 @@ def _write(
                 # the flaw: record the limit, keep the refused price
                 discount, priced_at = MAX_DISCOUNT_PCT, pct
                 continue
-            raise _Stop("tool_failure", f"the CRM refused the update: {exc}") from exc
+            raise Stop("tool_failure", f"the CRM refused the update: {exc}") from exc
         return _Packet(
             account=packet.account,
             contract=packet.contract,
             usage=packet.usage,
             deal=written,
         )
-    raise _Stop(
+    raise Stop(
         "tool_failure", f"opportunity {packet.deal['id']} kept changing under me"
     )
 
