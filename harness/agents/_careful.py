@@ -158,6 +158,14 @@ def is_transient_or_locked(exc: ToolError) -> bool:
 #: Calls retried on 429, 5xx, locked records and answers that never came; a
 #: Retry-After lengthens every later pause.
 PERSISTENT = Retry(transient=is_transient_or_locked, keep_longer_waits=True)
+#: Reads tried three times, pausing 2, 4 s (or as long as Retry-After says).
+BACKING_OFF = Retry(attempts=3, first_delay=2.0, exhausted=reraise)
+#: Writes in the same manner: an answer that never came is retried only with an
+#: idempotency key (the retry then replays the first result instead of acting
+#: twice); what fails in the end is :class:`Failed`.
+BACKING_OFF_WRITES = BACKING_OFF.but(
+    after_ambiguous="retry_keyed", exhausted=gave_up_counting
+)
 #: Escalations tried three times whatever the failure, Retry-After or not.
 INSISTENT = Retry(
     attempts=3,

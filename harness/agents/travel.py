@@ -26,39 +26,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    BACKING_OFF,
+    BACKING_OFF_WRITES,
+    CarefulClient,
+    Failed,
+    Stop,
 )
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.gateway.tools import Tools
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 #: Orders above this many minor units need an approval before they are placed.
 APPROVAL_LIMIT = 1_000_000
-#: How long the agent waits for a manager's decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 #: Orders already with the vendor: the trip is booked.
 BOOKED = frozenset({"ordered", "received", "closed"})
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The booking cannot go on: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str, refs: Sequence[str] = ()) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
-        self.refs = list(refs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,83 +63,38 @@ class _Habits:
 
 
 # -- calls ------------------------------------------------------------------------
-def _pause(attempt: int, error: ToolError | None, patient: bool = True) -> None:
-    """Wait before the next attempt: Retry-After when the service gave one."""
-    backoff = 2.0**attempt
-    wanted = error.retry_after if error is not None and patient else None
-    time.sleep(max(backoff, wanted or 0.0))
+def _client(tools: Tools) -> CarefulClient:
+    """Reads retried on transient and ambiguous failures; writes retried when they
+    surely did not take effect (429, 5xx), and after an ambiguous failure only
+    when they carry an idempotency key. Escalations are retried on 429 and 5xx;
+    an approval is requested as a write, its status read as a read."""
+    return CarefulClient(
+        tools=tools,
+        retry=BACKING_OFF,
+        writes=BACKING_OFF_WRITES,
+        escalations=BACKING_OFF.but(after_ambiguous="give_up"),
+        approval_requests=BACKING_OFF_WRITES,
+        decision_from_request=True,
+    )
 
 
-def _read(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A read, retried on transient and ambiguous failures."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == attempts:
-                raise
-            _pause(attempt, exc)
-        except _AMBIGUOUS:
-            if attempt == attempts:
-                raise
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _read(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).call(name, **args)
 
 
-def _write(
-    tools: Tools, name: str, /, attempts: int = 3, patient: bool = True, **args: Any
-) -> Record:
-    """A write, retried when it surely did not take effect (429, 5xx), and after
-    an ambiguous failure only when it carries an idempotency key."""
-    keyed = "idempotency_key" in args
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT:
-                raise
-            if attempt == attempts:
-                raise _Failed(
-                    f"{name}: HTTP {exc.status} after {attempts} tries"
-                ) from exc
-            _pause(attempt, exc, patient)
-        except _AMBIGUOUS as exc:
-            if not keyed or attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _write(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).write(name, **args)
 
 
 def _escalate(tools: Tools, reason: str, summary: str, refs: Sequence[str]) -> None:
-    for attempt in range(1, 4):
-        try:
-            tools.call("escalate", reason=reason, summary=summary, refs=list(refs))
-            return
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == 3:
-                raise
-            _pause(attempt, exc)
+    _client(tools).escalate(reason, summary, refs)
 
 
 def _decision(
     tools: Tools, action: str, params: Mapping[str, Any], justification: str
 ) -> str:
     """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _write(
-        tools,
-        "request_approval",
-        action=action,
-        params=dict(params),
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    status = str(approval["status"])
-    while status == "pending" and waited <= APPROVAL_PATIENCE:
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-        status = str(_read(tools, "get_approval", approval=approval["id"])["status"])
-    return status
+    return _client(tools).approval(action, params, justification)
 
 
 # -- the booking ------------------------------------------------------------------
@@ -193,10 +132,10 @@ def _book_trip(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     tools = env.tools
     try:
         return _book(tools, task, habits)
-    except _Stop as stop:
+    except Stop as stop:
         _escalate(tools, stop.reason, stop.summary, stop.refs)
         return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
-    except (_Failed, ToolError, *_AMBIGUOUS) as exc:
+    except (Failed, ToolError) as exc:
         _escalate(tools, "tool_failure", f"booking failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
 
@@ -207,7 +146,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     vendor_id = str(given["vendor"])
     traveller = _read(tools, "get_user", user=traveller_id)
     if traveller["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"trip {trip} is for {traveller['name']} ({traveller_id}), who is "
             f"{traveller['status']} in IAM; not booking it",
@@ -215,7 +154,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         )
     vendor = _read(tools, "get_vendor", vendor=vendor_id)
     if vendor["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"travel vendor {vendor['name']} ({vendor_id}) is {vendor['status']}; "
             "trips are booked only with active vendors",
@@ -270,7 +209,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
             )
     try:
         order = _place(tools, order, habits)
-    except _Failed as exc:
+    except Failed as exc:
         if not habits.patient:
             return AgentResult(status="failed", summary=f"could not book: {exc}")
         _escalate(
@@ -341,15 +280,13 @@ def _place(tools: Tools, order: Record, habits: _Habits) -> Record:
     attempts = 4 if habits.patient else 3
     for attempt in range(1, attempts + 1):
         try:
-            return _write(
-                tools,
-                "place_purchase_order",
-                attempts=attempts,
-                patient=habits.patient,
-                purchase_order=order["id"],
+            return (
+                _client(tools)
+                .but(attempts=attempts, honour_retry_after=habits.patient)
+                .write("place_purchase_order", purchase_order=order["id"])
             )
-        except _Failed as exc:
-            if not isinstance(exc.__cause__, _AMBIGUOUS) or attempt == attempts:
+        except Failed as exc:
+            if not isinstance(exc.__cause__, ToolAmbiguousError) or attempt == attempts:
                 raise
             now = _read(tools, "get_purchase_order", purchase_order=order["id"])
             if now["status"] in BOOKED:

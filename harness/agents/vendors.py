@@ -26,46 +26,29 @@ is written to trip. All of them share :func:`_vendor_task`, switched by
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    BACKING_OFF,
+    BACKING_OFF_WRITES,
+    CarefulClient,
+    Failed,
+    Stop,
 )
+from harness.errors import ToolError
 from harness.gateway.tools import Tools
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: How long the agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 #: Onboarding, in order: each status and the one it moves to next.
 NEXT_STATUS = {
     "draft": "pending_verification",
     "pending_verification": "approved",
     "approved": "active",
 }
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The task cannot go on: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str, refs: Sequence[str] = ()) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
-        self.refs = list(refs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,82 +70,38 @@ class _Habits:
 
 
 # -- calls ------------------------------------------------------------------------
-def _pause(attempt: int, error: ToolError | None) -> None:
-    """Wait before the next attempt: Retry-After when the service gave one."""
-    backoff = 2.0**attempt
-    wanted = error.retry_after if error is not None else None
-    time.sleep(max(backoff, wanted or 0.0))
+def _client(tools: Tools) -> CarefulClient:
+    """Reads retried on transient and ambiguous failures; writes retried when they
+    surely did not take effect (429, 5xx), and after an ambiguous failure only
+    when they carry an idempotency key. Escalations are retried on 429 and 5xx;
+    an approval is requested as a write, its status read as a read."""
+    return CarefulClient(
+        tools=tools,
+        retry=BACKING_OFF,
+        writes=BACKING_OFF_WRITES,
+        escalations=BACKING_OFF.but(after_ambiguous="give_up"),
+        approval_requests=BACKING_OFF_WRITES,
+        decision_from_request=True,
+    )
 
 
-def _read(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A read, retried on transient and ambiguous failures."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == attempts:
-                raise
-            _pause(attempt, exc)
-        except _AMBIGUOUS:
-            if attempt == attempts:
-                raise
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _read(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).call(name, **args)
 
 
-def _write(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A write, retried when it surely did not take effect (429, 5xx), and after
-    an ambiguous failure only when it carries an idempotency key (the retry then
-    replays the first result instead of acting twice)."""
-    keyed = "idempotency_key" in args
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT:
-                raise
-            if attempt == attempts:
-                raise _Failed(
-                    f"{name}: HTTP {exc.status} after {attempts} tries"
-                ) from exc
-            _pause(attempt, exc)
-        except _AMBIGUOUS as exc:
-            if not keyed or attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _write(tools: Tools, name: str, /, **args: Any) -> Record:
+    return _client(tools).write(name, **args)
 
 
 def _escalate(tools: Tools, reason: str, summary: str, refs: Sequence[str]) -> None:
-    for attempt in range(1, 4):
-        try:
-            tools.call("escalate", reason=reason, summary=summary, refs=list(refs))
-            return
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == 3:
-                raise
-            _pause(attempt, exc)
+    _client(tools).escalate(reason, summary, refs)
 
 
 def _approved(
     tools: Tools, action: str, params: Mapping[str, Any], justification: str
 ) -> str:
     """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _write(
-        tools,
-        "request_approval",
-        action=action,
-        params=dict(params),
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    status = str(approval["status"])
-    while status == "pending" and waited <= APPROVAL_PATIENCE:
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-        status = str(_read(tools, "get_approval", approval=approval["id"])["status"])
-    return status
+    return _client(tools).approval(action, params, justification)
 
 
 def _masked(account: str) -> str:
@@ -176,7 +115,7 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     owner_id = str(given["owner"])
     owner = _read(tools, "get_user", user=owner_id)
     if owner["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"vendor owner {owner_id} is {owner['status']}; a vendor needs an "
             "active employee as its owner",
@@ -196,7 +135,7 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
                     output={"vendor": vendor["id"], "created": False},
                 )
             if vendor["status"] == "suspended":
-                raise _Stop(
+                raise Stop(
                     "conflicting_records",
                     f"tax id {tax_id} belongs to suspended vendor {vendor['id']} "
                     f"({vendor['name']}); not onboarding it again",
@@ -207,7 +146,7 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         vendor = _create_vendor(tools, given, habits)
     try:
         vendor = _activate(tools, vendor, habits)
-    except _Failed as exc:
+    except Failed as exc:
         if not habits.roll_back:
             return AgentResult(status="failed", summary=f"onboarding failed: {exc}")
         _roll_back(tools, vendor, created, str(exc))
@@ -275,7 +214,7 @@ def _activate(tools: Tools, vendor: Record, habits: _Habits) -> Record:
                 f"{vendor['iam_user']}.",
             )
             if decision != "approved":
-                raise _Stop(
+                raise Stop(
                     "sensitive_request",
                     f"finance did not approve vendor {vendor['id']} ({decision})",
                     [vendor["id"]],
@@ -294,7 +233,7 @@ def _move(tools: Tools, vendor: Record, target: str) -> Record:
             status=target,
             reason="vendor onboarding",
         )
-    except _Failed:
+    except Failed:
         now = _read(tools, "get_vendor", vendor=vendor["id"])
         if now["status"] == target:
             return now
@@ -341,7 +280,7 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     order = _read(tools, "get_purchase_order", purchase_order=invoice["purchase_order"])
     refs = [invoice_id, order["id"]]
     if invoice["status"] in ("void", "mismatch"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"invoice {invoice['number']} is {invoice['status']}; not payable",
             refs,
@@ -351,7 +290,7 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     )
     if invoice["status"] == "received":
         if order["status"] not in ("received", "closed"):
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"purchase order {order['id']} is {order['status']}: no goods "
                 f"receipt to match invoice {invoice['number']} against",
@@ -360,7 +299,7 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         invoice = _write(tools, "match_invoice", invoice=invoice_id)
     if differs or invoice["status"] == "mismatch":
         if habits.stop_on_mismatch:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"invoice {invoice['number']} bills {invoice['amount']} "
                 f"{invoice['currency']}; purchase order {order['id']} is for "
@@ -379,7 +318,7 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
                 "payment.",
             )
             if decision != "approved":
-                raise _Stop(
+                raise Stop(
                     "sensitive_request",
                     f"invoice {invoice['number']} was not approved ({decision})",
                     refs,
@@ -419,7 +358,7 @@ def _payment_run(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     blocked = [i for i in invoices if i["status"] not in ("approved", "paid")]
     if blocked:
         shown = ", ".join(f"{i['number']} ({i['status']})" for i in blocked)
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"not every invoice of the run is approved for payment: {shown}",
             [i["id"] for i in blocked],
@@ -444,7 +383,7 @@ def _payment_run(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     final = [_read(tools, "get_invoice", invoice=i) for i in due]
     unpaid = [i["id"] for i in final if i["status"] != "paid"]
     if unpaid:
-        raise _Stop(
+        raise Stop(
             "tool_failure",
             f"payment run left {len(unpaid)} invoice(s) unpaid",
             unpaid,
@@ -472,7 +411,7 @@ def _trust_the_report(
             due[r["index"]] for r in answer["results"] if r["status"] != "succeeded"
         ]
     if failed:
-        raise _Stop(
+        raise Stop(
             "tool_failure",
             f"the payment run failed for {len(failed)} invoice(s)",
             failed,
@@ -522,10 +461,10 @@ def _vendor_task(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
         return AgentResult(status="escalated", summary=f"unknown action {action!r}")
     try:
         return handler(tools, task, habits)
-    except _Stop as stop:
+    except Stop as stop:
         _escalate(tools, stop.reason, stop.summary, stop.refs)
         return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
-    except (_Failed, ToolError, *_AMBIGUOUS) as exc:
+    except (Failed, ToolError) as exc:
         _escalate(tools, "tool_failure", f"vendor {action} failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
 
