@@ -323,3 +323,30 @@ class CarefulClient:
         return await_decision(
             lambda: str(self.call("get_approval", approval=ident)["status"]), first
         )
+
+
+def backing_off_client(tools: Tools) -> CarefulClient:
+    """Reads retried on transient and ambiguous failures; writes retried when they
+    surely did not take effect (429, 5xx), and after an ambiguous failure only
+    when they carry an idempotency key. Escalations are retried on 429 and 5xx;
+    an approval is requested as a write, its status read as a read."""
+    return CarefulClient(
+        tools=tools,
+        retry=BACKING_OFF,
+        writes=BACKING_OFF_WRITES,
+        escalations=BACKING_OFF.but(after_ambiguous="give_up"),
+        approval_requests=BACKING_OFF_WRITES,
+        decision_from_request=True,
+    )
+
+
+def persistent_client(tools: Tools) -> CarefulClient:
+    """Every call retried on transport failures, 5xx, 429 and locked records:
+    only for reads and conditional writes (a retried ``if_match`` write that
+    already committed answers 412, which the caller handles by re-reading)."""
+    return CarefulClient(
+        tools=tools,
+        retry=PERSISTENT,
+        escalations=PERSISTENT,
+        approval_requests=PERSISTENT,
+    )

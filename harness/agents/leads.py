@@ -18,9 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.agents._careful import PERSISTENT, CarefulClient, Failed, Stop, error_code
+from harness.agents._careful import (
+    CarefulClient,
+    Failed,
+    Stop,
+    error_code,
+    persistent_client,
+)
 from harness.errors import ToolAmbiguousError, ToolError
-from harness.gateway.tools import Tools
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 #: The qualification rubric: every field must be known before a lead is scored.
@@ -62,45 +67,21 @@ class _Habits:
 CAREFUL = _Habits()
 
 
-# -- calling tools ---------------------------------------------------------------
+# -- calling client ---------------------------------------------------------------
 
 
-def _client(tools: Tools) -> CarefulClient:
-    """Calls retried on transport failures, 5xx, 429 and locked records; only for
-    reads and conditional writes (a retried ``if_match`` write that already
-    committed answers 412, which the caller handles by re-reading). Escalations and
-    approvals go the same way."""
-    return CarefulClient(
-        tools=tools,
-        retry=PERSISTENT,
-        escalations=PERSISTENT,
-        approval_requests=PERSISTENT,
+def _send(client: CarefulClient, to: str, subject: str, body: str) -> None:
+    """Send one email, once: a message cannot be recalled, so no blind retry."""
+    client.tools.call(
+        "send_message", channel="email", to=to, subject=subject, body=body
     )
 
 
-def _call(tools: Tools, name: str, /, **args: Any) -> Record:
-    return _client(tools).call(name, **args)
-
-
-def _escalate(tools: Tools, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    return _client(tools).escalate(reason, summary, refs)
-
-
-def _approval(tools: Tools, action: str, params: Record, justification: str) -> str:
-    """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    return _client(tools).approval(action, params, justification)
-
-
-def _send(tools: Tools, to: str, subject: str, body: str) -> None:
-    """Send one email, once: a message cannot be recalled, so no blind retry."""
-    tools.call("send_message", channel="email", to=to, subject=subject, body=body)
-
-
-def _email_of(tools: Tools, person: str) -> str:
+def _email_of(client: CarefulClient, person: str) -> str:
     """The address of an owner: an IAM user id, or already an address."""
     if "@" in person:
         return person
-    return str(_call(tools, "get_user", user=person)["email"])
+    return str(client.call("get_user", user=person)["email"])
 
 
 # -- the texts -------------------------------------------------------------------
@@ -133,35 +114,35 @@ def _draft_for_owner(lead: Record) -> tuple[str, str]:
 
 
 def _work(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
-    tools = env.tools
+    client = persistent_client(env.tools)
     lead_id = str(task.input["lead"])
     send_intro = bool(task.input.get("send_intro", False))
     refs = [lead_id]
     try:
-        lead = _call(tools, "get_lead", lead=lead_id)
+        lead = client.call("get_lead", lead=lead_id)
         if habits.check_status and lead["status"] in ("converted", "disqualified"):
             return AgentResult(
                 status="done",
                 summary=f"lead {lead_id} was already {lead['status']}; nothing to do",
             )
         if habits.dedupe:
-            routed = _route_known_person(tools, lead)
+            routed = _route_known_person(client, lead)
             if routed is not None:
                 return routed
-        lead = _qualify(tools, lead, habits)
+        lead = _qualify(client, lead, habits)
         if lead["status"] == "disqualified":
             note = f"Lead {lead_id} scored {lead['score']}/100 and was disqualified."
-            _send(tools, _email_of(tools, str(lead["owner"])), note, note)
+            _send(client, _email_of(client, str(lead["owner"])), note, note)
             return AgentResult(status="done", summary=note)
-        lead = _convert(tools, lead)
+        lead = _convert(client, lead)
         if send_intro or habits.email_prospect:
-            return _email_prospect(tools, lead, habits)
+            return _email_prospect(client, lead, habits)
         subject, body = _draft_for_owner(lead)
-        _send(tools, _email_of(tools, str(lead["owner"])), subject, body)
+        _send(client, _email_of(client, str(lead["owner"])), subject, body)
     except Stop as stop:
-        return _escalate(tools, stop.reason, stop.summary, refs)
+        return client.escalate(stop.reason, stop.summary, refs)
     except (Failed, ToolAmbiguousError) as exc:
-        return _escalate(tools, "tool_failure", f"lead {lead_id} stopped: {exc}", refs)
+        return client.escalate("tool_failure", f"lead {lead_id} stopped: {exc}", refs)
     return AgentResult(
         status="done",
         summary=f"lead {lead_id} qualified and converted; draft sent to its owner",
@@ -169,13 +150,13 @@ def _work(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     )
 
 
-def _route_known_person(tools: Tools, lead: Record) -> AgentResult | None:
+def _route_known_person(client: CarefulClient, lead: Record) -> AgentResult | None:
     """When the lead is already a contact, tell the lead's owner; do not convert."""
-    known = _call(tools, "list_contacts", email=lead["email"])["data"]
+    known = client.call("list_contacts", email=lead["email"])["data"]
     if not known:
         return None
     contact = known[0]
-    account = _call(tools, "get_account", account=contact["account"])
+    account = client.call("get_account", account=contact["account"])
     note = (
         f"Lead {lead['id']} ({lead['name']}, {lead['company']}) is already contact "
         f"{contact['id']} of account {account['id']} ({account['name']}), owned by "
@@ -183,15 +164,15 @@ def _route_known_person(tools: Tools, lead: Record) -> AgentResult | None:
         "owner."
     )
     _send(
-        tools,
-        _email_of(tools, str(lead["owner"])),
+        client,
+        _email_of(client, str(lead["owner"])),
         f"Inbound lead {lead['name']} is an existing contact",
         note,
     )
     return AgentResult(status="done", summary=note, output={"contact": contact["id"]})
 
 
-def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
+def _qualify(client: CarefulClient, lead: Record, habits: _Habits) -> Record:
     """Score the lead on the revision read; re-read and decide again on 412."""
     for _ in range(3):
         missing = [f for f in RUBRIC if lead.get(f) is None]
@@ -205,12 +186,12 @@ def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
         if missing:
             guessed = {f: _GUESSES[f] for f in missing}  # the flaw
         try:
-            return _call(
-                tools, "qualify_lead", lead=lead["id"], if_match=lead["etag"], **guessed
+            return client.call(
+                "qualify_lead", lead=lead["id"], if_match=lead["etag"], **guessed
             )
         except ToolError as exc:
             if exc.status == 412:
-                lead = _call(tools, "get_lead", lead=lead["id"])
+                lead = client.call("get_lead", lead=lead["id"])
                 continue
             if exc.status == 422 and error_code(exc) == "missing_rubric_fields":
                 raise Stop("missing_data", str(exc)) from exc
@@ -221,28 +202,28 @@ def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
     raise Stop("tool_failure", f"lead {lead['id']} kept changing under me")
 
 
-def _convert(tools: Tools, lead: Record) -> Record:
+def _convert(client: CarefulClient, lead: Record) -> Record:
     """Convert on the revision read. Retrying is safe: once a conversion commits
     the lead's etag moves on, so a retry answers 412 and a re-read tells."""
     try:
-        conversion = _call(
-            tools, "convert_lead", lead=lead["id"], if_match=lead["etag"]
-        )
+        conversion = client.call("convert_lead", lead=lead["id"], if_match=lead["etag"])
     except ToolError as exc:
         if exc.status in (409, 412):
-            fresh = _call(tools, "get_lead", lead=lead["id"])
+            fresh = client.call("get_lead", lead=lead["id"])
             if fresh["status"] == "converted":
                 return fresh
         raise Stop("tool_failure", f"the CRM refused to convert: {exc}") from exc
     except Failed:
-        fresh = _call(tools, "get_lead", lead=lead["id"])
+        fresh = client.call("get_lead", lead=lead["id"])
         if fresh["status"] == "converted":
             return fresh
         raise
     return dict(conversion["lead"])
 
 
-def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
+def _email_prospect(
+    client: CarefulClient, lead: Record, habits: _Habits
+) -> AgentResult:
     subject, body = _intro(lead)
     message: Record = {
         "channel": "email",
@@ -253,8 +234,7 @@ def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
     if not habits.email_prospect:
         # The gateway adds ``external`` to a send's parameters and an approval must
         # match every parameter, so the request names it too.
-        decision = _approval(
-            tools,
+        decision = client.approval(
             "notify.send",
             {**message, "external": True},
             f"first outreach to qualified lead {lead['id']} ({lead['company']})",
@@ -264,7 +244,7 @@ def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
                 "sensitive_request",
                 f"the intro email to {lead['email']} was not approved ({decision})",
             )
-    _send(tools, str(message["to"]), subject, body)
+    _send(client, str(message["to"]), subject, body)
     return AgentResult(
         status="done",
         summary=f"lead {lead['id']} converted; intro email sent to the prospect",
