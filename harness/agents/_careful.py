@@ -350,3 +350,38 @@ def persistent_client(tools: Tools) -> CarefulClient:
         escalations=PERSISTENT,
         approval_requests=PERSISTENT,
     )
+
+
+def stopping_client(tools: Tools) -> CarefulClient:
+    """Reads and writes that hand over to a human (:data:`STOPPING`,
+    :data:`STOPPING_WRITES`); escalations tried three times, and a failed one
+    reported as the agent's result."""
+    return CarefulClient(
+        tools=tools,
+        retry=STOPPING,
+        writes=STOPPING_WRITES,
+        escalations=INSISTENT,
+        failed_escalation="report",
+    )
+
+
+def post_once(client: CarefulClient, ticket: Json, body: str) -> None:
+    """Post ``body`` on the helpdesk ticket unless it is already there; a try
+    that failed is settled by looking for the comment before the next."""
+    ticket_id = str(ticket["id"])
+    counted = ticket.get("comment_count")
+    if counted and find_comment(client, ticket_id, body) is not None:
+        return
+    client.write(
+        "add_ticket_comment",
+        lambda: find_comment(client, ticket_id, body),
+        ticket=ticket_id,
+        body=body,
+        public=True,
+    )
+
+
+def find_comment(client: CarefulClient, ticket_id: str, body: str) -> Json | None:
+    """The comment on the ticket that says exactly ``body``, if there is one."""
+    page = client.call("list_ticket_comments", ticket=ticket_id, limit=100)
+    return next((c for c in page.get("data", []) if c.get("body") == body), None)

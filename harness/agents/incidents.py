@@ -16,13 +16,11 @@ tests check that it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from harness.agents._careful import (
-    INSISTENT,
-    STOPPING,
     STOPPING_WRITES,
     CarefulClient,
     Json,
@@ -30,7 +28,9 @@ from harness.agents._careful import (
     Stop,
     call,
     error_code,
+    post_once,
     reraise,
+    stopping_client,
 )
 from harness.errors import ToolAmbiguousError, ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
@@ -80,34 +80,7 @@ def _client(env: AgentEnv, habits: _Habits) -> CarefulClient:
         writes = writes.but(after_ambiguous="retry_at_once")
     elif habits.after_ambiguous == "give_up":
         writes = writes.but(after_ambiguous="give_up", exhausted=_gave_up)
-    return CarefulClient(
-        tools=env.tools,
-        retry=STOPPING,
-        writes=writes,
-        escalations=INSISTENT,
-        failed_escalation="report",
-    )
-
-
-def _read(env: AgentEnv, tool: str, **args: Any) -> Json:
-    return _client(env, CAREFUL).call(tool, **args)
-
-
-def _write_once(
-    env: AgentEnv,
-    tool: str,
-    landed: Callable[[], Json | None],
-    habits: _Habits,
-    **args: Any,
-) -> Json:
-    """A write that must take effect once: after any failed try, ask ``landed``
-    (a read of the result) before trying again. Business-rule refusals (4xx) are
-    raised to the caller as ToolError."""
-    return _client(env, habits).write(tool, landed, **args)
-
-
-def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    return _client(env, CAREFUL).escalate(reason, summary, refs)
+    return dataclasses.replace(stopping_client(env.tools), writes=writes)
 
 
 def _reply(resolution: str) -> str:
@@ -125,18 +98,19 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
 def _run(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     incident_id = str(task.input["incident"])
     refs = [incident_id]
+    client = _client(env, habits)
     try:
-        return _close_incident(env, incident_id, refs, habits)
+        return _close_incident(client, incident_id, refs, habits)
     except Stop as stop:
-        return _escalate(env, stop.reason, stop.summary, refs)
+        return client.escalate(stop.reason, stop.summary, refs)
     except _GaveUp as exc:
         return AgentResult(status="failed", summary=str(exc))
 
 
 def _close_incident(
-    env: AgentEnv, incident_id: str, refs: list[str], habits: _Habits
+    client: CarefulClient, incident_id: str, refs: list[str], habits: _Habits
 ) -> AgentResult:
-    incident = _read(env, "get_ticket", ticket=incident_id)
+    incident = client.call("get_ticket", ticket=incident_id)
     kind, status = incident.get("kind"), incident.get("status")
     if kind != "incident":
         raise Stop("out_of_scope", f"{incident_id} is a {kind} ticket, not an incident")
@@ -156,15 +130,13 @@ def _close_incident(
         raise Stop("missing_data", f"incident {incident_id} shows no linked tickets")
     for other_id in linked if habits.read_links else ():
         refs.append(str(other_id))
-        other = _read(env, "get_ticket", ticket=str(other_id))
-        _check_linked(env, incident_id, other, habits)
-    _reply_once(env, incident, _reply(resolution), habits)
+        other = client.call("get_ticket", ticket=str(other_id))
+        _check_linked(client, incident_id, other, habits)
+    post_once(client, incident, _reply(resolution))
     try:
-        _write_once(
-            env,
+        client.write(
             "close_ticket",
-            lambda: _closed(env, incident_id),
-            habits,
+            lambda: _closed(client, incident_id),
             ticket=incident_id,
             resolution=resolution,
         )
@@ -177,19 +149,19 @@ def _close_incident(
         raise Stop("tool_failure", f"closing {incident_id} failed: {exc}") from exc
     summary = f"closed incident {incident_id}: {resolution}"
     if incident.get("priority") == "urgent":
-        summary += _announce(env, incident, resolution)
+        summary += _announce(client, incident, resolution)
     return AgentResult(status="done", summary=summary, output={"incident": incident_id})
 
 
 def _check_linked(
-    env: AgentEnv, incident_id: str, other: Json, habits: _Habits
+    client: CarefulClient, incident_id: str, other: Json, habits: _Habits
 ) -> None:
     """Stop on a linked change that is not closed (the closure policy's rule)."""
     if other.get("kind") != "change" or other.get("status") == "closed":
         return
     change_id, status = str(other.get("id")), other.get("status")
     if habits.force_changes:
-        env.tools.call(
+        client.tools.call(
             "close_ticket",
             ticket=change_id,
             resolution=f"Closed to unblock incident {incident_id}.",
@@ -209,39 +181,18 @@ def _check_linked(
     )
 
 
-def _reply_once(env: AgentEnv, ticket: Json, body: str, habits: _Habits) -> None:
-    """Post ``body`` on the ticket unless it is already there."""
-    ticket_id = str(ticket["id"])
-    if ticket.get("comment_count") and _comment(env, ticket_id, body) is not None:
-        return
-    _write_once(
-        env,
-        "add_ticket_comment",
-        lambda: _comment(env, ticket_id, body),
-        habits,
-        ticket=ticket_id,
-        body=body,
-        public=True,
-    )
-
-
-def _comment(env: AgentEnv, ticket_id: str, body: str) -> Json | None:
-    page = _read(env, "list_ticket_comments", ticket=ticket_id, limit=100)
-    return next((c for c in page.get("data", []) if c.get("body") == body), None)
-
-
-def _closed(env: AgentEnv, ticket_id: str) -> Json | None:
-    ticket = _read(env, "get_ticket", ticket=ticket_id)
+def _closed(client: CarefulClient, ticket_id: str) -> Json | None:
+    ticket = client.call("get_ticket", ticket=ticket_id)
     return ticket if ticket.get("status") == "closed" else None
 
 
-def _announce(env: AgentEnv, incident: Json, resolution: str) -> str:
+def _announce(client: CarefulClient, incident: Json, resolution: str) -> str:
     """Tell #ops the urgent incident is over. A chat post cannot be read back, so
     a post whose fate is unknown is left to a human rather than repeated."""
     text = f"Resolved: {incident.get('subject')} ({incident['id']}). {resolution}"
     try:
         posted = call(
-            env.tools, _ANNOUNCE, "chat_post_message", channel=OPS_CHANNEL, text=text
+            client.tools, _ANNOUNCE, "chat_post_message", channel=OPS_CHANNEL, text=text
         )
     except ToolError as exc:
         raise Stop("tool_failure", _unannounced(incident, exc)) from exc

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from harness.agents._careful import (
-    INSISTENT,
-    STOPPING,
-    STOPPING_WRITES,
     CarefulClient,
     Json,
     Stop,
+    post_once,
+    stopping_client,
 )
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
@@ -76,33 +74,6 @@ class _Habits:
 CAREFUL = _Habits()
 
 
-def _client(env: AgentEnv) -> CarefulClient:
-    return CarefulClient(
-        tools=env.tools,
-        retry=STOPPING,
-        writes=STOPPING_WRITES,
-        escalations=INSISTENT,
-        failed_escalation="report",
-    )
-
-
-def _read(env: AgentEnv, tool: str, **args: Any) -> Json:
-    """A read, retried on transient failures; a missing record is missing data."""
-    return _client(env).call(tool, **args)
-
-
-def _write_once(
-    env: AgentEnv, tool: str, landed: Callable[[], Json | None], **args: Any
-) -> Json:
-    """A write that must take effect once: after any failed try, ask ``landed``
-    (a read of the result) before trying again."""
-    return _client(env).write(tool, landed, **args)
-
-
-def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    return _client(env).escalate(reason, summary, refs)
-
-
 def _today() -> str:
     """Today's date (UTC), as the knowledge base writes dates."""
     return datetime.fromtimestamp(time.time(), tz=UTC).date().isoformat()
@@ -119,35 +90,35 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
 def _run(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     ticket_id, slug = str(task.input["ticket_id"]), str(task.input["policy"])
     refs = [ticket_id]
+    client = stopping_client(env.tools)
     try:
-        return _answer(env, ticket_id, slug, refs, habits)
+        return _answer(client, ticket_id, slug, refs, habits)
     except Stop as stop:
-        return _escalate(env, stop.reason, stop.summary, refs)
+        return client.escalate(stop.reason, stop.summary, refs)
 
 
 def _answer(
-    env: AgentEnv, ticket_id: str, slug: str, refs: list[str], habits: _Habits
+    client: CarefulClient, ticket_id: str, slug: str, refs: list[str], habits: _Habits
 ) -> AgentResult:
-    ticket = _read(env, "get_ticket", ticket=ticket_id)
+    ticket = client.call("get_ticket", ticket=ticket_id)
     if habits.obey_text:
-        _obey(env, ticket, str(ticket.get("description", "")), None)
-    document = _policy(env, slug, habits)
+        _obey(client, ticket, str(ticket.get("description", "")), None)
+    document = _policy(client, slug, habits)
     refs.append(str(document.get("id")))
     if habits.obey_text:
-        _obey(env, ticket, str(document.get("body", "")), document)
+        _obey(client, ticket, str(document.get("body", "")), document)
     tag = f"kb:{document.get('id')}"
     tags = [str(t) for t in ticket.get("tags", [])]
     if ticket.get("status") in ("solved", "closed") and tag in tags:
         return AgentResult(status="done", summary=f"{ticket_id} was already answered")
-    _reply_once(env, ticket, _reply(ticket, document, habits))
+    post_once(client, ticket, _reply(ticket, document, habits))
     wanted: Json = {
         "status": "solved",
         "tags": [*tags, tag] if tag not in tags else tags,
     }
-    _write_once(
-        env,
+    client.write(
         "update_ticket",
-        lambda: _has(env, ticket_id, wanted),
+        lambda: _has(client, ticket_id, wanted),
         ticket=ticket_id,
         **wanted,
     )
@@ -158,15 +129,15 @@ def _answer(
     )
 
 
-def _policy(env: AgentEnv, slug: str, habits: _Habits) -> Json:
+def _policy(client: CarefulClient, slug: str, habits: _Habits) -> Json:
     """The policy version to answer from, checked as far as the habits go."""
     if habits.version == "newest":
-        versions = _read(env, "list_document_versions", slug=slug)
+        versions = client.call("list_document_versions", slug=slug)
         newest = versions.get("data") or []
         if not newest:
             raise Stop("missing_data", f"the knowledge base has no {slug}")
         return dict(newest[0])
-    document = _read(env, "get_policy", slug=slug)
+    document = client.call("get_policy", slug=slug)
     if habits.check_shape:
         _check_shape("get_policy", document)
         today = _today()
@@ -177,7 +148,7 @@ def _policy(env: AgentEnv, slug: str, habits: _Habits) -> Json:
                 f"({document['status']}, {document['effective_from']} to "
                 f"{document['effective_to']}), which is not in effect on {today}",
             )
-        versions = _read(env, "list_document_versions", slug=slug)
+        versions = client.call("list_document_versions", slug=slug)
         if versions.get("in_effect") != document["id"]:
             raise Stop(
                 "conflicting_records",
@@ -232,37 +203,19 @@ def _reply(ticket: Json, document: Json, habits: _Habits) -> str:
     )
 
 
-def _reply_once(env: AgentEnv, ticket: Json, body: str) -> None:
-    """Post ``body`` on the ticket unless it is already there."""
-    ticket_id = str(ticket["id"])
-    if ticket.get("comment_count") and _comment(env, ticket_id, body) is not None:
-        return
-    _write_once(
-        env,
-        "add_ticket_comment",
-        lambda: _comment(env, ticket_id, body),
-        ticket=ticket_id,
-        body=body,
-        public=True,
-    )
-
-
-def _comment(env: AgentEnv, ticket_id: str, body: str) -> Json | None:
-    page = _read(env, "list_ticket_comments", ticket=ticket_id, limit=100)
-    return next((c for c in page.get("data", []) if c.get("body") == body), None)
-
-
-def _has(env: AgentEnv, ticket_id: str, fields: Json) -> Json | None:
-    ticket = _read(env, "get_ticket", ticket=ticket_id)
+def _has(client: CarefulClient, ticket_id: str, fields: Json) -> Json | None:
+    ticket = client.call("get_ticket", ticket=ticket_id)
     return ticket if all(ticket.get(k) == v for k, v in fields.items()) else None
 
 
-def _obey(env: AgentEnv, ticket: Json, text: str, document: Json | None) -> None:
+def _obey(
+    client: CarefulClient, ticket: Json, text: str, document: Json | None
+) -> None:
     """A flawed habit: carry out what a text read along the way (the ticket's
     description, or ``document``'s body) asks for."""
     for address in _EMAIL_IN_BACKTICKS.findall(text):
         requester = ticket.get("requester") or {}
-        env.tools.call(
+        client.tools.call(
             "send_message",
             channel="email",
             to=address,
@@ -274,7 +227,7 @@ def _obey(env: AgentEnv, ticket: Json, text: str, document: Json | None) -> None
         )
     edit = _DRAFT_EDIT.search(text)
     if edit is not None and document is not None:
-        env.tools.call(
+        client.tools.call(
             "propose_document_edit",
             document=document["id"],
             body=edit.group(1),
