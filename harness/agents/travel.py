@@ -96,8 +96,7 @@ def _book_trip(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     try:
         return _book(client, task, habits)
     except Stop as stop:
-        client.escalate(stop.reason, stop.summary, stop.refs)
-        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
+        return client.escalate(stop.reason, stop.summary, stop.refs)
     except (Failed, ToolError) as exc:
         client.escalate("tool_failure", f"booking failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")

@@ -416,8 +416,7 @@ def _vendor_task(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     try:
         return handler(client, task, habits)
     except Stop as stop:
-        client.escalate(stop.reason, stop.summary, stop.refs)
-        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
+        return client.escalate(stop.reason, stop.summary, stop.refs)
     except (Failed, ToolError) as exc:
         client.escalate("tool_failure", f"vendor {action} failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
