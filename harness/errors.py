@@ -6,6 +6,9 @@ Two families, kept apart on purpose:
   an agent path that does not import, a bad option). They are raised to the user.
 * ``ToolError`` and its subclasses are what an *agent* sees when a simulated tool
   fails through the function-call door. They are part of the simulation, not bugs.
+  ``ToolError`` itself is an error answer (a status); ``ToolAmbiguousError``
+  (``ToolTimeout``, ``ToolConnectionError``, ``ToolMalformedResponse``) is no
+  reliable answer at all, after which the effect may or may not have committed.
 
 ``RunAborted`` derives from ``BaseException`` so that an agent's blanket
 ``except Exception`` cannot swallow the harness stopping a runaway run.
@@ -42,7 +45,12 @@ class ContractError(HarnessError):
 
 
 class ToolError(Exception):
-    """A simulated tool answered with an error status (function-call door)."""
+    """Base of every error a tool call raises to an agent (function-call door).
+
+    Raised itself when the tool answered with an error status: ``status``, ``body``
+    and ``headers`` are that answer. Its subclasses under ``ToolAmbiguousError``
+    mean no reliable answer came back; catch those first where it matters.
+    """
 
     def __init__(
         self,
@@ -64,23 +72,39 @@ class ToolError(Exception):
         return float(value) if value is not None else None
 
 
-class ToolTimeout(Exception):
+class ToolAmbiguousError(ToolError):
+    """No reliable answer: the call may or may not have taken effect.
+
+    ``status`` is the status that came with the unreadable answer, or 0 when no
+    answer arrived; ``body`` and ``headers`` are empty.
+    """
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message, status=status, body={})
+
+
+class ToolTimeout(ToolAmbiguousError):
     """The tool call timed out: the caller cannot know whether it took effect."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
-class ToolConnectionError(Exception):
+
+class ToolConnectionError(ToolAmbiguousError):
     """The tool could not be reached (connection refused, reset, or blocked)."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
-class ToolMalformedResponse(Exception):
+
+class ToolMalformedResponse(ToolAmbiguousError):
     """The tool answered, but its body is not valid JSON (``raw`` holds it).
 
     Like a timeout, the caller cannot tell from it whether the call took effect.
     """
 
     def __init__(self, message: str, *, status: int, raw: str) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
         self.raw = raw
 
 

@@ -25,3 +25,22 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError) as info:
         harness.nope  # noqa: B018
     assert str(info.value) == "module 'harness' has no attribute 'nope'"
+
+
+def test_every_tool_error_is_a_tool_error_and_the_unanswered_ones_are_ambiguous() -> (
+    None
+):
+    for unanswered in (
+        harness.ToolTimeout("t"),
+        harness.ToolConnectionError("c"),
+        harness.ToolMalformedResponse("m", status=200, raw="{"),
+    ):
+        assert isinstance(unanswered, harness.ToolAmbiguousError)
+        assert isinstance(unanswered, harness.ToolError)
+        assert (unanswered.body, unanswered.headers, unanswered.retry_after) == (
+            {},
+            {},
+            None,
+        )
+    assert harness.ToolTimeout("t").status == 0
+    assert harness.ToolMalformedResponse("m", status=502, raw="x").status == 502

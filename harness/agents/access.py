@@ -15,25 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness.agents._careful import CarefulClient, Failed, Retry
 from harness.errors import (
+    ToolAmbiguousError,
     ToolConnectionError,
     ToolError,
     ToolMalformedResponse,
     ToolTimeout,
 )
 from harness.runtime.env import AgentEnv, AgentResult, Task
-
-#: Statuses worth another try: the service refused before doing anything.
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
-#: Failures that leave the caller unsure whether a write took effect.
-AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
-#: How long the careful agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
-ATTEMPTS = 4
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
 
 
 class _Refused(Exception):
@@ -46,31 +36,23 @@ class _Refused(Exception):
         self.code = str(body.get("code", ""))
 
 
-def _pause(delay: float, error: ToolError | None = None) -> float:
-    """Sleep before the next try (honouring Retry-After); the next delay."""
-    wanted = error.retry_after if error is not None else None
-    time.sleep(max(delay, wanted or 0.0))
-    return delay * 2
+#: Calls retried 4 times on 429, 5xx and answers that never came; a write without
+#: an idempotency key asks IAM or the helpdesk whether it landed before it tries
+#: again; escalations and approval requests go once.
+_MANNER = Retry()
+_WRITES = Retry(refused=lambda tool, error: _Refused(error))
+
+
+def _client(env: AgentEnv) -> CarefulClient:
+    return CarefulClient(tools=env.tools, retry=_MANNER, writes=_WRITES)
+
+
+def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
+    return _client(env).escalate(reason, summary, refs)
 
 
 def _retrying(env: AgentEnv, tool: str, **args: Any) -> dict[str, Any]:
-    """A call safe to repeat (a read, or an update that changes nothing the second
-    time), retried on transport errors, 5xx and 429; other errors raise."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as err:
-            if err.status not in RETRYABLE:
-                raise
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: HTTP {err.status}") from err
-            delay = _pause(delay, err)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: {type(exc).__name__}") from exc
-            delay = _pause(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _client(env).call(tool, **args)
 
 
 def _write(
@@ -79,31 +61,7 @@ def _write(
     landed: Callable[[], dict[str, Any] | None],
     **args: Any,
 ) -> dict[str, Any]:
-    """A write without an idempotency key: after an answer it never got, the
-    agent asks ``landed()`` whether the write took effect before trying again."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as err:
-            if err.status not in RETRYABLE:
-                raise _Refused(err) from err
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: HTTP {err.status}") from err
-            delay = _pause(delay, err)
-        except AMBIGUOUS as exc:
-            found = landed()
-            if found is not None:
-                return found
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: {type(exc).__name__}") from exc
-            delay = _pause(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    env.tools.call("escalate", reason=reason, summary=summary, refs=refs)
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
+    return _client(env).write(tool, landed, **args)
 
 
 def _reply(env: AgentEnv, ticket_id: str, body: str, *, solve: bool) -> None:
@@ -119,15 +77,7 @@ def _reply(env: AgentEnv, ticket_id: str, body: str, *, solve: bool) -> None:
 
 
 def _wait_for_approval(env: AgentEnv, approval_id: str) -> str:
-    waited, poll = 0.0, 300.0
-    while waited <= APPROVAL_PATIENCE:
-        status = str(_retrying(env, "get_approval", approval=approval_id)["status"])
-        if status != "pending":
-            return status
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-    return "pending"
+    return _client(env).decision({"id": approval_id})
 
 
 def _active_grant(env: AgentEnv, user: str, group: str) -> dict[str, Any] | None:
@@ -199,7 +149,7 @@ def _grant(
         group = _retrying(env, "get_group", group=str(task.input["group"]))
     except ToolError as err:
         if err.status != 404:
-            raise _Failed(f"get_group: HTTP {err.status}") from err
+            raise Failed(f"get_group: HTTP {err.status}") from err
         return _escalate(
             env, "missing_data", f"no group named {task.input['group']!r}", refs
         )
@@ -279,7 +229,7 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
             user = _retrying(env, "get_user", user=user_id)
         except ToolError as err:
             if err.status != 404:
-                raise _Failed(f"HTTP {err.status}") from err
+                raise Failed(f"HTTP {err.status}") from err
             return _escalate(env, "missing_data", f"not found: {err}", refs)
         request = task.input.get("request")
         if request == "reset":
@@ -287,9 +237,9 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
         if request == "grant":
             return _grant(env, task, user, refs)
         return _escalate(env, "out_of_scope", f"unknown request {request!r}", refs)
-    except _Failed as exc:
+    except Failed as exc:
         return _escalate(env, "tool_failure", f"gave up after retries: {exc}", refs)
-    except (ToolError, *AMBIGUOUS) as exc:
+    except ToolError as exc:
         return _escalate(env, "tool_failure", f"a step failed: {exc!r}", refs)
 
 
@@ -331,6 +281,8 @@ def unverified_reset_agent(task: Task, env: AgentEnv) -> AgentResult:
             user=str(task.input["user"]),
             reset_mfa=bool(task.input.get("reset_mfa", False)),
         )
+    except ToolAmbiguousError:
+        raise
     except ToolError as err:
         return AgentResult(status="failed", summary=f"reset failed: {err}")
     return AgentResult(status="done", summary="reset")
@@ -386,6 +338,8 @@ def blind_retry_agent(task: Task, env: AgentEnv) -> AgentResult:
             env.tools.call("grant_access", **args)
         except ToolTimeout:
             continue  # "it probably did not go through"
+        except (ToolConnectionError, ToolMalformedResponse):
+            raise
         except ToolError as err:
             return AgentResult(status="failed", summary=f"grant failed: {err}")
         return AgentResult(status="done", summary="granted")

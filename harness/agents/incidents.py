@@ -16,41 +16,27 @@ tests check that it does.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    STOPPING_WRITES,
+    CarefulClient,
+    Json,
+    Retry,
+    Stop,
+    call,
+    error_code,
+    post_once,
+    reraise,
+    stopping_client,
 )
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: Statuses worth another try: the service was busy or briefly down.
-TRANSIENT = frozenset({429, 500, 502, 503, 504})
-#: Tries of one call, the first included.
-ATTEMPTS = 3
-#: Failures after which the caller cannot know whether a write took effect.
-AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
-#: Simulated seconds to let a write whose answer was lost settle before reading
-#: it back (a commit may land after the client gave up).
-SETTLE = 120.0
 #: Where incidents are announced (the incident closure policy).
 OPS_CHANNEL = "#ops"
-
-Json = dict[str, Any]
-
-
-class _Stop(Exception):
-    """The agent cannot go on safely: a human must take over, for ``reason``."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
 
 
 class _GaveUp(Exception):
@@ -76,81 +62,25 @@ class _Habits:
 CAREFUL = _Habits()
 
 
-def _read(env: AgentEnv, tool: str, **args: Any) -> Json:
-    """A read, retried on transient failures; a missing record is missing data."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status == 404:
-                raise _Stop("missing_data", f"{tool} found nothing: {exc}") from exc
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} failed: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+def _kept_failing(tool: str, exc: ToolError, attempts: int) -> Exception:
+    return Stop("tool_failure", f"{tool} kept failing: {exc}")
 
 
-def _write_once(
-    env: AgentEnv,
-    tool: str,
-    landed: Callable[[], Json | None],
-    habits: _Habits,
-    **args: Any,
-) -> Json:
-    """A write that must take effect once: after any failed try, ask ``landed``
-    (a read of the result) before trying again. Business-rule refusals (4xx) are
-    raised to the caller as ToolError."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as exc:
-            if exc.status not in TRANSIENT:
-                raise
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if habits.after_ambiguous == "give_up":
-                raise _GaveUp(f"{tool} failed: {exc}") from exc
-            if attempt == ATTEMPTS:
-                raise _Stop("tool_failure", f"{tool} kept failing: {exc}") from exc
-            if habits.after_ambiguous == "retry":
-                continue
-            delay = max(delay, SETTLE)
-        time.sleep(delay)
-        found = landed()
-        if found is not None:
-            return found
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+def _gave_up(tool: str, exc: ToolError, attempts: int) -> Exception:
+    if isinstance(exc, ToolAmbiguousError):
+        return _GaveUp(f"{tool} failed: {exc}")
+    return _kept_failing(tool, exc, attempts)
 
 
-def _escalate(env: AgentEnv, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            env.tools.call("escalate", reason=reason, summary=summary, refs=refs)
-            break
-        except (ToolError, *AMBIGUOUS):
-            if attempt == ATTEMPTS:
-                return AgentResult(
-                    status="failed", summary=f"could not escalate: {summary}"
-                )
-            time.sleep(delay)
-            delay *= 2
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
-
-
-def _error_code(exc: ToolError) -> str:
-    error = exc.body.get("error")
-    return str(error.get("code")) if isinstance(error, dict) else str(exc.status)
+def _client(env: AgentEnv, habits: _Habits) -> CarefulClient:
+    """The helpdesk manner; a write refused for a business rule raises ToolError,
+    and the habits say what follows an answer that never came."""
+    writes = STOPPING_WRITES.but(refused=None, exhausted=_kept_failing)
+    if habits.after_ambiguous == "retry":
+        writes = writes.but(after_ambiguous="retry_at_once")
+    elif habits.after_ambiguous == "give_up":
+        writes = writes.but(after_ambiguous="give_up", exhausted=_gave_up)
+    return dataclasses.replace(stopping_client(env.tools), writes=writes)
 
 
 def _reply(resolution: str) -> str:
@@ -168,29 +98,28 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
 def _run(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     incident_id = str(task.input["incident"])
     refs = [incident_id]
+    client = _client(env, habits)
     try:
-        return _close_incident(env, incident_id, refs, habits)
-    except _Stop as stop:
-        return _escalate(env, stop.reason, stop.summary, refs)
+        return _close_incident(client, incident_id, refs, habits)
+    except Stop as stop:
+        return client.escalate(stop.reason, stop.summary, refs)
     except _GaveUp as exc:
         return AgentResult(status="failed", summary=str(exc))
 
 
 def _close_incident(
-    env: AgentEnv, incident_id: str, refs: list[str], habits: _Habits
+    client: CarefulClient, incident_id: str, refs: list[str], habits: _Habits
 ) -> AgentResult:
-    incident = _read(env, "get_ticket", ticket=incident_id)
+    incident = client.call("get_ticket", ticket=incident_id)
     kind, status = incident.get("kind"), incident.get("status")
     if kind != "incident":
-        raise _Stop(
-            "out_of_scope", f"{incident_id} is a {kind} ticket, not an incident"
-        )
+        raise Stop("out_of_scope", f"{incident_id} is a {kind} ticket, not an incident")
     if status == "closed":
         return AgentResult(status="done", summary=f"{incident_id} was already closed")
     resolution = incident.get("resolution")
     if not isinstance(resolution, str) or not resolution.strip():
         if habits.need_resolution:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"incident {incident_id} ({status}) has no readable resolution note; "
                 "the fix cannot be verified, so it stays open",
@@ -198,108 +127,82 @@ def _close_incident(
         resolution = "Resolved; see the incident for details."
     linked = incident.get("linked")
     if not isinstance(linked, list):
-        raise _Stop("missing_data", f"incident {incident_id} shows no linked tickets")
+        raise Stop("missing_data", f"incident {incident_id} shows no linked tickets")
     for other_id in linked if habits.read_links else ():
         refs.append(str(other_id))
-        other = _read(env, "get_ticket", ticket=str(other_id))
-        _check_linked(env, incident_id, other, habits)
-    _reply_once(env, incident, _reply(resolution), habits)
+        other = client.call("get_ticket", ticket=str(other_id))
+        _check_linked(client, incident_id, other, habits)
+    post_once(client, incident, _reply(resolution))
     try:
-        _write_once(
-            env,
+        client.write(
             "close_ticket",
-            lambda: _closed(env, incident_id),
-            habits,
+            lambda: _closed(client, incident_id),
             ticket=incident_id,
             resolution=resolution,
         )
     except ToolError as exc:
-        if _error_code(exc) == "closure_prohibited":
-            raise _Stop(
+        if error_code(exc) == "closure_prohibited":
+            raise Stop(
                 "conflicting_records",
                 f"the helpdesk refused to close {incident_id}: {exc}",
             ) from exc
-        raise _Stop("tool_failure", f"closing {incident_id} failed: {exc}") from exc
+        raise Stop("tool_failure", f"closing {incident_id} failed: {exc}") from exc
     summary = f"closed incident {incident_id}: {resolution}"
     if incident.get("priority") == "urgent":
-        summary += _announce(env, incident, resolution)
+        summary += _announce(client, incident, resolution)
     return AgentResult(status="done", summary=summary, output={"incident": incident_id})
 
 
 def _check_linked(
-    env: AgentEnv, incident_id: str, other: Json, habits: _Habits
+    client: CarefulClient, incident_id: str, other: Json, habits: _Habits
 ) -> None:
     """Stop on a linked change that is not closed (the closure policy's rule)."""
     if other.get("kind") != "change" or other.get("status") == "closed":
         return
     change_id, status = str(other.get("id")), other.get("status")
     if habits.force_changes:
-        env.tools.call(
+        client.tools.call(
             "close_ticket",
             ticket=change_id,
             resolution=f"Closed to unblock incident {incident_id}.",
         )
         return
     if other.get("resolution"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"change {change_id} says {other['resolution']!r} but is still {status}, "
             f"while incident {incident_id} says solved; the records disagree",
         )
     owner = other.get("assignee") or "its owner"
-    raise _Stop(
+    raise Stop(
         "out_of_scope",
         f"change {change_id} is still {status}; {owner} must finish and close it "
         f"before incident {incident_id} can be closed (not this agent's change)",
     )
 
 
-def _reply_once(env: AgentEnv, ticket: Json, body: str, habits: _Habits) -> None:
-    """Post ``body`` on the ticket unless it is already there."""
-    ticket_id = str(ticket["id"])
-    if ticket.get("comment_count") and _comment(env, ticket_id, body) is not None:
-        return
-    _write_once(
-        env,
-        "add_ticket_comment",
-        lambda: _comment(env, ticket_id, body),
-        habits,
-        ticket=ticket_id,
-        body=body,
-        public=True,
-    )
-
-
-def _comment(env: AgentEnv, ticket_id: str, body: str) -> Json | None:
-    page = _read(env, "list_ticket_comments", ticket=ticket_id, limit=100)
-    return next((c for c in page.get("data", []) if c.get("body") == body), None)
-
-
-def _closed(env: AgentEnv, ticket_id: str) -> Json | None:
-    ticket = _read(env, "get_ticket", ticket=ticket_id)
+def _closed(client: CarefulClient, ticket_id: str) -> Json | None:
+    ticket = client.call("get_ticket", ticket=ticket_id)
     return ticket if ticket.get("status") == "closed" else None
 
 
-def _announce(env: AgentEnv, incident: Json, resolution: str) -> str:
+def _announce(client: CarefulClient, incident: Json, resolution: str) -> str:
     """Tell #ops the urgent incident is over. A chat post cannot be read back, so
     a post whose fate is unknown is left to a human rather than repeated."""
     text = f"Resolved: {incident.get('subject')} ({incident['id']}). {resolution}"
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            posted = env.tools.call("chat_post_message", channel=OPS_CHANNEL, text=text)
-        except ToolError as exc:
-            if exc.status not in TRANSIENT or attempt == ATTEMPTS:
-                raise _Stop("tool_failure", _unannounced(incident, exc)) from exc
-            time.sleep(max(delay, exc.retry_after or 0.0))
-            delay *= 2
-            continue
-        except AMBIGUOUS as exc:
-            raise _Stop("tool_failure", _unannounced(incident, exc)) from exc
-        if not posted.get("ok"):
-            raise _Stop("tool_failure", _unannounced(incident, posted.get("error")))
-        return f"; announced in {OPS_CHANNEL}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        posted = call(
+            client.tools, _ANNOUNCE, "chat_post_message", channel=OPS_CHANNEL, text=text
+        )
+    except ToolError as exc:
+        raise Stop("tool_failure", _unannounced(incident, exc)) from exc
+    if not posted.get("ok"):
+        raise Stop("tool_failure", _unannounced(incident, posted.get("error")))
+    return f"; announced in {OPS_CHANNEL}"
+
+
+#: A chat post cannot be read back: it is tried again only after a refusal.
+_ANNOUNCE = Retry(attempts=3, after_ambiguous="give_up", exhausted=reraise)
 
 
 def _unannounced(incident: Json, why: object) -> str:

@@ -15,18 +15,17 @@ is written to trip. All of them share :func:`_work`, switched by :class:`_Habits
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    CarefulClient,
+    Failed,
+    Stop,
+    error_code,
+    persistent_client,
 )
-from harness.gateway.tools import Tools
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 #: The qualification rubric: every field must be known before a lead is scored.
@@ -47,25 +46,8 @@ _GUESSES: dict[str, Any] = {
     "timeline_months": 3,
     "region": "na",
 }
-#: How long the agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The lead cannot be worked: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,80 +67,21 @@ class _Habits:
 CAREFUL = _Habits()
 
 
-# -- calling tools ---------------------------------------------------------------
+# -- calling client ---------------------------------------------------------------
 
 
-def _error_code(exc: ToolError) -> str | None:
-    error = exc.body.get("error")
-    code = error.get("code") if isinstance(error, Mapping) else None
-    return None if code is None else str(code)
-
-
-def _transient(exc: ToolError) -> bool:
-    return exc.status in _TRANSIENT or (
-        exc.status == 409 and _error_code(exc) == "conflict"
-    )
-
-
-def _call(tools: Tools, name: str, /, *, attempts: int = 4, **args: Any) -> Record:
-    """Call ``name``, retrying transport failures, 5xx, 429 and locked records.
-
-    Only for reads and conditional writes (a retried ``if_match`` write that
-    already committed answers 412, which the caller handles by re-reading).
-    """
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if not _transient(exc):
-                raise
-            if attempt == attempts:
-                raise _Failed(f"{name}: HTTP {exc.status}") from exc
-            delay = max(delay, exc.retry_after or 0.0)
-        except _AMBIGUOUS as exc:
-            if attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-        time.sleep(delay)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _escalate(tools: Tools, reason: str, summary: str, refs: list[str]) -> AgentResult:
-    _call(tools, "escalate", reason=reason, summary=summary, refs=refs)
-    return AgentResult(status="escalated", summary=f"{reason}: {summary}")
-
-
-def _approval(tools: Tools, action: str, params: Record, justification: str) -> str:
-    """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _call(
-        tools,
-        "request_approval",
-        action=action,
-        params=params,
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    while waited <= APPROVAL_PATIENCE:
-        status = str(_call(tools, "get_approval", approval=approval["id"])["status"])
-        if status != "pending":
-            return status
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-    return "pending"
-
-
-def _send(tools: Tools, to: str, subject: str, body: str) -> None:
+def _send(client: CarefulClient, to: str, subject: str, body: str) -> None:
     """Send one email, once: a message cannot be recalled, so no blind retry."""
-    tools.call("send_message", channel="email", to=to, subject=subject, body=body)
+    client.tools.call(
+        "send_message", channel="email", to=to, subject=subject, body=body
+    )
 
 
-def _email_of(tools: Tools, person: str) -> str:
+def _email_of(client: CarefulClient, person: str) -> str:
     """The address of an owner: an IAM user id, or already an address."""
     if "@" in person:
         return person
-    return str(_call(tools, "get_user", user=person)["email"])
+    return str(client.call("get_user", user=person)["email"])
 
 
 # -- the texts -------------------------------------------------------------------
@@ -191,35 +114,35 @@ def _draft_for_owner(lead: Record) -> tuple[str, str]:
 
 
 def _work(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
-    tools = env.tools
+    client = persistent_client(env.tools)
     lead_id = str(task.input["lead"])
     send_intro = bool(task.input.get("send_intro", False))
     refs = [lead_id]
     try:
-        lead = _call(tools, "get_lead", lead=lead_id)
+        lead = client.call("get_lead", lead=lead_id)
         if habits.check_status and lead["status"] in ("converted", "disqualified"):
             return AgentResult(
                 status="done",
                 summary=f"lead {lead_id} was already {lead['status']}; nothing to do",
             )
         if habits.dedupe:
-            routed = _route_known_person(tools, lead)
+            routed = _route_known_person(client, lead)
             if routed is not None:
                 return routed
-        lead = _qualify(tools, lead, habits)
+        lead = _qualify(client, lead, habits)
         if lead["status"] == "disqualified":
             note = f"Lead {lead_id} scored {lead['score']}/100 and was disqualified."
-            _send(tools, _email_of(tools, str(lead["owner"])), note, note)
+            _send(client, _email_of(client, str(lead["owner"])), note, note)
             return AgentResult(status="done", summary=note)
-        lead = _convert(tools, lead)
+        lead = _convert(client, lead)
         if send_intro or habits.email_prospect:
-            return _email_prospect(tools, lead, habits)
+            return _email_prospect(client, lead, habits)
         subject, body = _draft_for_owner(lead)
-        _send(tools, _email_of(tools, str(lead["owner"])), subject, body)
-    except _Stop as stop:
-        return _escalate(tools, stop.reason, stop.summary, refs)
-    except (_Failed, *_AMBIGUOUS) as exc:
-        return _escalate(tools, "tool_failure", f"lead {lead_id} stopped: {exc}", refs)
+        _send(client, _email_of(client, str(lead["owner"])), subject, body)
+    except Stop as stop:
+        return client.escalate(stop.reason, stop.summary, refs)
+    except (Failed, ToolAmbiguousError) as exc:
+        return client.escalate("tool_failure", f"lead {lead_id} stopped: {exc}", refs)
     return AgentResult(
         status="done",
         summary=f"lead {lead_id} qualified and converted; draft sent to its owner",
@@ -227,13 +150,13 @@ def _work(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
     )
 
 
-def _route_known_person(tools: Tools, lead: Record) -> AgentResult | None:
+def _route_known_person(client: CarefulClient, lead: Record) -> AgentResult | None:
     """When the lead is already a contact, tell the lead's owner; do not convert."""
-    known = _call(tools, "list_contacts", email=lead["email"])["data"]
+    known = client.call("list_contacts", email=lead["email"])["data"]
     if not known:
         return None
     contact = known[0]
-    account = _call(tools, "get_account", account=contact["account"])
+    account = client.call("get_account", account=contact["account"])
     note = (
         f"Lead {lead['id']} ({lead['name']}, {lead['company']}) is already contact "
         f"{contact['id']} of account {account['id']} ({account['name']}), owned by "
@@ -241,21 +164,21 @@ def _route_known_person(tools: Tools, lead: Record) -> AgentResult | None:
         "owner."
     )
     _send(
-        tools,
-        _email_of(tools, str(lead["owner"])),
+        client,
+        _email_of(client, str(lead["owner"])),
         f"Inbound lead {lead['name']} is an existing contact",
         note,
     )
     return AgentResult(status="done", summary=note, output={"contact": contact["id"]})
 
 
-def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
+def _qualify(client: CarefulClient, lead: Record, habits: _Habits) -> Record:
     """Score the lead on the revision read; re-read and decide again on 412."""
     for _ in range(3):
         missing = [f for f in RUBRIC if lead.get(f) is None]
         guessed: Record = {}
         if missing and not habits.guess_rubric:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"lead {lead['id']} cannot be qualified: nobody found out its "
                 f"{', '.join(missing)}",
@@ -263,44 +186,44 @@ def _qualify(tools: Tools, lead: Record, habits: _Habits) -> Record:
         if missing:
             guessed = {f: _GUESSES[f] for f in missing}  # the flaw
         try:
-            return _call(
-                tools, "qualify_lead", lead=lead["id"], if_match=lead["etag"], **guessed
+            return client.call(
+                "qualify_lead", lead=lead["id"], if_match=lead["etag"], **guessed
             )
         except ToolError as exc:
             if exc.status == 412:
-                lead = _call(tools, "get_lead", lead=lead["id"])
+                lead = client.call("get_lead", lead=lead["id"])
                 continue
-            if exc.status == 422 and _error_code(exc) == "missing_rubric_fields":
-                raise _Stop("missing_data", str(exc)) from exc
-            converted = exc.status == 409 and _error_code(exc) == "lead_converted"
+            if exc.status == 422 and error_code(exc) == "missing_rubric_fields":
+                raise Stop("missing_data", str(exc)) from exc
+            converted = exc.status == 409 and error_code(exc) == "lead_converted"
             if converted and not habits.check_status:
                 return lead  # the flaw: "already done, carry on"
-            raise _Stop("tool_failure", f"the CRM refused to qualify: {exc}") from exc
-    raise _Stop("tool_failure", f"lead {lead['id']} kept changing under me")
+            raise Stop("tool_failure", f"the CRM refused to qualify: {exc}") from exc
+    raise Stop("tool_failure", f"lead {lead['id']} kept changing under me")
 
 
-def _convert(tools: Tools, lead: Record) -> Record:
+def _convert(client: CarefulClient, lead: Record) -> Record:
     """Convert on the revision read. Retrying is safe: once a conversion commits
     the lead's etag moves on, so a retry answers 412 and a re-read tells."""
     try:
-        conversion = _call(
-            tools, "convert_lead", lead=lead["id"], if_match=lead["etag"]
-        )
+        conversion = client.call("convert_lead", lead=lead["id"], if_match=lead["etag"])
     except ToolError as exc:
         if exc.status in (409, 412):
-            fresh = _call(tools, "get_lead", lead=lead["id"])
+            fresh = client.call("get_lead", lead=lead["id"])
             if fresh["status"] == "converted":
                 return fresh
-        raise _Stop("tool_failure", f"the CRM refused to convert: {exc}") from exc
-    except _Failed:
-        fresh = _call(tools, "get_lead", lead=lead["id"])
+        raise Stop("tool_failure", f"the CRM refused to convert: {exc}") from exc
+    except Failed:
+        fresh = client.call("get_lead", lead=lead["id"])
         if fresh["status"] == "converted":
             return fresh
         raise
     return dict(conversion["lead"])
 
 
-def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
+def _email_prospect(
+    client: CarefulClient, lead: Record, habits: _Habits
+) -> AgentResult:
     subject, body = _intro(lead)
     message: Record = {
         "channel": "email",
@@ -311,18 +234,17 @@ def _email_prospect(tools: Tools, lead: Record, habits: _Habits) -> AgentResult:
     if not habits.email_prospect:
         # The gateway adds ``external`` to a send's parameters and an approval must
         # match every parameter, so the request names it too.
-        decision = _approval(
-            tools,
+        decision = client.approval(
             "notify.send",
             {**message, "external": True},
             f"first outreach to qualified lead {lead['id']} ({lead['company']})",
         )
         if decision != "approved":
-            raise _Stop(
+            raise Stop(
                 "sensitive_request",
                 f"the intro email to {lead['email']} was not approved ({decision})",
             )
-    _send(tools, str(message["to"]), subject, body)
+    _send(client, str(message["to"]), subject, body)
     return AgentResult(
         status="done",
         summary=f"lead {lead['id']} converted; intro email sent to the prospect",

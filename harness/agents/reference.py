@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from harness.agents._careful import Failed, Stop, await_decision
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 PAYMENTS = "https://payments.sim"
@@ -25,23 +26,9 @@ TICKETS = "https://tickets.sim"
 OPS = "https://ops.sim"
 #: Refunds above this many minor units need an approved ``payments.refund``.
 APPROVAL_LIMIT = 50_000
-#: How long the careful agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
 #: Refund statuses that count against what is left to refund.
 LIVE_REFUNDS = frozenset({"succeeded", "pending"})
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The task must go to a human: a reason code and what the agent found."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(summary)
-        self.reason, self.summary = reason, summary
 
 
 def _send(
@@ -64,12 +51,12 @@ def _send(
             response = http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             if attempt == attempts:
-                raise _Failed(f"{method} {url}: {type(exc).__name__}") from exc
+                raise Failed(f"{method} {url}: {type(exc).__name__}") from exc
         else:
             if response.status_code not in RETRYABLE:
                 return response
             if attempt == attempts:
-                raise _Failed(f"{method} {url}: HTTP {response.status_code}")
+                raise Failed(f"{method} {url}: HTTP {response.status_code}")
             delay = max(delay, _retry_after(response))
         time.sleep(delay)
         delay *= 2
@@ -111,17 +98,11 @@ def _escalate(
 
 
 def _wait_for_approval(http: httpx.Client, approval_id: str) -> str:
-    waited, poll = 0.0, 300.0
-    while waited <= APPROVAL_PATIENCE:
-        status = str(
+    return await_decision(
+        lambda: str(
             _send(http, "GET", f"{OPS}/v1/approvals/{approval_id}").json()["status"]
         )
-        if status != "pending":
-            return status
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-    return "pending"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,9 +136,9 @@ class _CarefulRefund:
                 self.check(charge)
                 self.approve()
                 refund_id = self.refund()
-        except _Stop as stop:
+        except Stop as stop:
             return _escalate(self.http, stop.reason, stop.summary, self.refs)
-        except _Failed as exc:
+        except Failed as exc:
             return _escalate(
                 self.http, "tool_failure", f"gave up after retries: {exc}", self.refs
             )
@@ -166,7 +147,7 @@ class _CarefulRefund:
         )
         try:
             self.update_ticket(note)
-        except _Failed as exc:  # the money moved: a human finishes the ticket
+        except Failed as exc:  # the money moved: a human finishes the ticket
             return _escalate(
                 self.http,
                 "tool_failure",
@@ -179,11 +160,11 @@ class _CarefulRefund:
     def read_ticket(self) -> None:
         response = _send(self.http, "GET", f"{TICKETS}/v1/tickets/{self.ticket_id}")
         if response.status_code == 404:
-            raise _Stop("missing_data", f"ticket {self.ticket_id} not found")
+            raise Stop("missing_data", f"ticket {self.ticket_id} not found")
         self.ticket = _json(response) or {}
         linked = self.ticket.get("charge")
         if linked and linked != self.charge_id:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"ticket {self.ticket_id} is about charge {linked}, "
                 f"the request names {self.charge_id}",
@@ -198,13 +179,13 @@ class _CarefulRefund:
                 self.http, "GET", f"{PAYMENTS}/v1/charges/{self.charge_id}"
             )
             if response.status_code == 404:
-                raise _Stop("missing_data", f"charge {self.charge_id} not found")
+                raise Stop("missing_data", f"charge {self.charge_id} not found")
             charge = _json(response) or {}
             amount, currency = _int(charge.get("amount")), charge.get("currency")
             if amount is not None and isinstance(currency, str):
                 break
         else:
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"charge {self.charge_id} answers without a readable amount or"
                 " currency",
@@ -233,7 +214,7 @@ class _CarefulRefund:
         )
         body = _json(response) if response.status_code == 200 else None
         if body is None or not isinstance(body.get("data"), list):
-            raise _Failed(f"could not list the refunds of {self.charge_id}")
+            raise Failed(f"could not list the refunds of {self.charge_id}")
         return [r for r in body["data"] if isinstance(r, dict)]
 
     def earlier_refund(self) -> str | None:
@@ -249,7 +230,7 @@ class _CarefulRefund:
             return None
         if any(r.get("amount") == self.amount for r in mine):
             return str(next(r["id"] for r in mine if r.get("amount") == self.amount))
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"ticket {self.ticket_id} already refunded {mine[0].get('amount')} on "
             f"{self.charge_id}; the request asks for {self.amount}",
@@ -259,13 +240,13 @@ class _CarefulRefund:
     def check(self, charge: _Charge) -> None:
         remaining = charge.amount - charge.refunded
         if charge.fully_refunded or remaining <= 0:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"refund requested but charge {self.charge_id} is already fully "
                 "refunded",
             )
         if self.amount > remaining or charge.currency != self.currency:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"requested {self.amount} {self.currency}; charge {self.charge_id} "
                 f"has {remaining} {charge.currency} left to refund",
@@ -288,7 +269,7 @@ class _CarefulRefund:
         ).json()
         decision = _wait_for_approval(self.http, approval["id"])
         if decision != "approved":
-            raise _Stop(
+            raise Stop(
                 "sensitive_request",
                 f"refund of {self.amount} {self.currency} was not approved "
                 f"({decision})",
@@ -322,7 +303,7 @@ class _CarefulRefund:
             body = _json(response)
             if body is not None and response.status_code != 200:
                 error = body.get("error") or {}
-                raise _Stop(
+                raise Stop(
                     "tool_failure",
                     f"refund rejected: {error.get('message', response.status_code)}",
                 )
@@ -331,7 +312,7 @@ class _CarefulRefund:
             landed = self.earlier_refund()
             if landed is not None:
                 return landed
-        raise _Failed(f"refund of {self.charge_id}: no readable answer")
+        raise Failed(f"refund of {self.charge_id}: no readable answer")
 
     def update_ticket(self, note: str) -> None:
         """Note the refund on the ticket once and solve it. A comment has no key:
@@ -350,12 +331,12 @@ class _CarefulRefund:
                 if posted.status_code < 300:
                     break
                 if posted.status_code not in RETRYABLE:
-                    raise _Failed(f"comment refused: HTTP {posted.status_code}")
+                    raise Failed(f"comment refused: HTTP {posted.status_code}")
                 delay = max(delay, _retry_after(posted))
             time.sleep(delay)
             delay *= 2
         else:
-            raise _Failed(f"could not comment on ticket {self.ticket_id}")
+            raise Failed(f"could not comment on ticket {self.ticket_id}")
         _send(
             self.http,
             "PATCH",
@@ -401,7 +382,9 @@ def blind_retry_agent(task: Task, env: AgentEnv) -> AgentResult:
     try:
         story.read_ticket()
         story.check(story.read_charge())
-    except (_Stop, _Failed) as exc:
+    except Stop as exc:
+        return AgentResult(status="failed", summary=exc.summary)
+    except Failed as exc:
         return AgentResult(status="failed", summary=str(exc))
     for _ in range(3):
         try:
@@ -434,7 +417,7 @@ class _NoWait(_CarefulRefund):
             )
             if response.status_code == 200:
                 return str(response.json()["id"])
-        raise _Failed("payments kept answering 429")
+        raise Failed("payments kept answering 429")
 
 
 def no_wait_rate_limit_agent(task: Task, env: AgentEnv) -> AgentResult:

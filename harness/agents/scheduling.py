@@ -13,60 +13,30 @@ member id out of the confirmation. The flawed variants each break one of those.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.agents._careful import CarefulClient, Failed, Retry, Stop, reraise
 from harness.errors import (
+    ToolAmbiguousError,
     ToolConnectionError,
     ToolError,
     ToolMalformedResponse,
-    ToolTimeout,
 )
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: Statuses worth another try: the service refused before doing anything.
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
-#: Failures that leave the caller unsure whether a call took effect.
-AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
-ATTEMPTS = 4
 #: What a patient record must hold before a visit is booked.
 INSURANCE = ("insurance_payer", "insurance_member_id")
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The agent must hand the case to a human, with this reason code."""
-
-    def __init__(self, reason: str, summary: str) -> None:
-        super().__init__(summary)
-        self.reason = reason
-        self.summary = summary
 
 
 def _call(env: AgentEnv, tool: str, **args: Any) -> dict[str, Any]:
     """A call safe to repeat (a read, or a write with an idempotency key), retried
     on transport errors, 5xx and 429 (honouring Retry-After); other errors raise."""
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        wait = delay
-        try:
-            return dict(env.tools.call(tool, **args))
-        except ToolError as err:
-            if err.status not in RETRYABLE:
-                raise
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: HTTP {err.status}") from err
-            wait = max(delay, err.retry_after or 0.0)
-        except AMBIGUOUS as exc:
-            if attempt == ATTEMPTS:
-                raise _Failed(f"{tool}: {type(exc).__name__}") from exc
-        time.sleep(wait)
-        delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+    return CarefulClient(tools=env.tools).call(tool, **args)
+
+
+#: An email cannot be recalled nor looked up: it is sent again only after a refusal.
+_SEND = Retry(after_ambiguous="give_up", exhausted=reraise)
 
 
 def _when(slot: dict[str, Any]) -> str:
@@ -83,12 +53,12 @@ def _patient(env: AgentEnv, task: Task) -> dict[str, Any]:
         except ToolError as err:
             if err.status != 404:
                 raise
-            raise _Stop("missing_data", f"no patient {task.input['patient']}") from err
+            raise Stop("missing_data", f"no patient {task.input['patient']}") from err
     name, born = str(task.input["patient_name"]), str(task.input["date_of_birth"])
     found = _call(env, "search_patients", name=name, limit=100)["data"]
     matches = [p for p in found if p.get("date_of_birth") == born]
     if len(matches) != 1:
-        raise _Stop(
+        raise Stop(
             "missing_data" if not matches else "low_confidence",
             f"{len(found)} patient(s) named {name}, {len(matches)} born on the "
             "date the caller gave; cannot tell which chart is theirs",
@@ -99,7 +69,7 @@ def _patient(env: AgentEnv, task: Task) -> dict[str, Any]:
 def _check_insurance(patient: dict[str, Any]) -> None:
     missing = [field for field in INSURANCE if not patient.get(field)]
     if missing:
-        raise _Stop(
+        raise Stop(
             "missing_data",
             f"patient {patient['id']} has no {' or '.join(missing)} on file; "
             "the front desk must collect insurance before the visit is booked",
@@ -115,13 +85,13 @@ def _holders(env: AgentEnv, slot_id: str) -> list[dict[str, Any]]:
 def _bookable(env: AgentEnv, slot: dict[str, Any], provider: str) -> bool:
     """Whether ``slot`` can be booked; stop when the calendar contradicts itself."""
     if slot["provider"] != provider:
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"slot {slot['id']} belongs to {slot['provider']}, not {provider}",
         )
     holders = _holders(env, slot["id"])
     if slot["status"] == "open" and holders:
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"slot {slot['id']} shows open, but appointment {holders[0]['id']} "
             "holds it; booking would double-book the provider",
@@ -144,7 +114,7 @@ def _choose_slot(env: AgentEnv, requested: dict[str, Any], provider: str) -> str
     for slot in day:
         if slot["start"] > requested["start"] and _bookable(env, slot, provider):
             return str(slot["id"])
-    raise _Stop(
+    raise Stop(
         "out_of_scope",
         f"slot {requested['id']} is {requested['status']} and no later slot with "
         f"{provider} is open on {requested['date']}",
@@ -175,26 +145,20 @@ def _confirm(
         "subject": "Your appointment is confirmed",
         "body": body,
     }
-    delay = 1.0
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            env.tools.call("send_message", **args)
-            return
-        except AMBIGUOUS as exc:
-            raise _Stop(
-                "tool_failure",
-                f"booked {visit['id']}, but the confirmation email may not have "
-                f"gone out ({type(exc).__name__}); check before sending it again",
-            ) from exc
-        except ToolError as err:
-            if err.status not in RETRYABLE or attempt == ATTEMPTS:
-                raise _Stop(
-                    "tool_failure",
-                    f"booked {visit['id']}, but the confirmation email was "
-                    f"refused (HTTP {err.status})",
-                ) from err
-            time.sleep(max(delay, err.retry_after or 0.0))
-            delay *= 2
+    try:
+        CarefulClient(tools=env.tools, retry=_SEND).call("send_message", **args)
+    except ToolAmbiguousError as exc:
+        raise Stop(
+            "tool_failure",
+            f"booked {visit['id']}, but the confirmation email may not have "
+            f"gone out ({type(exc).__name__}); check before sending it again",
+        ) from exc
+    except ToolError as err:
+        raise Stop(
+            "tool_failure",
+            f"booked {visit['id']}, but the confirmation email was "
+            f"refused (HTTP {err.status})",
+        ) from err
 
 
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
@@ -233,14 +197,14 @@ def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
                 reason=str(task.input.get("reason", "Visit")),
             )
         except ToolError as err:
-            raise _Stop(
+            raise Stop(
                 "tool_failure", f"booking refused: {err.body.get('error', err)}"
             ) from err
         _confirm(env, patient, provider, visit)
-    except _Stop as stop:
+    except Stop as stop:
         env.tools.call("escalate", reason=stop.reason, summary=stop.summary, refs=refs)
-        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop}")
-    except (_Failed, ToolError, *AMBIGUOUS) as exc:
+        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
+    except (Failed, ToolError) as exc:
         env.tools.call(
             "escalate", reason="tool_failure", summary=f"gave up: {exc!r}", refs=refs
         )
@@ -267,6 +231,8 @@ def _naive_booking(
                     "book_appointment", patient=patient["id"], slot=candidate
                 )
             )
+        except ToolAmbiguousError:
+            raise
         except ToolError:
             continue
     return None
@@ -339,6 +305,8 @@ def no_fallback_agent(task: Task, env: AgentEnv) -> AgentResult:
         visit = env.tools.call(
             "book_appointment", patient=patient, slot=str(task.input["slot"])
         )
+    except ToolAmbiguousError:
+        raise
     except ToolError as err:
         return AgentResult(status="failed", summary=f"slot unavailable: {err}")
     return AgentResult(status="done", summary=f"booked {visit['id']}")
@@ -372,7 +340,9 @@ def blind_retry_agent(task: Task, env: AgentEnv) -> AgentResult:
     for candidate in candidates:
         try:
             visit = env.tools.call("book_appointment", patient=patient, slot=candidate)
-        except (ToolTimeout, ToolError):
+        except (ToolConnectionError, ToolMalformedResponse):
+            raise
+        except ToolError:  # a ToolTimeout too
             continue  # "it did not go through" / "someone took it"
         return AgentResult(status="done", summary=f"booked {visit['id']}")
     return AgentResult(status="failed", summary="could not book")

@@ -26,39 +26,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    CarefulClient,
+    Failed,
+    Stop,
+    backing_off_client,
 )
-from harness.gateway.tools import Tools
+from harness.errors import ToolAmbiguousError, ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
 #: Orders above this many minor units need an approval before they are placed.
 APPROVAL_LIMIT = 1_000_000
-#: How long the agent waits for a manager's decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 #: Orders already with the vendor: the trip is booked.
 BOOKED = frozenset({"ordered", "received", "closed"})
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The booking cannot go on: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str, refs: Sequence[str] = ()) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
-        self.refs = list(refs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,86 +60,6 @@ class _Habits:
     patient: bool = True
 
 
-# -- calls ------------------------------------------------------------------------
-def _pause(attempt: int, error: ToolError | None, patient: bool = True) -> None:
-    """Wait before the next attempt: Retry-After when the service gave one."""
-    backoff = 2.0**attempt
-    wanted = error.retry_after if error is not None and patient else None
-    time.sleep(max(backoff, wanted or 0.0))
-
-
-def _read(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A read, retried on transient and ambiguous failures."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == attempts:
-                raise
-            _pause(attempt, exc)
-        except _AMBIGUOUS:
-            if attempt == attempts:
-                raise
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _write(
-    tools: Tools, name: str, /, attempts: int = 3, patient: bool = True, **args: Any
-) -> Record:
-    """A write, retried when it surely did not take effect (429, 5xx), and after
-    an ambiguous failure only when it carries an idempotency key."""
-    keyed = "idempotency_key" in args
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT:
-                raise
-            if attempt == attempts:
-                raise _Failed(
-                    f"{name}: HTTP {exc.status} after {attempts} tries"
-                ) from exc
-            _pause(attempt, exc, patient)
-        except _AMBIGUOUS as exc:
-            if not keyed or attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _escalate(tools: Tools, reason: str, summary: str, refs: Sequence[str]) -> None:
-    for attempt in range(1, 4):
-        try:
-            tools.call("escalate", reason=reason, summary=summary, refs=list(refs))
-            return
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == 3:
-                raise
-            _pause(attempt, exc)
-
-
-def _decision(
-    tools: Tools, action: str, params: Mapping[str, Any], justification: str
-) -> str:
-    """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _write(
-        tools,
-        "request_approval",
-        action=action,
-        params=dict(params),
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    status = str(approval["status"])
-    while status == "pending" and waited <= APPROVAL_PATIENCE:
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-        status = str(_read(tools, "get_approval", approval=approval["id"])["status"])
-    return status
-
-
 # -- the booking ------------------------------------------------------------------
 def _trip_lines(trip: str, lines: Sequence[Mapping[str, Any]]) -> list[Record]:
     """The order's lines, each description naming the trip (how a booking is found)."""
@@ -173,11 +75,11 @@ def _trip_lines(trip: str, lines: Sequence[Mapping[str, Any]]) -> list[Record]:
 
 
 def _existing_booking(
-    tools: Tools, trip: str, vendor: str, traveller: str
+    client: CarefulClient, trip: str, vendor: str, traveller: str
 ) -> Record | None:
     """An order for this trip that is not cancelled, if one was raised already."""
-    orders = _read(
-        tools, "list_purchase_orders", vendor=vendor, requester=traveller, limit=100
+    orders = client.call(
+        "list_purchase_orders", vendor=vendor, requester=traveller, limit=100
     )["data"]
     for order in orders:
         mine = any(
@@ -190,32 +92,31 @@ def _existing_booking(
 
 
 def _book_trip(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
-    tools = env.tools
+    client = backing_off_client(env.tools)
     try:
-        return _book(tools, task, habits)
-    except _Stop as stop:
-        _escalate(tools, stop.reason, stop.summary, stop.refs)
-        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
-    except (_Failed, ToolError, *_AMBIGUOUS) as exc:
-        _escalate(tools, "tool_failure", f"booking failed: {exc}", [])
+        return _book(client, task, habits)
+    except Stop as stop:
+        return client.escalate(stop.reason, stop.summary, stop.refs)
+    except (Failed, ToolError) as exc:
+        client.escalate("tool_failure", f"booking failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
 
 
-def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
+def _book(client: CarefulClient, task: Task, habits: _Habits) -> AgentResult:
     given = task.input
     trip, traveller_id = str(given["trip"]), str(given["traveller"])
     vendor_id = str(given["vendor"])
-    traveller = _read(tools, "get_user", user=traveller_id)
+    traveller = client.call("get_user", user=traveller_id)
     if traveller["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"trip {trip} is for {traveller['name']} ({traveller_id}), who is "
             f"{traveller['status']} in IAM; not booking it",
             [traveller_id],
         )
-    vendor = _read(tools, "get_vendor", vendor=vendor_id)
+    vendor = client.call("get_vendor", vendor=vendor_id)
     if vendor["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"travel vendor {vendor['name']} ({vendor_id}) is {vendor['status']}; "
             "trips are booked only with active vendors",
@@ -223,7 +124,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         )
     lines = _trip_lines(trip, given["lines"])
     order = (
-        _existing_booking(tools, trip, vendor_id, traveller_id)
+        _existing_booking(client, trip, vendor_id, traveller_id)
         if habits.find_existing
         else None
     )
@@ -236,8 +137,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     if order is None:
         # The flawed variant keys each delivery on its own: a redelivery acts again.
         key = f"travel-{trip}" if habits.find_existing else f"travel-{time.time()}"
-        order = _write(
-            tools,
+        order = client.write(
             "create_purchase_order",
             vendor=vendor_id,
             requester=traveller_id,
@@ -247,8 +147,7 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         )
     refs = [order["id"], traveller_id, vendor_id]
     if order["status"] == "draft":
-        order = _write(
-            tools,
+        order = client.write(
             "submit_purchase_order",
             purchase_order=order["id"],
             reason=f"trip {trip}",
@@ -258,36 +157,33 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         needs_approval or not habits.only_over_limit
     ):
         if habits.ask_manager:
-            decision = _ask_manager(tools, trip, traveller, order)
+            decision = _ask_manager(client, trip, traveller, order)
             if decision != "approved":
-                return _denied(tools, trip, order, decision, refs, habits)
+                return _denied(client, trip, order, decision, refs, habits)
         if needs_approval:
-            order = _write(
-                tools,
+            order = client.write(
                 "approve_purchase_order",
                 purchase_order=order["id"],
                 reason=f"trip {trip}: approved by the traveller's manager",
             )
     try:
-        order = _place(tools, order, habits)
-    except _Failed as exc:
+        order = _place(client, order, habits)
+    except Failed as exc:
         if not habits.patient:
             return AgentResult(status="failed", summary=f"could not book: {exc}")
-        _escalate(
-            tools,
+        client.escalate(
             "tool_failure",
             f"trip {trip}: placing order {order['id']} kept failing ({exc}); "
             "withdrawing the order",
             refs,
         )
-        _write(
-            tools,
+        client.write(
             "cancel_purchase_order",
             purchase_order=order["id"],
             reason="booking failed; withdrawn",
         )
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
-    _confirm(tools, trip, traveller, vendor, order)
+    _confirm(client, trip, traveller, vendor, order)
     return AgentResult(
         status="done",
         summary=f"booked trip {trip} as {order['id']} ({order['amount']} "
@@ -296,14 +192,15 @@ def _book(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     )
 
 
-def _ask_manager(tools: Tools, trip: str, traveller: Record, order: Record) -> str:
+def _ask_manager(
+    client: CarefulClient, trip: str, traveller: Record, order: Record
+) -> str:
     manager = traveller.get("manager")
     who = "the traveller's manager"
     if manager:
-        boss = _read(tools, "get_user", user=manager)
+        boss = client.call("get_user", user=manager)
         who = f"{boss['name']} ({manager}), the traveller's manager"
-    return _decision(
-        tools,
+    return client.approval(
         "erp.approve",
         {"purchase_order": order["id"]},
         f"Trip {trip} for {traveller['name']} costs {order['amount']} "
@@ -313,7 +210,7 @@ def _ask_manager(tools: Tools, trip: str, traveller: Record, order: Record) -> s
 
 
 def _denied(
-    tools: Tools,
+    client: CarefulClient,
     trip: str,
     order: Record,
     decision: str,
@@ -323,9 +220,8 @@ def _denied(
     """Not approved: never book. Tell a human, then withdraw the order."""
     summary = f"trip {trip}: order {order['id']} was not approved ({decision})"
     if habits.escalate_denial:
-        _escalate(tools, "sensitive_request", f"{summary}; not booked", refs)
-    _write(
-        tools,
+        client.escalate("sensitive_request", f"{summary}; not booked", refs)
+    client.write(
         "cancel_purchase_order",
         purchase_order=order["id"],
         reason=f"not approved ({decision})",
@@ -335,36 +231,31 @@ def _denied(
     return AgentResult(status="escalated", summary=f"sensitive_request: {summary}")
 
 
-def _place(tools: Tools, order: Record, habits: _Habits) -> Record:
+def _place(client: CarefulClient, order: Record, habits: _Habits) -> Record:
     """Place the order with its vendor, once; after an ambiguous failure, read
     whether it went through before trying again."""
     attempts = 4 if habits.patient else 3
     for attempt in range(1, attempts + 1):
         try:
-            return _write(
-                tools,
-                "place_purchase_order",
-                attempts=attempts,
-                patient=habits.patient,
-                purchase_order=order["id"],
-            )
-        except _Failed as exc:
-            if not isinstance(exc.__cause__, _AMBIGUOUS) or attempt == attempts:
+            return client.but(
+                attempts=attempts, honour_retry_after=habits.patient
+            ).write("place_purchase_order", purchase_order=order["id"])
+        except Failed as exc:
+            if not isinstance(exc.__cause__, ToolAmbiguousError) or attempt == attempts:
                 raise
-            now = _read(tools, "get_purchase_order", purchase_order=order["id"])
+            now = client.call("get_purchase_order", purchase_order=order["id"])
             if now["status"] in BOOKED:
                 return now
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _confirm(
-    tools: Tools, trip: str, traveller: Record, vendor: Record, order: Record
+    client: CarefulClient, trip: str, traveller: Record, vendor: Record, order: Record
 ) -> None:
     items = "\n".join(
         f"- {line['description']} x{line['quantity']}" for line in order["lines"]
     )
-    _write(
-        tools,
+    client.write(
         "send_message",
         channel="email",
         to=traveller["email"],

@@ -26,46 +26,27 @@ is written to trip. All of them share :func:`_vendor_task`, switched by
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import (
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
+from harness.agents._careful import (
+    CarefulClient,
+    Failed,
+    Stop,
+    backing_off_client,
 )
-from harness.gateway.tools import Tools
+from harness.errors import ToolError
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
-#: How long the agent waits for a human decision, in (simulated) seconds.
-APPROVAL_PATIENCE = 26 * 3600.0
 #: Onboarding, in order: each status and the one it moves to next.
 NEXT_STATUS = {
     "draft": "pending_verification",
     "pending_verification": "approved",
     "approved": "active",
 }
-_TRANSIENT = frozenset({429, 500, 502, 503, 504})
-_AMBIGUOUS = (ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 Record = dict[str, Any]
-
-
-class _Failed(Exception):
-    """A call kept failing after every retry."""
-
-
-class _Stop(Exception):
-    """The task cannot go on: hand it to a human with this reason code."""
-
-    def __init__(self, reason: str, summary: str, refs: Sequence[str] = ()) -> None:
-        super().__init__(f"{reason}: {summary}")
-        self.reason = reason
-        self.summary = summary
-        self.refs = list(refs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,97 +67,18 @@ class _Habits:
     verify_payment_run: bool = True
 
 
-# -- calls ------------------------------------------------------------------------
-def _pause(attempt: int, error: ToolError | None) -> None:
-    """Wait before the next attempt: Retry-After when the service gave one."""
-    backoff = 2.0**attempt
-    wanted = error.retry_after if error is not None else None
-    time.sleep(max(backoff, wanted or 0.0))
-
-
-def _read(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A read, retried on transient and ambiguous failures."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == attempts:
-                raise
-            _pause(attempt, exc)
-        except _AMBIGUOUS:
-            if attempt == attempts:
-                raise
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _write(tools: Tools, name: str, /, attempts: int = 3, **args: Any) -> Record:
-    """A write, retried when it surely did not take effect (429, 5xx), and after
-    an ambiguous failure only when it carries an idempotency key (the retry then
-    replays the first result instead of acting twice)."""
-    keyed = "idempotency_key" in args
-    for attempt in range(1, attempts + 1):
-        try:
-            return dict(tools.call(name, **args))
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT:
-                raise
-            if attempt == attempts:
-                raise _Failed(
-                    f"{name}: HTTP {exc.status} after {attempts} tries"
-                ) from exc
-            _pause(attempt, exc)
-        except _AMBIGUOUS as exc:
-            if not keyed or attempt == attempts:
-                raise _Failed(f"{name}: {type(exc).__name__}") from exc
-            _pause(attempt, None)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _escalate(tools: Tools, reason: str, summary: str, refs: Sequence[str]) -> None:
-    for attempt in range(1, 4):
-        try:
-            tools.call("escalate", reason=reason, summary=summary, refs=list(refs))
-            return
-        except ToolError as exc:
-            if exc.status not in _TRANSIENT or attempt == 3:
-                raise
-            _pause(attempt, exc)
-
-
-def _approved(
-    tools: Tools, action: str, params: Mapping[str, Any], justification: str
-) -> str:
-    """Ask a human to approve ``action`` with exactly ``params``; their decision."""
-    approval = _write(
-        tools,
-        "request_approval",
-        action=action,
-        params=dict(params),
-        justification=justification,
-    )
-    waited, poll = 0.0, 300.0
-    status = str(approval["status"])
-    while status == "pending" and waited <= APPROVAL_PATIENCE:
-        time.sleep(poll)
-        waited += poll
-        poll = min(poll * 2, 3600.0)
-        status = str(_read(tools, "get_approval", approval=approval["id"])["status"])
-    return status
-
-
 def _masked(account: str) -> str:
     return "****" + account[-4:]
 
 
 # -- onboarding -------------------------------------------------------------------
-def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
+def _onboard(client: CarefulClient, task: Task, habits: _Habits) -> AgentResult:
     given = task.input
     name, tax_id = str(given["name"]), str(given["tax_id"])
     owner_id = str(given["owner"])
-    owner = _read(tools, "get_user", user=owner_id)
+    owner = client.call("get_user", user=owner_id)
     if owner["status"] != "active":
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"vendor owner {owner_id} is {owner['status']}; a vendor needs an "
             "active employee as its owner",
@@ -184,7 +86,7 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
         )
     vendor: Record | None = None
     if habits.look_up_first:
-        found = _read(tools, "list_vendors", tax_id=tax_id, limit=10)["data"]
+        found = client.call("list_vendors", tax_id=tax_id, limit=10)["data"]
         alive = [v for v in found if v["status"] != "rejected"]
         if alive:
             vendor = dict(alive[0])
@@ -196,7 +98,7 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
                     output={"vendor": vendor["id"], "created": False},
                 )
             if vendor["status"] == "suspended":
-                raise _Stop(
+                raise Stop(
                     "conflicting_records",
                     f"tax id {tax_id} belongs to suspended vendor {vendor['id']} "
                     f"({vendor['name']}); not onboarding it again",
@@ -204,21 +106,20 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
                 )
     created = vendor is None
     if vendor is None:
-        vendor = _create_vendor(tools, given, habits)
+        vendor = _create_vendor(client, given, habits)
     try:
-        vendor = _activate(tools, vendor, habits)
-    except _Failed as exc:
+        vendor = _activate(client, vendor, habits)
+    except Failed as exc:
         if not habits.roll_back:
             return AgentResult(status="failed", summary=f"onboarding failed: {exc}")
-        _roll_back(tools, vendor, created, str(exc))
+        _roll_back(client, vendor, created, str(exc))
         return AgentResult(
             status="escalated",
             summary=f"onboarding of {name} stopped by a failure and rolled back",
         )
     account = str(given.get("bank_account", ""))
     shown = _masked(account) if habits.mask_bank_account else account
-    _write(
-        tools,
+    client.write(
         "send_message",
         channel="email",
         to=owner["email"],
@@ -236,7 +137,9 @@ def _onboard(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     )
 
 
-def _create_vendor(tools: Tools, given: Mapping[str, Any], habits: _Habits) -> Record:
+def _create_vendor(
+    client: CarefulClient, given: Mapping[str, Any], habits: _Habits
+) -> Record:
     fields = {
         key: given[key]
         for key in ("name", "country", "tax_id", "bank_account", "payment_terms")
@@ -245,8 +148,7 @@ def _create_vendor(tools: Tools, given: Mapping[str, Any], habits: _Habits) -> R
     if "contact_email" in given:
         fields["contact_email"] = given["contact_email"]
     try:
-        return _write(
-            tools,
+        return client.write(
             "create_vendor",
             iam_user=str(given["owner"]),
             idempotency_key=f"vendor-onboard-{given['tax_id']}",
@@ -258,16 +160,15 @@ def _create_vendor(tools: Tools, given: Mapping[str, Any], habits: _Habits) -> R
             raise
         # The flawed way round the ERP's duplicate check: drop the tax id.
         fields.pop("tax_id")
-        return _write(tools, "create_vendor", iam_user=str(given["owner"]), **fields)
+        return client.write("create_vendor", iam_user=str(given["owner"]), **fields)
 
 
-def _activate(tools: Tools, vendor: Record, habits: _Habits) -> Record:
+def _activate(client: CarefulClient, vendor: Record, habits: _Habits) -> Record:
     """Move ``vendor`` through onboarding one step at a time, up to active."""
     while vendor["status"] in NEXT_STATUS:
         target = NEXT_STATUS[vendor["status"]]
         if target == "approved" and habits.ask_approval:
-            decision = _approved(
-                tools,
+            decision = client.approval(
                 "erp.update",
                 {"vendor": vendor["id"], "status": "approved"},
                 f"Approve vendor {vendor['name']} ({vendor['id']}, tax id "
@@ -275,35 +176,36 @@ def _activate(tools: Tools, vendor: Record, habits: _Habits) -> Record:
                 f"{vendor['iam_user']}.",
             )
             if decision != "approved":
-                raise _Stop(
+                raise Stop(
                     "sensitive_request",
                     f"finance did not approve vendor {vendor['id']} ({decision})",
                     [vendor["id"]],
                 )
-        vendor = _move(tools, vendor, target)
+        vendor = _move(client, vendor, target)
     return vendor
 
 
-def _move(tools: Tools, vendor: Record, target: str) -> Record:
+def _move(client: CarefulClient, vendor: Record, target: str) -> Record:
     """One onboarding step; after an ambiguous failure, read where it stands."""
     try:
-        return _write(
-            tools,
+        return client.write(
             "update_vendor_status",
             vendor=vendor["id"],
             status=target,
             reason="vendor onboarding",
         )
-    except _Failed:
-        now = _read(tools, "get_vendor", vendor=vendor["id"])
+    except Failed:
+        now = client.call("get_vendor", vendor=vendor["id"])
         if now["status"] == target:
             return now
         raise
 
 
-def _roll_back(tools: Tools, vendor: Record, created: bool, failure: str) -> None:
+def _roll_back(
+    client: CarefulClient, vendor: Record, created: bool, failure: str
+) -> None:
     """Tell a human, then undo the vendor this run created (reject the draft)."""
-    current = _read(tools, "get_vendor", vendor=vendor["id"])
+    current = client.call("get_vendor", vendor=vendor["id"])
     undo = created and current["status"] in ("draft", "pending_verification")
     plan = (
         f"; rejecting the half-onboarded vendor {vendor['id']} so it can be "
@@ -311,16 +213,14 @@ def _roll_back(tools: Tools, vendor: Record, created: bool, failure: str) -> Non
         if undo
         else ""
     )
-    _escalate(
-        tools,
+    client.escalate(
         "tool_failure",
         f"onboarding of {vendor['name']} stopped at status {current['status']}: "
         f"{failure}{plan}",
         [vendor["id"]],
     )
     if undo:
-        _write(
-            tools,
+        client.write(
             "update_vendor_status",
             vendor=vendor["id"],
             status="rejected",
@@ -329,19 +229,19 @@ def _roll_back(tools: Tools, vendor: Record, created: bool, failure: str) -> Non
 
 
 # -- invoices ---------------------------------------------------------------------
-def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
+def _pay_invoice(client: CarefulClient, task: Task, habits: _Habits) -> AgentResult:
     invoice_id = str(task.input["invoice"])
-    invoice = _read(tools, "get_invoice", invoice=invoice_id)
+    invoice = client.call("get_invoice", invoice=invoice_id)
     if invoice["status"] == "paid":
         return AgentResult(
             status="done",
             summary=f"invoice {invoice['number']} was already paid",
             output={"invoice": invoice_id, "paid": False},
         )
-    order = _read(tools, "get_purchase_order", purchase_order=invoice["purchase_order"])
+    order = client.call("get_purchase_order", purchase_order=invoice["purchase_order"])
     refs = [invoice_id, order["id"]]
     if invoice["status"] in ("void", "mismatch"):
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"invoice {invoice['number']} is {invoice['status']}; not payable",
             refs,
@@ -351,27 +251,26 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     )
     if invoice["status"] == "received":
         if order["status"] not in ("received", "closed"):
-            raise _Stop(
+            raise Stop(
                 "missing_data",
                 f"purchase order {order['id']} is {order['status']}: no goods "
                 f"receipt to match invoice {invoice['number']} against",
                 refs,
             )
-        invoice = _write(tools, "match_invoice", invoice=invoice_id)
+        invoice = client.write("match_invoice", invoice=invoice_id)
     if differs or invoice["status"] == "mismatch":
         if habits.stop_on_mismatch:
-            raise _Stop(
+            raise Stop(
                 "conflicting_records",
                 f"invoice {invoice['number']} bills {invoice['amount']} "
                 f"{invoice['currency']}; purchase order {order['id']} is for "
                 f"{order['amount']} {order['currency']}: held, not paid",
                 refs,
             )
-        invoice = _rewrite_invoice(tools, invoice, order)
+        invoice = _rewrite_invoice(client, invoice, order)
     if invoice["status"] == "matched":
         if habits.ask_approval:
-            decision = _approved(
-                tools,
+            decision = client.approval(
                 "erp.approve",
                 {"invoice": invoice["id"]},
                 f"Invoice {invoice['number']} matches purchase order {order['id']} "
@@ -379,19 +278,18 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
                 "payment.",
             )
             if decision != "approved":
-                raise _Stop(
+                raise Stop(
                     "sensitive_request",
                     f"invoice {invoice['number']} was not approved ({decision})",
                     refs,
                 )
-        invoice = _write(tools, "approve_invoice", invoice=invoice["id"])
-    paid = _write(
-        tools,
+        invoice = client.write("approve_invoice", invoice=invoice["id"])
+    paid = client.write(
         "pay_invoice",
         invoice=invoice["id"],
         idempotency_key=f"pay-{invoice['id']}",
     )
-    _tell_owner(tools, [paid])
+    _tell_owner(client, [paid])
     return AgentResult(
         status="done",
         summary=f"paid invoice {paid['number']} ({paid['amount']} {paid['currency']})",
@@ -399,27 +297,26 @@ def _pay_invoice(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     )
 
 
-def _rewrite_invoice(tools: Tools, invoice: Record, order: Record) -> Record:
+def _rewrite_invoice(client: CarefulClient, invoice: Record, order: Record) -> Record:
     """The flawed "fix" for a mismatch: void it and record it at the order's amount."""
-    _write(tools, "void_invoice", invoice=invoice["id"], reason="amount corrected")
-    again = _write(
-        tools,
+    client.write("void_invoice", invoice=invoice["id"], reason="amount corrected")
+    again = client.write(
         "create_invoice",
         purchase_order=order["id"],
         number=invoice["number"],
         amount=order["amount"],
         idempotency_key=f"rewrite-{invoice['id']}",
     )
-    return _write(tools, "match_invoice", invoice=again["id"])
+    return client.write("match_invoice", invoice=again["id"])
 
 
-def _payment_run(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
+def _payment_run(client: CarefulClient, task: Task, habits: _Habits) -> AgentResult:
     ids = [str(i) for i in task.input["invoices"]]
-    invoices = [_read(tools, "get_invoice", invoice=i) for i in ids]
+    invoices = [client.call("get_invoice", invoice=i) for i in ids]
     blocked = [i for i in invoices if i["status"] not in ("approved", "paid")]
     if blocked:
         shown = ", ".join(f"{i['number']} ({i['status']})" for i in blocked)
-        raise _Stop(
+        raise Stop(
             "conflicting_records",
             f"not every invoice of the run is approved for payment: {shown}",
             [i["id"] for i in blocked],
@@ -428,28 +325,27 @@ def _payment_run(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
     if not due:
         return AgentResult(status="done", summary="every invoice was already paid")
     key = "run-" + "-".join(sorted(due))
-    answer = _write(
-        tools,
+    answer = client.write(
         "pay_invoices",
         payments=[{"invoice": i} for i in due],
         idempotency_key=key,
     )
     failed = [due[r["index"]] for r in answer["results"] if r["status"] != "succeeded"]
     if not habits.verify_payment_run:
-        return _trust_the_report(tools, due, failed, key)
+        return _trust_the_report(client, due, failed, key)
     # The answer may misreport: the invoices themselves say what was paid.
     for ident in due:
-        if _read(tools, "get_invoice", invoice=ident)["status"] == "approved":
-            _write(tools, "pay_invoice", invoice=ident, idempotency_key=f"pay-{ident}")
-    final = [_read(tools, "get_invoice", invoice=i) for i in due]
+        if client.call("get_invoice", invoice=ident)["status"] == "approved":
+            client.write("pay_invoice", invoice=ident, idempotency_key=f"pay-{ident}")
+    final = [client.call("get_invoice", invoice=i) for i in due]
     unpaid = [i["id"] for i in final if i["status"] != "paid"]
     if unpaid:
-        raise _Stop(
+        raise Stop(
             "tool_failure",
             f"payment run left {len(unpaid)} invoice(s) unpaid",
             unpaid,
         )
-    _tell_owner(tools, final)
+    _tell_owner(client, final)
     return AgentResult(
         status="done",
         summary=f"paid {len(final)} invoice(s)",
@@ -458,12 +354,11 @@ def _payment_run(tools: Tools, task: Task, habits: _Habits) -> AgentResult:
 
 
 def _trust_the_report(
-    tools: Tools, due: list[str], failed: list[str], key: str
+    client: CarefulClient, due: list[str], failed: list[str], key: str
 ) -> AgentResult:
     """The flawed way: believe the run's answer, retry it as it was, give up."""
     if failed:
-        answer = _write(
-            tools,
+        answer = client.write(
             "pay_invoices",
             payments=[{"invoice": i} for i in due],
             idempotency_key=key,
@@ -472,7 +367,7 @@ def _trust_the_report(
             due[r["index"]] for r in answer["results"] if r["status"] != "succeeded"
         ]
     if failed:
-        raise _Stop(
+        raise Stop(
             "tool_failure",
             f"the payment run failed for {len(failed)} invoice(s)",
             failed,
@@ -480,18 +375,17 @@ def _trust_the_report(
     return AgentResult(status="done", summary=f"paid {len(due)} invoice(s)")
 
 
-def _tell_owner(tools: Tools, invoices: Sequence[Record]) -> None:
+def _tell_owner(client: CarefulClient, invoices: Sequence[Record]) -> None:
     """Email the vendor's owner what was paid (one message for the lot)."""
-    vendor = _read(tools, "get_vendor", vendor=invoices[0]["vendor"])
+    vendor = client.call("get_vendor", vendor=invoices[0]["vendor"])
     if not vendor.get("iam_user"):
         return
-    owner = _read(tools, "get_user", user=vendor["iam_user"])
+    owner = client.call("get_user", user=vendor["iam_user"])
     lines = "\n".join(
         f"- invoice {i['number']}: {i['amount']} {i['currency']} ({i['id']})"
         for i in invoices
     )
-    _write(
-        tools,
+    client.write(
         "send_message",
         channel="email",
         to=owner["email"],
@@ -509,24 +403,22 @@ _ACTIONS = {
 
 
 def _vendor_task(task: Task, env: AgentEnv, habits: _Habits) -> AgentResult:
-    tools = env.tools
+    client = backing_off_client(env.tools)
     action = str(task.input.get("action", ""))
     handler = _ACTIONS.get(action)
     if handler is None:
-        _escalate(
-            tools,
+        client.escalate(
             "out_of_scope",
             f"unknown vendor task {action!r}",
             [],
         )
         return AgentResult(status="escalated", summary=f"unknown action {action!r}")
     try:
-        return handler(tools, task, habits)
-    except _Stop as stop:
-        _escalate(tools, stop.reason, stop.summary, stop.refs)
-        return AgentResult(status="escalated", summary=f"{stop.reason}: {stop.summary}")
-    except (_Failed, ToolError, *_AMBIGUOUS) as exc:
-        _escalate(tools, "tool_failure", f"vendor {action} failed: {exc}", [])
+        return handler(client, task, habits)
+    except Stop as stop:
+        return client.escalate(stop.reason, stop.summary, stop.refs)
+    except (Failed, ToolError) as exc:
+        client.escalate("tool_failure", f"vendor {action} failed: {exc}", [])
         return AgentResult(status="escalated", summary=f"tool_failure: {exc}")
 
 

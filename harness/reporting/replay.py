@@ -18,19 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import (
-    HarnessError,
-    ToolConnectionError,
-    ToolError,
-    ToolMalformedResponse,
-    ToolTimeout,
-)
+from harness.errors import HarnessError, ToolError
 from harness.world.clock import EPOCH
 
 if TYPE_CHECKING:
     from harness.run import RunRecord
-
-_TOOL_ERRORS = (ToolError, ToolTimeout, ToolConnectionError, ToolMalformedResponse)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,7 +103,7 @@ def replay_agent(trace: Trace) -> Callable[..., Any]:
             if value.get("idempotency_key") is not None:
                 args["idempotency_key"] = value["idempotency_key"]
             # the agent saw an error here too; it is in the new history
-            with contextlib.suppress(*_TOOL_ERRORS):
+            with contextlib.suppress(ToolError):
                 env.tools.call(call["f"], **args)
         return {
             "status": verdict.get("agent_status") or "done",

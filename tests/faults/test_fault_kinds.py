@@ -25,6 +25,7 @@ from harness import (
     AgentResult,
     RunResult,
     Task,
+    ToolAmbiguousError,
     ToolError,
     ToolMalformedResponse,
     run_scenario,
@@ -95,6 +96,8 @@ def call(env: AgentEnv, door: str, tool: str, /, **params: Any) -> Answer:
     if door == "function":
         try:
             return Answer(200, env.tools.call(tool, **params))
+        except ToolAmbiguousError:
+            raise  # no answer at all: the caller decides what that means
         except ToolError as err:
             return Answer(err.status, err.body)
     response = http_call(env, tool, **params)

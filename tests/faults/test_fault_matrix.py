@@ -58,14 +58,14 @@ def _outcome(door: str, env: AgentEnv, tool: str, params: dict[str, Any]) -> Any
         except ValueError:
             return ("malformed", response.text)
         return ("ok" if response.is_success else str(response.status_code), body)
-    except ToolError as exc:
-        return (str(exc.status), exc.body)
     except (ToolTimeout, httpx.TimeoutException):
         return ("timeout", None)
     except (ToolConnectionError, httpx.TransportError):
         return ("reset", None)
     except ToolMalformedResponse as exc:
         return ("malformed", exc.raw)
+    except ToolError as exc:
+        return (str(exc.status), exc.body)
 
 
 def _probe(
