@@ -63,7 +63,6 @@ class _Progress:
 
     __slots__ = (
         "committed",
-        "ctx",
         "decisions",
         "faults",
         "fired",
@@ -85,7 +84,6 @@ class _Progress:
         self.fired: Sequence[FaultSpec] = ()
         #: What the fired faults made of the call (``None``: none fired).
         self.faults: Call | None = None
-        self.ctx: CallContext | None = None
         self.reply: Reply | None = None
         self.committed: list[int] = []
 
@@ -145,11 +143,8 @@ class Gateway:
             self._authenticate(p)
             or self._check_policy(p)
             or self._inject_faults(p)
-            or self._lose_before_commit(p)
             or self._check_request(p)
-            or self._commit_later(p)
-            or self._dispatch(p)
-            or self._lose_after_commit(p)
+            or self._commit(p)
             or self._answer(p)
         )
 
@@ -231,13 +226,9 @@ class Gateway:
             reply = kind_of(fault.kind).before_call(fault, call)
             if reply is not None:
                 return self._complete(p.number, req.op, reply, p.policy)
+        if call.lost is not None and call.lost.commit is Commit.BEFORE:
+            return self._lose(p, call.lost, pending=False)  # it never got there
         return None
-
-    def _lose_before_commit(self, p: _Progress) -> ToolResponse | None:
-        lost = p.faults.lost if p.faults is not None else None
-        if lost is None or lost.commit is not Commit.BEFORE:
-            return None
-        return self._lose(p, lost, pending=False)
 
     def _check_request(self, p: _Progress) -> ToolResponse | None:
         violation = check_request(p.req.op, p.req.params)
@@ -252,37 +243,27 @@ class Gateway:
         self.world.clock.advance(p.service.latency)
         return self._complete(p.number, p.req.op, reply, p.policy)
 
-    def _commit_later(self, p: _Progress) -> ToolResponse | None:
-        """A delayed commit: the effect lands later; the caller hears nothing."""
+    def _commit(self, p: _Progress) -> ToolResponse | None:
+        """The service runs the call, now or later; the answer may be lost."""
         req = p.req
-        ctx = p.ctx = CallContext(
+        ctx = CallContext(
             self.world, p.service, req.op, p.number, p.identity, req.idempotency_key
         )
         lost = None
         if p.faults is not None:
             ctx.failing = p.faults.failing
             lost = p.faults.lost
-        if lost is None or lost.commit is not Commit.DELAYED:
-            return None
-        service, decisions = p.service, p.decisions
-        self.world.clock.call_later(
-            lost.delay,
-            lambda: self._delayed_commit(service, req.op, req, ctx, decisions),
-        )
-        return self._lose(p, lost, pending=True)
-
-    def _dispatch(self, p: _Progress) -> ToolResponse | None:
-        assert p.ctx is not None
-        p.reply, p.committed = self._execute(
-            p.service, p.req.op, p.req, p.ctx, p.decisions
-        )
+        if lost is not None and lost.commit is Commit.DELAYED:
+            service, decisions = p.service, p.decisions
+            self.world.clock.call_later(
+                lost.delay,
+                lambda: self._delayed_commit(service, req.op, req, ctx, decisions),
+            )
+            return self._lose(p, lost, pending=True)
+        p.reply, p.committed = self._execute(p.service, req.op, req, ctx, p.decisions)
+        if lost is not None:
+            return self._lose(p, lost, pending=False)
         return None
-
-    def _lose_after_commit(self, p: _Progress) -> ToolResponse | None:
-        lost = p.faults.lost if p.faults is not None else None
-        if lost is None:
-            return None
-        return self._lose(p, lost, pending=False)
 
     def _answer(self, p: _Progress) -> ToolResponse:
         """The answer, as the fired faults make the agent see it."""
