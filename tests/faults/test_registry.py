@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
+import harness.faults
 from harness.faults.docs import README, fault_table, with_table
 from harness.faults.kind import DURATION, Kind, Target
 from harness.faults.registry import DuplicateKind, Registry, kind_of, registry
@@ -105,3 +108,20 @@ def test_the_readme_fault_table_is_generated_from_the_registry() -> None:
 def test_the_fault_table_has_a_row_per_kind() -> None:
     rows = fault_table().splitlines()[2:]
     assert [row.split("`")[1] for row in rows] == list(registry().names())
+
+
+def test_the_kinds_and_the_plan_import_nothing_above_them() -> None:
+    """Kinds, registry and plan sit below scenario/ and gateway/, which read them."""
+    root = Path(harness.faults.__file__).parent
+    above = ("harness.scenario", "harness.gateway", "harness.modes", "harness.run")
+    fuzzer = {"fuzz.py", "strategies.py"}  # above run: it runs scenarios
+    for path in sorted(root.rglob("*.py")):
+        if path.name in fuzzer:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(above), (path, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert not alias.name.startswith(above), (path, alias.name)
