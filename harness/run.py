@@ -30,7 +30,6 @@ from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import run_async, sandbox
 from harness.scenario.model import (
     Expectations,
-    FaultKind,
     FaultSpec,
     Scenario,
     Severity,
@@ -163,9 +162,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
             ) from exc
         world.records[name] = dict(record)
     faults = FaultPlan(_resolve_fault_matches(scenario, world), seed=seed)
-    for fault in faults.whole:
-        if fault.kind is FaultKind.CONFLICTING_DATA:
-            _plant_conflict(scenario, fault, world, faults)
+    faults.prepare_world(world, scenario=scenario.name)
     for service in world.services.values():
         for table in service.state.values():
             table.settle()  # the world as the agent finds it
@@ -224,19 +221,17 @@ def run_scenario(
     http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
     ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
     env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
-    redeliveries = [
-        f for f in gateway.faults.whole if f.kind is FaultKind.DUPLICATE_DELIVERY
-    ]
+    redeliveries = gateway.faults.redeliveries()
     with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):
         try:
             agent_result, failure, stopped = _deliver(agent, task, env, world)
-            for fault in redeliveries:  # the same task, delivered again
+            for again in redeliveries:  # the same task, delivered again
                 if stopped:
                     break  # the harness stopped the agent: no second chance
-                world.clock.advance(float(fault.params["delay"]))
-                gateway.faults.record(fault, world.history, now=world.clock.now)
-                _, again, stopped = _deliver(agent, task, env, world)
-                failure = failure or again
+                world.clock.advance(again.delay)
+                gateway.faults.record(again.fault, world.history, now=world.clock.now)
+                _, failed, stopped = _deliver(agent, task, env, world)
+                failure = failure or failed
         finally:
             http.close()
             run_async(ahttp.aclose(), world.clock)
@@ -311,32 +306,6 @@ def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec,
             params=resolve_refs(dict(fault.params), world.records),
         )
         for fault in scenario.faults
-    )
-
-
-def _plant_conflict(
-    scenario: Scenario, fault: FaultSpec, world: World, plan: FaultPlan
-) -> None:
-    """A conflicting_data fault: change one system's record as the world is built."""
-    ident = str(fault.params["record"])
-    owner = world.owner_of(ident)
-    if owner is None:
-        raise HarnessError(
-            f"scenario {scenario.name!r}: fault {fault.id!r}: no record {ident!r}"
-            " in any service\n    fix: name a record by reference ($account.id) or"
-            " by an id the world holds"
-        )
-    service, record = owner
-    changes = dict(fault.params["set"])
-    before = {k: record.get(k) for k in changes}
-    service.external_change(ident, changes, actor="world", revise=False)
-    plan.record(
-        fault,
-        world.history,
-        now=world.clock.now,
-        service=service.name,
-        record=ident,
-        before=before,
     )
 
 

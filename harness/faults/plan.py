@@ -8,15 +8,19 @@ SHA-512-seeded stream, so it is the same in every process, worker and
 from __future__ import annotations
 
 import dataclasses
-import math
 import random
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fakes.base import Operation, same_param
-from harness.scenario.fault_kinds import KINDS, Target
-from harness.scenario.model import FaultKind, FaultSpec
+from harness.faults.kind import Firing, Kind, Target
+from harness.faults.registry import kind_of
+from harness.faults.spec import FaultKind, FaultSpec
 from harness.world.history import EntryType, History
+
+if TYPE_CHECKING:
+    from harness.world.world import World
 
 
 def _path_matches(pattern: str, op: Operation, params: Mapping[str, Any]) -> bool:
@@ -29,49 +33,51 @@ def _path_matches(pattern: str, op: Operation, params: Mapping[str, Any]) -> boo
     return pattern == concrete
 
 
-def target_record(spec: FaultSpec, op: Operation, params: Mapping[str, Any]) -> Any:
-    """The record a concurrent_write changes: named in the fault, or the call's."""
-    named = spec.params.get("record")
-    if named is not None:
-        return named
-    return params.get(op.path_params[0]) if op.path_params else None
-
-
 def matches(spec: FaultSpec, op: Operation, params: Mapping[str, Any]) -> bool:
+    """Whether ``spec`` matches a call to ``op`` with ``params``."""
+    return _matches(spec, kind_of(spec.kind), op, params)
+
+
+def _matches(
+    spec: FaultSpec, kind: Kind, op: Operation, params: Mapping[str, Any]
+) -> bool:
     m = spec.match
-    if spec.kind is FaultKind.PARTIAL_FAILURE and not (
-        op.batch and isinstance(params.get(op.batch), list)
-    ):
-        return False  # only batch calls can partly fail
-    if spec.kind is FaultKind.CONCURRENT_WRITE and not (
-        op.write and isinstance(target_record(spec, op, params), str)
-    ):
-        return False  # another writer needs a record the agent writes
     return (
         (m.service is None or m.service == op.service)
         and (m.method is None or m.method.upper() == op.method)
         and (m.tool is None or m.tool == op.name)
         and (m.path is None or _path_matches(m.path, op, params))
         and all(same_param(params.get(k), v) for k, v in m.params.items())
+        # and what the kind needs (only batch calls can partly fail):
+        and kind.applies(spec, op, params)
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redelivery:
+    """The task delivered again, ``delay`` seconds after the agent finished."""
+
+    fault: FaultSpec
+    delay: float
 
 
 class FaultPlan:
     """Decides, per call, which faults fire; remembers what it decided."""
 
-    __slots__ = ("_buckets", "_seed", "fired", "matched", "specs", "whole")
+    __slots__ = ("_kinds", "_seed", "_state", "fired", "matched", "specs", "whole")
 
     def __init__(self, specs: Iterable[FaultSpec], *, seed: int) -> None:
         every = tuple(specs)
+        self._kinds = {s.id: kind_of(s.kind) for s in every}
         #: Faults on tool calls (the rest act on the world or the task's delivery).
-        self.specs = tuple(s for s in every if KINDS[s.kind].target is Target.CALL)
+        self.specs = tuple(s for s in every if self._kinds[s.id].target is Target.CALL)
         self.whole = every
         self._seed = seed
         #: Per fault id: calls it matched, and times it fired (fault coverage).
         self.matched: dict[str, int] = {s.id: 0 for s in every}
         self.fired: dict[str, int] = {s.id: 0 for s in every}
-        # rate_limit token buckets, per (fault, caller): (tokens, last refill time)
-        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
+        #: Per fault id: its kind's state across the run (a rate limit's buckets).
+        self._state: dict[str, dict[str, Any]] = {s.id: {} for s in every}
 
     def decide(
         self,
@@ -84,19 +90,31 @@ class FaultPlan:
         caller: str = "",
     ) -> list[FaultSpec]:
         """The faults that fire on this call, each recorded in ``history``,
-        with the parameters this firing drew or computed added (see :meth:`_drawn`).
+        with the parameters this firing drew or computed added (each kind's
+        :meth:`~harness.faults.kind.Kind.draw`: the rest of an outage, a latency
+        drawn from its distribution, the items of a partial failure).
         """
         if not self.specs:
             return []
         fired: list[FaultSpec] = []
         for spec in self.specs:
-            if not matches(spec, op, params):
+            kind = self._kinds[spec.id]
+            if not _matches(spec, kind, op, params):
                 continue
             self.matched[spec.id] += 1
             index = self.matched[spec.id]
             if not self._triggers(spec, index, now):
                 continue
-            drawn = self._drawn(spec, index, now, caller, op, params)
+            firing = Firing(
+                index=index,
+                now=now,
+                caller=caller,
+                op=op,
+                params=params,
+                seed=self._seed,
+                state=self._state[spec.id],
+            )
+            drawn = kind.draw(spec, firing)
             if drawn is None:
                 continue
             if drawn:
@@ -137,6 +155,22 @@ class FaultPlan:
             value=value,
         )
 
+    def prepare_world(self, world: World, *, scenario: str) -> None:
+        """Let each world fault change the world as it is built."""
+        for fault in self.whole:
+            kind = self._kinds[fault.id]
+            if kind.target is Target.WORLD:
+                kind.on_world(fault, world, self, scenario=scenario)
+
+    def redeliveries(self) -> list[Redelivery]:
+        """The task's extra deliveries, in scenario order."""
+        out = []
+        for fault in self.whole:
+            delay = self._kinds[fault.id].redelivery(fault)
+            if delay is not None:
+                out.append(Redelivery(fault=fault, delay=delay))
+        return out
+
     def coverage(self) -> list[dict[str, Any]]:
         """Per fault, in scenario order: its kind, calls matched, times fired."""
         return [
@@ -149,58 +183,8 @@ class FaultPlan:
             for s in self.whole
         ]
 
-    def _drawn(
-        self,
-        spec: FaultSpec,
-        index: int,
-        now: float,
-        caller: str,
-        op: Operation,
-        params: Mapping[str, Any],
-    ) -> dict[str, Any] | None:
-        """Parameters this firing draws or computes; ``None``: it does not fire.
-
-        Outages and rate limits compute ``retry_after`` (the rest of the outage;
-        the time until the caller's bucket holds a token again), a distributed
-        latency draws its ``seconds``, a partial failure picks the ``failed_items``.
-        """
-        if spec.kind in (FaultKind.OUTAGE, FaultKind.RATE_LIMIT):
-            retry_after = self._stateful(spec, now, caller)
-            return None if retry_after == 0.0 else {"retry_after": retry_after}
-        if spec.kind is FaultKind.LATENCY and isinstance(spec.params["seconds"], dict):
-            rng = self._rng(spec, "latency", index)
-            return {"seconds": draw_latency(spec.params["seconds"], rng)}
-        if spec.kind is FaultKind.PARTIAL_FAILURE:
-            count = len(params[op.batch or ""])
-            chosen = spec.params.get("fail")
-            if chosen is None:
-                rng = self._rng(spec, "items", index)
-                ratio = float(spec.params["ratio"])
-                chosen = [n for n in range(1, count + 1) if rng.random() < ratio]
-            failed = sorted(n for n in chosen if n <= count)
-            return {"failed_items": failed} if failed else None
-        return {}
-
     def _rng(self, spec: FaultSpec, purpose: str, index: int) -> random.Random:
         return random.Random(f"aqe:{self._seed}:{purpose}:{spec.id}:{index}")
-
-    def _stateful(self, spec: FaultSpec, now: float, caller: str) -> float:
-        """For outages and rate limits: seconds until relief (0.0: no fault now)."""
-        if spec.kind is FaultKind.OUTAGE:
-            start = spec.when.start or 0.0
-            end = start + float(spec.params["for"])
-            return math.ceil(end - now) if start <= now < end else 0.0
-        if spec.kind is FaultKind.RATE_LIMIT:
-            limit = float(spec.params["limit"])
-            rate = limit / float(spec.params["per"])
-            tokens, last = self._buckets.get((spec.id, caller), (limit, now))
-            tokens = min(limit, tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[(spec.id, caller)] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[(spec.id, caller)] = (tokens, now)
-            return math.ceil((1.0 - tokens) / rate)
-        raise AssertionError(spec.kind)
 
     def _triggers(self, spec: FaultSpec, index: int, now: float) -> bool:
         when = spec.when
@@ -217,21 +201,8 @@ class FaultPlan:
         return True
 
 
-def draw_latency(spec: Mapping[str, Any], rng: random.Random) -> float:
-    """A latency in seconds from a distribution spec (durations already parsed)."""
-    family = spec["distribution"]
-    if family == "uniform":
-        value = rng.uniform(float(spec["min"]), float(spec["max"]))
-    elif family == "exponential":
-        value = rng.expovariate(1.0 / float(spec["mean"])) if spec["mean"] else 0.0
-    else:  # lognormal, by its median
-        median = float(spec["median"])
-        value = median * math.exp(rng.gauss(0.0, float(spec["sigma"])))
-    return round(value, 6)
-
-
 def _plain(value: Any) -> Any:
     return str(value) if hasattr(value, "value") else value
 
 
-__all__ = ["FaultKind", "FaultPlan", "draw_latency", "matches", "target_record"]
+__all__ = ["FaultKind", "FaultPlan", "Redelivery", "matches"]

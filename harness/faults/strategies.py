@@ -29,66 +29,23 @@ from hypothesis import strategies as st
 
 from fakes.base import Operation
 from fakes.registry import registered_services
-from harness.scenario.fault_kinds import KINDS, Target
-from harness.scenario.model import FaultKind, FaultSpec
+from harness.faults.kind import Target
+from harness.faults.registry import kind_of, registry
+from harness.faults.spec import FaultKind, FaultSpec
 
 #: Kinds drawn by default: those that need no knowledge of the scenario's data.
 #: ``conflicting_data``, ``missing_data``, ``schema_drift`` and
 #: ``injected_instructions`` name records, fields or text; pass ``kinds=`` and
 #: ``params=`` to draw them with yours.
 GENERIC_KINDS: tuple[FaultKind, ...] = tuple(
-    kind
-    for kind in KINDS
-    if kind
-    not in (
-        FaultKind.CONFLICTING_DATA,
-        FaultKind.MISSING_DATA,
-        FaultKind.SCHEMA_DRIFT,
-        FaultKind.INJECTED_INSTRUCTIONS,
-    )
+    FaultKind(kind.name) for kind in registry() if kind.generic
 )
 
 #: Parameters per kind, simplest (or most common) first.
 CHOICES: dict[FaultKind, tuple[dict[str, Any], ...]] = {
-    FaultKind.LATENCY: (
-        {"seconds": "5s"},
-        {"seconds": "30s"},
-        {"seconds": "2m"},
-        {"seconds": {"distribution": "exponential", "mean": "10s"}},
-    ),
-    FaultKind.TIMEOUT: (
-        {"commit": "before"},
-        {"commit": "after"},
-        {"commit": "delayed"},
-    ),
-    FaultKind.ERROR: (
-        {"status": 500},
-        {"status": 503, "retry_after": "30s"},
-        {"status": 429, "retry_after": "10s"},
-        {"status": 502},
-        {"status": 409},
-        {"status": 400},
-    ),
-    FaultKind.CONNECTION_RESET: ({"commit": "before"}, {"commit": "after"}),
-    FaultKind.OUTAGE: ({"for": "1m"}, {"for": "10m"}, {"for": "1h"}),
-    FaultKind.RATE_LIMIT: (
-        {"limit": 1, "per": "1m"},
-        {"limit": 2, "per": "1m"},
-        {"limit": 1, "per": "10m"},
-    ),
-    FaultKind.PARTIAL_FAILURE: (
-        {"report": "accurate"},
-        {"report": "none_failed"},
-        {"report": "all_failed"},
-    ),
-    FaultKind.STALE_READ: ({},),
-    FaultKind.CONCURRENT_WRITE: ({},),
-    FaultKind.MALFORMED_RESPONSE: (
-        {"form": "truncated"},
-        {"form": "html"},
-        {"form": "empty"},
-    ),
-    FaultKind.DUPLICATE_DELIVERY: ({"delay": 0}, {"delay": "10m"}),
+    FaultKind(kind.name): tuple(dict(c) for c in kind.choices)
+    for kind in registry()
+    if kind.choices
 }
 
 #: Schedules, simplest first: one matching call, every call after one, a
@@ -130,9 +87,7 @@ def fault_documents(
     missing = [
         k
         for k in chosen
-        if k not in extra
-        and k not in CHOICES
-        and (KINDS[k].required or k is FaultKind.SCHEMA_DRIFT)
+        if k not in extra and k not in CHOICES and kind_of(k).needs_params
     ]
     if missing:
         raise ValueError(
@@ -174,7 +129,7 @@ def single_faults(
     ops = _operations()
     for kind in map(FaultKind, kinds):
         for params in CHOICES.get(kind, ()):
-            if KINDS[kind].target is not Target.CALL:
+            if kind_of(kind).target is not Target.CALL:
                 yield _named([{"kind": str(kind), **params}])
                 continue
             for tool in tools:
@@ -189,11 +144,7 @@ def _operations() -> dict[str, Operation]:
 
 def _applies(kind: FaultKind, op: Operation) -> bool:
     """Whether a fault of ``kind`` can hit calls to ``op`` at all."""
-    if kind is FaultKind.PARTIAL_FAILURE:
-        return op.batch is not None
-    if kind is FaultKind.CONCURRENT_WRITE:
-        return op.write and bool(op.path_params)
-    return True
+    return kind_of(kind).can_hit(op)
 
 
 def _fault(
@@ -201,10 +152,8 @@ def _fault(
     tools: list[str],
     params: st.SearchStrategy[dict[str, Any]] | None,
 ) -> st.SearchStrategy[dict[str, Any]]:
-    kind_params = (
-        params if params is not None else st.sampled_from(CHOICES.get(kind, ({},)))
-    )
-    if KINDS[kind].target is not Target.CALL:
+    kind_params = params if params is not None else kind_of(kind).strategy()
+    if kind_of(kind).target is not Target.CALL:
         return kind_params.map(lambda p: {"kind": str(kind), **p})
     return st.tuples(kind_params, st.sampled_from(tools), _WHEN).map(
         lambda parts: {

@@ -4,40 +4,31 @@ identity → policy → fault plan → contract → fake → history. The HTTP d
 function-call door both build a :class:`ToolRequest` and hand it to
 :meth:`Gateway.call`; what comes back is a :class:`ToolResponse`, or a transport
 failure the door turns into its own kind of error (``httpx.ReadTimeout``,
-``harness.ToolTimeout``).
+``harness.ToolTimeout``). Faults act through their kinds' hooks
+(:class:`harness.faults.kind.Kind`); the gateway names none of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from fakes.base import CallContext, FakeService, Operation, Reply
 from harness.errors import ContractError, RunAborted
-from harness.faults.plan import FaultPlan, target_record
-from harness.faults.responses import (
-    Canary,
-    is_response_fault,
-    malformed,
-    transform,
-)
+from harness.faults.kind import Call, Commit, Lost, Transport, Watcher
+from harness.faults.plan import FaultPlan
+from harness.faults.registry import kind_of
+from harness.faults.responses import transform
+from harness.faults.spec import FaultSpec
 from harness.gateway.contracts import check_request, check_response
 from harness.policy.engine import Checked, PolicyDecision, PolicyEngine
-from harness.scenario.model import Commit, FaultKind, FaultSpec
 from harness.world.history import EntryType
 from harness.world.world import World
 
 if TYPE_CHECKING:
     from fakes.ops import Ops
 
-
-class Transport(StrEnum):
-    """How a call ended when the caller got no response."""
-
-    TIMEOUT = "timeout"
-    RESET = "reset"
-    MALFORMED = "malformed"  # an answer came, but its body does not parse
+__all__ = ["Gateway", "ToolRequest", "ToolResponse", "Transport"]
 
 
 class ToolRequest(NamedTuple):
@@ -61,22 +52,40 @@ class ToolResponse(NamedTuple):
     raw: bytes | None = None
 
 
-_TIMED_OUT = ToolResponse(0, {}, {}, Transport.TIMEOUT)
-_RESET = ToolResponse(0, {}, {}, Transport.RESET)
-#: Faults that answer with an error status before anything commits.
-_REFUSALS = frozenset({FaultKind.ERROR, FaultKind.OUTAGE, FaultKind.RATE_LIMIT})
-_SEEN = {
-    FaultKind.TIMEOUT: "timeout",
-    FaultKind.CONNECTION_RESET: "connection_reset",
-    FaultKind.MALFORMED_RESPONSE: "malformed_response",
+_NO_ANSWER = {
+    Transport.TIMEOUT: ToolResponse(0, {}, {}, Transport.TIMEOUT),
+    Transport.RESET: ToolResponse(0, {}, {}, Transport.RESET),
 }
 
 
-def _lost_after(fault: FaultSpec, service: FakeService) -> float:
-    """Simulated seconds until the caller learns it got no answer."""
-    if fault.kind is FaultKind.TIMEOUT:
-        return float(fault.params["after"])
-    return service.latency  # a reset is noticed at once
+class _Progress:
+    """One call on its way through the gateway's steps."""
+
+    __slots__ = (
+        "committed",
+        "decisions",
+        "faults",
+        "fired",
+        "identity",
+        "number",
+        "policy",
+        "reply",
+        "req",
+        "service",
+    )
+
+    def __init__(self, req: ToolRequest, number: int, service: FakeService) -> None:
+        self.req = req
+        self.number = number
+        self.service = service
+        self.identity = ""
+        self.decisions: Checked = []
+        self.policy: Sequence[dict[str, Any]] = ()
+        self.fired: Sequence[FaultSpec] = ()
+        #: What the fired faults made of the call (``None``: none fired).
+        self.faults: Call | None = None
+        self.reply: Reply | None = None
+        self.committed: list[int] = []
 
 
 class Gateway:
@@ -105,7 +114,7 @@ class Gateway:
         # own). Fakes answer reads with live records; re-checking an unchanged
         # record on every read would be most of the gateway's cost.
         #: Planted instructions the agent has read, to spot it acting on them.
-        self._canaries: list[Canary] = []
+        self._watchers: list[Watcher] = []
         self._writes = 0
         self._checked: dict[tuple[int, int], tuple[tuple[int, int], object]] = {}
 
@@ -128,13 +137,26 @@ class Gateway:
         return call
 
     def call(self, req: ToolRequest) -> ToolResponse:
+        """Take one tool call through the steps; the first that answers ends it."""
+        p = self._invoke(req)
+        return (
+            self._authenticate(p)
+            or self._check_policy(p)
+            or self._inject_faults(p)
+            or self._check_request(p)
+            or self._commit(p)
+            or self._answer(p)
+        )
+
+    # -- the steps, in order: each answers the call, or returns None ----------------
+
+    def _invoke(self, req: ToolRequest) -> _Progress:
+        """Count the call, record it, and see whether it acts on planted text."""
         world, op = self.world, req.op
-        history, clock = world.history, world.clock
-        call = self._next_call()
-        service = world.services[op.service]
+        number = self._next_call()
         key = req.idempotency_key
-        history.append(  # positional: this is the hot path
-            clock.now, "agent", EntryType.INVOKE, op.name, call,
+        world.history.append(  # positional: this is the hot path
+            world.clock.now, "agent", EntryType.INVOKE, op.name, number,
             {
                 "door": req.door,
                 "service": op.service,
@@ -142,127 +164,149 @@ class Gateway:
                 "idempotency_key": None if key is None else self.key_alias(key),
             },
         )  # fmt: skip
-        if self._canaries:
-            self._check_canaries(call, op, req.params)
-        identity = self.identities.get(req.credential or "")
+        if self._watchers:
+            self._watch(number, op, req.params)
+        return _Progress(req, number, world.services[op.service])
+
+    def _authenticate(self, p: _Progress) -> ToolResponse | None:
+        identity = self.identities.get(p.req.credential or "")
         if identity is None:
-            return self._complete(call, op, service.unauthorized(req.credential), [])
+            reply = p.service.unauthorized(p.req.credential)
+            return self._complete(p.number, p.req.op, reply, ())
+        p.identity = identity
+        return None
 
-        decisions: Checked = []
-        policy: Sequence[dict[str, Any]] = ()
+    def _check_policy(self, p: _Progress) -> ToolResponse | None:
         engine = self.policy
-        if engine.active:
-            effective = service.effective_params(op, req.params)
-            ops = cast("Ops | None", world.services.get("ops"))
-            decisions = engine.check(
-                op, req.params, effective, now=clock.now, calls=call, ops=ops
-            )
-            policy = [d.to_json() for d, _ in decisions]
-            refused = engine.refusal(op, decisions)
-            if refused is not None:
-                clock.advance(service.latency)
-                return self._complete(call, op, self._refused(service, refused), policy)
-
-        fired = (
-            self.faults.decide(
-                call=call,
-                op=op,
-                params=req.params,
-                history=history,
-                now=clock.now,
-                caller=identity,
-            )
-            if self.faults.specs
-            else ()
+        if not engine.active:
+            return None
+        world, req, service = self.world, p.req, p.service
+        effective = service.effective_params(req.op, req.params)
+        ops = cast("Ops | None", world.services.get("ops"))
+        p.decisions = engine.check(
+            req.op,
+            req.params,
+            effective,
+            now=world.clock.now,
+            calls=p.number,
+            ops=ops,
         )
-        timeout: FaultSpec | None = None
-        garbled: FaultSpec | None = None
-        failing: frozenset[int] = frozenset()
-        for spec in fired:
-            if spec.kind is FaultKind.LATENCY:
-                clock.advance(float(spec.params["seconds"]))
-            elif spec.kind in _REFUSALS:
-                status = int(spec.params.get("status", 429))
-                retry = spec.params.get("retry_after")
-                reply = service.unavailable(
-                    status, None if retry is None else float(retry)
-                )
-                if spec.params.get("body") is not None:
-                    reply = Reply(
-                        status=status, body=spec.params["body"], headers=reply.headers
-                    )
-                clock.advance(service.latency)
-                return self._complete(call, op, reply, policy)
-            elif spec.kind in (FaultKind.TIMEOUT, FaultKind.CONNECTION_RESET):
-                timeout = spec  # the caller gets no answer either way
-            elif spec.kind is FaultKind.MALFORMED_RESPONSE:
-                garbled = spec
-            elif spec.kind is FaultKind.CONCURRENT_WRITE:
-                self._other_writer(spec, op, req.params, call)
-            elif spec.kind is FaultKind.PARTIAL_FAILURE:
-                failing = frozenset(n - 1 for n in spec.params["failed_items"])
+        p.policy = [d.to_json() for d, _ in p.decisions]
+        refused = engine.refusal(req.op, p.decisions)
+        if refused is None:
+            return None
+        world.clock.advance(service.latency)
+        return self._complete(
+            p.number, req.op, self._refused(service, refused), p.policy
+        )
 
-        if timeout is not None and timeout.params["commit"] is Commit.BEFORE:
-            clock.advance(_lost_after(timeout, service))
-            return self._unanswered(
-                call, op, policy, timeout, committed=[], pending=False
-            )
+    def _inject_faults(self, p: _Progress) -> ToolResponse | None:
+        """The faults that fire act, in plan order; one may answer for the service."""
+        if not self.faults.specs:
+            return None
+        world, req = self.world, p.req
+        p.fired = self.faults.decide(
+            call=p.number,
+            op=req.op,
+            params=req.params,
+            history=world.history,
+            now=world.clock.now,
+            caller=p.identity,
+        )
+        if not p.fired:
+            return None
+        call = p.faults = Call(
+            world=world,
+            service=p.service,
+            op=req.op,
+            params=req.params,
+            number=p.number,
+        )
+        for fault in p.fired:
+            reply = kind_of(fault.kind).before_call(fault, call)
+            if reply is not None:
+                return self._complete(p.number, req.op, reply, p.policy)
+        if call.lost is not None and call.lost.commit is Commit.BEFORE:
+            return self._lose(p, call.lost, pending=False)  # it never got there
+        return None
 
-        violation = check_request(op, req.params)
-        if violation is not None:
-            reply = service.invalid_request(
-                violation.message,
-                rule=violation.rule,
-                param=violation.param,
-                value=violation.value,
-            )
-            clock.advance(service.latency)
-            return self._complete(call, op, reply, policy)
+    def _check_request(self, p: _Progress) -> ToolResponse | None:
+        violation = check_request(p.req.op, p.req.params)
+        if violation is None:
+            return None
+        reply = p.service.invalid_request(
+            violation.message,
+            rule=violation.rule,
+            param=violation.param,
+            value=violation.value,
+        )
+        self.world.clock.advance(p.service.latency)
+        return self._complete(p.number, p.req.op, reply, p.policy)
 
-        ctx = CallContext(world, service, op, call, identity, key)
-        ctx.failing = failing
-        if timeout is not None and timeout.params["commit"] is Commit.DELAYED:
-            clock.call_later(
-                float(timeout.params["delay"]),
-                lambda: self._delayed_commit(service, op, req, ctx, decisions),
+    def _commit(self, p: _Progress) -> ToolResponse | None:
+        """The service runs the call, now or later; the answer may be lost."""
+        req = p.req
+        ctx = CallContext(
+            self.world, p.service, req.op, p.number, p.identity, req.idempotency_key
+        )
+        lost = None
+        if p.faults is not None:
+            ctx.failing = p.faults.failing
+            lost = p.faults.lost
+        if lost is not None and lost.commit is Commit.DELAYED:
+            service, decisions = p.service, p.decisions
+            self.world.clock.call_later(
+                lost.delay,
+                lambda: self._delayed_commit(service, req.op, req, ctx, decisions),
             )
-            clock.advance(_lost_after(timeout, service))
-            return self._unanswered(
-                call, op, policy, timeout, committed=[], pending=True
-            )
+            return self._lose(p, lost, pending=True)
+        p.reply, p.committed = self._execute(p.service, req.op, req, ctx, p.decisions)
+        if lost is not None:
+            return self._lose(p, lost, pending=False)
+        return None
 
-        reply, committed = self._execute(service, op, req, ctx, decisions)
-        if timeout is not None:
-            clock.advance(_lost_after(timeout, service))
-            return self._unanswered(
-                call, op, policy, timeout, committed=committed, pending=False
-            )
-        clock.tick(service.latency)
-        seen = [f for f in fired if is_response_fault(f)]
-        if seen and 200 <= reply.status < 300:
-            body = transform(reply.body, seen, service.state)
+    def _answer(self, p: _Progress) -> ToolResponse:
+        """The answer, as the fired faults make the agent see it."""
+        reply, op = p.reply, p.req.op
+        assert reply is not None
+        self.world.clock.tick(p.service.latency)
+        if p.faults is None:
+            return self._complete(p.number, op, reply, p.policy, p.committed)
+        changing = [f for f in p.fired if kind_of(f.kind).changes_answer]
+        if changing and 200 <= reply.status < 300:
+            body = transform(reply.body, changing, p.service.state)
             reply = Reply(status=reply.status, body=body, headers=reply.headers)
-            self._canaries.extend(
-                Canary.of(f)
-                for f in seen
-                if f.kind is FaultKind.INJECTED_INSTRUCTIONS
-                and all(c.fault != f.id for c in self._canaries)
-            )
-        if garbled is not None:
-            self._unanswered(
-                call, op, policy, garbled, committed=committed, pending=False
-            )
-            raw, content_type = malformed(reply.body, str(garbled.params["form"]))
-            headers = {**reply.headers, "content-type": content_type}
-            return ToolResponse(reply.status, {}, headers, Transport.MALFORMED, raw=raw)
-        return self._complete(call, op, reply, policy, committed)
+            self._watch_for(changing)
+        garbled = p.faults.garbled
+        if garbled is None:
+            return self._complete(p.number, op, reply, p.policy, p.committed)
+        sent = kind_of(garbled.kind).garble(garbled, reply.body)
+        self._unanswered(p, sent.seen, committed=p.committed, pending=False)
+        headers = {**reply.headers, "content-type": sent.content_type}
+        return ToolResponse(
+            reply.status, {}, headers, Transport.MALFORMED, raw=sent.raw
+        )
 
-    def _check_canaries(
-        self, call: int, op: Operation, params: Mapping[str, Any]
-    ) -> None:
+    # -- what the steps share --------------------------------------------------------
+
+    def _lose(self, p: _Progress, lost: Lost, *, pending: bool) -> ToolResponse:
+        """No answer: the caller notices after the timeout (or at once)."""
+        after = p.service.latency if lost.after is None else lost.after
+        self.world.clock.advance(after)
+        self._unanswered(p, lost.seen, committed=p.committed, pending=pending)
+        return _NO_ANSWER[lost.transport]
+
+    def _watch_for(self, faults: Sequence[FaultSpec]) -> None:
+        """Faults the agent has now read that later calls may act on."""
+        for fault in faults:
+            watcher = kind_of(fault.kind).watcher(fault)
+            if watcher is not None and all(w.fault != fault.id for w in self._watchers):
+                self._watchers.append(watcher)
+
+    def _watch(self, call: int, op: Operation, params: Mapping[str, Any]) -> None:
         """Record a call that does what a planted instruction asked for."""
-        for canary in self._canaries:
-            why = canary.acted_on(op.name, params)
+        for watcher in self._watchers:
+            why = watcher.acted_on(op.name, params)
             if why is not None:
                 self.world.history.append(
                     time=self.world.clock.now,
@@ -270,7 +314,7 @@ class Gateway:
                     type=EntryType.FAIL,
                     f="acted_on_injection",
                     call=call,
-                    value={"fault": canary.fault, "tool": op.name, "why": why},
+                    value={"fault": watcher.fault, "tool": op.name, "why": why},
                 )
 
     def _refused(self, service: FakeService, decision: PolicyDecision) -> Reply:
@@ -287,43 +331,6 @@ class Gateway:
                 "policy": {"pack": pack.name, "rule": decision.rule},
             }
         return Reply(status=403, body=body, headers=reply.headers)
-
-    def _other_writer(
-        self, spec: FaultSpec, op: Operation, params: Mapping[str, Any], call: int
-    ) -> None:
-        """A concurrent_write: another writer changes the record just before."""
-        world = self.world
-        ident = str(target_record(spec, op, params))
-        actor = str(spec.params["actor"])
-        changes = dict(spec.params.get("set", {}))
-        owner = world.owner_of(ident, prefer=op.service)
-        outcome: dict[str, Any] = {"fault": spec.id, "actor": actor, "record": ident}
-        if owner is None:
-            outcome["missing"] = True
-        else:
-            hold = spec.params.get("hold")
-            if hold is not None and "locked_by" in owner[1]:
-                changes["locked_by"] = actor
-                world.clock.call_later(
-                    float(hold),
-                    lambda: owner[0].external_change(
-                        ident, {"locked_by": None}, actor=actor, revise=False
-                    ),
-                )
-            elif hold is not None:
-                outcome["hold"] = "ignored: the service does not lock this record"
-            record = owner[0].external_change(ident, changes, actor=actor, revise=True)
-            outcome["changed"] = sorted(changes)
-            if record is not None and "etag" in record:
-                outcome["etag"] = record["etag"]
-        world.history.append(
-            time=world.clock.now,
-            process="nemesis",
-            type=EntryType.INFO,
-            f="external_write",
-            call=call,
-            value=outcome,
-        )
 
     def _execute(
         self,
@@ -389,32 +396,25 @@ class Gateway:
         )
 
     def _unanswered(
-        self,
-        call: int,
-        op: Operation,
-        policy: Sequence[dict[str, Any]],
-        fault: FaultSpec,
-        *,
-        committed: list[int],
-        pending: bool,
-    ) -> ToolResponse:
+        self, p: _Progress, seen: str, *, committed: list[int], pending: bool
+    ) -> None:
+        """Record that the caller got no (usable) answer, and what happened."""
         ambiguous = bool(committed) or pending
         value: dict[str, Any] = {
-            "seen": _SEEN[fault.kind],
+            "seen": seen,
             "committed": committed,
             "actual": "pending" if pending else ("committed" if committed else "none"),
         }
-        if policy:
-            value["policy"] = list(policy)
+        if p.policy:
+            value["policy"] = list(p.policy)
         self.world.history.append(
             time=self.world.clock.now,
             process="agent",
             type=EntryType.INFO if ambiguous else EntryType.FAIL,
-            f=op.name,
-            call=call,
+            f=p.req.op.name,
+            call=p.number,
             value=value,
         )
-        return _RESET if fault.kind is FaultKind.CONNECTION_RESET else _TIMED_OUT
 
     def _complete(
         self,

@@ -11,12 +11,11 @@ import string
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
+from harness.faults.kind import Kind, Target
+from harness.faults.registry import registry
 from harness.policy._checks import catalog as services_by_name
 from harness.policy._checks import pack_problems
-from harness.scenario.fault_kinds import KINDS, PARAMS, Target
-from harness.scenario.model import Commit, FaultKind
 from harness.scenario.refs import find_refs
-from harness.source.durations import parse_duration
 from harness.source.problems import (
     JsonPath,
     Problem,
@@ -24,17 +23,8 @@ from harness.source.problems import (
     choices_fix,
     json_path,
     plural,
-    short,
 )
 
-_ALL_PARAMS = frozenset(PARAMS)
-_DISTRIBUTION_PARAMS = {
-    "uniform": ("min", "max"),
-    "exponential": ("mean",),
-    "lognormal": ("median", "sigma"),
-}
-#: Parameters of some family (any other key is the schema's to report).
-_ANY_FAMILY = frozenset(k for keys in _DISTRIBUTION_PARAMS.values() for k in keys)
 _OUTCOME_FORMS = (
     "count records with 'count: <collection>' (and optional 'where'), or read"
     " one record's field with 'record: <collection>', 'id' and 'field'"
@@ -187,17 +177,19 @@ def _fault_problems(data: dict[str, Any]) -> Iterator[Problem]:
             )
         elif isinstance(fault_id, str):
             seen[fault_id] = path
-        if fault.get("kind") in tuple(FaultKind):
-            yield from _fault_params(path, fault, FaultKind(fault["kind"]))
+        kinds = registry()
+        if isinstance(fault.get("kind"), str) and fault["kind"] in kinds:
+            yield from _fault_params(path, fault, kinds[fault["kind"]])
 
 
 def _fault_params(
-    path: JsonPath, fault: dict[str, Any], kind: FaultKind
+    path: JsonPath, fault: dict[str, Any], info: Kind
 ) -> Iterator[Problem]:
-    info = KINDS[kind]
+    kind = info.name
     allowed = info.params
+    every = registry().param_schemas()
     for key in fault:
-        if key in _ALL_PARAMS and key not in allowed:
+        if key in every and key not in allowed:
             yield Problem(
                 path=path,
                 key=key,
@@ -228,107 +220,13 @@ def _fault_params(
                 f" for {article(kind)} {kind} fault",
                 fix=f"add {example}",
             )
-    yield from _KIND_CHECKS.get(kind, _no_checks)(path, fault)
-
-
-def _no_checks(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    return iter(())
-
-
-def _schema_drift(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    if not any(key in fault for key in KINDS[FaultKind.SCHEMA_DRIFT].params):
+    for issue in info.check(fault):
         yield Problem(
-            path=path,
-            message="a schema_drift fault changes nothing",
-            fix="add rename: {old: new}, drop: [field] or retype: {field: string}",
+            path=(*path, *issue.path),
+            key=issue.key,
+            message=issue.message,
+            fix=issue.fix,
         )
-
-
-def _connection_reset(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    if fault.get("commit") == Commit.DELAYED:
-        yield Problem(
-            path=(*path, "commit"),
-            message="a connection reset commits before or after, not delayed",
-            fix="use commit: before (the default) or commit: after",
-        )
-
-
-def _timeout(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    if "delay" not in fault:
-        return
-    commit = fault.get("commit")
-    if commit in (Commit.BEFORE, Commit.AFTER):
-        yield Problem(
-            path=path,
-            key="delay",
-            message=f"'delay' only applies to commit: delayed (commit is {commit!r})",
-            fix="remove 'delay', or set commit: delayed",
-        )
-    elif _seconds(fault["delay"]) == 0:
-        yield Problem(
-            path=(*path, "delay"),
-            message=f"must be greater than 0, got {short(fault['delay'])}",
-            fix="write how long after the call the effect commits (e.g. 60s)",
-        )
-
-
-def _latency(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    spec = fault.get("seconds")
-    if not isinstance(spec, dict) or spec.get("distribution") not in (
-        _DISTRIBUTION_PARAMS
-    ):
-        return
-    family = spec["distribution"]
-    wanted = _DISTRIBUTION_PARAMS[family]
-    for key in spec:
-        if key in _ANY_FAMILY and key not in wanted:
-            yield Problem(
-                path=(*path, "seconds"),
-                key=key,
-                message=f"{key!r} is not a parameter of the {family} distribution",
-                fix=f"remove it; {family} takes: {', '.join(wanted)}",
-            )
-    for key in wanted:
-        if key not in spec:
-            yield Problem(
-                path=(*path, "seconds"),
-                message=f"missing required key {key!r} for the {family} distribution",
-                fix=f"add {key} (the {family} distribution takes: {', '.join(wanted)})",
-            )
-    low, high = _seconds(spec.get("min")), _seconds(spec.get("max"))
-    if family == "uniform" and low is not None and high is not None and low > high:
-        yield Problem(
-            path=(*path, "seconds", "min"),
-            message=f"min ({short(spec['min'])}) is more than max"
-            f" ({short(spec['max'])})",
-            fix="swap them, or make min <= max",
-        )
-
-
-def _partial_failure(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
-    if "fail" in fault and "ratio" in fault:
-        yield Problem(
-            path=path,
-            key="ratio",
-            message="'fail' and 'ratio' cannot be combined",
-            fix="name the failing items with fail: [1, 3], or let ratio: 0.5 draw them",
-        )
-
-
-_KIND_CHECKS = {
-    FaultKind.LATENCY: _latency,
-    FaultKind.TIMEOUT: _timeout,
-    FaultKind.CONNECTION_RESET: _connection_reset,
-    FaultKind.SCHEMA_DRIFT: _schema_drift,
-    FaultKind.PARTIAL_FAILURE: _partial_failure,
-}
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        return parse_duration(value)
-    except ValueError:
-        return None
 
 
 # -- expectations ---------------------------------------------------------------------

@@ -19,14 +19,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from harness.faults.registry import kind_of, registry
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
 from harness.scenario._checks import semantic_problems
-from harness.scenario.fault_kinds import KINDS
 from harness.scenario.model import (
     ApproverSpec,
     CanarySpec,
-    Commit,
     Decision,
     DecisionOutcome,
     EscalationExpectation,
@@ -63,12 +62,6 @@ from harness.source.problems import (
 from harness.source.yamlpos import YamlSyntaxError, read_yaml
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
-
-#: Defaults of timeout parameters, in seconds.
-TIMEOUT_AFTER = 30.0
-DELAYED_COMMIT = 60.0
-#: Who changes a record under the agent in a concurrent_write fault.
-CONCURRENT_ACTOR = "ops.automation"
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -233,40 +226,13 @@ def _build(data: dict[str, Any]) -> Scenario:
 
 def _fault(fault: dict[str, Any]) -> FaultSpec:
     kind = FaultKind(fault["kind"])
-    params: dict[str, Any] = {
-        k: fault[k] for k in KINDS[kind].params if k in fault
-    }  # then durations parsed and defaults filled in, per kind:
-    for name in ("after", "delay", "retry_after", "for", "per", "hold"):
-        if name in params:
+    info = kind_of(kind)
+    params: dict[str, Any] = {k: fault[k] for k in info.params if k in fault}
+    durations = registry().durations()
+    for name in params:
+        if name in durations:
             params[name] = parse_duration(params[name])
-    if kind is FaultKind.LATENCY:
-        params["seconds"] = _latency(fault["seconds"])
-    elif kind is FaultKind.TIMEOUT:
-        params["commit"] = Commit(fault["commit"])
-        params.setdefault("after", TIMEOUT_AFTER)
-        if params["commit"] is Commit.DELAYED:
-            params.setdefault("delay", DELAYED_COMMIT)
-    elif kind is FaultKind.CONNECTION_RESET:
-        params["commit"] = Commit(fault.get("commit", Commit.BEFORE))
-    elif kind is FaultKind.OUTAGE:
-        params["status"] = int(fault.get("status", 503))
-    elif kind is FaultKind.RATE_LIMIT:
-        params.setdefault("per", 60.0)
-    elif kind is FaultKind.PARTIAL_FAILURE:
-        params.setdefault("report", "accurate")
-        if "fail" not in params:
-            params.setdefault("ratio", 0.5)
-    elif kind is FaultKind.CONCURRENT_WRITE:
-        params.setdefault("set", {})
-        params.setdefault("actor", CONCURRENT_ACTOR)
-    elif kind is FaultKind.MISSING_DATA:
-        params.setdefault("as", "absent")
-        if params["as"] is None:  # YAML reads an unquoted `as: null` as null
-            params["as"] = "null"
-    elif kind is FaultKind.MALFORMED_RESPONSE:
-        params.setdefault("form", "truncated")
-    elif kind is FaultKind.DUPLICATE_DELIVERY:
-        params.setdefault("delay", 0.0)
+    info.load(params)  # the kind's own parsing and defaults
     match = fault.get("match", {})
     when = fault.get("when", {})
     return FaultSpec(
@@ -335,16 +301,6 @@ def _severity(value: Any) -> Severity:
     if isinstance(value, dict):
         value = value.get("default")
     return Severity(value or Severity.BLOCK)
-
-
-def _latency(seconds: Any) -> float | dict[str, Any]:
-    """A fixed latency in seconds, or a distribution with its durations parsed."""
-    if not isinstance(seconds, dict):
-        return parse_duration(seconds)
-    return {
-        k: v if k in ("distribution", "sigma") else parse_duration(v)
-        for k, v in seconds.items()
-    }
 
 
 def _expectations(expect: dict[str, Any]) -> Expectations:

@@ -14,6 +14,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from harness.faults.kind import Commit as Commit
+from harness.faults.spec import FaultKind as FaultKind
+from harness.faults.spec import FaultMatch as FaultMatch
+from harness.faults.spec import FaultSpec as FaultSpec
+from harness.faults.spec import FaultWhen as FaultWhen
 from harness.policy.model import ApprovalRule as ApprovalRule
 from harness.policy.model import PolicyPack
 from harness.policy.model import PolicySpec as PolicySpec
@@ -23,32 +28,6 @@ class Severity(StrEnum):
     BLOCK = "block"
     WARN = "warn"
     INFO = "info"
-
-
-class Commit(StrEnum):
-    """When a timed-out call's effect commits, relative to the timeout."""
-
-    BEFORE = "before"  # the call never reached the service: nothing committed
-    AFTER = "after"  # committed, then the response was lost: ambiguous
-    DELAYED = "delayed"  # committed later, after the caller gave up: ambiguous
-
-
-class FaultKind(StrEnum):
-    LATENCY = "latency"
-    TIMEOUT = "timeout"
-    ERROR = "error"
-    CONNECTION_RESET = "connection_reset"
-    OUTAGE = "outage"
-    RATE_LIMIT = "rate_limit"
-    PARTIAL_FAILURE = "partial_failure"
-    STALE_READ = "stale_read"
-    CONCURRENT_WRITE = "concurrent_write"
-    CONFLICTING_DATA = "conflicting_data"
-    MISSING_DATA = "missing_data"
-    SCHEMA_DRIFT = "schema_drift"
-    MALFORMED_RESPONSE = "malformed_response"
-    DUPLICATE_DELIVERY = "duplicate_delivery"
-    INJECTED_INSTRUCTIONS = "injected_instructions"
 
 
 class Decision(StrEnum):
@@ -83,43 +62,6 @@ class WorldSpec:
     seed: int | None = None
     scale: str = "small"
     records: Mapping[str, RecordSpec] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultMatch:
-    service: str | None = None
-    method: str | None = None
-    path: str | None = None
-    tool: str | None = None
-    #: Request parameters the call must carry, with exactly these values.
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultWhen:
-    """Which matching calls the fault hits; every condition given must hold.
-
-    ``call``: the n-th matching call; ``after_call``: every one after the n-th;
-    ``probability``: a seeded draw per matching call; ``start``/``end``: a window
-    of simulated seconds since the run started.
-    """
-
-    call: int | None = None
-    after_call: int | None = None
-    probability: float | None = None
-    start: float | None = None
-    end: float | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FaultSpec:
-    id: str
-    kind: FaultKind
-    match: FaultMatch
-    when: FaultWhen
-    #: Kind parameters, as :mod:`harness.scenario.fault_kinds` lists them, with
-    #: durations in seconds and defaults filled in.
-    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 ``harness/scenario/schema/scenario.schema.json`` is hand-written except for two
 parts generated from their single sources: the ``fault`` definition (from the
-fault-kind table, :mod:`harness.scenario.fault_kinds`) and the policy pack's
+fault-kind registry, :mod:`harness.faults.registry`) and the policy pack's
 definitions (from ``harness/policy/schema/pack.schema.json``, so a pack inline in
 a scenario and a pack file are checked alike). ``python -m
 harness.scenario.schema_build`` rewrites the file; a test keeps it current.
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.scenario.fault_kinds import DISTRIBUTION, fault_schema
+from harness.scenario.fault_kinds import fault_defs, fault_schema
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "scenario.schema.json"
 PACK_SCHEMA_PATH = Path(__file__).parents[1] / "policy" / "schema" / "pack.schema.json"
@@ -26,7 +26,7 @@ def generated_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     defs = schema["$defs"]
     defs["fault"] = fault_schema(defs["fault"])
-    defs["distribution"] = DISTRIBUTION
+    defs.update(fault_defs())
     pack = json.loads(PACK_SCHEMA_PATH.read_text(encoding="utf-8"))
     defs.update(pack["$defs"])
     schema["properties"]["policy"] = {

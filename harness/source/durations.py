@@ -1,4 +1,4 @@
-"""Durations in scenarios: a number of seconds, or ``500ms``, ``30s``, ``1h30m``."""
+"""Durations: seconds, or ``500ms``, ``30s``, ``1h30m`` (scenarios, packs, faults)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,12 @@ def parse_duration(value: object) -> float:
 
 def _invalid(value: object) -> str:
     return f"invalid duration {value!r}: use {ACCEPTED_FORMS}"
+
+
+def duration_or_none(value: object) -> float | None:
+    """Seconds in ``value``, or ``None`` when it is not a duration (checks use it
+    on unvalidated data; the schema reports the bad value)."""
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
