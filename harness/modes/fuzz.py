@@ -6,7 +6,7 @@ which an oracle fails: first every one-fault plan in order of simplicity (the
 fault table's order, each kind's simplest parameters first, on the first matching
 call), so the plan found is the plainest single fault that breaks the agent; then,
 if none does, plans of several faults drawn by Hypothesis
-(:mod:`harness.faults.strategies`), shrunk to the simplest that still fails. The
+(:mod:`harness.scenario.strategies`), shrunk to the simplest that still fails. The
 plan is written into a copy of the scenario: a new, valid scenario file that
 reproduces the failure under pytest. The search is derandomized, so the same
 scenario, agent and seed find the same plan.
@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample
 
 from harness.errors import HarnessError
-from harness.faults.strategies import fault_documents, single_faults
 from harness.files import write_atomic
 from harness.run import RunResult, agent_name, run_scenario, run_seed
 from harness.scenario.loader import SCHEMA_PATH, load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
+from harness.scenario.strategies import fault_documents, single_faults
 from harness.source.yamlpos import YamlSyntaxError, read_yaml
 
 

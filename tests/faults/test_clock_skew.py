@@ -9,9 +9,9 @@ from hypothesis import given, settings
 
 from harness import AgentEnv, AgentResult, RunResult, Task, run_scenario
 from harness.errors import ScenarioError
-from harness.faults.strategies import CHOICES, GENERIC_KINDS, fault_documents
 from harness.scenario.loader import faults_from_documents, scenario_from_dict
 from harness.scenario.model import FaultKind
+from harness.scenario.strategies import CHOICES, GENERIC_KINDS, fault_documents
 from tests.conftest import small_scenario
 from tests.faults.test_fault_kinds import http_call, nemesis
 

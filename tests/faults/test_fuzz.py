@@ -13,17 +13,17 @@ from hypothesis import strategies as st
 from harness import AgentEnv, AgentResult, Task, load_scenario, run_scenario
 from harness.agents.reference import careful_refund_agent, naive_refund_agent
 from harness.cli import main
-from harness.faults.strategies import (
+from harness.reporting.trace import trace_bytes
+from harness.run import run_seed
+from harness.scenario.loader import scenario_from_dict
+from harness.scenario.model import Commit, FaultKind
+from harness.scenario.strategies import (
     CHOICES,
     GENERIC_KINDS,
     fault_documents,
     fault_plans,
     single_faults,
 )
-from harness.reporting.trace import trace_bytes
-from harness.run import run_seed
-from harness.scenario.loader import scenario_from_dict
-from harness.scenario.model import Commit, FaultKind
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUND_OK = ROOT / "scenarios" / "payments" / "refund_ok.yaml"

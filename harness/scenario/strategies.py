@@ -6,7 +6,7 @@ valid against the scenario schema), :func:`fault_plans` the same plans as
 
     from hypothesis import given
     from harness import load_scenario, run_scenario
-    from harness.faults.strategies import fault_plans
+    from harness.scenario.strategies import fault_plans
 
     SCENARIO = load_scenario("scenarios/payments/refund_ok.yaml")
 
