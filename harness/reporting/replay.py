@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, ToolError
+from harness.faults.kind import Target
 from harness.world.clock import EPOCH
 
 if TYPE_CHECKING:
@@ -82,10 +83,18 @@ def trace_scenario(trace: Trace, override: Path | None = None) -> Any:
 
 def replay_agent(trace: Trace) -> Callable[..., Any]:
     """An agent that re-issues the trace's calls, delivery by delivery."""
+    from harness.faults.registry import registry
+
+    kinds = registry()
     deliveries: list[list[dict[str, Any]]] = [[]]
     for line in trace.lines:
         process = line.get("process")
-        if process == "nemesis" and line.get("f") == "duplicate_delivery":
+        name = line.get("f")
+        if (
+            process == "nemesis"
+            and name in kinds
+            and kinds[str(name)].target is Target.TASK
+        ):  # a task fault: the task delivered again
             deliveries.append([])
         elif process == "agent" and line.get("type") == "invoke":
             deliveries[-1].append(line)
