@@ -9,12 +9,14 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import ssl
+import sys
 import traceback
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import httpx
@@ -349,8 +351,22 @@ def _drain(world: World) -> None:
 
 def _describe_crash(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    where = f" at {_shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     return f"the agent raised {type(exc).__name__}: {exc}{where}"
+
+
+def _shown(filename: str) -> str:
+    """A source file as a trace names it: relative to the working directory, else
+    to the import path it was found on, so the same run gives the same bytes in
+    any checkout or virtualenv."""
+    path = Path(filename).resolve()
+    entries = sorted(  # the most specific import path first
+        (Path(p).resolve() for p in sys.path if p), key=lambda p: -len(p.parts)
+    )
+    for base in (Path.cwd().resolve(), *entries):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.name
 
 
 def _agent_failure(world: World, message: str) -> Score:

@@ -211,3 +211,14 @@ def test_a_busy_loop_without_tool_calls_hits_the_wall_clock_limit(
 
     result = run_scenario(small, agent, seed=1, wall_timeout=1.0)
     assert "stopped by the harness (wall_timeout)" in result.score("agent").explanation
+
+
+def test_a_crash_names_its_file_relative_to_the_checkout(small: Scenario) -> None:
+    """The same run gives the same trace bytes wherever the project is checked out."""
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        raise ValueError("model returned garbage")
+
+    explanation = run_scenario(small, agent, seed=1).score("agent").explanation
+    line = agent.__code__.co_firstlineno + 1
+    assert explanation.endswith(f" at tests/runtime/test_sandbox.py:{line}")
