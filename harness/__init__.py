@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from harness.oracles.base import Evidence, Oracle, RunView, Score, oracle
     from harness.policy.loader import load_pack
     from harness.policy.model import PolicyPack
-    from harness.run import RunResult, run_scenario
+    from harness.run import RunRecord, RunResult, run_scenario
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
     from harness.scenario.loader import (
         load_scenario,
@@ -51,6 +51,7 @@ _EXPORTS = {
     "Oracle": "harness.oracles.base",
     "PolicyPack": "harness.policy.model",
     "RunAborted": "harness.errors",
+    "RunRecord": "harness.run",
     "RunResult": "harness.run",
     "RunView": "harness.oracles.base",
     "Scenario": "harness.scenario.model",
@@ -86,6 +87,7 @@ __all__ = [
     "Oracle",
     "PolicyPack",
     "RunAborted",
+    "RunRecord",
     "RunResult",
     "RunView",
     "Scenario",
