@@ -2,7 +2,9 @@
 
 PyYAML composes the node tree; values are built here so each JSON path maps to its
 1-based line and column, and so a repeated key is an error instead of a silent
-overwrite.
+overwrite. A file is read within limits (nesting depth, values after aliases
+expand, digits of a number), so a hostile or broken file is one clear error at a
+line and column, never a crash or a hang.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from harness.source.problems import JsonPath, Position, Problem, SourceMap
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: How deep lists and mappings may nest (scenarios and packs need under a dozen).
+MAX_DEPTH = 64
+#: How many values a file may hold once its aliases are expanded.
+MAX_VALUES = 100_000
+#: How many digits a number may have (Python's own limit is 4,300).
+MAX_DIGITS = 100
 _SYNTAX_TIPS = (
     (
         "mapping values are not allowed",
@@ -48,6 +56,8 @@ def read_yaml(text: str) -> YamlDocument:
     """Build plain Python values from ``text`` with a source map of their positions."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # PyYAML composes recursively: find the spot without
+        raise YamlSyntaxError(_too_deep(text)) from None
     except yaml.MarkedYAMLError as err:
         raise YamlSyntaxError(_syntax_problem(err)) from None
     except yaml.YAMLError as err:
@@ -64,7 +74,10 @@ def read_yaml(text: str) -> YamlDocument:
             data=None, source_map=SourceMap(values={(): Position(1, 1)}, order={(): 0})
         )
     builder = _Builder()
-    data = builder.build(root, ())
+    try:
+        data = builder.build(root, ())
+    except _TooBig as err:
+        raise YamlSyntaxError(err.problem) from None
     source_map = SourceMap(
         values=builder.values, keys=builder.keys, order=builder.order
     )
@@ -94,6 +107,38 @@ def _position(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _deep(position: Position) -> Problem:
+    return Problem(
+        path=None,
+        message=f"lists and mappings nest deeper than {MAX_DEPTH} levels",
+        fix="flatten the structure; no scenario or pack needs this depth",
+        position=position,
+    )
+
+
+def _too_deep(text: str) -> Problem:
+    """Where the text first nests past :data:`MAX_DEPTH` (PyYAML's event stream
+    is read without recursion)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the root counts as depth 1 here
+                    return _deep(_position(event.start_mark))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return _deep(Position(1, 1))
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 class _Builder:
     def __init__(self) -> None:
         self.values: dict[JsonPath, Position] = {}
@@ -104,8 +149,21 @@ class _Builder:
         self._active: set[int] = set()
 
     def build(self, node: Node, path: JsonPath) -> Any:
-        self.values[path] = _position(node.start_mark)
+        at = self.values[path] = _position(node.start_mark)
         self.order[path] = len(self.order)
+        if len(self.order) > MAX_VALUES:
+            raise _TooBig(
+                Problem(
+                    path=None,
+                    message=f"the file holds more than {MAX_VALUES:,} values once its"
+                    " aliases are expanded",
+                    fix="write the values out instead of repeating aliases (*name)"
+                    " of aliases",
+                    position=at,
+                )
+            )
+        if len(path) > MAX_DEPTH:
+            raise _TooBig(_deep(at))
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._active:
@@ -124,6 +182,14 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
+        digits = sum(c.isdigit() for c in node.value)
+        if digits > MAX_DIGITS and node.tag.endswith((":int", ":float")):
+            self._problem(
+                path,
+                f"a number of {digits:,} digits",
+                f"write at most {MAX_DIGITS} digits, or quote it to make it text",
+            )
+            return None
         try:
             return self._constructor.construct_object(node)
         except yaml.YAMLError as err:
