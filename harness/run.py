@@ -29,7 +29,7 @@ from harness.gateway.tools import Tools
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
-from harness.runtime.sandbox import run_async, sandbox
+from harness.runtime.sandbox import Interrupts, run_async, sandbox
 from harness.scenario.model import (
     Expectations,
     FaultSpec,
@@ -224,15 +224,19 @@ def run_scenario(
     ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
     env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
     redeliveries = gateway.faults.redeliveries()
-    with sandbox(clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout):
+    with sandbox(
+        clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout
+    ) as interrupts:
         try:
-            agent_result, failure, stopped = _deliver(agent, task, env, world)
+            agent_result, failure, stopped = _deliver(
+                agent, task, env, world, interrupts
+            )
             for again in redeliveries:  # the same task, delivered again
                 if stopped:
                     break  # the harness stopped the agent: no second chance
                 world.clock.advance(again.delay)
                 gateway.faults.record(again.fault, world.history, now=world.clock.now)
-                _, failed, stopped = _deliver(agent, task, env, world)
+                _, failed, stopped = _deliver(agent, task, env, world, interrupts)
                 failure = failure or failed
         finally:
             http.close()
@@ -267,10 +271,15 @@ def run_scenario(
 
 
 def _deliver(
-    agent: Callable[..., Any], task: Task, env: AgentEnv, world: World
+    agent: Callable[..., Any],
+    task: Task,
+    env: AgentEnv,
+    world: World,
+    interrupts: Interrupts,
 ) -> tuple[AgentResult | None, Score | None, bool]:
     """Hand ``task`` to the agent once: its result, or the failure it became,
-    and whether the harness stopped it (a budget ran out, it hung)."""
+    and whether the harness stopped it (a budget ran out, it hung, it tried to
+    end the process)."""
     try:
         outcome = agent(task, env)
         if inspect.isawaitable(outcome):
@@ -281,6 +290,14 @@ def _deliver(
         return None, _agent_failure(world, message), True
     except Exception as exc:  # the agent's own crash is a recorded failure
         return None, _agent_failure(world, _describe_crash(exc)), False
+    except SystemExit as exc:  # sys.exit() in the agent ends its run, not the session
+        message = f"the agent tried to end the process: sys.exit({exc.code!r})"
+        return None, _agent_failure(world, message + _where(exc)), True
+    except KeyboardInterrupt as exc:
+        if interrupts.from_user:
+            raise  # the user's Ctrl-C stops the session
+        message = "the agent raised KeyboardInterrupt" + _where(exc)
+        return None, _agent_failure(world, message), True
 
 
 def scoring_oracles() -> tuple[str, ...]:
@@ -350,9 +367,13 @@ def _drain(world: World) -> None:
 
 
 def _describe_crash(exc: BaseException) -> str:
+    return f"the agent raised {type(exc).__name__}: {exc}{_where(exc)}"
+
+
+def _where(exc: BaseException) -> str:
+    """`` at FILE:LINE`` of the innermost frame an exception came from."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {_shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-    return f"the agent raised {type(exc).__name__}: {exc}{where}"
+    return f" at {_shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
 
 
 def _shown(filename: str) -> str:

@@ -10,6 +10,8 @@
   and name lookups are refused and recorded as security violations, so a client
   that bypasses httpx (urllib, requests) is stopped too, at once.
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls.
+* interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
+  the agent raises by itself can be told from one that must stop the session.
 """
 
 from __future__ import annotations
@@ -86,9 +88,10 @@ def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]
 @contextmanager
 def sandbox(
     *, clock: SimClock, door: HttpDoor, seed: int, wall_timeout: float | None
-) -> Iterator[None]:
+) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit."""
     thread = threading.get_ident()
+    interrupts = Interrupts()
     patched = _virtual_time(clock, thread)
     random_state = random.getstate()
     random.seed(seed)
@@ -132,6 +135,7 @@ def sandbox(
     router = door.router()
     alarm = _Alarm(wall_timeout) if wall_timeout else None
     policy = _swap_policy(_virtual_loop_policy(clock, thread))
+    previous_sigint = interrupts.watch()
     try:
         for name, func in patched.items():
             setattr(time, name, func)
@@ -143,11 +147,12 @@ def sandbox(
             if alarm is not None:
                 alarm.start()
             try:
-                yield
+                yield interrupts
             finally:
                 if alarm is not None:
                     alarm.stop()
     finally:
+        interrupts.unwatch(previous_sigint)
         _swap_policy(policy)
         for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
@@ -156,6 +161,33 @@ def sandbox(
         setattr(socket.socket, "connect_ex", _real_connect_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", _real_getaddrinfo)  # noqa: B010
         random.setstate(random_state)
+
+
+class Interrupts:
+    """Whether the user interrupted the run (a SIGINT arrived while it ran)."""
+
+    def __init__(self) -> None:
+        self.from_user = False
+
+    def watch(self) -> Any:
+        """Note SIGINTs, then let them act as before (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def noted(signum: int, frame: FrameType | None) -> None:
+            self.from_user = True
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, noted)
+        return previous
+
+    def unwatch(self, previous: Any) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _address(address: Any) -> str:

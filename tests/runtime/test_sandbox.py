@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
 
 import httpx
+import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
 from harness.scenario.model import Scenario
@@ -222,3 +226,43 @@ def test_a_crash_names_its_file_relative_to_the_checkout(small: Scenario) -> Non
     explanation = run_scenario(small, agent, seed=1).score("agent").explanation
     line = agent.__code__.co_firstlineno + 1
     assert explanation.endswith(f" at tests/runtime/test_sandbox.py:{line}")
+
+
+def test_an_agent_calling_sys_exit_fails_its_run_and_the_run_is_still_scored(
+    small: Scenario,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        sys.exit(0)
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert not result.passed
+    line = agent.__code__.co_firstlineno + 1
+    assert result.score("agent").explanation == (
+        "the agent tried to end the process: sys.exit(0) at"
+        f" tests/runtime/test_sandbox.py:{line}"
+    )
+    assert result.score("idempotency") is not None  # the oracles still judged it
+
+
+def test_a_keyboard_interrupt_the_agent_raises_itself_is_a_recorded_failure(
+    small: Scenario,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        raise KeyboardInterrupt
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert result.score("agent").explanation.startswith(
+        "the agent raised KeyboardInterrupt at tests/runtime/test_sandbox.py:"
+    )
+
+
+def test_the_users_ctrl_c_during_a_run_still_stops_it(small: Scenario) -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # simulated: the signal arrives before it returns
+
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(small, agent, seed=1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
