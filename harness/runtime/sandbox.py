@@ -232,11 +232,18 @@ class _VirtualSelector(selectors.DefaultSelector):
 
     clock: SimClock
     idle_wall: float
+    #: Calls handed to worker threads (``asyncio.to_thread``, ``run_in_executor``)
+    #: that have not finished: their completion will wake the loop.
+    in_threads: int = 0
 
     def select(self, timeout: float | None = None) -> list[Any]:
         ready: list[Any] = super().select(0)
         if ready:
             return ready
+        if timeout is None and self.in_threads:
+            # Work in a thread: wait for it as long as it takes (the wall-clock
+            # limit still bounds the run); it is not a deadlock.
+            return super().select(None)
         if timeout is None:
             # Nothing scheduled: only another thread could wake us. Give it a
             # moment of real time, then call it a hang.
@@ -260,9 +267,28 @@ def virtual_loop(
     selector = _VirtualSelector()
     selector.clock = clock
     selector.idle_wall = idle_wall
-    loop = asyncio.SelectorEventLoop(selector)
+    loop = _VirtualLoop(selector)
     loop.time = clock.monotonic  # type: ignore[method-assign]
     return loop
+
+
+class _VirtualLoop(asyncio.SelectorEventLoop):
+    """Counts the calls it hands to threads, so waiting for one is not a hang."""
+
+    _selector: _VirtualSelector
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        future = super().run_in_executor(executor, func, *args)
+        selector = self._selector
+        selector.in_threads += 1
+
+        def finished(_: Any) -> None:
+            selector.in_threads -= 1
+
+        future.add_done_callback(finished)
+        return future
 
 
 def _virtual_loop_policy(clock: SimClock, thread: int) -> Any:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
+from harness.runtime.sandbox import _real_sleep
 from harness.scenario.model import Scenario
 
 
@@ -266,3 +267,23 @@ def test_the_users_ctrl_c_during_a_run_still_stops_it(small: Scenario) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_scenario(small, agent, seed=1)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_async_agent_waiting_on_work_in_a_thread_is_not_a_deadlock(
+    small: Scenario,
+) -> None:
+    """``asyncio.to_thread`` work that takes longer than the idle grace (2 s of
+    real time) is waited for; only a wait nothing can end is a deadlock."""
+
+    def slow_work() -> str:
+        _real_sleep(2.5)  # real work in a worker thread, longer than the grace
+        return "done"
+
+    async def agent(task: Task, env: AgentEnv) -> AgentResult:
+        return AgentResult(status="done", summary=await asyncio.to_thread(slow_work))
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "done"
+    assert "agent" not in result.failed_oracles
