@@ -142,3 +142,16 @@ def test_a_bad_ini_value_is_a_usage_error_that_says_the_fix(
         ]
     )
     assert "Traceback" not in result.stderr.str()
+
+
+def test_policy_packs_under_a_declared_root_are_not_scenarios(
+    pytester: pytest.Pytester,
+) -> None:
+    project = copy_payments(pytester)
+    (project.path / "scenarios").rename(project.path / "checks")
+    project.makeini(f"[pytest]\naqe_scenarios = checks\naqe_agent = {CAREFUL}\n")
+
+    result = project.runpytest("--collect-only", "-q")
+
+    result.stdout.fnmatch_lines(["5 tests collected*"])
+    assert "policies" not in result.stdout.str()
