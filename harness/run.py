@@ -238,6 +238,8 @@ def run_scenario(
                 gateway.faults.record(again.fault, world.history, now=world.clock.now)
                 _, failed, stopped = _deliver(agent, task, env, world, interrupts)
                 failure = failure or failed
+            if failure is None and interrupts.exits:  # from a thread of the agent's
+                failure = _agent_failure(world, interrupts.exits[0])
         finally:
             http.close()
             run_async(ahttp.aclose(), world.clock)

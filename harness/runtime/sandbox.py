@@ -11,16 +11,20 @@
   that bypasses httpx (urllib, requests) is stopped too, at once.
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls.
 * interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
-  the agent raises by itself can be told from one that must stop the session.
+  the agent raises by itself can be told from one that must stop the session;
+  ``os._exit`` called by the agent ends its run (in the run's thread) or is
+  refused (in its other threads), never the session, and fails the run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import selectors
 import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -52,6 +56,11 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
 _real_uuid4 = uuid.uuid4
+_real_exit = os._exit
+#: Where ``_exit`` is reachable from (``os._exit`` is ``posix._exit``).
+_EXIT_MODULES: tuple[Any, ...] = tuple(
+    m for m in (os, sys.modules.get("posix"), sys.modules.get("nt")) if m is not None
+)
 
 
 def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]:
@@ -136,7 +145,21 @@ def sandbox(
     alarm = _Alarm(wall_timeout) if wall_timeout else None
     policy = _swap_policy(_virtual_loop_policy(clock, thread))
     previous_sigint = interrupts.watch()
+    pid = os.getpid()
+
+    def guarded_exit(code: int) -> None:  # a NoReturn that returns: on purpose
+        if os.getpid() != pid:  # a forked child ending as it should
+            _real_exit(code)
+        attempt = f"the agent tried to end the process: os._exit({code!r})"
+        interrupts.exits.append(attempt)
+        if threading.get_ident() == thread:
+            raise RunAborted("exit", attempt)
+        # another thread of the agent's: refused (it returns), noted, and the
+        # run fails on it
+
     try:
+        for module in _EXIT_MODULES:
+            setattr(module, "_exit", guarded_exit)  # noqa: B010 - patching, on purpose
         for name, func in patched.items():
             setattr(time, name, func)
         setattr(uuid, "uuid4", uuid4)  # noqa: B010 - patching, on purpose
@@ -152,6 +175,8 @@ def sandbox(
                 if alarm is not None:
                     alarm.stop()
     finally:
+        for module in _EXIT_MODULES:
+            setattr(module, "_exit", _real_exit)  # noqa: B010
         interrupts.unwatch(previous_sigint)
         _swap_policy(policy)
         for name, func in _REAL_TIME_FUNCTIONS.items():
@@ -168,6 +193,8 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.from_user = False
+        #: Calls to ``os._exit`` the agent made, as messages.
+        self.exits: list[str] = []
 
     def watch(self) -> Any:
         """Note SIGINTs, then let them act as before (main thread only)."""

@@ -10,7 +10,12 @@ import pytest
 from tests.conftest import copy_payments
 
 AGENTS = """
+import os
 import sys
+
+
+def exits_hard(task, env):
+    os._exit(0)
 
 
 def exits_ok(task, env):
@@ -30,7 +35,7 @@ def exits_on_refund_ok(task, env):
 """
 
 
-@pytest.mark.parametrize("agent", ["exits_ok", "interrupts"])
+@pytest.mark.parametrize("agent", ["exits_ok", "exits_hard", "interrupts"])
 def test_an_agent_that_tries_to_end_the_session_fails_every_run_and_the_summary_is_written(
     pytester: pytest.Pytester, agent: str
 ) -> None:

@@ -308,13 +308,14 @@ def test_the_history_store_keeps_every_session(project: pytest.Pytester) -> None
 
 CRASHING_AGENT = """
 import os
+import signal
 
 from harness.agents.reference import careful_refund_agent
 
 
 def crashes_on_refund_ok(task, env):
     if task.input.get("amount") == 1500:  # refund_ok's task: the worker dies
-        os._exit(17)
+        os.kill(os.getpid(), signal.SIGKILL)  # (os._exit is refused in a run)
     return careful_refund_agent(task, env)
 """
 

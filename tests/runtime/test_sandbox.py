@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +19,7 @@ import httpx
 import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
+from harness.runtime import sandbox as sandbox_module
 from harness.runtime.sandbox import _real_sleep
 from harness.scenario.model import Scenario
 
@@ -286,4 +289,49 @@ def test_an_async_agent_waiting_on_work_in_a_thread_is_not_a_deadlock(
 
     assert result.agent_result is not None
     assert result.agent_result.summary == "done"
+    assert "agent" not in result.failed_oracles
+
+
+def test_an_agent_calling_os_exit_fails_its_run_instead_of_ending_the_process(
+    small: Scenario,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> None:
+        os._exit(0)
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert not result.passed
+    assert result.score("agent").explanation == (
+        "stopped by the harness (exit): the agent tried to end the process: os._exit(0)"
+    )
+    assert os._exit is sandbox_module._real_exit  # restored after the run
+
+
+def test_os_exit_from_a_thread_of_the_agent_is_refused_and_fails_the_run(
+    small: Scenario,
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        worker = threading.Thread(target=os._exit, args=(3,))
+        worker.start()
+        worker.join()
+        return AgentResult(status="done")
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert result.score("agent").explanation == (
+        "the agent tried to end the process: os._exit(3)"
+    )
+
+
+def test_a_forked_child_of_the_agent_still_exits_as_it_should(small: Scenario) -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        child = multiprocessing.get_context("fork").Process(target=int)
+        child.start()
+        child.join(10)
+        return AgentResult(status="done", summary=str(child.exitcode))
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "0"
     assert "agent" not in result.failed_oracles
