@@ -42,6 +42,63 @@ _THRESHOLDS = {
     },
 }
 
+#: A shadow run's comparison with its reference (``ShadowCase.from_json``).
+_SHADOW = _object(
+    {
+        "scenario": _STR,
+        "seed": _INT,
+        "diffs": {
+            "type": "array",
+            "items": _object(
+                {
+                    "field": _STR,
+                    "candidate": {},
+                    "references": {"type": "array"},
+                    "noisy": _BOOL,
+                    "counted": _BOOL,
+                }
+            ),
+        },
+        "noisy": {"type": "array"},
+        "consequences": _STRS,
+        "shared_untouched": _BOOL,
+    }
+)
+#: A canary stream's report, as the report writers print it.
+_CANARY = _object(
+    {
+        "verdict": _STR,
+        "candidate": {},
+        "control": {},
+        "cases_run": _INT,
+        "cases": _INT,
+        "killed": _BOOL,
+        "blast_radius": _object(
+            {
+                "cases": _INT,
+                "failed_cases": _INT,
+                "side_effects": _INT,
+                "critical": _STRS,
+            }
+        ),
+        "stages": {
+            "type": "array",
+            "items": _object(
+                {"percent": _NUM, "cases": _INT, "candidate_cases": _INT},
+                {
+                    "judgement": {
+                        "type": ["object", "null"],
+                        "properties": {"verdict": {}, "score": _NUM},
+                    }
+                },
+            ),
+        },
+    },
+    {"kill_reason": {}, "rollback_at": _OPT_NUM, "time_to_rollback": _OPT_NUM},
+)
+_CANARY["if"] = {"properties": {"killed": {"const": True}}}
+_CANARY["then"] = _object({"rollback_at": _NUM, "time_to_rollback": _NUM})
+
 #: One line of ``results.jsonl`` (a :class:`harness.run.RunRecord`), as the
 #: summary, the baseline, the renderers and ``aqe rescore`` read it.
 RECORD: dict[str, Any] = _object(
@@ -74,8 +131,8 @@ RECORD: dict[str, Any] = _object(
         "thresholds": _THRESHOLDS,
         "tool_calls": _OPT_NUM,
         "simulated_seconds": _OPT_NUM,
-        "shadow": {"type": "object"},
-        "canary": {"type": "object"},
+        "shadow": _SHADOW,
+        "canary": _CANARY,
     },
 )
 

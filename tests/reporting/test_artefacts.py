@@ -547,3 +547,31 @@ def test_report_of_a_finished_session_keeps_its_exit_code_and_exits_0(
         "fail",
         1,
     )
+
+
+def test_a_shadow_or_canary_part_of_a_record_is_checked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.reporting.report_summaries import record
+
+    results = tmp_path / "results.jsonl"
+    shadow = {**record("refund_ok"), "mode": "shadow", "shadow": {"seed": "7"}}
+    canary = {**record("refund_ok", 1), "mode": "canary", "canary": {"killed": True}}
+    results.write_text(json.dumps(shadow) + "\n" + json.dumps(canary) + "\n")
+    fix = "    fix: remove the line, or re-run the session\n"
+    code, err = _run(["report", str(tmp_path)], capsys)
+    assert (code, err) == (
+        4,
+        f"aqe report: {results}:1: shadow.consequences: missing\n"
+        f"{results}:1: shadow.diffs: missing\n"
+        f"{results}:1: shadow.noisy: missing\n"
+        f"{results}:1: shadow.scenario: missing\n"
+        f"{results}:1: shadow.shared_untouched: missing\n"
+        f'{results}:1: shadow.seed: expected an integer, got "7"\n' + fix,
+    )
+    results.write_text(json.dumps(canary) + "\n")
+    code, err = _run(["report", str(tmp_path)], capsys)
+    assert code == 4
+    assert err.startswith(f"aqe report: {results}:1: canary.blast_radius: missing\n")
+    assert f"{results}:1: canary.rollback_at: missing\n" in err
+    assert err.endswith(fix)
