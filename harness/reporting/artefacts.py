@@ -286,12 +286,6 @@ def read_baseline(path: Path) -> Baseline:
     return load_baseline(path)
 
 
-def read_record(line: str, where: str) -> RunRecord:
-    """One line of ``results.jsonl`` (``where`` is ``path:line``), checked."""
-    kind = _record_kind()
-    return cast("RunRecord", check(parse_json(line, where, kind.fix), kind, where))
-
-
 def read_results(path: Path) -> Iterator[RunRecord]:
     """The records of a ``results.jsonl``; a torn last line (a session killed while
     writing it) is skipped, any other bad line is an error naming it."""
