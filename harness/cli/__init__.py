@@ -187,6 +187,7 @@ examples:
 def _reporting(args: argparse.Namespace, extra: list[str]) -> int:
     from harness.cli import reports as commands
     from harness.errors import HarnessError
+    from harness.reporting.gate import ExitCode
 
     try:
         if args.command == "compare":
@@ -207,8 +208,9 @@ def _reporting(args: argparse.Namespace, extra: list[str]) -> int:
             return commands.report_command(Path(args.run_dir), out=sys.stdout)
         return commands.rescore_command(Path(args.run_dir), out=sys.stdout)
     except HarnessError as err:
+        # a bad argument or a corrupt, foreign or newer saved file: one message
         sys.stderr.write(f"aqe {args.command}: {err}\n")
-        return 2
+        return int(ExitCode.USAGE_ERROR)
 
 
 def _add_report_commands(sub: Any) -> None:

@@ -1,8 +1,10 @@
 """The report commands of ``aqe``: compare, replay, report, rescore.
 
 Each returns an exit code (see :mod:`harness.reporting.gate`) and prints to the
-given stream; misuse raises :class:`harness.errors.HarnessError`, which the CLI
-prints as ``aqe: …`` with exit status 2.
+given stream. Saved files are read through :mod:`harness.reporting.artefacts`;
+misuse or a corrupt, foreign or newer file raises
+:class:`harness.errors.HarnessError`, which the CLI prints as ``aqe COMMAND: …``
+with the usage exit code, 4.
 """
 
 from __future__ import annotations
@@ -10,12 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.errors import HarnessError
 from harness.files import write_atomic
+from harness.reporting.artefacts import (
+    is_summary,
+    read_baseline,
+    read_results,
+    read_summary,
+)
 from harness.reporting.gate import ExitCode
-from harness.reporting.runfolder import RESULTS, read_results
+from harness.reporting.runfolder import RESULTS
 from harness.reporting.session import (
     DEFAULT_RULE,
     candidate_baseline,
@@ -24,46 +32,33 @@ from harness.reporting.session import (
     write_reports,
 )
 
+if TYPE_CHECKING:
+    from harness.run import RunRecord
+
+#: Why a run folder without a ``summary.json`` is incomplete.
+INCOMPLETE_REASON = "the session ended before writing its summary"
+
 
 def load_any_baseline(path: Path) -> Any:
     """A baseline from a baseline file, a run folder, or a ``summary.json``."""
-    from harness.reporting.baseline import build_baseline, load_baseline
+    from harness.reporting.baseline import build_baseline
 
     if path.is_dir():
         return candidate_baseline(run_summary(path), build_baseline)
-    if path.name == "summary.json" or (path.suffix == ".json" and _is_summary(path)):
-        return candidate_baseline(_read_json(path), build_baseline)
-    return load_baseline(path)
+    if path.name == "summary.json" or (path.suffix == ".json" and is_summary(path)):
+        return candidate_baseline(file_summary(path), build_baseline)
+    return read_baseline(path)
 
 
-def _is_summary(path: Path) -> bool:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "summary_version" in data
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise HarnessError(f"{path}: cannot read it ({err.strerror})") from None
-    except ValueError as err:
-        raise HarnessError(
-            f"{path}: not JSON ({err})\n    fix: pass a run folder, its summary.json"
-            " or a baseline file"
-        ) from None
-    if not isinstance(data, dict):
-        raise HarnessError(f"{path}: not a summary (a JSON object)")
-    return data
+def file_summary(path: Path) -> dict[str, Any]:
+    """A ``summary.json`` given on its own, rebuilt from the records it holds."""
+    old = read_summary(path)
+    return _rebuilt(old["results"], old, run_dir=path.parent)
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
     """A run folder's summary, its records re-read from ``results.jsonl`` (which
     holds every run that finished, even if the session died before its summary)."""
-    from harness.reporting.summary import build_summary
-
     results = run_dir / RESULTS
     if not results.is_file():
         raise HarnessError(
@@ -71,12 +66,21 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             " reports/runs/<id> (or reports/latest)"
         )
     records = list(read_results(results))
-    meta: dict[str, Any] = {}
     summary_path = run_dir / "summary.json"
-    if summary_path.is_file():
-        old = _read_json(summary_path)
+    old = read_summary(summary_path) if summary_path.is_file() else None
+    return _rebuilt(records, old, run_dir=run_dir)
+
+
+def _rebuilt(
+    records: list[RunRecord], old: dict[str, Any] | None, *, run_dir: Path
+) -> dict[str, Any]:
+    """The summary of ``records``, keeping what the session decided (``old``, a
+    checked summary) or marked incomplete when there is none (a killed session)."""
+    from harness.reporting.summary import build_summary
+
+    if old is not None:
         keys = ("run_id", "started", "finished", "git", "complete", "incomplete_reason")
-        meta = {k: old.get(k) for k in keys}
+        meta = {k: old[k] for k in keys}
         kept = ("comparison", "gate", "verdict", "exit_code", "shadow")
         extra = {k: old.get(k) for k in kept}
     else:
@@ -86,9 +90,9 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
             "finished": None,
             "git": {"sha": None, "branch": None, "dirty": False},
             "complete": False,
-            "incomplete_reason": "the session ended before writing its summary",
+            "incomplete_reason": INCOMPLETE_REASON,
         }
-        extra = {}
+        extra = {"verdict": "error", "exit_code": int(ExitCode.ERROR)}
     summary = build_summary(records, **meta, run_dir=str(run_dir))
     gated = ((extra.get("shadow") or {}).get("thresholds") or {}).get("min_agreement")
     summary.update(mode_sections(records, gated))
@@ -147,8 +151,8 @@ def _comparison_summary(cand: Path, comparison: dict[str, Any]) -> dict[str, Any
     comparison in it, for the Markdown and HTML renderers."""
     if cand.is_dir():
         summary = run_summary(cand)
-    elif _is_summary(cand):
-        summary = _read_json(cand)
+    elif is_summary(cand):
+        summary = file_summary(cand)
     else:
         from harness.reporting.summary import build_summary
 
@@ -170,8 +174,11 @@ def _comparison_summary(cand: Path, comparison: dict[str, Any]) -> dict[str, Any
 
 def report_command(run_dir: Path, *, out: TextIO) -> int:
     """``aqe report RUN_DIR``: regenerate summary.json, summary.md and report.html
-    from ``results.jsonl``."""
+    from ``results.jsonl``; a session that did not complete (killed before its
+    summary, or marked so) gives an incomplete summary and exit 7."""
     summary = run_summary(run_dir)
+    if not summary["complete"] and summary["exit_code"] is None:
+        summary["verdict"], summary["exit_code"] = "error", int(ExitCode.ERROR)
     write_atomic(run_dir / "summary.json", dump_summary(summary))
     written = write_reports(summary, run_dir, trends=None, suite_trend=None)
     out.write(
@@ -179,7 +186,8 @@ def report_command(run_dir: Path, *, out: TextIO) -> int:
         f" {run_dir / 'summary.json'}, {written['markdown']}, {written['html']}\n"
     )
     if not summary["complete"]:
-        out.write(f"INCOMPLETE: {summary['incomplete_reason']}\n")
+        out.write(f"INCOMPLETE: {summary['incomplete_reason']} (exit 7)\n")
+        return int(ExitCode.ERROR)
     return int(ExitCode.PASS)
 
 
@@ -187,7 +195,8 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     """``aqe replay TRACE``: run the trace's agent again on its scenario and seed;
     exit 0 when the trace and verdict are reproduced byte for byte."""
     from harness.agents.loading import load_agent
-    from harness.reporting.replay import read_trace, trace_scenario
+    from harness.reporting.artefacts import read_trace
+    from harness.reporting.replay import trace_scenario
     from harness.reporting.trace import trace_bytes
     from harness.run import run_scenario
 

@@ -20,8 +20,9 @@ from statistics import fmean
 from typing import Any, ClassVar
 
 from harness._version import __version__
-from harness.errors import BaselineError
+from harness.errors import BaselineError, HarnessError
 from harness.files import write_atomic
+from harness.reporting.artefacts import parse_json
 
 BASELINE_VERSION = 1
 
@@ -222,11 +223,9 @@ def load_baseline(path: Path) -> Baseline:
             "    fix: name a readable baseline file"
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(
-            f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}\n    fix: {_RESTORE}"
-        ) from None
+        data = parse_json(text, str(path), _RESTORE)
+    except HarnessError as exc:
+        raise BaselineError(str(exc)) from None
     if not isinstance(data, dict):
         raise BaselineError(
             f"{path}: the baseline is {_kind_of(data)}, not a JSON object\n"

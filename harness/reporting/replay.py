@@ -11,59 +11,18 @@ expectations.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, ToolError
 from harness.faults.kind import Target
+from harness.reporting.artefacts import Trace, read_trace
 from harness.world.clock import EPOCH
 
 if TYPE_CHECKING:
     from harness.run import RunRecord
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Trace:
-    path: Path
-    header: dict[str, Any]
-    lines: tuple[dict[str, Any], ...]
-    text: bytes
-
-    @property
-    def verdict(self) -> dict[str, Any]:
-        return next(line for line in reversed(self.lines) if line["type"] == "verdict")
-
-
-def read_trace(path: Path) -> Trace:
-    """A trace file, checked to be one (a clear error otherwise)."""
-    try:
-        text = path.read_bytes()
-    except OSError as err:
-        raise HarnessError(
-            f"{path}: cannot read the trace ({err.strerror})\n"
-            "    fix: pass a .jsonl file from a run folder's traces/"
-        ) from None
-    try:
-        lines = tuple(json.loads(line) for line in text.splitlines() if line.strip())
-    except json.JSONDecodeError as err:
-        raise HarnessError(
-            f"{path}:{err.lineno}: not a trace line ({err.msg})\n"
-            "    fix: pass a trace written by aqe (one JSON object a line)"
-        ) from None
-    if (
-        not lines
-        or lines[0].get("type") != "header"
-        or lines[-1].get("type") != ("verdict")
-    ):
-        raise HarnessError(
-            f"{path}: not a complete aqe trace (it must open with a header line and"
-            " end with a verdict line)\n    fix: pass a trace written by aqe"
-        )
-    return Trace(path=path, header=lines[0], lines=lines, text=text)
 
 
 def trace_scenario(trace: Trace, override: Path | None = None) -> Any:

@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
-
-from harness.errors import HarnessError
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.run import RunRecord
@@ -95,32 +92,6 @@ class ResultsLog:
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
             handle.flush()
-
-
-def read_results(path: Path) -> Iterator[RunRecord]:
-    """The records of a ``results.jsonl``; a torn last line (a session killed while
-    writing it) is skipped, any other bad line is an error naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise HarnessError(
-            f"{path}: cannot read the results ({err.strerror})\n"
-            "    fix: pass a run folder (reports/runs/<id>) or its results.jsonl"
-        ) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            if number == len(lines):
-                return
-            raise HarnessError(
-                f"{path}:{number}: not a JSON record ({err.msg})\n"
-                "    fix: remove the line, or re-run the session"
-            ) from None
-        if isinstance(record, dict):
-            yield cast("RunRecord", record)  # written by this module's append
 
 
 def point_latest(reports: Path, run_dir: Path) -> None:

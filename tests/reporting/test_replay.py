@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.agents import reference
-from harness.reporting.replay import read_trace, replay_agent
+from harness.reporting.artefacts import read_trace
+from harness.reporting.replay import replay_agent
 from harness.reporting.trace import write_trace
 from harness.run import run_scenario
 from harness.scenario.loader import load_scenario

@@ -368,12 +368,14 @@ def test_a_torn_last_line_of_results_is_skipped_and_others_are_errors(
     tmp_path: Path,
 ) -> None:
     from harness.errors import HarnessError
-    from harness.reporting.runfolder import read_results
+    from harness.reporting.artefacts import read_results
+    from tests.reporting.report_summaries import record
 
+    a, b = record("refund_ok"), record("refund_ok", 1)
     path = tmp_path / "results.jsonl"
-    path.write_text('{"a": 1}\n{"b": 2}\n{"c": ')
-    assert list(read_results(path)) == [{"a": 1}, {"b": 2}]
-    path.write_text('{"a": 1}\nnot json\n{"b": 2}\n')
+    path.write_text(f'{json.dumps(a)}\n{json.dumps(b)}\n{{"c": ')
+    assert list(read_results(path)) == [a, b]
+    path.write_text(f"{json.dumps(a)}\nnot json\n{json.dumps(b)}\n")
     with pytest.raises(HarnessError) as err:
         list(read_results(path))
     assert str(err.value) == (
@@ -487,7 +489,7 @@ def test_replay_of_something_that_is_not_a_trace_is_a_clear_error(
 
     bad = tmp_path / "x.jsonl"
     bad.write_text('{"type": "task"}\n')
-    assert main(["replay", str(bad)]) == 2
+    assert main(["replay", str(bad)]) == 4
     assert capsys.readouterr().err == (
         f"aqe replay: {bad}: not a complete aqe trace (it must open with a header"
         " line and end with a verdict line)\n    fix: pass a trace written by aqe\n"
