@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 Schema = dict[str, Any]
@@ -136,3 +137,21 @@ def batch_request(name: str, item: Schema, *, most: int, description: str) -> Sc
         },
         required=(name,),
     )
+
+
+def scenario_fields(
+    contract: Schema, names: Iterable[str], **overrides: Schema
+) -> Schema:
+    """The fields a scenario may give a record it creates (``world.records``).
+
+    A closed object of ``names``, each typed as the record's ``contract`` types
+    it, or by ``overrides`` where a scenario writes it otherwise (an id that
+    names another record, a field the record does not keep).
+    """
+    properties = contract.get("properties", {})
+    return obj({name: overrides.get(name) or properties[name] for name in names})
+
+
+def field_names(schema: Mapping[str, Any]) -> tuple[str, ...]:
+    """The field names an object schema declares, in order."""
+    return tuple(schema.get("properties", {}))

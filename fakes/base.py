@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from fakes._schema import field_names
 from fakes.operations import IF_MATCH as IF_MATCH
 from fakes.operations import Handler as Handler
 from fakes.operations import Operation as Operation
@@ -286,6 +287,11 @@ class FakeService:
     operations: ClassVar[tuple[Operation, ...]] = ()
     #: Kinds a scenario may create as named records (``world.records``).
     record_kinds: ClassVar[tuple[str, ...]] = ()
+    #: Per record kind, the JSON Schema of the fields a scenario may give it: a
+    #: closed object naming each field ``create_record`` accepts, with its type
+    #: and, for a closed set of values, its ``enum``. The scenario loader checks
+    #: ``world.records`` against it; :meth:`check_record_fields` reads its names.
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: Collections in ``state`` (what outcome assertions count and read).
     collections: ClassVar[tuple[str, ...]] = ()
     #: The error code of the 404 for a missing record (:meth:`get_or_404`).
@@ -331,10 +337,10 @@ class FakeService:
         """Create a named scenario record of ``kind`` from ``fields``."""
         raise self.unknown_kind(kind)
 
-    def check_record_fields(
-        self, kind: str, fields: Mapping[str, Any], known: tuple[str, ...]
-    ) -> None:
-        """Reject a scenario record's field that ``kind`` does not have (a typo)."""
+    def check_record_fields(self, kind: str, fields: Mapping[str, Any]) -> None:
+        """Reject a scenario record's field that ``kind`` does not have (a typo):
+        one that its :attr:`record_fields` schema does not declare."""
+        known = field_names(self.record_fields.get(kind, {}))
         unknown = sorted(set(fields) - set(known))
         if unknown:
             article = "an" if self.name[:1] in ("a", "e", "i", "o", "u") else "a"

@@ -13,15 +13,20 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from fakes import _schema as s
 from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 from fakes.calendar.objects import (
+    APPOINTMENT,
     APPOINTMENT_STATUSES,
     DATE,
     DAY,
     FIRST_DAY,
     NOW,
+    PATIENT,
     PAYERS,
+    PROVIDER,
     SCHEDULE_DAYS,
+    SLOT,
     SLOT_MINUTES,
     SLOT_STARTS,
     SPECIALTIES,
@@ -167,6 +172,40 @@ def seed_calendar(rng: random.Random, ids: IdGenerator, scale: WorldScale) -> Se
 
 # -- records a scenario creates ------------------------------------------------------
 
+#: A patient's fields a scenario may give, as text (the rest: insurance).
+_PATIENT_TEXT = ("name", "date_of_birth", "email", "phone")
+_PATIENT_FIELDS = (*_PATIENT_TEXT, "insurance_payer", "insurance_member_id")
+#: The fields a scenario may give each record kind (see ``FakeService``).
+RECORD_FIELDS: dict[str, s.Schema] = {
+    "provider": s.scenario_fields(
+        PROVIDER, ("name", "specialty", "location", "accepting_new_patients")
+    ),
+    "patient": s.scenario_fields(
+        PATIENT,
+        _PATIENT_FIELDS,
+        email=s.nullable(s.string("Email address (null: none on file).")),
+        phone=s.nullable(s.string("Phone number (null: none on file).")),
+    ),
+    "slot": s.scenario_fields(
+        SLOT,
+        ("provider", "start", "minutes", "status"),
+        start={
+            "type": ["string", "integer"],
+            "description": "When it starts: an ISO time (2026-01-05T10:00, UTC)"
+            " or Unix seconds.",
+        },
+        minutes=s.integer("How long it lasts, in minutes.", minimum=1),
+        status=s.enum(
+            "open or blocked (an appointment record naming it books it).",
+            "open",
+            "blocked",
+        ),
+    ),
+    "appointment": s.scenario_fields(
+        APPOINTMENT, ("patient", "slot", "reason", "status")
+    ),
+}
+
 
 def create_record(
     calendar: FakeService, kind: str, fields: Mapping[str, Any]
@@ -184,11 +223,7 @@ def create_record(
 
 
 def _create_provider(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    calendar.check_record_fields(
-        "provider",
-        fields,
-        ("name", "specialty", "location", "accepting_new_patients"),
-    )
+    calendar.check_record_fields("provider", fields)
     world = calendar.world
     specialty, location = world.rng.choice(SPECIALTIES)
     provider: Record = {
@@ -204,10 +239,7 @@ def _create_provider(calendar: FakeService, fields: Mapping[str, Any]) -> Record
 
 
 def _create_patient(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    known = ("name", "date_of_birth", "email", "phone")
-    calendar.check_record_fields(
-        "patient", fields, (*known, "insurance_payer", "insurance_member_id")
-    )
+    calendar.check_record_fields("patient", fields)
     world = calendar.world
     name = str(fields.get("name", world.faker.name()))
     local = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".") or "patient"
@@ -225,7 +257,7 @@ def _create_patient(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
         email=email,
         insured=True,  # unless the scenario's fields say otherwise
     )
-    for key in (*known, "insurance_payer", "insurance_member_id"):
+    for key in _PATIENT_FIELDS:
         if key in fields:
             value = fields[key]
             patient[key] = None if value is None else str(value)
@@ -237,9 +269,7 @@ def _create_patient(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_slot(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    calendar.check_record_fields(
-        "slot", fields, ("provider", "start", "minutes", "status")
-    )
+    calendar.check_record_fields("slot", fields)
     provider = str(fields.get("provider", ""))
     if provider not in calendar.state["providers"]:
         raise LookupError(f"no calendar provider {provider!r} for the slot")
@@ -270,9 +300,7 @@ def _create_slot(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_appointment(calendar: FakeService, fields: Mapping[str, Any]) -> Record:
-    calendar.check_record_fields(
-        "appointment", fields, ("patient", "slot", "reason", "status")
-    )
+    calendar.check_record_fields("appointment", fields)
     patient, slot_id = str(fields.get("patient")), str(fields.get("slot"))
     if patient not in calendar.state["patients"]:
         raise LookupError(f"no calendar patient {patient!r} for the appointment")

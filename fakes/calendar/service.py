@@ -46,7 +46,7 @@ from fakes.calendar.objects import (
     SLOT_STATUSES,
     appointment_object,
 )
-from fakes.calendar.seed import create_record, seed_calendar
+from fakes.calendar.seed import RECORD_FIELDS, create_record, seed_calendar
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -63,6 +63,7 @@ class Calendar(FakeService):
         "slot",
         "appointment",
     )
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = RECORD_FIELDS
     collections: ClassVar[tuple[str, ...]] = (
         "providers",
         "patients",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from fakes import _schema as s
 from fakes._company import iam_users, staff
 from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 from fakes.crm.objects import (
@@ -310,6 +311,71 @@ def _seed_lead(
 
 # -- scenario records -------------------------------------------------------------
 
+#: The fields a scenario may give each record kind (those of
+#: :func:`scenario_defaults`, and the revision a test may start from).
+_SCENARIO_FIELDS: dict[str, tuple[str, ...]] = {
+    "account": (
+        "name",
+        "customer",
+        "tier",
+        "billing_plan",
+        "owner",
+        "region",
+        "arr",
+        "currency",
+        "health",
+        "renewal_date",
+    ),
+    "lead": (
+        "name",
+        "email",
+        "company",
+        "source",
+        *RUBRIC,
+        "score",
+        "status",
+        "owner",
+        "converted_account",
+        "converted_contact",
+    ),
+    "contact": ("account", "name", "email", "role"),
+    "opportunity": (
+        "account",
+        "name",
+        "kind",
+        "stage",
+        "amount",
+        "currency",
+        "close_date",
+        "discount_pct",
+        "pricing_exception",
+        "owner",
+    ),
+    "contract": (
+        "account",
+        "start",
+        "end",
+        "auto_renew",
+        "seats",
+        "price_per_seat",
+        "currency",
+        "terms",
+    ),
+    "usage": (
+        "account",
+        "product",
+        "period",
+        "seats_purchased",
+        "seats_active",
+        "api_calls",
+    ),
+}
+#: Each kind's scenario fields as its record contract types them.
+RECORD_FIELDS: dict[str, s.Schema] = {
+    kind: s.scenario_fields(RECORD_KINDS[kind][2], (*names, "version", "locked_by"))
+    for kind, names in _SCENARIO_FIELDS.items()
+}
+
 
 def create_record(crm: FakeService, kind: str, fields: Mapping[str, Any]) -> Record:
     """A scenario record of ``kind`` from ``fields``, defaults where they are silent."""
@@ -324,7 +390,7 @@ def create_record(crm: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
     defaults = scenario_defaults(
         kind, fields, crm.world.faker, owner=_an_owner(crm), account=account
     )
-    settable = {*defaults, "version", "locked_by"}
+    settable = set(s.field_names(RECORD_FIELDS[kind]))
     for name in fields:
         if name not in settable:
             raise ValueError(_no_such_field(kind, name, settable))

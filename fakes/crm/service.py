@@ -100,6 +100,7 @@ class Crm(FakeService):
     name: ClassVar[str] = "crm"
     hosts: ClassVar[tuple[str, ...]] = ("crm.sim",)
     record_kinds: ClassVar[tuple[str, ...]] = tuple(_KINDS)
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = seed.RECORD_FIELDS
     collections: ClassVar[tuple[str, ...]] = c.COLLECTIONS
 
     # -- seeded data ------------------------------------------------------------

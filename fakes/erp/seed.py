@@ -10,6 +10,7 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from fakes import _schema as s
 from fakes.base import FakeService, IdGenerator, Record, Seed
 from fakes.erp.objects import (
     APPROVAL_LIMIT,
@@ -17,12 +18,15 @@ from fakes.erp.objects import (
     COUNTRIES,
     CURRENCIES,
     DAY,
+    INVOICE,
     INVOICE_STATUSES,
     NOW,
     ORDERS_PER_VENDOR,
     PAYMENT_TERMS,
     PO_STATUSES,
+    PURCHASE_ORDER,
     TABLES,
+    VENDOR,
     VENDOR_STATUSES,
     catalog_line,
     invoice_object,
@@ -246,6 +250,25 @@ _ORDER_FIELDS = (
     "approved_by",
 )
 _INVOICE_FIELDS = ("purchase_order", "number", "amount", "status", "match_difference")
+#: The fields a scenario may give each record kind (see ``FakeService``).
+RECORD_FIELDS: dict[str, s.Schema] = {
+    "vendor": s.scenario_fields(VENDOR, _VENDOR_FIELDS),
+    "purchase_order": s.scenario_fields(
+        PURCHASE_ORDER,
+        _ORDER_FIELDS,
+        vendor=s.nullable(s.string("The vendor's id (null: a new vendor).")),
+        requester=s.nullable(
+            s.string("The iam user who asks for it (null: an active employee).")
+        ),
+    ),
+    "invoice": s.scenario_fields(
+        INVOICE,
+        _INVOICE_FIELDS,
+        purchase_order=s.nullable(
+            s.string("The purchase order's id (null: a new received order).")
+        ),
+    ),
+}
 
 
 def create_record(erp: FakeService, kind: str, fields: Mapping[str, Any]) -> Record:
@@ -260,7 +283,7 @@ def create_record(erp: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
 
 
 def _create_vendor(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    erp.check_record_fields("vendor", fields, _VENDOR_FIELDS)
+    erp.check_record_fields("vendor", fields)
     _check_choice(fields, "status", VENDOR_STATUSES)
     _check_choice(fields, "country", tuple(COUNTRIES))
     _check_choice(fields, "payment_terms", PAYMENT_TERMS)
@@ -287,7 +310,7 @@ def _create_vendor(erp: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_order(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    erp.check_record_fields("purchase_order", fields, _ORDER_FIELDS)
+    erp.check_record_fields("purchase_order", fields)
     _check_choice(fields, "status", PO_STATUSES)
     _check_choice(fields, "currency", CURRENCIES)
     world = erp.world
@@ -326,7 +349,7 @@ def _create_order(erp: FakeService, fields: Mapping[str, Any]) -> Record:
 
 
 def _create_invoice(erp: FakeService, fields: Mapping[str, Any]) -> Record:
-    erp.check_record_fields("invoice", fields, _INVOICE_FIELDS)
+    erp.check_record_fields("invoice", fields)
     _check_choice(fields, "status", INVOICE_STATUSES)
     world = erp.world
     order_id = fields.get("purchase_order")

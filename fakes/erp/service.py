@@ -52,7 +52,7 @@ from fakes.erp.objects import (
     VENDOR,
     VENDOR_STATUSES,
 )
-from fakes.erp.seed import create_record, seed_erp
+from fakes.erp.seed import RECORD_FIELDS, create_record, seed_erp
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -82,6 +82,7 @@ class Erp(FakeService):
     name: ClassVar[str] = "erp"
     hosts: ClassVar[tuple[str, ...]] = ("erp.sim",)
     record_kinds: ClassVar[tuple[str, ...]] = ("vendor", "purchase_order", "invoice")
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = RECORD_FIELDS
     collections: ClassVar[tuple[str, ...]] = (
         "vendors",
         "purchase_orders",

@@ -11,17 +11,21 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from fakes import _schema as s
 from fakes.base import FakeService, IdGenerator, Record, Seed
 from fakes.iam.objects import (
     COMPANY_DOMAIN,
     DAY,
     DEPARTMENT_GROUPS,
     DEPARTMENTS,
+    GRANT,
     GRANT_REASONS,
     GRANT_STATUSES,
+    GROUP,
     GROUPS,
     NOW,
     PRIVILEGED_AFFINITY,
+    USER,
     USER_STATUSES,
     find_group,
     grant_object,
@@ -44,6 +48,18 @@ _USER_FIELDS = (
     "mfa_enrolled",
     "last_credential_reset",
 )
+_GROUP_FIELDS = ("name", "description", "privileged", "owner")
+_GRANT_FIELDS = ("user", "group", "status", "reason", "expires_at")
+#: The fields a scenario may give each record kind (see ``FakeService``).
+RECORD_FIELDS: dict[str, s.Schema] = {
+    "user": s.scenario_fields(
+        USER,
+        _USER_FIELDS,
+        email=s.nullable(s.string("Work email (null: made from the name).")),
+    ),
+    "group": s.scenario_fields(GROUP, _GROUP_FIELDS),
+    "grant": s.scenario_fields(GRANT, _GRANT_FIELDS),
+}
 _DEPARTMENTS = tuple(DEPARTMENTS)
 _WEIGHTS = tuple(share for share, _ in DEPARTMENTS.values())
 _HEAD_TITLE = "Head of "
@@ -96,9 +112,7 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
     if kind == "user":
         return _create_user(iam, fields)
     if kind == "group":
-        iam.check_record_fields(
-            kind, fields, ("name", "description", "privileged", "owner")
-        )
+        iam.check_record_fields(kind, fields)
         name = str(fields.get("name", f"team-{iam.world.rng.randrange(10**6)}"))
         group = group_object(
             iam.world.ids.new("grp", 10),
@@ -110,9 +124,7 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
         iam.state["groups"][group["id"]] = group
         return group
     if kind == "grant":
-        iam.check_record_fields(
-            kind, fields, ("user", "group", "status", "reason", "expires_at")
-        )
+        iam.check_record_fields(kind, fields)
         if "user" not in fields or "group" not in fields:
             raise ValueError("an iam grant needs both 'user' and 'group'")
         if fields.get("status", "active") not in GRANT_STATUSES:
@@ -145,7 +157,7 @@ def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Rec
 
 
 def _create_user(iam: FakeService, fields: Mapping[str, Any]) -> Record:
-    iam.check_record_fields("user", fields, _USER_FIELDS)
+    iam.check_record_fields("user", fields)
     if fields.get("status", "active") not in USER_STATUSES:
         raise ValueError(
             f"status {fields['status']!r} is not one of {', '.join(USER_STATUSES)}"

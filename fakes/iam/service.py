@@ -46,7 +46,7 @@ from fakes.iam.objects import (
     find_group,
     grant_object,
 )
-from fakes.iam.seed import create_record, seed_iam
+from fakes.iam.seed import RECORD_FIELDS, create_record, seed_iam
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -58,6 +58,7 @@ class Iam(FakeService):
     name: ClassVar[str] = "iam"
     hosts: ClassVar[tuple[str, ...]] = ("iam.sim",)
     record_kinds: ClassVar[tuple[str, ...]] = ("user", "group", "grant")
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = RECORD_FIELDS
     collections: ClassVar[tuple[str, ...]] = (
         "users",
         "groups",

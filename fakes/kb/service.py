@@ -125,6 +125,28 @@ class Kb(FakeService):
     hosts: ClassVar[tuple[str, ...]] = ("kb.sim",)
     #: ``policy``/``article`` make that kind; ``document`` keeps its slug's kind.
     record_kinds: ClassVar[tuple[str, ...]] = ("document", *KINDS)
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = dict.fromkeys(
+        record_kinds,
+        s.scenario_fields(
+            DOCUMENT,
+            (
+                "slug",
+                "title",
+                "body",
+                "version",
+                "effective_from",
+                "effective_to",
+                "status",
+                "owner",
+                "tags",
+                "change_note",
+            ),
+            effective_from=s.string("The first day it applies (YYYY-MM-DD)."),
+            effective_to=s.nullable(
+                s.string("The day it stops applying (YYYY-MM-DD; null: open-ended).")
+            ),
+        ),
+    )
     collections: ClassVar[tuple[str, ...]] = ("documents",)
 
     @classmethod
@@ -166,6 +188,7 @@ class Kb(FakeService):
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         if kind not in self.record_kinds:
             raise self.unknown_kind(kind)
+        self.check_record_fields(kind, fields)
         now = int(self.world.clock.epoch())
         slug = str(fields.get("slug") or slugify(str(fields.get("title", ""))))
         if not slug:

@@ -35,6 +35,7 @@ from fakes.base import (
 )
 from fakes.notify.slack import (
     BLOCKS,
+    CHANNEL,
     CHANNELS,
     POSTED,
     SEEDED_CHANNELS,
@@ -88,6 +89,13 @@ class Notify(FakeService):
     name: ClassVar[str] = "notify"
     hosts: ClassVar[tuple[str, ...]] = ("notify.sim",)
     record_kinds: ClassVar[tuple[str, ...]] = ("channel",)
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "channel": s.scenario_fields(
+            CHANNEL,
+            ("name", "purpose", "is_private", "is_archived", "is_member"),
+            purpose=s.string("What the channel is for."),
+        )
+    }
     collections: ClassVar[tuple[str, ...]] = ("messages", "channels", "chat_messages")
 
     @classmethod
@@ -112,6 +120,7 @@ class Notify(FakeService):
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         if kind != "channel":
             raise self.unknown_kind(kind)
+        self.check_record_fields(kind, fields)
         name = str(fields.get("name", "")).removeprefix("#")
         if not name:
             raise ValueError("a channel needs a name (e.g. name: payments-ops)")

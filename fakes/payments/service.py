@@ -51,6 +51,26 @@ class Payments(FakeService):
     name: ClassVar[str] = "payments"
     hosts: ClassVar[tuple[str, ...]] = ("payments.sim", "api.stripe.com")
     record_kinds: ClassVar[tuple[str, ...]] = ("customer", "charge")
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "customer": s.scenario_fields(
+            CUSTOMER, ("name", "email", "description", "metadata")
+        ),
+        "charge": s.scenario_fields(
+            CHARGE,
+            (
+                "customer",
+                "amount",
+                "currency",
+                "status",
+                "description",
+                "amount_refunded",
+                "refunded",
+            ),
+            customer=s.nullable(
+                s.string("The paying customer's id (null: a new customer).")
+            ),
+        ),
+    }
     collections: ClassVar[tuple[str, ...]] = ("customers", "charges", "refunds")
     not_found_code: ClassVar[str] = "resource_missing"
 
@@ -102,6 +122,8 @@ class Payments(FakeService):
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         ids, now = self.world.ids, int(self.world.clock.epoch())
+        if kind in self.record_fields:
+            self.check_record_fields(kind, fields)
         if kind == "customer":
             faker = self.world.faker
             customer = customer_object(

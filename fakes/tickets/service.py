@@ -70,6 +70,30 @@ class Tickets(FakeService):
     hosts: ClassVar[tuple[str, ...]] = ("tickets.sim",)
     #: ``ticket`` makes a customer question; the others a ticket of that kind.
     record_kinds: ClassVar[tuple[str, ...]] = ("ticket", *KINDS)
+    record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = dict.fromkeys(
+        record_kinds,
+        s.scenario_fields(
+            TICKET,
+            (
+                "subject",
+                "description",
+                "status",
+                "priority",
+                "charge",
+                "customer",
+                "created",
+                "assignee",
+                "resolution",
+                "tags",
+                "linked",
+            ),
+            linked={
+                "type": ["string", "array"],
+                "items": {"type": "string"},
+                "description": "The ticket (or list of tickets) it is linked to.",
+            },
+        ),
+    )
     collections: ClassVar[tuple[str, ...]] = ("tickets", "comments")
 
     @classmethod
@@ -86,6 +110,7 @@ class Tickets(FakeService):
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         if kind not in self.record_kinds:
             raise self.unknown_kind(kind)
+        self.check_record_fields(kind, fields)
         ticket_kind = "question" if kind == "ticket" else kind
         faker, now = self.world.faker, int(self.world.clock.epoch())
         for field, choices in (("status", STATUSES), ("priority", PRIORITIES)):

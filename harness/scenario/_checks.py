@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Generator, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from harness.faults.kind import Kind, Target
 from harness.faults.registry import registry
 from harness.policy._checks import catalog as services_by_name
 from harness.policy._checks import pack_problems
-from harness.scenario.refs import find_refs
+from harness.scenario.refs import REF, find_refs
 from harness.source.problems import (
     JsonPath,
     Problem,
@@ -23,6 +26,7 @@ from harness.source.problems import (
     choices_fix,
     json_path,
     plural,
+    schema_problems,
 )
 
 _OUTCOME_FORMS = (
@@ -405,6 +409,7 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
             yield from _member(
                 path, record, "kind", service, "record_kinds", "record kind"
             )
+            yield from _record_field_problems(path, record, service)
     for path, fault in _items(data, "faults"):
         match = _dict(fault.get("match"))
         service = yield from _service(catalog, (*path, "match"), match.get("service"))
@@ -465,6 +470,46 @@ def _expectation_names(
                 message=f"{service_name} has no collection {collection!r}",
                 fix=choices_fix(collection, service.collections, "collections"),
             )
+
+
+def _record_field_problems(
+    path: JsonPath, record: dict[str, Any], service: Any
+) -> Iterator[Problem]:
+    """A record's fields as its service declares them (``record_fields``):
+    known names, each of its type and, for a closed set, one of its values.
+
+    A value that is a whole reference (``$charge.amount``) takes the type of
+    what it names when the run builds the world, so it is not checked here.
+    """
+    kind = record.get("kind")
+    if service is None or not isinstance(kind, str):
+        return
+    schema = service.record_fields.get(kind)
+    if schema is None:
+        return
+    fields = {k: v for k, v in record.items() if k not in ("service", "kind")}
+    names = list(schema.get("properties", {}))
+    noun = f"{service.name} {kind}"
+    for name in fields:
+        if name not in names:
+            yield Problem(
+                path=path,
+                key=name,
+                message=f"unknown field {name!r} for {article(noun)} {noun}",
+                fix=choices_fix(name, names, "fields"),
+            )
+    errors = [
+        error
+        for error in Draft202012Validator(schema).iter_errors(fields)
+        if error.validator != "additionalProperties"
+        and not (isinstance(error.instance, str) and REF.fullmatch(error.instance))
+    ]
+    enums = {tuple(e.absolute_path) for e in errors if e.validator == "enum"}
+    for error in errors:
+        if error.validator == "type" and tuple(error.absolute_path) in enums:
+            continue  # the enum's problem names the valid values
+        for problem in schema_problems(error):
+            yield replace(problem, path=(*path, *(problem.path or ())))
 
 
 def _service(

@@ -211,9 +211,12 @@ def choices_fix(word: object, choices: Iterable[str], label: str) -> str:
 
 
 def plural(noun: str) -> str:
-    """The last word of ``noun``, plural: ``fault kind`` -> ``kinds``."""
+    """The last word of ``noun``, plural: ``fault kind`` -> ``kinds``,
+    ``status`` -> ``statuses``."""
     last = noun.split()[-1]
-    return last[:-1] + "ies" if last.endswith("y") else last + "s"
+    if last.endswith("y"):
+        return last[:-1] + "ies"
+    return last + "es" if last.endswith(("s", "x", "sh", "ch")) else last + "s"
 
 
 # -- jsonschema errors -------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from harness.errors import ToolError
 from harness.run import RunSetup, prepare_run
 from harness.runtime.sandbox import sandbox
 from harness.scenario.loader import scenario_from_dict
+from harness.scenario.model import RecordSpec, Scenario
 from harness.world.history import EntryType, HistoryEntry
 
 SEED = 0
@@ -32,6 +33,25 @@ RECORDS: dict[str, Any] = {
     "charge": {"service": "payments", "kind": "charge", "amount": 5000},
     "ticket": {"service": "tickets", "kind": "ticket", "charge": "$charge.id"},
 }
+
+
+def unchecked(spec: Mapping[str, Any]) -> Scenario:
+    """Scenario ``spec`` with its records as given, past the loader's field checks
+    (as a :class:`Scenario` built in Python may have them): what a fake's own
+    checks refuse when the run creates the records."""
+    world = spec["world"]
+    scenario = scenario_from_dict({**spec, "world": {**world, "records": {}}})
+    records = {
+        name: RecordSpec(
+            service=record["service"],
+            kind=record["kind"],
+            fields={k: v for k, v in record.items() if k not in ("service", "kind")},
+        )
+        for name, record in world["records"].items()
+    }
+    return replace(scenario, world=replace(scenario.world, records=records))
+
+
 #: The scripted approver of the default world.
 APPROVE_AFTER_2H: dict[str, Any] = {"approver": {"decision": "approve", "after": "2h"}}
 

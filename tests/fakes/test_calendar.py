@@ -16,7 +16,7 @@ from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
-from tests.fakes.conftest import SEED, Door, effects, error
+from tests.fakes.conftest import SEED, Door, effects, error, unchecked
 
 CALENDAR_RECORDS: dict[str, Any] = {
     "doctor": {
@@ -443,7 +443,7 @@ def test_a_scenario_record_that_cannot_exist_is_refused_with_the_reason(
         "world": {"records": {"r": {"service": "calendar", **record}}},
     }
     with pytest.raises(HarnessError) as caught:
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)
     assert str(caught.value) == f"scenario 't': cannot create record 'r': {reason}"
 
 

@@ -25,10 +25,9 @@ from fakes.crm import next_stages
 from fakes.crm import objects as c
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
-from harness.scenario.loader import scenario_from_dict
 from harness.world.snapshot import shared_faker
 from harness.world.world import World
-from tests.fakes.conftest import RECORDS, SEED, Door, error
+from tests.fakes.conftest import RECORDS, SEED, Door, error, unchecked
 
 #: A lead whose rubric scores 20 + 20 + 0 + 10 + 10 + 5 = 65: qualified.
 GOOD_RUBRIC = {
@@ -1029,4 +1028,4 @@ def test_a_scenario_naming_a_field_the_crm_lacks_fails_to_prepare_with_the_fix()
         "version"
     )
     with pytest.raises(HarnessError, match=f"^{re.escape(message)}$"):
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)

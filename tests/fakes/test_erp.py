@@ -18,7 +18,7 @@ from harness.run import RunSetup, prepare_run
 from harness.scenario.loader import scenario_from_dict
 from harness.world.history import EntryType
 from harness.world.world import World
-from tests.fakes.conftest import SEED, Door, effects, error
+from tests.fakes.conftest import SEED, Door, effects, error, unchecked
 
 ORDER = {"service": "erp", "kind": "purchase_order", "requester": "$buyer.id"}
 ERP_RECORDS: dict[str, Any] = {
@@ -962,5 +962,5 @@ def test_a_scenario_record_that_cannot_exist_is_refused_with_the_reason(
         "world": {"records": {"r": {"service": "erp", **record}}},
     }
     with pytest.raises(HarnessError) as caught:
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)
     assert str(caught.value) == f"scenario 't': cannot create record 'r': {reason}"

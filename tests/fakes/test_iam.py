@@ -14,9 +14,8 @@ from fakes.base import SCALES, IdGenerator
 from fakes.iam import COMPANY_DOMAIN, GROUPS, LOGIN_URL, RESET_TTL, Iam
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
-from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
-from tests.fakes.conftest import SEED, Door, effects, error
+from tests.fakes.conftest import SEED, Door, effects, error, unchecked
 
 IAM_RECORDS: dict[str, Any] = {
     "alice": {
@@ -536,5 +535,5 @@ def test_a_scenario_record_that_cannot_exist_is_refused_with_the_reason(
         "world": {"records": {"r": {"service": "iam", **record}}},
     }
     with pytest.raises(HarnessError) as caught:
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)
     assert str(caught.value) == f"scenario 't': cannot create record 'r': {reason}"

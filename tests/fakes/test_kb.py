@@ -11,9 +11,8 @@ import pytest
 from fakes.base import fingerprint
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
-from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
-from tests.fakes.conftest import RECORDS, SEED, Door
+from tests.fakes.conftest import RECORDS, SEED, Door, unchecked
 
 TODAY = "2026-01-01"
 POLICY_VERSIONS = {
@@ -472,7 +471,7 @@ def test_a_scenario_document_with_an_unknown_status_is_refused() -> None:
         },
     }
     with pytest.raises(HarnessError) as raised:
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)
     assert str(raised.value) == (
         "scenario 'bad_status': cannot create record 'doc': status 'live' is not a "
         "document status (choose one of: draft, published, retired)"

@@ -15,9 +15,8 @@ from fakes.tickets import Tickets
 from fakes.tickets.helpdesk import KINDS
 from harness.errors import HarnessError
 from harness.run import RunSetup, prepare_run
-from harness.scenario.loader import scenario_from_dict
 from harness.world.world import World
-from tests.fakes.conftest import HOUR, RECORDS, SEED, Door
+from tests.fakes.conftest import HOUR, RECORDS, SEED, Door, unchecked
 
 CLOSED_TICKET = {
     **RECORDS,
@@ -892,7 +891,7 @@ def test_a_scenario_ticket_that_cannot_exist_is_refused(
         "world": {"records": {"t": {"service": "tickets", **fields}}},
     }
     with pytest.raises(HarnessError) as raised:
-        prepare_run(scenario_from_dict(spec), seed=SEED)
+        prepare_run(unchecked(spec), seed=SEED)
     assert str(raised.value) == (
         f"scenario 'bad_ticket': cannot create record 't': {problem}"
     )

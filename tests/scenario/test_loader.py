@@ -650,7 +650,9 @@ def test_loader_rejects_a_reference_when_no_record_is_defined() -> None:
 
 
 def test_loader_rejects_a_record_referencing_a_later_record() -> None:
-    text = BASE + "    refund: {service: payments, kind: charge, of: $ticket.id}\n"
+    text = (
+        BASE + "    refund: {service: payments, kind: charge, customer: $ticket.id}\n"
+    )
     text = text.replace(
         "    charge:", "    ticket: {service: tickets, kind: ticket}\n    charge:"
     )
@@ -666,11 +668,11 @@ def test_loader_rejects_a_record_referencing_a_later_record() -> None:
 
 def test_loader_rejects_a_record_referencing_itself() -> None:
     records = {
-        "charge": {"service": "payments", "kind": "charge", "copy": "$charge.id"}
+        "charge": {"service": "payments", "kind": "charge", "customer": "$charge.id"}
     }
 
     assert dict_problems(minimal(world={"records": records})) == (
-        "<scenario refund>: world.records.charge.copy: record 'charge' references"
+        "<scenario refund>: world.records.charge.customer: record 'charge' references"
         " itself ('$charge.id')\n"
         "    fix: write the value: a record cannot read its own fields",
     )
