@@ -129,8 +129,18 @@ class HistorySink(Protocol):
     ) -> object: ...
 
 
+class SecretBook(Protocol):
+    """Where a fake declares the secrets it issues (reset links, tokens), so no
+    trace or report shows them in clear."""
+
+    def add(self, value: str, kind: str) -> str: ...
+
+
 class WorldView(Protocol):
     """All a fake service may use of the world it runs in."""
+
+    @property
+    def secrets(self) -> SecretBook: ...
 
     @property
     def clock(self) -> Clock: ...
@@ -234,6 +244,11 @@ class CallContext:
 
     def new_id(self, prefix: str, length: int = 24) -> str:
         return self.world.ids.new(prefix, length)
+
+    def secret(self, value: str, kind: str) -> str:
+        """``value``, declared a secret of ``kind`` (``reset_link``): the agent
+        gets it as it is; traces and reports show a stable alias instead."""
+        return self.world.secrets.add(value, kind)
 
     def commit(
         self, *, business_key: str, params: Mapping[str, Any], ref: str | None = None

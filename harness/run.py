@@ -180,6 +180,7 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
         name=scenario.policy.identity.agent or "aqe-agent",
         api_key="sk_test_" + "".join(key_rng.choices(_KEY_ALPHABET, k=24)),
     )
+    world.secrets.add(identity.api_key, "credential")
     gateway = Gateway(
         world,
         identities={identity.api_key: identity.name},

@@ -212,7 +212,9 @@ class Iam(FakeService):
             "user": user["id"],
             "delivery": "email_to_user",
             "sent_to": user["email"],
-            "reset_link": LOGIN_URL + ctx.new_id("tok", 32)[4:],
+            "reset_link": ctx.secret(
+                LOGIN_URL + ctx.new_id("tok", 32)[4:], "reset_link"
+            ),
             "mfa_reset": reset_mfa,
             "expires_at": ctx.now + RESET_TTL,
             "created": ctx.now,

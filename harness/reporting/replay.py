@@ -40,8 +40,13 @@ def trace_scenario(trace: Trace, override: Path | None = None) -> Any:
     return load_scenario(path)
 
 
-def replay_agent(trace: Trace) -> Callable[..., Any]:
-    """An agent that re-issues the trace's calls, delivery by delivery."""
+def replay_agent(
+    trace: Trace, reveal: Callable[[Any], Any] | None = None
+) -> Callable[..., Any]:
+    """An agent that re-issues the trace's calls, delivery by delivery.
+
+    ``reveal`` turns the trace's secret aliases back into the secrets the new
+    run issued (see :class:`harness.world.secrets.Secrets`)."""
     from harness.faults.registry import registry
 
     kinds = registry()
@@ -68,6 +73,8 @@ def replay_agent(trace: Trace) -> Callable[..., Any]:
                 time.sleep(wait)
             value = call["value"]
             args = dict(value.get("params") or {})
+            if reveal is not None:
+                args = reveal(args)
             if value.get("idempotency_key") is not None:
                 args["idempotency_key"] = value["idempotency_key"]
             # the agent saw an error here too; it is in the new history
@@ -89,13 +96,15 @@ def _is_invoke(line: dict[str, Any]) -> bool:
 
 def rescore_records(records: Sequence[RunRecord], run_dir: Path) -> list[RunRecord]:
     """New records for ``records``, re-scored from their traces."""
-    from harness.run import run_record, run_scenario
+    from harness.run import prepare_run, run_record, run_scenario
 
     out = []
     for record in records:
         trace = read_trace(run_dir / record["trace"])
         scenario = trace_scenario(trace, _record_path(record))
-        result = run_scenario(scenario, replay_agent(trace), seed=record["seed"])
+        setup = prepare_run(scenario, seed=record["seed"])
+        agent = replay_agent(trace, reveal=setup.world.secrets.reveal)
+        result = run_scenario(scenario, agent, seed=record["seed"], setup=setup)
         new = run_record(
             result,
             nodeid=record["nodeid"],

@@ -31,7 +31,7 @@ def render_failure(result: RunResult, *, reproduce: str, trace: str | None) -> s
     if trace:
         lines.append(f"  trace: {trace}")
     lines.append(f"reproduce: {reproduce}")
-    return "\n".join(lines)
+    return result.world.secrets.redact("\n".join(lines))
 
 
 def _coverage(fault: Mapping[str, Any]) -> str:

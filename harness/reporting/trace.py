@@ -4,7 +4,8 @@ Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
 ``history`` line per history entry, one ``effect`` line per ledger entry, one
 ``fault`` line per fault of the plan (its coverage: calls matched, times fired), one
 ``score`` line per oracle, and the ``verdict``. Keys are sorted and no wall-clock
-value is written, so the same scenario + agent + seed gives the same bytes.
+value is written, so the same scenario + agent + seed gives the same bytes. The
+run's secrets appear as their aliases (``<secret:reset_link:1>``), never in clear.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
             }
         )
     )
-    return lines
+    # secrets (the credential, issued reset links) never reach the file in clear
+    redact = result.world.secrets.redact
+    return [redact(line) for line in lines]
 
 
 def _shown(path: Path | None) -> str | None:

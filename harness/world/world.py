@@ -10,6 +10,7 @@ from fakes.base import IdGenerator, WorldScale
 from harness.world.clock import SimClock
 from harness.world.history import History
 from harness.world.ledger import Ledger
+from harness.world.secrets import Secrets
 from harness.world.snapshot import load_snapshot, resolve_scale, shared_faker
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class World:
         self.rng = derive_seed(seed, "run")
         self.ledger = Ledger()
         self.history = History()
+        self.secrets = Secrets()
         self.records: dict[str, dict[str, Any]] = {}
         self.humans: Mapping[str, Any] = {}
         services = services or registered_services()
