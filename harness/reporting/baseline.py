@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from harness._version import __version__
 from harness.errors import BaselineError, HarnessError
 from harness.files import write_atomic
-from harness.reporting.artefacts import parse_json
+from harness.reporting.artefacts import kind_of, parse_json, show
 
 BASELINE_VERSION = 1
 
@@ -228,7 +228,7 @@ def load_baseline(path: Path) -> Baseline:
         raise BaselineError(str(exc)) from None
     if not isinstance(data, dict):
         raise BaselineError(
-            f"{path}: the baseline is {_kind_of(data)}, not a JSON object\n"
+            f"{path}: the baseline is {kind_of(data)}, not a JSON object\n"
             f"    fix: {_RESTORE}"
         )
     _check_version(path, data)
@@ -265,28 +265,9 @@ def _check_version(path: Path, data: Mapping[str, Any]) -> None:
             f"    fix: upgrade aqe-harness, or write a new baseline with {_SAVE}"
         )
     raise BaselineError(
-        f"{path}: baseline_version {_show(version)} is not one {reads}\n"
+        f"{path}: baseline_version {show(version)} is not one {reads}\n"
         f"    fix: write a new baseline with {_SAVE}"
     )
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _is_number(value: Any) -> bool:
@@ -326,7 +307,7 @@ class _Reader:
         if isinstance(value, str) or (nullable and value is None):
             return value
         expected = "a string or null" if nullable else "a string"
-        self._problem(jpath, f"expected {expected}, got {_show(value)}")
+        self._problem(jpath, f"expected {expected}, got {show(value)}")
         return None
 
     def baseline(self, data: Mapping[str, Any]) -> Baseline | None:
@@ -341,7 +322,7 @@ class _Reader:
         elif not isinstance(data["scenarios"], dict):
             self._problem(
                 "scenarios",
-                f"expected an object of scenarios, got {_kind_of(data['scenarios'])}",
+                f"expected an object of scenarios, got {kind_of(data['scenarios'])}",
             )
         else:
             for name, value in data["scenarios"].items():
@@ -365,7 +346,7 @@ class _Reader:
 
     def scenario(self, value: Any, where: str) -> ScenarioBaseline | None:
         if not isinstance(value, dict):
-            self._problem(where, f"expected an object, got {_kind_of(value)}")
+            self._problem(where, f"expected an object, got {kind_of(value)}")
             return None
         path = self._field(value, "path", where)
         metrics: dict[str, Metric] = {}
@@ -375,7 +356,7 @@ class _Reader:
         elif not isinstance(raw, dict):
             self._problem(
                 f"{where}.metrics",
-                f"expected an object of metrics, got {_kind_of(raw)}",
+                f"expected an object of metrics, got {kind_of(raw)}",
             )
         else:
             for name, metric_value in raw.items():
@@ -388,7 +369,7 @@ class _Reader:
 
     def metric(self, value: Any, where: str) -> Metric | None:
         if not isinstance(value, dict):
-            self._problem(where, f"expected an object, got {_kind_of(value)}")
+            self._problem(where, f"expected an object, got {kind_of(value)}")
             return None
         kinds = [str(k) for k in MetricKind]
         kind = value.get("kind")
@@ -403,12 +384,12 @@ class _Reader:
                 hint = f" (did you mean {json.dumps(close[0])}?)"
             self._problem(
                 f"{where}.kind",
-                f'{_show(kind)} is not "mean" or "rate"{hint}',
+                f'{show(kind)} is not "mean" or "rate"{hint}',
             )
             return None
         if not _is_number(value.get("value")):
             self._problem(
-                f"{where}.value", f"expected a number, got {_show(value.get('value'))}"
+                f"{where}.value", f"expected a number, got {show(value.get('value'))}"
             )
             return None
         if kind == MetricKind.RATE:
@@ -419,19 +400,19 @@ class _Reader:
         n: Any = value.get("n")
         successes: Any = value.get("successes")
         if not _is_whole(n) or n < 1:
-            self._problem(f"{where}.n", f"expected a whole number >= 1, got {_show(n)}")
+            self._problem(f"{where}.n", f"expected a whole number >= 1, got {show(n)}")
             return None
         if not _is_whole(successes) or not 0 <= successes <= n:
             self._problem(
                 f"{where}.successes",
-                f"expected a whole number from 0 to n ({n}), got {_show(successes)}",
+                f"expected a whole number from 0 to n ({n}), got {show(successes)}",
             )
             return None
         metric = RateMetric(successes=successes, n=n)
         if not _close(value["value"], metric.value):
             self._problem(
                 f"{where}.value",
-                f"{_show(value['value'])} is not successes/n = {successes}/{n}"
+                f"{show(value['value'])} is not successes/n = {successes}/{n}"
                 f" = {metric.value:g}",
             )
             return None
@@ -442,26 +423,26 @@ class _Reader:
         if not isinstance(values, list) or not values:
             self._problem(
                 f"{where}.values",
-                f"expected a non-empty array of numbers, got {_show(values)}",
+                f"expected a non-empty array of numbers, got {show(values)}",
             )
             return None
         for index, item in enumerate(values):
             if not _is_number(item):
                 self._problem(
-                    f"{where}.values[{index}]", f"expected a number, got {_show(item)}"
+                    f"{where}.values[{index}]", f"expected a number, got {show(item)}"
                 )
                 return None
         metric = MeanMetric(values=tuple(values))
         if value.get("n") != metric.n or not _is_whole(value.get("n")):
             self._problem(
                 f"{where}.n",
-                f"{_show(value.get('n'))} is not the number of values ({metric.n})",
+                f"{show(value.get('n'))} is not the number of values ({metric.n})",
             )
             return None
         if not _close(value["value"], metric.value):
             self._problem(
                 f"{where}.value",
-                f"{_show(value['value'])} is not the mean of the values"
+                f"{show(value['value'])} is not the mean of the values"
                 f" ({metric.value:g})",
             )
             return None
