@@ -15,25 +15,27 @@ from typing import Any
 class Secrets:
     """Secret values of one run and their aliases."""
 
-    __slots__ = ("_aliases", "_counts")
+    __slots__ = ("_aliases", "_counts", "_longest_first")
 
     def __init__(self) -> None:
         self._aliases: dict[str, str] = {}
         self._counts: dict[str, int] = {}
+        self._longest_first: tuple[str, ...] = ()
 
     def add(self, value: str, kind: str) -> str:
         """Declare ``value`` a secret of ``kind``; returns ``value`` unchanged."""
         if value and value not in self._aliases:
             number = self._counts[kind] = self._counts.get(kind, 0) + 1
             self._aliases[value] = f"<secret:{kind}:{number}>"
+            self._longest_first = tuple(sorted(self._aliases, key=len, reverse=True))
         return value
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by its alias (longest first, so a
         secret inside another is not half replaced)."""
-        if not self._aliases or not text:
+        if not text:
             return text
-        for value in sorted(self._aliases, key=len, reverse=True):
+        for value in self._longest_first:
             if value in text:
                 text = text.replace(value, self._aliases[value])
         return text
