@@ -270,6 +270,13 @@ def _read(config: pytest.Config) -> AqeConfig:
     cli_agent = option(AGENT)
     agent = cli_agent or config.getini(AGENT) or None
     roots = tuple(Path(p).resolve() for p in config.getini(SCENARIOS))
+    for root in roots:
+        if not root.exists():
+            base = config.inipath.parent if config.inipath else config.rootpath
+            raise HarnessError(
+                f"ini {SCENARIOS}: no such file or directory: {root}\n"
+                f"    fix: name scenario files or directories relative to {base}"
+            )
     named = tuple(_named_scenario_paths(config))
     baseline = option(BASELINE)
     return AqeConfig(

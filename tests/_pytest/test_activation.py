@@ -155,3 +155,20 @@ def test_policy_packs_under_a_declared_root_are_not_scenarios(
 
     result.stdout.fnmatch_lines(["5 tests collected*"])
     assert "policies" not in result.stdout.str()
+
+
+def test_a_declared_scenario_path_that_does_not_exist_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\naqe_scenarios = checks\n")
+
+    result = pytester.runpytest()
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: aqe: ini aqe_scenarios: no such file or directory: {pytester.path / 'checks'}",
+            f"    fix: name scenario files or directories relative to {pytester.path}",
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
