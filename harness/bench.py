@@ -119,7 +119,13 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     headers = {"authorization": f"Bearer {setup.identity.api_key}"}
 
     def in_run() -> AbstractContextManager[Any]:
-        return sandbox(clock=world.clock, door=setup.door, seed=seed, wall_timeout=None)
+        return sandbox(
+            clock=world.clock,
+            router=setup.door.router(),
+            block=setup.door.gateway.block,
+            seed=seed,
+            wall_timeout=None,
+        )
 
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as plain,

@@ -7,29 +7,21 @@ canary, fuzz, replay and rescore; nothing below this module imports it.
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import ssl
-import sys
-import traceback
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
-import httpx
-
-from harness.errors import HarnessError, RunAborted
+from harness.errors import HarnessError
 from harness.faults.plan import FaultPlan
 from harness.gateway.core import Gateway
 from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
-from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
-from harness.runtime.sandbox import Interrupts, run_async, sandbox
+from harness.runtime.env import AgentResult, Identity, Task
+from harness.runtime.session import IN_PROCESS, Isolation, Stage
 from harness.scenario.model import (
     Expectations,
     FaultSpec,
@@ -111,6 +103,10 @@ class RunResult:
     passed: bool
     #: Per fault, in scenario order: kind, calls matched, times fired.
     fault_coverage: tuple[Mapping[str, Any], ...] = ()
+    #: What the agent printed, secrets redacted (captured in its own process).
+    output: str = ""
+    #: How the agent was contained: ``kernel``, ``process`` or ``none``.
+    sandbox: str = "none"
 
     def score(self, oracle: str) -> Score:
         for s in self.scores:
@@ -208,8 +204,13 @@ def run_scenario(
     max_calls: int = 500,
     oracles: tuple[str, ...] | None = None,
     setup: RunSetup | None = None,
+    isolation: Isolation | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures.
+
+    ``isolation``: where the agent runs; by default in this process (trusted
+    agents: not a security boundary). Sessions run agents in their own processes
+    (:class:`harness.isolation.ProcessIsolation`).
 
     ``setup``: a world :func:`prepare_run` made for this scenario and seed, to run
     in instead of a fresh one (shadow mode checks its fork before the agent acts).
@@ -218,32 +219,33 @@ def run_scenario(
         setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
     identity, task, expect = setup.identity, setup.task, setup.expect
-    # Made before the sandbox opens: the wall-clock limit is the agent's alone.
-    headers = {"authorization": f"Bearer {identity.api_key}"}
-    tls = _tls_context()
-    http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
-    ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
-    env = AgentEnv(http=http, ahttp=ahttp, tools=tools, identity=identity)
     redeliveries = gateway.faults.redeliveries()
-    with sandbox(
-        clock=world.clock, door=door, seed=seed, wall_timeout=wall_timeout
-    ) as interrupts:
-        try:
-            agent_result, failure, stopped = _deliver(
-                agent, task, env, world, interrupts
-            )
-            for again in redeliveries:  # the same task, delivered again
-                if stopped:
-                    break  # the harness stopped the agent: no second chance
-                world.clock.advance(again.delay)
-                gateway.faults.record(again.fault, world.history, now=world.clock.now)
-                _, failed, stopped = _deliver(agent, task, env, world, interrupts)
-                failure = failure or failed
-            if failure is None and interrupts.exits:  # from a thread of the agent's
-                failure = _agent_failure(world, interrupts.exits[0])
-        finally:
-            http.close()
-            run_async(ahttp.aclose(), world.clock)
+    stage = Stage(
+        task=task,
+        identity=identity,
+        door=door,
+        tools=tools,
+        clock=world.clock,
+        seed=seed,
+        wall_timeout=wall_timeout,
+    )
+    with (isolation or IN_PROCESS).open(agent, stage) as session:
+        first = session.deliver()
+        agent_result, stopped = first.result, first.stopped
+        failure = _agent_failure(world, first.failure) if first.failure else None
+        for again in redeliveries:  # the same task, delivered again
+            if stopped:
+                break  # the harness stopped the agent: no second chance
+            world.clock.advance(again.delay)
+            gateway.faults.record(again.fault, world.history, now=world.clock.now)
+            later = session.deliver()
+            stopped = later.stopped
+            if failure is None and later.failure:
+                failure = _agent_failure(world, later.failure)
+        if failure is None:
+            left = session.finish()
+            failure = _agent_failure(world, left) if left else None
+    output, contained = world.secrets.redact(session.output), session.sandbox
     if gateway.fatal is not None:
         raise gateway.fatal
     _drain(world)
@@ -270,37 +272,9 @@ def run_scenario(
         scores=tuple(scores),
         passed=passed,
         fault_coverage=tuple(gateway.faults.coverage()),
+        output=output,
+        sandbox=contained,
     )
-
-
-def _deliver(
-    agent: Callable[..., Any],
-    task: Task,
-    env: AgentEnv,
-    world: World,
-    interrupts: Interrupts,
-) -> tuple[AgentResult | None, Score | None, bool]:
-    """Hand ``task`` to the agent once: its result, or the failure it became,
-    and whether the harness stopped it (a budget ran out, it hung, it tried to
-    end the process)."""
-    try:
-        outcome = agent(task, env)
-        if inspect.isawaitable(outcome):
-            outcome = run_async(_awaited(outcome), world.clock)
-        return AgentResult.coerce(outcome), None, False
-    except RunAborted as exc:
-        message = f"stopped by the harness ({exc.reason}): {exc.message}"
-        return None, _agent_failure(world, message), True
-    except Exception as exc:  # the agent's own crash is a recorded failure
-        return None, _agent_failure(world, _describe_crash(exc)), False
-    except SystemExit as exc:  # sys.exit() in the agent ends its run, not the session
-        message = f"the agent tried to end the process: sys.exit({exc.code!r})"
-        return None, _agent_failure(world, message + _where(exc)), True
-    except KeyboardInterrupt as exc:
-        if interrupts.from_user:
-            raise  # the user's Ctrl-C stops the session
-        message = "the agent raised KeyboardInterrupt" + _where(exc)
-        return None, _agent_failure(world, message), True
 
 
 def scoring_oracles() -> tuple[str, ...]:
@@ -346,16 +320,6 @@ def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any
     return resolve_refs(value, records)
 
 
-@lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every run's clients (loading CA certificates is slow)."""
-    return ssl.create_default_context()
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
-
-
 class _Defaulting(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -367,30 +331,6 @@ def _drain(world: World) -> None:
     horizon = env.now + DRAIN_SECONDS
     while env.peek() <= horizon:
         env.step()
-
-
-def _describe_crash(exc: BaseException) -> str:
-    return f"the agent raised {type(exc).__name__}: {exc}{_where(exc)}"
-
-
-def _where(exc: BaseException) -> str:
-    """`` at FILE:LINE`` of the innermost frame an exception came from."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f" at {_shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-
-
-def _shown(filename: str) -> str:
-    """A source file as a trace names it: relative to the working directory, else
-    to the import path it was found on, so the same run gives the same bytes in
-    any checkout or virtualenv."""
-    path = Path(filename).resolve()
-    entries = sorted(  # the most specific import path first
-        (Path(p).resolve() for p in sys.path if p), key=lambda p: -len(p.parts)
-    )
-    for base in (Path.cwd().resolve(), *entries):
-        if path.is_relative_to(base):
-            return path.relative_to(base).as_posix()
-    return path.name
 
 
 def _agent_failure(world: World, message: str) -> Score:

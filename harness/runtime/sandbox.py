@@ -1,15 +1,18 @@
 """The run sandbox: what is patched while an agent runs, and restored after.
 
-* time: ``time.sleep/time/monotonic`` (and ``_ns``) follow the simulated clock in
-  the run's thread, so an SDK's backoff costs no wall time; async agents run on an
-  event loop whose clock is the simulated one.
+* time: ``time.sleep/time/monotonic`` (and ``_ns``), ``datetime.now/utcnow/today``
+  and ``date.today`` (patched at the C level by time-machine) follow the simulated
+  clock in the run's thread, so an SDK's backoff costs no wall time and a timestamp
+  the agent writes is the same in every run; async agents run on an event loop
+  whose clock is the simulated one.
 * randomness: the global ``random`` module is seeded from the run seed (as
   pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
   generated ids are reproducible.
 * network: respx routes every httpx client to the HTTP door; raw socket connects
   and name lookups are refused and recorded as security violations, so a client
   that bypasses httpx (urllib, requests) is stopped too, at once.
-* a wall-clock alarm stops an agent stuck in a loop that makes no tool calls.
+* a wall-clock alarm stops an agent stuck in a loop that makes no tool calls (in
+  the harness's own process; an agent in its own process is killed instead).
 * interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
   the agent raises by itself can be told from one that must stop the session;
   ``os._exit`` called by the agent ends its run (in the run's thread) or is
@@ -30,15 +33,32 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+import respx
+import time_machine
 
 from harness.errors import RunAborted
-from harness.gateway.http import HttpDoor
-from harness.world.clock import SimClock
 
 T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """What the sandbox needs of a clock: the run's, or its mirror in the agent's
+    own process."""
+
+    def advance(self, seconds: float) -> None: ...
+    def epoch(self) -> float: ...
+    def monotonic(self) -> float: ...
+
+
+class Block(Protocol):
+    """Records a connection the sandbox refused (the gateway's ``block``)."""
+
+    def __call__(self, *, method: str, url: str, door: str) -> None: ...
+
 
 _real_sleep = time.sleep
 _real_time = time.time
@@ -63,7 +83,7 @@ _EXIT_MODULES: tuple[Any, ...] = tuple(
 )
 
 
-def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]:
+def _virtual_time(clock: Clock, thread: int) -> dict[str, Callable[..., Any]]:
     def here() -> bool:
         return threading.get_ident() == thread
 
@@ -96,9 +116,18 @@ def _virtual_time(clock: SimClock, thread: int) -> dict[str, Callable[..., Any]]
 
 @contextmanager
 def sandbox(
-    *, clock: SimClock, door: HttpDoor, seed: int, wall_timeout: float | None
+    *,
+    clock: Clock,
+    router: respx.MockRouter,
+    block: Block,
+    seed: int,
+    wall_timeout: float | None,
 ) -> Iterator[Interrupts]:
-    """Patch time, randomness and the network for one run; restore on exit."""
+    """Patch time, randomness and the network for one run; restore on exit.
+
+    ``router`` sends every httpx request to the simulation; ``block`` records the
+    connections refused below httpx.
+    """
     thread = threading.get_ident()
     interrupts = Interrupts()
     patched = _virtual_time(clock, thread)
@@ -116,9 +145,7 @@ def sandbox(
         ):
             _real_connect(sock, address)
             return
-        door.gateway.block(
-            method="CONNECT", url=f"tcp://{_address(address)}", door="socket"
-        )
+        block(method="CONNECT", url=f"tcp://{_address(address)}", door="socket")
         raise ConnectionRefusedError(
             f"aqe: blocked socket connection to {_address(address)}: only simulated "
             "hosts are reachable during a run"
@@ -127,7 +154,7 @@ def sandbox(
     def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
         if threading.get_ident() != thread:
             return _real_getaddrinfo(host, *args, **kwargs)
-        door.gateway.block(method="RESOLVE", url=f"dns://{host}", door="socket")
+        block(method="RESOLVE", url=f"dns://{host}", door="socket")
         raise socket.gaierror(
             socket.EAI_NONAME,
             f"aqe: blocked name lookup of {host}: only simulated hosts are "
@@ -141,7 +168,6 @@ def sandbox(
             return 111
         return 0
 
-    router = door.router()
     alarm = _Alarm(wall_timeout) if wall_timeout else None
     policy = _swap_policy(_virtual_loop_policy(clock, thread))
     previous_sigint = interrupts.watch()
@@ -157,6 +183,7 @@ def sandbox(
         # another thread of the agent's: refused (it returns), noted, and the
         # run fails on it
 
+    stack = ExitStack()
     try:
         for module in _EXIT_MODULES:
             setattr(module, "_exit", guarded_exit)  # noqa: B010 - patching, on purpose
@@ -166,6 +193,7 @@ def sandbox(
         setattr(socket.socket, "connect", refuse)  # noqa: B010
         setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", resolve)  # noqa: B010
+        stack.callback(_travel(clock, thread).stop)
         with router:
             if alarm is not None:
                 alarm.start()
@@ -175,6 +203,7 @@ def sandbox(
                 if alarm is not None:
                     alarm.stop()
     finally:
+        stack.close()
         for module in _EXIT_MODULES:
             setattr(module, "_exit", _real_exit)  # noqa: B010
         interrupts.unwatch(previous_sigint)
@@ -186,6 +215,22 @@ def sandbox(
         setattr(socket.socket, "connect_ex", _real_connect_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", _real_getaddrinfo)  # noqa: B010
         random.setstate(random_state)
+
+
+def _travel(clock: Clock, thread: int) -> time_machine.travel:
+    """Start time-machine's C-level patches with the run's clock as "now" in the
+    run's thread (real time elsewhere); returns what stops them."""
+    travel = time_machine.travel(clock.epoch(), tick=False)
+    traveller = travel.start()
+    original = time_machine._time_machine.original_time_ns
+
+    def time_ns() -> int:
+        if threading.get_ident() == thread:
+            return int(clock.epoch() * 1e9)
+        return int(original())
+
+    traveller.time_ns = time_ns  # type: ignore[method-assign]
+    return travel
 
 
 class Interrupts:
@@ -257,7 +302,7 @@ class _Alarm:
 class _VirtualSelector(selectors.DefaultSelector):
     """Never waits in wall time: an idle wait advances the simulated clock instead."""
 
-    clock: SimClock
+    clock: Clock
     idle_wall: float
     #: Calls handed to worker threads (``asyncio.to_thread``, ``run_in_executor``)
     #: that have not finished: their completion will wake the loop.
@@ -287,9 +332,7 @@ class _VirtualSelector(selectors.DefaultSelector):
         return []
 
 
-def virtual_loop(
-    clock: SimClock, *, idle_wall: float = 2.0
-) -> asyncio.AbstractEventLoop:
+def virtual_loop(clock: Clock, *, idle_wall: float = 2.0) -> asyncio.AbstractEventLoop:
     """A new event loop whose time is the simulated clock and that never idles."""
     selector = _VirtualSelector()
     selector.clock = clock
@@ -318,7 +361,7 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         return future
 
 
-def _virtual_loop_policy(clock: SimClock, thread: int) -> Any:
+def _virtual_loop_policy(clock: Clock, thread: int) -> Any:
     """A policy under which loops made in the run's thread (``asyncio.run`` inside
     a sync agent, anyio, SDKs) are virtual-time loops too.
 
@@ -351,7 +394,7 @@ def _swap_policy(policy: Any) -> Any:
 
 
 def run_async(
-    coro: Coroutine[Any, Any, T], clock: SimClock, *, idle_wall: float = 2.0
+    coro: Coroutine[Any, Any, T], clock: Clock, *, idle_wall: float = 2.0
 ) -> T:
     """Run ``coro`` on an event loop whose time is the simulated clock."""
     loop = virtual_loop(clock, idle_wall=idle_wall)
@@ -360,5 +403,7 @@ def run_async(
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())
+            # as asyncio.run does: the default executor's threads end with the loop
+            loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()

@@ -236,7 +236,13 @@ def sim(records: dict[str, Any], humans: dict[str, Any] | None) -> RunSetup:
 @pytest.fixture
 def sandboxed(sim: RunSetup) -> Iterator[RunSetup]:
     """The run's sandbox is open: every httpx client reaches the fakes."""
-    with sandbox(clock=sim.world.clock, door=sim.door, seed=SEED, wall_timeout=None):
+    with sandbox(
+        clock=sim.world.clock,
+        router=sim.door.router(),
+        block=sim.door.gateway.block,
+        seed=SEED,
+        wall_timeout=None,
+    ):
         yield sim
 
 

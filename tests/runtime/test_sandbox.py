@@ -335,3 +335,50 @@ def test_a_forked_child_of_the_agent_still_exits_as_it_should(small: Scenario) -
     assert result.agent_result is not None
     assert result.agent_result.summary == "0"
     assert "agent" not in result.failed_oracles
+
+
+def test_datetime_now_is_the_runs_clock_in_the_run_and_real_time_after(
+    small: Scenario,
+) -> None:
+    import datetime as dt
+
+    seen: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        seen.append(dt.datetime.now(dt.UTC).isoformat())
+        time.sleep(90)
+        seen.append(dt.datetime.now(dt.UTC).isoformat())
+        seen.append(dt.date.today().isoformat())
+        return AgentResult(status="done")
+
+    run_scenario(small, agent, seed=1)
+    run_scenario(small, agent, seed=1)
+
+    assert seen[:3] == [
+        "2026-01-01T00:00:00+00:00",
+        "2026-01-01T00:01:30+00:00",
+        "2026-01-01",
+    ]
+    assert seen[:3] == seen[3:]
+    assert dt.datetime.now(dt.UTC).year >= 2026 and dt.date.today() != dt.date(
+        2026, 1, 1
+    )
+
+
+def test_a_thread_the_agent_leaves_running_fails_its_run(small: Scenario) -> None:
+    stop = threading.Event()
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        threading.Thread(target=stop.wait, name="poller").start()
+        return AgentResult(status="done")
+
+    try:
+        result = run_scenario(small, agent, seed=1)
+    finally:
+        stop.set()
+
+    assert result.failed_oracles == ("agent",)
+    assert result.score("agent").explanation == (
+        "the agent left 1 thread running after it returned (poller); join its"
+        " threads, or make them daemons"
+    )

@@ -1,0 +1,230 @@
+"""Handing a task to the agent: one delivery, in whichever process the agent runs.
+
+:func:`deliver` calls the agent once and turns every way it can end (a result,
+a crash, ``sys.exit``, ``KeyboardInterrupt``, the harness stopping it) into a
+:class:`Delivery`. It runs in the harness's process for ``--aqe-isolation none``
+(:func:`in_process`) and in the agent's own process otherwise
+(:mod:`harness.isolation`), so both give the same words for the same agent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ssl
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from harness.errors import RunAborted
+from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
+
+if TYPE_CHECKING:
+    from harness.gateway.http import HttpDoor
+    from harness.gateway.tools import Tools
+    from harness.world.clock import SimClock
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """What one delivery of the task came to."""
+
+    result: AgentResult | None
+    #: Why the delivery failed, in words for the ``agent`` score; None if it did not.
+    failure: str | None
+    #: Whether the harness stopped the agent (no second delivery then).
+    stopped: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stage:
+    """The harness's side of a run, as an agent session serves it."""
+
+    task: Task
+    identity: Identity
+    door: HttpDoor
+    tools: Tools
+    clock: SimClock
+    seed: int
+    wall_timeout: float | None
+
+
+class AgentSession(Protocol):
+    """The agent, ready to take the task (once, or again for a redelivery)."""
+
+    #: How the run was contained: ``kernel`` (own process, no network namespace
+    #: escape), ``process`` (own process, Python-level network guards only) or
+    #: ``none`` (the harness's process).
+    sandbox: str
+
+    def deliver(self) -> Delivery: ...
+
+    def finish(self) -> str | None:
+        """After the last delivery: a failure for what the agent left behind
+        (threads still running, an ``os._exit`` a thread of its tried)."""
+        ...
+
+    @property
+    def output(self) -> str:
+        """What the agent printed (stdout and stderr), when it was captured."""
+        ...
+
+
+class Isolation(Protocol):
+    """Where agents run: :data:`IN_PROCESS`, or in their own processes
+    (:class:`harness.isolation.ProcessIsolation`)."""
+
+    def open(
+        self, agent: Callable[..., Any], stage: Stage
+    ) -> AbstractContextManager[AgentSession]: ...
+
+
+def deliver(
+    agent: Callable[..., Any],
+    task: Task,
+    env: AgentEnv,
+    clock: Clock,
+    interrupts: Interrupts,
+) -> Delivery:
+    """Hand ``task`` to the agent once (see the module docstring)."""
+    try:
+        outcome = agent(task, env)
+        if inspect.isawaitable(outcome):
+            outcome = run_async(_awaited(outcome), clock)
+        return Delivery(result=AgentResult.coerce(outcome), failure=None, stopped=False)
+    except RunAborted as exc:
+        message = f"stopped by the harness ({exc.reason}): {exc.message}"
+        return Delivery(result=None, failure=message, stopped=True)
+    except Exception as exc:  # the agent's own crash is a recorded failure
+        return Delivery(result=None, failure=describe_crash(exc), stopped=False)
+    except SystemExit as exc:  # sys.exit() in the agent ends its run, not the session
+        message = f"the agent tried to end the process: sys.exit({exc.code!r})"
+        return Delivery(result=None, failure=message + where(exc), stopped=True)
+    except KeyboardInterrupt as exc:
+        if interrupts.from_user:
+            raise  # the user's Ctrl-C stops the session
+        message = "the agent raised KeyboardInterrupt" + where(exc)
+        return Delivery(result=None, failure=message, stopped=True)
+
+
+def threads_left(before: set[int]) -> str | None:
+    """A failure naming the non-daemon threads started since ``before`` that are
+    still running (they would keep the process alive after the run)."""
+    left = [
+        t
+        for t in threading.enumerate()
+        if t.ident not in before and t.is_alive() and not t.daemon
+    ]
+    if not left:
+        return None
+    names = ", ".join(sorted(t.name for t in left))
+    return (
+        f"the agent left {len(left)} thread{'s' if len(left) > 1 else ''} running "
+        f"after it returned ({names}); join its threads, or make them daemons"
+    )
+
+
+@contextmanager
+def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession]:
+    """The agent in the harness's own process: fast, for trusted agents; not a
+    security boundary."""
+    headers = {"authorization": f"Bearer {stage.identity.api_key}"}
+    tls = tls_context()
+    # Made before the sandbox opens: the wall-clock limit is the agent's alone.
+    http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
+    ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
+    env = AgentEnv(http=http, ahttp=ahttp, tools=stage.tools, identity=stage.identity)
+    before = {t.ident for t in threading.enumerate() if t.ident is not None}
+    with sandbox(
+        clock=stage.clock,
+        router=stage.door.router(),
+        block=stage.door.gateway.block,
+        seed=stage.seed,
+        wall_timeout=stage.wall_timeout,
+    ) as interrupts:
+        session = _InProcess(agent, stage, env, interrupts, before)
+        try:
+            yield session
+        finally:
+            http.close()
+            run_async(ahttp.aclose(), stage.clock)
+
+
+class _InProcess:
+    sandbox = "none"
+    output = ""
+
+    def __init__(
+        self,
+        agent: Callable[..., Any],
+        stage: Stage,
+        env: AgentEnv,
+        interrupts: Interrupts,
+        before: set[int],
+    ) -> None:
+        self._agent, self._stage, self._env = agent, stage, env
+        self._interrupts, self._before = interrupts, before
+
+    def deliver(self) -> Delivery:
+        stage = self._stage
+        return deliver(
+            self._agent, stage.task, self._env, stage.clock, self._interrupts
+        )
+
+    def finish(self) -> str | None:
+        if self._interrupts.exits:  # from a thread of the agent's
+            return self._interrupts.exits[0]
+        return threads_left(self._before)
+
+
+class _InProcessIsolation:
+    def open(
+        self, agent: Callable[..., Any], stage: Stage
+    ) -> AbstractContextManager[AgentSession]:
+        return in_process(agent, stage)
+
+
+#: ``--aqe-isolation none``: every agent in the harness's process.
+IN_PROCESS: Isolation = _InProcessIsolation()
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every run's clients (loading CA certificates is slow)."""
+    return ssl.create_default_context()
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def describe_crash(exc: BaseException) -> str:
+    return f"the agent raised {type(exc).__name__}: {exc}{where(exc)}"
+
+
+def where(exc: BaseException) -> str:
+    """`` at FILE:LINE`` of the innermost frame an exception came from."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" at {shown(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+
+
+def shown(filename: str) -> str:
+    """A source file as a trace names it: relative to the working directory, else
+    to the import path it was found on, so the same run gives the same bytes in
+    any checkout or virtualenv."""
+    path = Path(filename).resolve()
+    entries = sorted(  # the most specific import path first
+        (Path(p).resolve() for p in sys.path if p), key=lambda p: -len(p.parts)
+    )
+    for base in (Path.cwd().resolve(), *entries):
+        if path.is_relative_to(base):
+            return path.relative_to(base).as_posix()
+    return path.name
