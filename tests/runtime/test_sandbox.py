@@ -360,9 +360,8 @@ def test_datetime_now_is_the_runs_clock_in_the_run_and_real_time_after(
         "2026-01-01",
     ]
     assert seen[:3] == seen[3:]
-    assert dt.datetime.now(dt.UTC).year >= 2026 and dt.date.today() != dt.date(
-        2026, 1, 1
-    )
+    assert dt.datetime.now(dt.UTC).year >= 2026
+    assert dt.date.today() != dt.date(2026, 1, 1)
 
 
 def test_a_thread_the_agent_leaves_running_fails_its_run(small: Scenario) -> None:
