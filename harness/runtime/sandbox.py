@@ -222,7 +222,7 @@ def _travel(clock: Clock, thread: int) -> time_machine.travel:
     run's thread (real time elsewhere); returns what stops them."""
     travel = time_machine.travel(clock.epoch(), tick=False)
     traveller = travel.start()
-    original = time_machine._time_machine.original_time_ns
+    original = time_machine.escape_hatch.time.time_ns
 
     def time_ns() -> int:
         if threading.get_ident() == thread:
