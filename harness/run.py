@@ -69,6 +69,10 @@ class RunRecord(TypedDict):
     shadow: NotRequired[dict[str, Any]]
     #: Canary mode: the stream's report.
     canary: NotRequired[dict[str, Any]]
+    #: How the agent was contained: ``kernel`` (its own process, in kernel
+    #: namespaces), ``process`` (its own process, Python-level guards only) or
+    #: ``none`` (the harness's process); absent in records before it was kept.
+    sandbox: NotRequired[str]
 
 
 #: Oracles every run is scored by, in report order.
@@ -382,4 +386,5 @@ def run_record(
         "tool_calls": result.world.history.calls,
         "simulated_seconds": round(result.world.clock.now, 6),
         "trace": trace,
+        "sandbox": result.sandbox,
     }

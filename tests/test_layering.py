@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "harness.runtime": 3,
     "harness.scenario": 3,
     "harness.agents": 4,
+    "harness.isolation": 4,
     "harness.run": 4,
     "harness.modes": 5,
     "harness.authoring": 6,

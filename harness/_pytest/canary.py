@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness._pytest.config import aqe_config
-from harness._pytest.items import RECORD, ScenarioItem, effective_mode, run_dir
+from harness._pytest.items import (
+    RECORD,
+    ScenarioItem,
+    effective_mode,
+    run_dir,
+    session_isolation,
+)
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -45,6 +51,7 @@ def canary_config(config: pytest.Config) -> Any:
         steps=steps,
         seed=settings.seed,
         wall_timeout=settings.timeout,
+        isolation=session_isolation(config),
     )
 
 

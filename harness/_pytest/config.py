@@ -37,6 +37,8 @@ CASES = "aqe_cases"
 CANARY_FRACTION = "aqe_canary_fraction"
 CANARY_STEPS = "aqe_canary_steps"
 SCENARIOS = "aqe_scenarios"
+ISOLATION = "aqe_isolation"
+MEMORY = "aqe_memory"
 
 #: What a scenario file's name ends with.
 SUFFIXES = (".yaml", ".yml")
@@ -82,6 +84,24 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="wall-clock limit per run; a hung agent is a recorded failure "
         "(default 60)",
+    )
+    group.addoption(
+        "--aqe-isolation",
+        dest=ISOLATION,
+        choices=["process", "none"],
+        default=None,
+        help="process: each run's agent in a fresh process of its own, in kernel"
+        " namespaces with no network where the machine allows (default); none:"
+        " in pytest's own process, faster, for trusted agents only (not a"
+        " security boundary)",
+    )
+    group.addoption(
+        "--aqe-memory",
+        dest=MEMORY,
+        default=None,
+        metavar="SIZE",
+        help="address-space limit of each agent process, e.g. 512M or 4G; 0 for"
+        " none (default 2G; --aqe-isolation process only)",
     )
     group.addoption(
         "--aqe-baseline",
@@ -168,6 +188,8 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(SEED, "session seed (default 0)", default="0")
     parser.addini(SEEDS, "runs per scenario (default 1)", default="1")
     parser.addini(REPORT_DIR, "directory for traces and summaries", default="reports")
+    parser.addini(ISOLATION, "process (default) or none", default="process")
+    parser.addini(MEMORY, "agent process memory limit (default 2G)", default="2G")
     parser.addini(
         SCENARIOS,
         "scenario files or directories (relative to the rootdir); naming any"
@@ -194,6 +216,10 @@ class AqeConfig:
     ini_seeds: int
     report_dir: Path
     timeout: float
+    #: ``process`` (each run's agent in its own process) or ``none``.
+    isolation: str
+    #: The agent process's address-space limit in bytes; None: no limit.
+    memory: int | None
     baseline: Path | None
     save_baseline: bool
     compare_fail: tuple[str, ...]
@@ -288,6 +314,8 @@ def _read(config: pytest.Config) -> AqeConfig:
         ini_seeds=_ini_int(config, SEEDS),
         report_dir=_report_dir(config),
         timeout=float(option(TIMEOUT)),
+        isolation=_isolation(config),
+        memory=_memory(config),
         baseline=Path(baseline) if baseline else None,
         save_baseline=bool(option(SAVE_BASELINE)),
         compare_fail=tuple(option(COMPARE_FAIL) or ()),
@@ -318,6 +346,53 @@ def _named_scenario_paths(config: pytest.Config) -> list[Path]:
         if path.suffix in SUFFIXES or (path.is_dir() and "scenarios" in names):
             found.append(path)
     return found
+
+
+def _isolation(config: pytest.Config) -> str:
+    value = config.getoption(ISOLATION) or str(config.getini(ISOLATION)).strip()
+    if value not in ("process", "none"):
+        raise HarnessError(
+            f"ini {ISOLATION} = {value!r}: not an isolation mode\n"
+            f"    fix: {ISOLATION} = process (the default) or none"
+        )
+    return value
+
+
+def _memory(config: pytest.Config) -> int | None:
+    cli = config.getoption(MEMORY)
+    text = str(cli if cli is not None else config.getini(MEMORY)).strip()
+    where = "--aqe-memory" if cli is not None else f"ini {MEMORY}"
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise HarnessError(
+            f"{where} {text!r}: {exc}\n    fix: a size such as 512M, 2G or 1.5G;"
+            " 0 for no limit"
+        ) from None
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """``512M``, ``2G``, ``1.5GiB``, ``1048576`` as bytes; ``0``/``none``: None."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    if value in ("0", "NONE", ""):
+        if value == "" and text.strip():
+            raise ValueError("not a size")
+        return None
+    unit = value[-1] if value[-1] in _UNITS else ""
+    number = value[: -1 if unit else None].strip()
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError("not a size") from None
+    if not amount > 0 or amount != amount or amount == float("inf"):
+        raise ValueError("must be a positive size")
+    size = int(amount * _UNITS[unit])
+    if size < 64 * 1024**2:
+        raise ValueError("under 64M, too small for a Python process")
+    return size
 
 
 def _ini_int(config: pytest.Config, name: str) -> int:

@@ -25,12 +25,15 @@ from harness._pytest.config import WORKER_RUN_DIR, aqe_config
 from harness.errors import HarnessError, ScenarioError
 
 if TYPE_CHECKING:
+    from harness.isolation import ProcessIsolation
     from harness.run import RunRecord, RunResult
 
 #: The record of the run an item made (travels to the controller on its report).
 RECORD = pytest.StashKey["RunRecord"]()
 #: The controller's run folder for this session.
 RUN_DIR = pytest.StashKey[Path]()
+#: The session's agent processes (``--aqe-isolation process``).
+_ISOLATION = pytest.StashKey["ProcessIsolation"]()
 
 
 class ScenarioFile(pytest.File):
@@ -115,7 +118,11 @@ class ScenarioItem(pytest.Item):
             self._shadow(agent, spec, seed)
             return
         result = run_scenario(
-            self.scenario, agent, seed=seed, wall_timeout=settings.timeout
+            self.scenario,
+            agent,
+            seed=seed,
+            wall_timeout=settings.timeout,
+            isolation=session_isolation(config),
         )
         record = self.stash[RECORD] = record_run(
             config, result, self.path, spec, self.seed_index, nodeid=self.nodeid
@@ -159,6 +166,7 @@ class ScenarioItem(pytest.Item):
             seed=seed,
             reference_agent=load_agent(reference) if reference else None,
             wall_timeout=settings.timeout,
+            isolation=session_isolation(config),
         )
         record = record_run(
             config,
@@ -257,12 +265,33 @@ def run_for_test(
         spec = agent_name(agent)
     if seed is None:
         seed = run_seed(settings.seed, built.name)
-    result = run_scenario(built, agent, seed=seed, wall_timeout=settings.timeout)
+    result = run_scenario(
+        built,
+        agent,
+        seed=seed,
+        wall_timeout=settings.timeout,
+        isolation=session_isolation(config),
+    )
     if has_run_dir(config):
         request.node.stash[RECORD] = record_run(
             config, result, request.node.path, spec, nodeid=request.node.nodeid
         )
     return result
+
+
+def session_isolation(config: pytest.Config) -> ProcessIsolation | None:
+    """Where this session's agents run: their own processes (one fork server
+    per agent, kept for the session), or None for ``--aqe-isolation none``."""
+    settings = aqe_config(config)
+    if settings.isolation == "none":
+        return None
+    isolation = config.stash.get(_ISOLATION, None)
+    if isolation is None:
+        from harness.isolation import ProcessIsolation
+
+        isolation = config.stash[_ISOLATION] = ProcessIsolation(memory=settings.memory)
+        config.add_cleanup(isolation.close)
+    return isolation
 
 
 def has_run_dir(config: pytest.Config) -> bool:

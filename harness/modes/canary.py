@@ -34,6 +34,7 @@ from harness.modes.judge import (
     case_critical,
     judge,
 )
+from harness.runtime.session import Isolation
 from harness.scenario.model import Scenario
 
 #: Business keys of side effects listed in the blast radius (the count is exact).
@@ -60,6 +61,8 @@ class CanaryConfig:
     judge_every: int = 100
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     wall_timeout: float | None = 60.0
+    #: Where the agents run (None: in this process).
+    isolation: Isolation | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.cases < 1:
@@ -290,7 +293,11 @@ def run_canary(
         scenario: Scenario, agent: Callable[..., Any], seed: int, arm: Arm, cid: str
     ) -> CaseOutcome:
         result = run_scenario(
-            scenario, agent, seed=seed, wall_timeout=config.wall_timeout
+            scenario,
+            agent,
+            seed=seed,
+            wall_timeout=config.wall_timeout,
+            isolation=config.isolation,
         )
         if arm is Arm.CANDIDATE:
             blast_keys.extend(f"{cid}: {e.business_key}" for e in result.world.ledger)

@@ -34,6 +34,7 @@ from harness.modes.shadow_diff import (
 )
 from harness.oracles.base import Score
 from harness.run import RunResult, agent_name, prepare_run, run_scenario
+from harness.runtime.session import Isolation
 from harness.scenario.model import DecisionOutcome, ReferenceDecision, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.ledger import LedgerEntry
@@ -207,6 +208,7 @@ def run_shadow(
     reference_agent: Callable[..., Any] | None = None,
     thresholds: ShadowThresholds = DEFAULT_THRESHOLDS,
     wall_timeout: float | None = 60.0,
+    isolation: Isolation | None = None,
 ) -> ShadowResult:
     """Run ``candidate`` in shadow on ``scenario`` with ``seed``.
 
@@ -227,7 +229,12 @@ def run_shadow(
             f" world); report it with the scenario and seed {seed}"
         )
     run = run_scenario(
-        scenario, candidate, seed=seed, wall_timeout=wall_timeout, setup=fork
+        scenario,
+        candidate,
+        seed=seed,
+        wall_timeout=wall_timeout,
+        setup=fork,
+        isolation=isolation,
     )
     mine = decision_of(run)
     references: tuple[Decision, ...]
@@ -239,7 +246,11 @@ def run_shadow(
         references = tuple(
             decision_of(
                 run_scenario(
-                    scenario, reference_agent, seed=seed, wall_timeout=wall_timeout
+                    scenario,
+                    reference_agent,
+                    seed=seed,
+                    wall_timeout=wall_timeout,
+                    isolation=isolation,
                 )
             )
             for _ in range(2)

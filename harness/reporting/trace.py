@@ -3,9 +3,11 @@
 Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
 ``history`` line per history entry, one ``effect`` line per ledger entry, one
 ``fault`` line per fault of the plan (its coverage: calls matched, times fired), one
-``score`` line per oracle, and the ``verdict``. Keys are sorted and no wall-clock
-value is written, so the same scenario + agent + seed gives the same bytes. The
-run's secrets appear as their aliases (``<secret:reset_link:1>``), never in clear.
+``score`` line per oracle, an ``output`` line with what the agent printed (when it
+ran in its own process and printed anything), and the ``verdict``. Keys are
+sorted and no wall-clock value is written, so the same scenario + agent + seed
+gives the same bytes. The run's secrets appear as their aliases
+(``<secret:reset_link:1>``), never in clear.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
     lines.extend(_dump({"type": "effect", **e.to_json()}) for e in result.world.ledger)
     lines.extend(_dump({"type": "fault", **f}) for f in result.fault_coverage)
     lines.extend(_dump({"type": "score", **s.to_json()}) for s in result.scores)
+    if result.output:  # what the agent printed, from its own process
+        lines.append(_dump({"type": "output", "text": result.output}))
     agent_result = result.agent_result
     lines.append(
         _dump(

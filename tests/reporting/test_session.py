@@ -315,7 +315,7 @@ from harness.agents.reference import careful_refund_agent
 
 def crashes_on_refund_ok(task, env):
     if task.input.get("amount") == 1500:  # refund_ok's task: the worker dies
-        os.kill(os.getpid(), signal.SIGKILL)  # (os._exit is refused in a run)
+        os.kill(os.getpid(), signal.SIGKILL)  # in-process: the worker dies
     return careful_refund_agent(task, env)
 """
 
@@ -325,8 +325,13 @@ def test_killing_a_worker_keeps_finished_results_and_marks_the_report_incomplete
 ) -> None:
     pytest.importorskip("xdist")
     project.makepyfile(crashing_agent=CRASHING_AGENT)
+    # only an agent trusted to run in the worker's own process can kill the worker
     result = project.runpytest_subprocess(
-        "scenarios", "--aqe-agent=crashing_agent:crashes_on_refund_ok", "-n", "2"
+        "scenarios",
+        "--aqe-agent=crashing_agent:crashes_on_refund_ok",
+        "--aqe-isolation=none",
+        "-n",
+        "2",
     )
     assert result.ret == ExitCode.ERROR
     result.stdout.fnmatch_lines(["INCOMPLETE: *crashed*refund_ok*"])

@@ -1,0 +1,317 @@
+"""The agent's side of an isolated run: what runs in the agent's own process.
+
+The process holds no world, gateway, ledger, history or oracle: only the agent,
+the task, its credential and *door stubs*. Every HTTP request (from any httpx
+client), every function-tool call and every wait on the clock goes over the
+run's socket to the harness, which answers from the real gateway and the run's
+clock. Whatever the agent does here (patching our modules, forging results,
+erasing state) changes nothing the harness recorded.
+
+Network attempts below the doors are refused here by an audit hook (PEP 578: it
+fires in C, so ``_socket`` used directly, any thread and ``sendto`` without a
+connect are seen; it cannot be removed), recorded through the harness, and
+stopped again by the kernel: the process lives in a network namespace with only
+its own loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import respx
+
+from harness.errors import (
+    RunAborted,
+    ToolConnectionError,
+    ToolError,
+    ToolMalformedResponse,
+    ToolTimeout,
+)
+from harness.isolation import wire
+from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+from harness.runtime.sandbox import sandbox
+from harness.runtime.session import deliver, threads_left, tls_context
+
+_HTTPX_ERRORS: dict[str, type[httpx.TransportError]] = {
+    "ReadTimeout": httpx.ReadTimeout,
+    "RemoteProtocolError": httpx.RemoteProtocolError,
+    "ConnectError": httpx.ConnectError,
+}
+_TOOL_ERRORS = {
+    "ToolTimeout": ToolTimeout,
+    "ToolConnectionError": ToolConnectionError,
+}
+_UNIX = getattr(socket, "AF_UNIX", -1)
+#: How many newly imported modules a run reports to its fork server.
+MAX_WARM = 2000
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+#: Taken before any agent code runs: the agent may replace ``os._exit``.
+_exit = os._exit
+
+
+class Channel:
+    """The run's socket to the harness: one request and its answer at a time."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        #: The run's clock, as of the harness's last answer.
+        self.now = 0.0
+
+    def call(self, message: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            wire.send(self._sock, message)
+            reply = wire.recv(self._sock)
+        now = reply.get("now")
+        if isinstance(now, float):
+            self.now = now
+        abort = reply.get("abort")
+        if isinstance(abort, dict):
+            raise RunAborted(str(abort.get("reason")), str(abort.get("message")))
+        return reply
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            wire.send(self._sock, message)
+
+    def wait(self) -> dict[str, Any]:
+        message = wire.recv(self._sock)
+        now = message.get("now")
+        if isinstance(now, float):
+            self.now = now
+        return message
+
+    def block(self, *, method: str, url: str, door: str) -> None:
+        self.call({"op": "block", "method": method, "url": url, "door": door})
+
+
+class RemoteClock:
+    """The run's clock, mirrored: reads are local, waits are the harness's."""
+
+    def __init__(self, channel: Channel, *, epoch: float, monotonic: float) -> None:
+        self._channel = channel
+        self._epoch, self._monotonic = epoch, monotonic
+
+    @property
+    def now(self) -> float:
+        return self._channel.now
+
+    def epoch(self) -> float:
+        return self._epoch + self._channel.now
+
+    def monotonic(self) -> float:
+        return self._monotonic + self._channel.now
+
+    def advance(self, seconds: float) -> None:
+        self._channel.call({"op": "sleep", "seconds": float(seconds)})
+
+
+class RemoteTools:
+    """``env.tools`` in the agent's process: each call is the harness's."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+        self._names: tuple[str, ...] | None = None
+        self._specs: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(self._channel.call({"op": "tool_names"})["names"])
+        return self._names
+
+    def specs(self, format: str = "openai") -> list[dict[str, Any]]:
+        if format not in self._specs:
+            reply = self._channel.call({"op": "tool_specs", "format": format})
+            if "error" in reply:
+                raise _tool_error(reply["error"])
+            self._specs[format] = reply["specs"]
+        specs: list[dict[str, Any]] = json.loads(json.dumps(self._specs[format]))
+        return specs  # the caller's own copy
+
+    def call(self, name: str, /, **args: Any) -> Any:
+        reply = self._channel.call({"op": "tool", "name": name, "args": _plain(args)})
+        if "error" in reply:
+            raise _tool_error(reply["error"])
+        return reply["result"]
+
+
+def _tool_error(error: dict[str, Any]) -> ToolError:
+    kind, message = error.get("type"), str(error.get("message"))
+    if kind in _TOOL_ERRORS:
+        return _TOOL_ERRORS[kind](message)
+    if kind == "ToolMalformedResponse":
+        return ToolMalformedResponse(
+            message, status=int(error.get("status", 0)), raw=str(error.get("raw", ""))
+        )
+    return ToolError(
+        message,
+        status=int(error.get("status", 0)),
+        body=error.get("body") or {},
+        headers=error.get("headers") or {},
+    )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON carries it (what any API would receive)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _router(channel: Channel) -> respx.MockRouter:
+    """Every httpx request of the process, to the harness's HTTP door."""
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        reply = channel.call(
+            {
+                "op": "http",
+                "method": request.method,
+                "url": str(request.url),
+                "headers": [[k, v] for k, v in request.headers.multi_items()],
+                "body": wire.pack_bytes(request.read()),
+            }
+        )
+        failure = reply.get("raise")
+        if failure is not None:
+            kind = _HTTPX_ERRORS.get(str(failure), httpx.ConnectError)
+            raise kind(str(reply.get("message")), request=request)
+        return httpx.Response(
+            int(reply["status"]),
+            headers=[(str(k), str(v)) for k, v in reply["headers"]],
+            content=wire.unpack_bytes(reply["body"]),
+        )
+
+    router = respx.MockRouter(
+        assert_all_called=False, assert_all_mocked=False, using="httpx"
+    )
+    router.route().mock(side_effect=forward)
+    return router
+
+
+def _audit(channel: Channel) -> Callable[[str, tuple[Any, ...]], None]:
+    """Refuse and record every network attempt made below httpx, in C or Python,
+    in any thread."""
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if not event.startswith("socket."):
+            return
+        if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+            sock, address = args[0], args[1]
+            if address is None or getattr(sock, "family", None) == _UNIX:
+                return
+            kind = "udp" if sock.type == socket.SOCK_DGRAM else "tcp"
+            where = _address(address)
+            channel.block(method="CONNECT", url=f"{kind}://{where}", door="socket")
+            raise ConnectionRefusedError(
+                f"aqe: blocked socket connection to {where}: only simulated "
+                "hosts are reachable during a run"
+            )
+        if event in (
+            "socket.getaddrinfo",
+            "socket.gethostbyname",
+            "socket.gethostbyaddr",
+            "socket.getnameinfo",
+        ):
+            host = args[0][0] if isinstance(args[0], tuple) else args[0]
+            channel.block(method="RESOLVE", url=f"dns://{host}", door="socket")
+            raise socket.gaierror(
+                socket.EAI_NONAME,
+                f"aqe: blocked name lookup of {host}: only simulated hosts are "
+                "reachable during a run",
+            )
+
+    return hook
+
+
+def _address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
+def main(
+    sock: socket.socket, output: int, agent: Callable[..., Any], memory: int | None
+) -> None:
+    """Serve one run's deliveries, then end the process (never returns)."""
+    code = 0
+    try:
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        _serve(Channel(sock), agent)
+    except BaseException:  # the harness learns of it from the exit code
+        code = 70
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # the agent may have closed it
+                stream.flush()
+        _exit(code)
+
+
+def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
+    imported = set(sys.modules)
+    start = channel.wait()
+    task = Task(**start["task"])
+    identity = Identity(**start["identity"])
+    clock = RemoteClock(channel, epoch=start["epoch"], monotonic=start["monotonic"])
+    headers = {"authorization": f"Bearer {identity.api_key}"}
+    tls = tls_context()
+    http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
+    ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
+    env = AgentEnv(
+        http=http,
+        ahttp=ahttp,
+        tools=RemoteTools(channel),  # type: ignore[arg-type]
+        identity=identity,
+    )
+    before = {t.ident for t in threading.enumerate() if t.ident is not None}
+    sys.addaudithook(_audit(channel))
+    with sandbox(
+        clock=clock,
+        router=_router(channel),
+        block=channel.block,
+        seed=int(start["seed"]),
+        wall_timeout=None,  # the harness kills this process instead
+    ) as interrupts:
+        while True:
+            message = channel.wait()
+            if message.get("op") != "deliver":
+                break
+            done = deliver(agent, task, env, clock, interrupts)
+            try:
+                result, failure = _result(done.result), done.failure
+            except (TypeError, ValueError) as exc:
+                result, failure = None, f"the agent's result cannot be read: {exc}"
+            channel.send(
+                {
+                    "op": "delivered",
+                    "result": result,
+                    "failure": failure,
+                    "stopped": done.stopped,
+                }
+            )
+        left = interrupts.exits[0] if interrupts.exits else threads_left(before)
+    # what the run imported, so the fork server can have it ready for the next
+    new = sorted(n for n in set(sys.modules) - imported if _MODULE.fullmatch(n))
+    channel.send({"op": "finished", "left": left, "imported": new[:MAX_WARM]})
+
+
+def _result(result: AgentResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "status": result.status,
+        "summary": result.summary,
+        "output": _plain(dict(result.output)),
+    }

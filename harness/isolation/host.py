@@ -1,0 +1,645 @@
+"""The harness's side of isolated runs: fork servers, and serving one run.
+
+One fork server per agent (per pytest worker), started on the first run and kept
+for the session; each run is one fresh process forked from it. While a delivery
+is under way the harness waits on three things at once: the run's socket (the
+agent's requests, answered from the real gateway and clock), the run's output
+pipe (kept, its last 64 KiB), and the server's control socket (the process
+ended). A wall-clock deadline bounds it all: past ``--aqe-timeout`` the run's
+processes are killed, so no signal handler in the agent's process can be
+disarmed to outlast it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness.agents.loading import load_agent
+from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
+from harness.isolation import wire
+from harness.runtime.env import AgentResult
+from harness.runtime.session import AgentSession, Delivery, Stage, in_process
+from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
+
+#: ``--aqe-memory``'s default: 2 GiB of address space per agent process.
+DEFAULT_MEMORY = 2 * 1024**3
+#: How much of the agent's output is kept (its tail).
+OUTPUT_TAIL = 64 * 1024
+#: How long the harness waits for a fork server to answer (starting, reaping).
+SERVER_WAIT = 30.0
+#: ``unshare`` as the fork server is started: user, network, PID and mount
+#: namespaces, a fresh /proc, and the server killed when ``unshare`` goes.
+UNSHARE = (
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "--net",
+    "--pid",
+    "--mount",
+    "--mount-proc",
+    "--fork",
+    "--kill-child",
+)
+_KERNEL_COUNTERS = (
+    ("snmp", "Ip", "OutNoRoutes"),
+    ("snmp", "Tcp", "ActiveOpens"),
+    ("snmp", "Udp", "OutDatagrams"),
+    ("snmp6", "Ip6", "OutNoRoutes"),
+    ("snmp6", "Udp6", "OutDatagrams"),
+)
+
+
+class ProcessIsolation:
+    """``--aqe-isolation process``: each run's agent in a fresh process of its own.
+
+    ``memory``: the address-space limit of each agent process in bytes (None: no
+    limit). ``namespaces``: whether to try kernel namespaces (``unshare``); where
+    they cannot be had, runs fall back to the Python-level guards and say so
+    (:attr:`notes`, and ``sandbox: process`` in their records).
+    """
+
+    def __init__(self, *, memory: int | None = DEFAULT_MEMORY, namespaces: bool = True):
+        self.memory = memory
+        self.namespaces = namespaces
+        self._servers: dict[str, _Server] = {}
+        #: Why runs could not be kernel-sandboxed (said once per session).
+        self.notes: list[str] = []
+
+    def open(
+        self, agent: Callable[..., Any], stage: Stage
+    ) -> AbstractContextManager[AgentSession]:
+        spec = importable_spec(agent)
+        if spec is None:  # a closure or a lambda: only this process has it
+            return in_process(agent, stage)
+        server = self._servers.get(spec)
+        if server is None or not server.alive():
+            server = self._servers[spec] = self._start(spec)
+        return server.run(stage)
+
+    def _start(self, spec: str) -> _Server:
+        if self.namespaces and not self.notes:
+            reason = namespaces_unavailable()
+            if reason is None:
+                return _Server(spec, memory=self.memory, unshare=True)
+            self.notes.append(
+                f"aqe: agents run in their own processes without kernel namespaces"
+                f" ({reason}); the network is blocked by Python-level guards only,"
+                " and verdicts are marked unsandboxed"
+            )
+        elif self.namespaces and _NAMESPACES_OK:
+            return _Server(spec, memory=self.memory, unshare=True)
+        return _Server(spec, memory=self.memory, unshare=False)
+
+    def close(self) -> None:
+        for server in self._servers.values():
+            server.close()
+        self._servers.clear()
+
+
+_NAMESPACES_OK: list[bool] = []
+
+
+def namespaces_unavailable() -> str | None:
+    """Why ``unshare`` cannot make the namespaces here, or None if it can."""
+    if _NAMESPACES_OK:
+        return None
+    if not sys.platform.startswith("linux"):
+        return f"{sys.platform} has no Linux namespaces"
+    try:
+        done = subprocess.run(
+            [*UNSHARE, "true"], capture_output=True, timeout=10.0, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot run unshare: {exc}"
+    if done.returncode != 0:
+        error = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"unshare failed: {error[-1] if error else done.returncode}"
+    _NAMESPACES_OK.append(True)
+    return None
+
+
+def importable_spec(agent: Callable[..., Any]) -> str | None:
+    """``module:qualname`` if importing it gives back this very agent."""
+    module = getattr(agent, "__module__", None)
+    name = getattr(agent, "__qualname__", None)
+    if not module or not name or "<" in name or module == "__main__":
+        return None
+    spec = f"{module}:{name}"
+    try:
+        return spec if load_agent(spec) is agent else None
+    except AgentLoadError:
+        return None
+
+
+class _Server:
+    """One fork server (see :mod:`harness.isolation.server`)."""
+
+    def __init__(self, spec: str, *, memory: int | None, unshare: bool) -> None:
+        self.spec = spec
+        self.memory = memory
+        self.sandbox = "kernel" if unshare else "process"
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {
+            **os.environ,
+            "AQE_ISOLATION_FD": str(theirs.fileno()),
+            "AQE_ISOLATION_AGENT": spec,
+            "AQE_ISOLATION_MEMORY": str(memory or ""),
+            "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
+        }
+        command = [sys.executable, "-m", "harness.isolation.server"]
+        self._process = subprocess.Popen(
+            [*UNSHARE, *command] if unshare else command,
+            env=env,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # the user's Ctrl-C is the harness's to act on
+        )
+        theirs.close()
+        hello = self._receive(SERVER_WAIT)
+        if hello is None or hello.get("op") != "ready":
+            stderr = self._stop()
+            if hello is not None and hello.get("op") == "error":
+                raise AgentLoadError(str(hello.get("message")))
+            raise HarnessError(
+                f"the agent process for {spec!r} did not start"
+                + (f": {stderr.strip().splitlines()[-1]}" if stderr.strip() else "")
+                + "\n    fix: run with --aqe-isolation none to see the agent's own"
+                " error, or check that `unshare` works here"
+            )
+        assert self._process.stderr is not None
+        self._process.stderr.close()
+        #: The process whose namespaces the agent lives in (for its counters).
+        self._netns_pid = self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def send(self, message: dict[str, Any], fds: tuple[int, ...] = ()) -> None:
+        data = json.dumps(message).encode()
+        if fds:
+            socket.send_fds(self._control, [data], list(fds))
+        else:
+            self._control.send(data)
+
+    def _receive(self, timeout: float | None) -> dict[str, Any] | None:
+        ready, _, _ = select.select([self._control], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data = self._control.recv(65536)
+        except OSError:
+            return None
+        if not data:
+            return None
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return None
+        return message if isinstance(message, dict) else None
+
+    def receive(self, timeout: float | None) -> dict[str, Any] | None:
+        return self._receive(timeout)
+
+    @property
+    def control(self) -> socket.socket:
+        return self._control
+
+    def kernel_attempts(self) -> int | None:
+        """Network attempts the kernel has seen in the agent's namespace."""
+        if self.sandbox != "kernel":
+            return None
+        total = 0
+        for table, group, name in _KERNEL_COUNTERS:
+            total += _counter(Path(f"/proc/{self._netns_pid}/net/{table}"), group, name)
+        return total
+
+    @contextmanager
+    def run(self, stage: Stage) -> Iterator[AgentSession]:
+        before = self.kernel_attempts()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        try:
+            self.send({"op": "run"}, (theirs.fileno(), out_w))
+        finally:
+            theirs.close()
+            os.close(out_w)
+        run = _Run(self, stage, mine, out_r)
+        try:
+            started = self._receive(SERVER_WAIT)
+            if started is None or started.get("op") != "started":
+                raise HarnessError(f"the agent process for {self.spec!r} did not fork")
+            run.begin()
+            yield run
+        finally:
+            run.end()
+            if before is not None:
+                after = self.kernel_attempts()
+                if after is not None and after > before:
+                    stage.door.gateway.block(
+                        method="CONNECT",
+                        url=f"kernel://{after - before}-attempts",
+                        door="kernel",
+                    )
+
+    def warm(self, modules: list[Any]) -> None:
+        """Have the server import what a run imported (see the server)."""
+        with suppress(OSError, ValueError):
+            self.send({"op": "warm", "modules": modules})
+
+    def reap(self) -> int | None:
+        """Kill the run's processes; the exit status of the run's own, if known."""
+        if not self.alive():
+            return None
+        try:
+            self.send({"op": "reap"})
+        except OSError:
+            self._stop()
+            return None
+        status: int | None = None
+        deadline = time.monotonic() + SERVER_WAIT
+        while True:
+            message = self._receive(max(0.0, deadline - time.monotonic()))
+            if message is None:
+                self._stop()  # no answer: it goes, and the next run starts another
+                return status
+            if message.get("op") == "exited" and isinstance(message.get("status"), int):
+                status = message["status"]
+            if message.get("op") == "reaped":
+                code = message.get("status")
+                return code if isinstance(code, int) else status
+
+    def _stop(self) -> str:
+        with suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            self._process.kill()
+        stderr = b""
+        if self._process.stderr is not None and not self._process.stderr.closed:
+            with suppress(OSError, ValueError):
+                stderr = self._process.stderr.read()
+        self._process.wait()
+        self._control.close()
+        return stderr.decode(errors="replace")
+
+    def close(self) -> None:
+        if self.alive():
+            self._stop()
+
+
+def _counter(path: Path, group: str, name: str) -> int:
+    try:
+        text = path.read_text()
+    except OSError:
+        return 0
+    if path.name == "snmp6":  # "Ip6OutNoRoutes   3"
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == group + name:
+                return int(value.strip() or 0)
+        return 0
+    lines = text.splitlines()
+    for header, values in zip(lines[::2], lines[1::2], strict=False):
+        keys, numbers = header.split(), values.split()
+        if keys and keys[0] == group + ":" and name in keys:
+            return int(numbers[keys.index(name)])
+    return 0
+
+
+class _Run:
+    """One run's agent process, as the harness serves it."""
+
+    def __init__(
+        self, server: _Server, stage: Stage, sock: socket.socket, out: int
+    ) -> None:
+        self._server, self._stage, self._sock, self._out = server, stage, sock, out
+        self.sandbox = server.sandbox
+        self._output = bytearray()
+        self._dropped = 0
+        self._out_open = True
+        self._ended: str | None = None  # why the process is gone, once it is
+        self._status: int | None = None
+        wall = stage.wall_timeout
+        self._deadline = time.monotonic() + wall if wall else None
+
+    @property
+    def output(self) -> str:
+        text = self._output.decode(errors="replace")
+        if self._dropped:
+            text = f"[{self._dropped} earlier bytes not kept]\n" + text
+        return text
+
+    # -- the session -------------------------------------------------------------
+
+    def begin(self) -> None:
+        stage = self._stage
+        task, identity = stage.task, stage.identity
+        self._send(
+            {
+                "task": {
+                    "input": dict(task.input),
+                    "instructions": task.instructions,
+                    "scenario": task.scenario,
+                    "seed": task.seed,
+                },
+                "identity": {"name": identity.name, "api_key": identity.api_key},
+                "seed": stage.seed,
+                "epoch": EPOCH,
+                "monotonic": MONOTONIC_ORIGIN,
+                "now": stage.clock.now,
+            }
+        )
+
+    def deliver(self) -> Delivery:
+        if self._ended is not None:
+            return Delivery(result=None, failure=self._ended, stopped=True)
+        if not self._send({"op": "deliver", "now": self._stage.clock.now}):
+            return self._died()
+        while True:
+            message = self._next()
+            if message is None:
+                return self._died()
+            if message.get("op") == "delivered":
+                return self._delivered(message)
+            try:
+                reply = self._answer(message)
+            except RunAborted as exc:
+                self._send({"abort": {"reason": exc.reason, "message": exc.message}})
+                return self._stop(
+                    f"stopped by the harness ({exc.reason}): {exc.message}"
+                )
+            except HarnessError as exc:  # the gateway's own fault: the run cannot go on
+                return self._stop(str(exc))
+            except (KeyError, TypeError, ValueError, wire.WireError) as exc:
+                return self._stop(
+                    "the agent's process sent a message the harness cannot read"
+                    f" ({exc})"
+                )
+            reply["now"] = self._stage.clock.now
+            if not self._send(reply):
+                return self._died()
+
+    def finish(self) -> str | None:
+        if self._ended is not None:
+            return None  # its end is the run's failure already
+        if not self._send({"op": "finish", "now": self._stage.clock.now}):
+            return None
+        message = self._next()
+        if message is None or message.get("op") != "finished":
+            return None
+        imported = message.get("imported")
+        if isinstance(imported, list) and imported:
+            self._server.warm(imported)
+        left = message.get("left")
+        return str(left) if left else None
+
+    def end(self) -> None:
+        status = self._server.reap()
+        if self._status is None:
+            self._status = status
+        self._drain_output(final=True)
+        self._sock.close()
+        os.close(self._out)
+
+    # -- the wire ------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        try:
+            self._sock.settimeout(self._remaining())
+            wire.send(self._sock, message)
+        except (OSError, wire.WireError):
+            return False
+        return True
+
+    def _remaining(self) -> float | None:
+        if self._deadline is None:
+            return None
+        return max(0.001, self._deadline - time.monotonic())
+
+    def _next(self) -> dict[str, Any] | None:
+        """The agent process's next message; None when it ended or ran out of
+        wall time (``_ended`` says which)."""
+        control = self._server.control
+        while True:
+            remaining = self._remaining()
+            if self._deadline is not None and time.monotonic() >= self._deadline:
+                self._timed_out()
+                return None
+            waits: list[Any] = [self._sock, control]
+            if self._out_open:
+                waits.append(self._out)
+            ready, _, _ = select.select(waits, [], [], remaining)
+            if not ready:
+                continue  # the deadline check above decides
+            if self._out in ready:
+                self._drain_output()
+            if control in ready:
+                note = self._server.receive(0)
+                if note is None:
+                    self._ended = self._ended or "the agent's process server stopped"
+                elif note.get("op") == "exited" and isinstance(note.get("status"), int):
+                    self._status = note["status"]
+            if self._sock in ready:
+                try:
+                    self._sock.settimeout(self._remaining())
+                    return wire.recv(self._sock)
+                except wire.WireError:
+                    return None
+            if self._status is not None:
+                # ended; take what it sent before it went, then stop waiting
+                pending, _, _ = select.select([self._sock], [], [], 0)
+                if not pending:
+                    return None
+
+    def _drain_output(self, *, final: bool = False) -> None:
+        while self._out_open:
+            ready, _, _ = select.select([self._out], [], [], 0)
+            if not ready:
+                return
+            chunk = os.read(self._out, 65536)
+            if not chunk:
+                self._out_open = False
+                return
+            self._output += chunk
+            if len(self._output) > OUTPUT_TAIL:
+                extra = len(self._output) - OUTPUT_TAIL
+                del self._output[:extra]
+                self._dropped += extra
+            if not final and len(chunk) < 65536:
+                return
+
+    # -- how a delivery ends ---------------------------------------------------------
+
+    def _delivered(self, message: dict[str, Any]) -> Delivery:
+        result = message.get("result")
+        failure = message.get("failure")
+        stopped = bool(message.get("stopped"))
+        try:
+            coerced = AgentResult.coerce(result) if isinstance(result, dict) else None
+        except (TypeError, ValueError) as exc:
+            coerced, failure = None, f"the agent's result cannot be read: {exc}"
+        if isinstance(failure, str) and failure.startswith(
+            "the agent raised MemoryError"
+        ):
+            failure += self._memory_note()
+        return Delivery(
+            result=coerced,
+            failure=failure if isinstance(failure, str) and failure else None,
+            stopped=stopped,
+        )
+
+    def _timed_out(self) -> None:
+        wall = self._stage.wall_timeout
+        self._stop(
+            f"stopped by the harness (wall_timeout): the agent ran for more than"
+            f" {wall:g} s of wall time without finishing (hung or stuck in a loop)"
+        )
+
+    def _stop(self, why: str) -> Delivery:
+        """End the agent's process for ``why``."""
+        self._ended = self._ended or why
+        self._status = self._server.reap()
+        return Delivery(result=None, failure=self._ended, stopped=True)
+
+    def _died(self) -> Delivery:
+        if self._ended is None:
+            if self._status is None:
+                self._status = self._server.reap()
+            self._ended = (
+                "the agent's process ended before it answered: "
+                + _status_text(self._status)
+                + self._memory_note(self._status)
+                + self._last_words()
+            )
+        return Delivery(result=None, failure=self._ended, stopped=True)
+
+    def _memory_note(self, status: int | None = None) -> str:
+        memory = self._server.memory
+        if not memory or status == 0:
+            return ""
+        return f" (its memory limit is {_size(memory)}; --aqe-memory sets it)"
+
+    def _last_words(self) -> str:
+        self._drain_output(final=True)
+        lines = [
+            line.strip()
+            for line in self._output.decode(errors="replace").splitlines()
+            if line.strip()
+        ]
+        if not lines:
+            return ""
+        tail = " | ".join(lines[-3:])
+        return f"; its last output: {tail[-400:]}"
+
+    # -- answering the agent -----------------------------------------------------------
+
+    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        op = message["op"]
+        stage = self._stage
+        if op == "http":
+            return self._http(message)
+        if op == "tool":
+            args = message["args"]
+            if not isinstance(args, dict):
+                raise TypeError("tool arguments must be an object")
+            try:
+                return {"result": stage.tools.call(str(message["name"]), **args)}
+            except ToolError as exc:
+                return {"error": _tool_error(exc)}
+        if op == "tool_names":
+            return {"names": list(stage.tools.names)}
+        if op == "tool_specs":
+            try:
+                return {"specs": stage.tools.specs(message["format"])}
+            except HarnessError as exc:
+                return {"error": {"type": "ToolError", "message": str(exc)}}
+        if op == "sleep":
+            seconds = message["seconds"]
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+                raise TypeError(f"sleep of {seconds!r} seconds")
+            stage.clock.advance(max(0.0, float(seconds)))
+            return {}
+        if op == "block":
+            stage.door.gateway.block(
+                method=str(message["method"]),
+                url=str(message["url"]),
+                door=str(message["door"]),
+            )
+            return {}
+        raise ValueError(f"unknown request {op!r}")
+
+    def _http(self, message: dict[str, Any]) -> dict[str, Any]:
+        request = httpx.Request(
+            str(message["method"]),
+            str(message["url"]),
+            headers=[(str(k), str(v)) for k, v in message["headers"]],
+            content=wire.unpack_bytes(message["body"]),
+        )
+        door = self._stage.door
+        try:
+            if request.url.host in door.hosts:
+                response = door.handle(request)
+            else:
+                door.block(request)
+                raise httpx.ConnectError("blocked", request=request)
+        except (
+            httpx.ReadTimeout,
+            httpx.RemoteProtocolError,
+            httpx.ConnectError,
+        ) as exc:
+            return {"raise": type(exc).__name__, "message": str(exc)}
+        return {
+            "status": response.status_code,
+            "headers": [[k, v] for k, v in response.headers.multi_items()],
+            "body": wire.pack_bytes(response.content),
+        }
+
+
+def _tool_error(exc: ToolError) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "status": exc.status,
+        "body": exc.body,
+        "headers": exc.headers,
+    }
+    raw = getattr(exc, "raw", None)
+    if raw is not None:
+        error["raw"] = raw
+    return error
+
+
+def _status_text(status: int | None) -> str:
+    if status is None:
+        return "its exit status is unknown"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"it was killed by {name}"
+    if os.WIFEXITED(status):
+        return f"it exited with code {os.WEXITSTATUS(status)}"
+    return f"it ended with status {status}"
+
+
+def _size(limit: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"

@@ -1,0 +1,174 @@
+"""The fork server: imports the agent once, then forks one fresh process per run.
+
+Started by the harness (:mod:`harness.isolation.host`) as
+``python -m harness.isolation.server``, inside new user, network, PID and mount
+namespaces where the machine allows them (``unshare``), so the namespaces exist
+before any agent code runs. It is PID 1 of its PID namespace: the agent cannot
+signal it, and ending a run kills every process the run started, however it
+detached (``kill(-1)``). It speaks to the harness over a ``SOCK_SEQPACKET``
+control socket (one JSON message per packet; a run's socket and output pipe
+travel as file descriptors):
+
+* harness -> server: ``run`` (with the two descriptors), ``reap``;
+* server -> harness: ``ready`` or ``error`` once, ``started``, ``exited`` (the
+  run's process ended by itself), ``reaped``.
+
+The server's word is not trusted for verdicts: the harness records from its own
+side of the run's socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+#: The most modules one ``warm`` message imports.
+MAX_WARM = 2000
+#: SIOCGIFFLAGS / SIOCSIFFLAGS and the flags of an interface that is up.
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _loopback_up() -> None:
+    """Bring up the namespace's loopback (the agent's own, not the host's)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(os.environ.pop("AQE_ISOLATION_FD")))
+    spec = os.environ.pop("AQE_ISOLATION_AGENT")
+    memory = int(os.environ.pop("AQE_ISOLATION_MEMORY") or 0) or None
+    sys.path[:] = json.loads(os.environ.pop("AQE_ISOLATION_PATH"))
+    init = os.getpid() == 1
+    if init:
+        with contextlib.suppress(OSError):
+            _loopback_up()
+    try:
+        from harness.agents.loading import load_agent
+        from harness.isolation import child
+        from harness.runtime.session import tls_context
+
+        tls_context()  # loaded once, inherited by every run
+        agent = load_agent(spec)
+    except BaseException as exc:
+        message = str(exc) if type(exc).__name__ == "AgentLoadError" else None
+        _send(
+            control,
+            {
+                "op": "error",
+                "message": message
+                or f"importing the agent {spec!r} failed:\n"
+                + "".join(traceback.format_exception(exc)).rstrip(),
+            },
+        )
+        return
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    _send(control, {"op": "ready", "pid": os.getpid(), "init": init})
+    running: int | None = None
+    status: int | None = None
+
+    def reap(block_for: int | None) -> None:
+        nonlocal status
+        while True:
+            try:
+                pid, code = os.waitpid(-1, 0 if block_for is not None else os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == running:
+                status = code
+                if block_for is None:
+                    _send(control, {"op": "exited", "status": code})
+
+    while True:
+        waits: list[Any] = [control, wake_r]
+        ready, _, _ = select.select(waits, [], [])
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_r, 512)
+            reap(None)
+        if control not in ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        except OSError:
+            data, fds = b"", []
+        if not data:  # the harness went away: so does every run
+            _kill_all(init, running)
+            return
+        op = json.loads(data).get("op")
+        if op == "run" and len(fds) == 2:
+            status = None
+            running = os.fork()
+            if running == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                control.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                if not init:
+                    os.setsid()  # without a PID namespace: its own process group
+                child.main(socket.socket(fileno=fds[0]), fds[1], agent, memory)
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"op": "started", "pid": running})
+        elif op == "warm":
+            _warm(json.loads(data).get("modules"))
+        elif op == "reap":
+            _kill_all(init, running)
+            reap(0)
+            _send(control, {"op": "reaped", "status": status})
+            running = None
+        else:
+            for fd in fds:
+                os.close(fd)
+
+
+def _warm(modules: object) -> None:
+    """Import what runs imported, so the next fork starts with it."""
+    if not isinstance(modules, list):
+        return
+    for name in modules[:MAX_WARM]:
+        if isinstance(name, str) and name not in sys.modules:
+            with contextlib.suppress(BaseException):
+                importlib.import_module(name)
+
+
+def _kill_all(init: bool, running: int | None) -> None:
+    """Kill the run's process and everything it started."""
+    try:
+        if init:
+            os.kill(-1, signal.SIGKILL)  # every process of the namespace but this one
+        elif running is not None:
+            os.killpg(running, signal.SIGKILL)
+    except OSError as exc:
+        if exc.errno != errno.ESRCH:
+            raise
+
+
+if __name__ == "__main__":
+    main()
