@@ -60,8 +60,10 @@ def _tools(args: argparse.Namespace, extra: list[str]) -> int:
 def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
     from harness.agents.loading import load_agent
     from harness.errors import HarnessError
+    from harness.isolation import ProcessIsolation
     from harness.modes.fuzz import fuzz
 
+    isolation = ProcessIsolation()  # the agent under test runs in its own process
     try:
         agent = load_agent(args.agent)
         outcome = fuzz(
@@ -72,10 +74,13 @@ def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
             session_seed=args.seed,
             oracles=args.oracle or None,
             agent_spec=args.agent,
+            isolation=isolation,
         )
     except HarnessError as err:
         sys.stderr.write(f"aqe fuzz: {err}\n")
         return 2
+    finally:
+        isolation.close()
     write = sys.stdout.write
     if outcome.baseline_failed:
         write(

@@ -195,6 +195,7 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     """``aqe replay TRACE``: run the trace's agent again on its scenario and seed;
     exit 0 when the trace and verdict are reproduced byte for byte."""
     from harness.agents.loading import load_agent
+    from harness.isolation import ProcessIsolation
     from harness.reporting.artefacts import read_trace
     from harness.reporting.replay import trace_scenario
     from harness.reporting.trace import trace_bytes
@@ -204,7 +205,13 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     loaded = trace_scenario(trace, scenario)
     header = trace.header
     agent = load_agent(str(header["agent"]))
-    result = run_scenario(loaded, agent, seed=int(header["seed"]))
+    isolation = ProcessIsolation()  # the agent is the one under test: not trusted
+    try:
+        result = run_scenario(
+            loaded, agent, seed=int(header["seed"]), isolation=isolation
+        )
+    finally:
+        isolation.close()
     new = trace_bytes(result, mode=str(header.get("mode") or "sim"))
     old_verdict = trace.verdict
     verdict = (

@@ -30,6 +30,7 @@ from hypothesis.errors import NoSuchExample
 from harness.errors import HarnessError
 from harness.files import write_atomic
 from harness.run import RunResult, agent_name, run_scenario, run_seed
+from harness.runtime.session import Isolation
 from harness.scenario.loader import SCHEMA_PATH, load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
 from harness.scenario.strategies import fault_documents, single_faults
@@ -67,16 +68,20 @@ def fuzz(
     oracles: Sequence[str] | None = None,
     max_faults: int = 3,
     agent_spec: str | None = None,
+    isolation: Isolation | None = None,
 ) -> FuzzOutcome:
     """Search fault plans for ``agent`` on the scenario at ``path``.
 
-    ``oracles`` limits which failing oracles count (default: any blocking one).
+    ``oracles`` limits which failing oracles count (default: any blocking one);
+    ``isolation``: where the agent runs (default: in this process).
     """
     scenario = load_scenario(path)
     data = _document(path)
     name = f"{scenario.name}_fuzz_{_short(agent_spec or agent_name(agent))}"
     seed = run_seed(session_seed, name)
-    baseline = run_scenario(scenario.with_faults(()), agent, seed=seed)
+    baseline = run_scenario(
+        scenario.with_faults(()), agent, seed=seed, isolation=isolation
+    )
     if not baseline.passed:
         return FuzzOutcome(
             finding=None, examples=0, baseline_failed=baseline.failed_oracles
@@ -94,7 +99,7 @@ def fuzz(
     def breaks(documents: list[dict[str, Any]]) -> bool:
         nonlocal tried
         tried += 1
-        return bool(_failing(_run(scenario, documents, agent, seed), wanted))
+        return bool(_failing(_run(scenario, documents, agent, seed, isolation), wanted))
 
     plan = next(
         (p for p in islice(single_faults(tools=tools), examples) if breaks(p)), None
@@ -105,12 +110,12 @@ def fuzz(
             plan = find(strategy, breaks, settings=_search_settings(examples - tried))
     if plan is None:
         return FuzzOutcome(finding=None, examples=tried)
-    result = _run(scenario, plan, agent, seed)
+    result = _run(scenario, plan, agent, seed, isolation)
     failed = _failing(result, wanted)
     target = out / f"{name}.yaml"
     text = _render(data, name, plan, result, failed, target, agent_spec, session_seed)
     write_atomic(target, text.encode())
-    again = run_scenario(load_scenario(target), agent, seed=seed)
+    again = run_scenario(load_scenario(target), agent, seed=seed, isolation=isolation)
     if _failing(again, wanted) != failed:
         raise HarnessError(  # pragma: no cover - a determinism bug in the harness
             f"{target}: the written scenario did not reproduce the failure"
@@ -147,11 +152,15 @@ def _run(
     documents: list[dict[str, Any]],
     agent: Callable[..., Any],
     seed: int,
+    isolation: Isolation | None = None,
 ) -> RunResult:
     from harness.scenario.loader import faults_from_documents
 
     return run_scenario(
-        scenario.with_faults(faults_from_documents(documents)), agent, seed=seed
+        scenario.with_faults(faults_from_documents(documents)),
+        agent,
+        seed=seed,
+        isolation=isolation,
     )
 
 

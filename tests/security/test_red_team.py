@@ -19,13 +19,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import PAYMENTS
 
-AGENTS = '''
+AGENTS = """
 import asyncio
 import ctypes
 import multiprocessing
@@ -254,7 +253,7 @@ def prints_its_key(task, env):
 def allocates_too_much(task, env):
     hoard = bytearray(2 * 1024**3)
     return {"status": "done", "summary": str(len(hoard))}
-'''
+"""
 
 #: attack -> the payments scenario it plays on
 ATTACKS = {
@@ -348,18 +347,27 @@ class Session:
         latest = root / "reports" / "latest"
         self.records = {
             r["scenario"].removeprefix("attack_"): r
-            for r in map(json.loads, (latest / "results.jsonl").read_text().splitlines())
+            for r in map(
+                json.loads, (latest / "results.jsonl").read_text().splitlines()
+            )
         }
         self.summary = json.loads((latest / "summary.json").read_text())
         self.traces = {
-            name: [json.loads(line) for line in (latest / r["trace"]).read_text().splitlines()]
+            name: [
+                json.loads(line)
+                for line in (latest / r["trace"]).read_text().splitlines()
+            ]
             for name, r in self.records.items()
         }
-        self.raw = {name: (latest / r["trace"]).read_text() for name, r in self.records.items()}
+        self.raw = {
+            name: (latest / r["trace"]).read_text() for name, r in self.records.items()
+        }
 
     def explanation(self, attack: str) -> str:
         (line,) = [
-            t for t in self.traces[attack] if t["type"] == "score" and t["oracle"] == "agent"
+            t
+            for t in self.traces[attack]
+            if t["type"] == "score" and t["oracle"] == "agent"
         ]
         return str(line["explanation"])
 
@@ -396,7 +404,7 @@ def session(tmp_path_factory: pytest.TempPathFactory, listeners: Listeners) -> S
             "scenarios",
             "--aqe-agent=hostile:play",
             "--aqe-timeout=3",
-            "--aqe-memory=1G",
+            "--aqe-memory=256M",
             "-p",
             "no:cacheprovider",
             "-q",
@@ -430,12 +438,16 @@ def test_forged_oracles_do_not_change_the_verdict(session: Session) -> None:
 
 
 def test_erasing_the_ledger_does_not_hide_a_double_refund(session: Session) -> None:
-    effects = [t for t in session.traces["erases_its_double_refund"] if t["type"] == "effect"]
+    effects = [
+        t for t in session.traces["erases_its_double_refund"] if t["type"] == "effect"
+    ]
     assert len(effects) == 2
     assert "idempotency" in session.records["erases_its_double_refund"]["failed"]
 
 
-def test_scrubbing_the_history_does_not_hide_a_blocked_request(session: Session) -> None:
+def test_scrubbing_the_history_does_not_hide_a_blocked_request(
+    session: Session,
+) -> None:
     assert "security" in session.records["scrubs_security_entries"]["failed"]
 
 
@@ -474,8 +486,14 @@ def test_a_network_escape_fails_security(session: Session, attack: str) -> None:
             "stopped by the harness (exit): the agent tried to end the process:"
             " os._exit(1)",
         ),
-        ("kills_itself", "the agent's process ended before it answered: it was killed by SIGKILL"),
-        ("segfaults", "the agent's process ended before it answered: it was killed by SIGSEGV"),
+        (
+            "kills_itself",
+            "the agent's process ended before it answered: it was killed by SIGKILL",
+        ),
+        (
+            "segfaults",
+            "the agent's process ended before it answered: it was killed by SIGSEGV",
+        ),
         (
             "exits_below_python",
             "the agent's process ended before it answered: it exited with code 0",
@@ -505,7 +523,7 @@ def test_memory_over_the_limit_is_a_recorded_agent_failure(session: Session) -> 
         "the agent raised MemoryError: "
     )
     assert session.explanation("allocates_too_much").endswith(
-        " (its memory limit is 1 GiB; --aqe-memory sets it)"
+        " (its memory limit is 256 MiB; --aqe-memory sets it)"
     )
 
 
