@@ -11,11 +11,20 @@ and the collector is paused while timing (as pytest-benchmark's
 * ``http_call_us``: through ``env.http`` (httpx → respx → HTTP door + gateway);
 * ``bare_httpx_us``: an httpx round trip over a plain ``MockTransport`` whose
   handler calls the fake directly (what any HTTP mock costs);
-* ``reset_ms``: building a run's world from the cached seeded snapshot.
+* ``reset_ms``: building a run's world from the cached seeded snapshot;
+* ``isolated_call_us``: ``env.tools.call`` from an agent in its own process (the
+  stub, the run's socket, the gateway, and back), timed in the agent's process;
+  ``isolated_http_call_us`` the same through ``env.http``; against
+  ``function_call_us`` and ``http_call_us`` (the same calls in-process);
+* ``isolated_run_start_ms``: what isolation adds to a run (forking the agent's
+  process, handing it the task, ending it): the median run of an agent that
+  returns at once in its own process, less the same run in-process
+  (``run_ms``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import statistics
@@ -27,7 +36,9 @@ from typing import Any
 import httpx
 
 from fakes.base import CallContext
-from harness.run import prepare_run
+from harness.isolation import ProcessIsolation
+from harness.run import prepare_run, run_scenario
+from harness.runtime.env import AgentEnv, Task
 from harness.runtime.sandbox import sandbox
 from harness.scenario.model import RecordSpec, Scenario, TaskSpec, WorldSpec
 from harness.world.world import World
@@ -146,6 +157,7 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     reset = _interleaved_medians(
         {"reset": (lambda: World(seed=seed), nullcontext)}, 200
     )["reset"]
+    isolated = _isolated(rounds, seed)
     bare_call, function_call = medians["bare_call"], medians["function_call"]
     http_call, bare_httpx = medians["http_call"], medians["bare_httpx"]
     reset /= 1000.0
@@ -157,7 +169,75 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         "bare_httpx_us": round(bare_httpx, 2),
         "http_vs_bare_httpx": round(http_call / bare_httpx, 3),
         "reset_ms": round(reset, 3),
+        "isolated_call_us": round(isolated["call"], 2),
+        "isolated_http_call_us": round(isolated["http"], 2),
+        "isolated_vs_function_call": round(isolated["call"] / function_call, 3),
+        "run_ms": round(isolated["run"], 3),
+        "isolated_run_ms": round(isolated["isolated_run"], 3),
+        "isolated_run_start_ms": round(isolated["isolated_run"] - isolated["run"], 3),
         "rounds": rounds,
+    }
+
+
+def idle_agent(task: Task, env: AgentEnv) -> None:
+    """Returns at once: the run costs only its start and end."""
+
+
+def timing_agent(task: Task, env: AgentEnv) -> dict[str, Any]:
+    """Times ``rounds`` tool calls and as many HTTP calls, in its own process."""
+    clock = time.perf_counter_ns  # not simulated: the sandbox leaves it real
+    charge, rounds = str(task.input["charge"]), int(task.input["rounds"])
+    url = f"https://payments.sim/v1/charges/{charge}"
+    calls: list[int] = []
+    https: list[int] = []
+    for _ in range(rounds):
+        start = clock()
+        env.tools.call("retrieve_charge", charge=charge)
+        calls.append(clock() - start)
+        start = clock()
+        env.http.get(url)
+        https.append(clock() - start)
+    return {"output": {"call": calls, "http": https}}
+
+
+def _isolated(rounds: int, seed: int) -> dict[str, float]:
+    """Medians (us per call, ms per run) with the agent in its own process."""
+    isolation = ProcessIsolation()
+    try:
+        timed = dataclasses.replace(
+            _SCENARIO,
+            task=TaskSpec(
+                instructions="read a charge, many times",
+                input={"charge": "$charge.id", "rounds": max(1, rounds // 2)},
+            ),
+        )
+        result = run_scenario(
+            timed,
+            timing_agent,
+            seed=seed,
+            isolation=isolation,
+            max_calls=4 * rounds + 10,
+            oracles=(),
+        )
+        if result.agent_result is None:
+            raise RuntimeError(f"the timing agent failed: {result.scores}")
+        output = result.agent_result.output
+        runs: dict[str, list[int]] = {"run": [], "isolated_run": []}
+        kinds = {"run": None, "isolated_run": isolation}
+        for _ in range(5):  # warm-up: the fork server imports what runs import
+            run_scenario(_SCENARIO, idle_agent, seed=seed, isolation=isolation)
+        for _ in range(40):
+            for name, where in kinds.items():
+                start = time.perf_counter_ns()
+                run_scenario(_SCENARIO, idle_agent, seed=seed, isolation=where)
+                runs[name].append(time.perf_counter_ns() - start)
+    finally:
+        isolation.close()
+    return {
+        "call": statistics.median(output["call"]) / 1000.0,
+        "http": statistics.median(output["http"]) / 1000.0,
+        "run": statistics.median(runs["run"]) / 1e6,
+        "isolated_run": statistics.median(runs["isolated_run"]) / 1e6,
     }
 
 
