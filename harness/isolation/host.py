@@ -75,7 +75,7 @@ class ProcessIsolation:
         self.memory = memory
         self.namespaces = namespaces
         self._servers: dict[str, _Server] = {}
-        #: Why runs could not be kernel-sandboxed (said once per session).
+        #: Why runs could not be kernel-sandboxed.
         self.notes: list[str] = []
 
     def open(
@@ -90,17 +90,17 @@ class ProcessIsolation:
         return server.run(stage)
 
     def _start(self, spec: str) -> _Server:
-        if self.namespaces and not self.notes:
+        if self.namespaces:
             reason = namespaces_unavailable()
             if reason is None:
-                return _Server(spec, memory=self.memory, unshare=True)
-            self.notes.append(
-                f"aqe: agents run in their own processes without kernel namespaces"
-                f" ({reason}); the network is blocked by Python-level guards only,"
-                " and verdicts are marked unsandboxed"
-            )
-        elif self.namespaces and _NAMESPACES_OK:
-            return _Server(spec, memory=self.memory, unshare=True)
+                try:
+                    return _Server(spec, memory=self.memory, unshare=True)
+                except AgentLoadError:
+                    raise
+                except HarnessError as exc:
+                    reason = str(exc).splitlines()[0]
+            if reason not in self.notes:
+                self.notes.append(reason)
         return _Server(spec, memory=self.memory, unshare=False)
 
     def close(self) -> None:
@@ -183,6 +183,9 @@ class _Server:
             )
         assert self._process.stderr is not None
         self._process.stderr.close()
+        if unshare and _netns(self._process.pid) == _netns(os.getpid()):
+            self._stop()
+            raise HarnessError("unshare left the agent in the harness's network")
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
 
@@ -299,6 +302,13 @@ class _Server:
     def close(self) -> None:
         if self.alive():
             self._stop()
+
+
+def _netns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
 
 
 def _counter(path: Path, group: str, name: str) -> int:

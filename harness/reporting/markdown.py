@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.reporting import _view as view
 from harness.reporting.modes import markdown_sections
+from harness.reporting.summary import unsandboxed_line
 
 #: Past this many scenarios the full table is folded into ``<details>``.
 FOLD_AFTER = 30
@@ -55,6 +56,9 @@ def _verdict(summary: Mapping[str, Any]) -> str:
     if reason is not None:
         lines += ["", f"> **INCOMPLETE: {_text(reason)}**"]
         lines += ["> The verdict covers only the runs that finished."]
+    loose = unsandboxed_line(dict(summary))
+    if loose is not None:
+        lines += ["", f"> {_text(loose[0].upper() + loose[1:])}"]
     pairs = view.provenance(summary)
     if pairs:
         lines += ["", " · ".join(f"{label} {_code(v)}" for label, v in pairs)]

@@ -333,13 +333,24 @@ def write_terminal(report: SessionReport, terminal: Any) -> None:
     comparison = summary.get("comparison")
     if comparison is not None:
         _write_comparison(comparison, terminal)
+    from harness.reporting.summary import unsandboxed_line
+
+    loose = unsandboxed_line(summary)
+    if loose is not None:
+        terminal.write_line(f"aqe: verdicts {loose}", yellow=True)
+        if (summary.get("sandbox") or {}).get("process"):
+            from harness.isolation.host import namespaces_unavailable
+
+            why = namespaces_unavailable()
+            if why is not None:
+                terminal.write_line(f"  no kernel namespaces here: {why}")
     for reason in report.incomplete:
         terminal.write_line(f"INCOMPLETE: {reason}", red=True, bold=True)
     for error in report.errors:
         terminal.write_line(f"aqe error: {error}", red=True)
     passed, runs = summary["passed"], summary["runs"]
     line = f"{passed}/{runs} scenario runs passed; aqe gate: {gate.verdict.upper()}"
-    line += f" (exit {gate.exit_code})"
+    line += f" (exit {gate.exit_code}{', unsandboxed' if loose else ''})"
     terminal.write_line(line, bold=True, red=gate.exit_code != 0)
     for reason in gate.reasons:
         terminal.write_line(f"  {reason}")

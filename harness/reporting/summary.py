@@ -42,8 +42,40 @@ def build_summary(records: Sequence[RunRecord], **meta: Any) -> dict[str, Any]:
         "scenarios": [{k: v for k, v in s.items() if k != "key"} for s in scenarios],
         "escalation": _escalation(ordered),
         "fault_coverage": _fault_coverage(ordered),
+        "sandbox": sandbox_counts(ordered),
         "results": ordered,
     }
+
+
+def sandbox_counts(records: Sequence[RunRecord]) -> dict[str, int]:
+    """How many runs each containment had: ``kernel``, ``process``, ``none``
+    (records older than the field count as ``none``)."""
+    counts: dict[str, int] = {}
+    for record in records:
+        kind = str(record.get("sandbox", "none"))
+        counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def unsandboxed_line(summary: dict[str, Any]) -> str | None:
+    """Says how many verdicts were reached without the kernel sandbox, or None."""
+    counts = summary.get("sandbox") or {}
+    runs = int(summary.get("runs") or 0)
+    loose = sum(n for kind, n in counts.items() if kind != "kernel")
+    if not runs or not loose:
+        return None
+    parts = []
+    if counts.get("process"):
+        parts.append(
+            f"{counts['process']} in their own processes without kernel namespaces"
+            " (the network blocked by Python-level guards only)"
+        )
+    if counts.get("none"):
+        parts.append(
+            f"{counts['none']} in pytest's own process (--aqe-isolation none, or an"
+            " agent only that process can import); not a security boundary"
+        )
+    return f"unsandboxed: {loose} of {runs} runs: " + "; ".join(parts)
 
 
 def write_table(summary: dict[str, Any], terminal: Any) -> None:

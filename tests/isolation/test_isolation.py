@@ -1,0 +1,157 @@
+"""The agent in its own process gives the verdicts and the bytes it gives in
+pytest's process, reports how it was contained, and falls back (saying so) where
+the kernel has no namespaces to give."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import AgentEnv, Task
+from harness._pytest.config import parse_size
+from harness.agents.library import careful_agent
+from harness.isolation import ProcessIsolation
+from harness.reporting.trace import trace_bytes
+from harness.run import run_scenario
+from harness.scenario.loader import load_scenario
+from tests.conftest import ROOT, copy_payments
+
+SLOW = os.environ.get("AQE_SLOW") == "1"
+
+
+@pytest.fixture(scope="module")
+def isolation() -> Iterator[ProcessIsolation]:
+    isolation = ProcessIsolation()
+    yield isolation
+    isolation.close()
+
+
+SAMPLE = [
+    "payments/refund_ambiguous_timeout",
+    "payments/refund_over_limit_approval",
+    "knowledge/knowledge_injection_in_ticket",
+    "access/access_reset_verified_requester",
+    "renewals/renewal_concurrent_edit",
+]
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+def test_a_run_in_its_own_process_gives_the_same_bytes(
+    name: str, isolation: ProcessIsolation
+) -> None:
+    (path,) = ROOT.glob(f"scenarios/{name}.yaml")
+    scenario = load_scenario(path)
+    here = run_scenario(scenario, careful_agent, seed=7)
+    there = run_scenario(scenario, careful_agent, seed=7, isolation=isolation)
+
+    assert (here.sandbox, there.sandbox) == ("none", "kernel")
+    assert there.passed is here.passed is True
+    assert trace_bytes(there) == trace_bytes(here)
+
+
+def test_an_agent_only_this_process_can_import_runs_here(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+
+    def local(task: Task, env: AgentEnv) -> None:
+        return None
+
+    assert run_scenario(scenario, local, seed=1, isolation=isolation).sandbox == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("2G", 2 * 1024**3), ("256M", 256 * 1024**2), ("1.5GiB", 3 * 1024**3 // 2)],
+)
+def test_memory_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_no_memory_limit() -> None:
+    assert parse_size("0") is None
+    assert parse_size("none") is None
+
+
+def test_a_bad_memory_size_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    copy_payments(pytester)
+    result = pytester.runpytest(
+        "scenarios/payments/refund_ok.yaml",
+        "--aqe-agent=harness.agents.library:careful_agent",
+        "--aqe-memory=lots",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: aqe: --aqe-memory 'lots': not a size",
+            "    fix: a size such as 512M, 2G or 1.5G; 0 for no limit",
+        ]
+    )
+
+
+def test_without_namespaces_runs_are_marked_unsandboxed(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        "import harness.isolation.host as host\n"
+        "host.UNSHARE = ('/nonexistent/unshare',)\n"
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments", "--aqe-agent=harness.agents.library:careful_agent"
+    )
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "aqe: verdicts unsandboxed: 5 of 5 runs: 5 in their own processes without"
+            " kernel namespaces (the network blocked by Python-level guards only)",
+            "  no kernel namespaces here: cannot run unshare: *No such file*",
+            "5/5 scenario runs passed; aqe gate: PASS (exit 0, unsandboxed)",
+        ]
+    )
+    latest = pytester.path / "reports" / "latest"
+    summary = json.loads((latest / "summary.json").read_text())
+    assert summary["sandbox"] == {"process": 5}
+    assert "> Unsandboxed: 5 of 5 runs" in (latest / "summary.md").read_text()
+
+
+def _library_traces(root: Path, isolation: str, seeds: int) -> dict[str, bytes]:
+    reports = root / f"reports-{isolation}"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "scenarios",
+            "--aqe-agent=harness.agents.library:careful_agent",
+            f"--aqe-isolation={isolation}",
+            f"--aqe-seeds={seeds}",
+            f"--aqe-report-dir={reports}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    (run,) = (reports / "runs").iterdir()
+    return {p.name: p.read_bytes() for p in sorted((run / "traces").iterdir())}
+
+
+def test_the_library_gives_the_same_traces_in_either_isolation(tmp_path: Path) -> None:
+    """The acceptance line: 5 seeds in the slow job (AQE_SLOW=1), 1 otherwise."""
+    seeds = 5 if SLOW else 1
+    isolated = _library_traces(tmp_path, "process", seeds)
+    here = _library_traces(tmp_path, "none", seeds)
+    assert len(isolated) == 62 * seeds
+    assert isolated == here
