@@ -15,6 +15,7 @@ and ``-k`` select by tag.
 from __future__ import annotations
 
 import shlex
+from contextlib import suppress
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -289,9 +290,27 @@ def session_isolation(config: pytest.Config) -> ProcessIsolation | None:
     if isolation is None:
         from harness.isolation import ProcessIsolation
 
-        isolation = config.stash[_ISOLATION] = ProcessIsolation(memory=settings.memory)
+        isolation = config.stash[_ISOLATION] = ProcessIsolation(
+            memory=settings.memory, read_only=_protected(config)
+        )
         config.add_cleanup(isolation.close)
     return isolation
+
+
+def _protected(config: pytest.Config) -> tuple[Path, ...]:
+    """What an agent must not change: the reports, the baseline, the history."""
+    settings = aqe_config(config)
+    paths = [settings.report_dir]
+    if settings.baseline is not None:
+        paths.append(settings.baseline.parent)
+    store = settings.store
+    if store and "://" not in store:
+        paths.append(Path(store).parent)
+    protected = tuple(p if p.is_absolute() else config.rootpath / p for p in paths)
+    for path in protected:  # made now: a folder made later would not be bound
+        with suppress(OSError):
+            path.mkdir(parents=True, exist_ok=True)
+    return protected
 
 
 def has_run_dir(config: pytest.Config) -> bool:

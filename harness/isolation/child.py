@@ -253,10 +253,16 @@ def main(
     except BaseException:  # the harness learns of it from the exit code
         code = 70
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # the agent may have closed it
-                stream.flush()
+        _flush()
         _exit(code)
+
+
+def _flush() -> None:
+    """What the agent printed, to the harness's pipe, before the harness is told
+    the run is over (it ends the process then)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # the agent may have closed it
+            stream.flush()
 
 
 def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
@@ -293,6 +299,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
                 result, failure = _result(done.result), done.failure
             except (TypeError, ValueError) as exc:
                 result, failure = None, f"the agent's result cannot be read: {exc}"
+            _flush()
             channel.send(
                 {
                     "op": "delivered",
@@ -304,6 +311,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
         left = interrupts.exits[0] if interrupts.exits else threads_left(before)
     # what the run imported, so the fork server can have it ready for the next
     new = sorted(n for n in set(sys.modules) - imported if _MODULE.fullmatch(n))
+    _flush()
     channel.send({"op": "finished", "left": left, "imported": new[:MAX_WARM]})
 
 

@@ -53,6 +53,9 @@ UNSHARE = (
     "--fork",
     "--kill-child",
 )
+#: The harness's and the fakes' own code.
+_PACKAGE = Path(__file__).resolve().parents[1]
+_HARNESS_CODE = (_PACKAGE, _PACKAGE.parent / "fakes")
 _KERNEL_COUNTERS = (
     ("snmp", "Ip", "OutNoRoutes"),
     ("snmp", "Tcp", "ActiveOpens"),
@@ -71,9 +74,20 @@ class ProcessIsolation:
     (:attr:`notes`, and ``sandbox: process`` in their records).
     """
 
-    def __init__(self, *, memory: int | None = DEFAULT_MEMORY, namespaces: bool = True):
+    def __init__(
+        self,
+        *,
+        memory: int | None = DEFAULT_MEMORY,
+        namespaces: bool = True,
+        read_only: tuple[Path, ...] = (),
+    ):
         self.memory = memory
         self.namespaces = namespaces
+        #: Paths the agent's process may read but not change (the harness's own
+        #: code always).
+        self.read_only = tuple(
+            dict.fromkeys([*(p.resolve() for p in read_only), *_HARNESS_CODE])
+        )
         self._servers: dict[str, _Server] = {}
         #: Why runs could not be kernel-sandboxed.
         self.notes: list[str] = []
@@ -94,7 +108,12 @@ class ProcessIsolation:
             reason = namespaces_unavailable()
             if reason is None:
                 try:
-                    return _Server(spec, memory=self.memory, unshare=True)
+                    return _Server(
+                        spec,
+                        memory=self.memory,
+                        unshare=True,
+                        read_only=self.read_only,
+                    )
                 except AgentLoadError:
                     raise
                 except HarnessError as exc:
@@ -147,7 +166,14 @@ def importable_spec(agent: Callable[..., Any]) -> str | None:
 class _Server:
     """One fork server (see :mod:`harness.isolation.server`)."""
 
-    def __init__(self, spec: str, *, memory: int | None, unshare: bool) -> None:
+    def __init__(
+        self,
+        spec: str,
+        *,
+        memory: int | None,
+        unshare: bool,
+        read_only: tuple[Path, ...] = (),
+    ) -> None:
         self.spec = spec
         self.memory = memory
         self.sandbox = "kernel" if unshare else "process"
@@ -158,6 +184,7 @@ class _Server:
             "AQE_ISOLATION_AGENT": spec,
             "AQE_ISOLATION_MEMORY": str(memory or ""),
             "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
+            "AQE_ISOLATION_READONLY": json.dumps([str(p) for p in read_only]),
         }
         command = [sys.executable, "-m", "harness.isolation.server"]
         self._process = subprocess.Popen(
@@ -186,6 +213,8 @@ class _Server:
         if unshare and _netns(self._process.pid) == _netns(os.getpid()):
             self._stop()
             raise HarnessError("unshare left the agent in the harness's network")
+        #: What the agent's process cannot change (bound read-only, locked).
+        self.read_only = tuple(str(p) for p in hello.get("read_only") or ())
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
 

@@ -5,7 +5,10 @@ Started by the harness (:mod:`harness.isolation.host`) as
 namespaces where the machine allows them (``unshare``), so the namespaces exist
 before any agent code runs. It is PID 1 of its PID namespace: the agent cannot
 signal it, and ending a run kills every process the run started, however it
-detached (``kill(-1)``). It speaks to the harness over a ``SOCK_SEQPACKET``
+detached (``kill(-1)``). Before it imports the agent it binds the paths the
+harness names (the reports, the baseline, the harness's own code) read-only and
+enters one more user and mount namespace, which locks those mounts: the agent,
+root only there, cannot undo them. It speaks to the harness over a ``SOCK_SEQPACKET``
 control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
@@ -20,6 +23,7 @@ side of the run's socket.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import importlib
@@ -29,12 +33,14 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import traceback
 from typing import Any
 
 #: The most modules one ``warm`` message imports.
 MAX_WARM = 2000
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
 #: SIOCGIFFLAGS / SIOCSIFFLAGS and the flags of an interface that is up.
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
@@ -47,6 +53,41 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
 
 
+def _read_only(paths: list[str]) -> list[str]:
+    """Bind each path read-only over itself (in this mount namespace); the ones
+    that took."""
+    done = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        result = subprocess.run(
+            ["mount", "--bind", "-o", "ro", path, path],
+            capture_output=True,
+            check=False,
+        )
+        if result.returncode == 0:
+            done.append(path)
+    return done
+
+
+def _lock() -> bool:
+    """Enter a new user and mount namespace, so the agent, root only in the new
+    one, cannot unmount or remount what was made read-only (the kernel locks
+    mounts inherited across a user namespace), nor reconfigure the network."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS) != 0:
+        return False
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{uid} {uid} 1"),
+        ("gid_map", f"{gid} {gid} 1"),
+    ):
+        with contextlib.suppress(OSError), open(f"/proc/self/{name}", "w") as file:
+            file.write(text)
+    return True
+
+
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.send(json.dumps(message).encode())
 
@@ -56,10 +97,15 @@ def main() -> None:
     spec = os.environ.pop("AQE_ISOLATION_AGENT")
     memory = int(os.environ.pop("AQE_ISOLATION_MEMORY") or 0) or None
     sys.path[:] = json.loads(os.environ.pop("AQE_ISOLATION_PATH"))
+    readonly = json.loads(os.environ.pop("AQE_ISOLATION_READONLY", "[]"))
     init = os.getpid() == 1
-    if init:
+    protected: list[str] = []
+    locked = False
+    if init:  # in the namespaces unshare made: set them up before any agent code
         with contextlib.suppress(OSError):
             _loopback_up()
+        protected = _read_only(readonly)
+        locked = _lock()
     try:
         from harness.agents.loading import load_agent
         from harness.isolation import child
@@ -86,7 +132,15 @@ def main() -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    _send(control, {"op": "ready", "pid": os.getpid(), "init": init})
+    _send(
+        control,
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "init": init,
+            "read_only": protected if locked else [],
+        },
+    )
     running: int | None = None
     status: int | None = None
 
