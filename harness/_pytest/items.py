@@ -15,8 +15,8 @@ and ``-k`` select by tag.
 from __future__ import annotations
 
 import shlex
-from contextlib import suppress
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
