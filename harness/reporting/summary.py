@@ -49,10 +49,10 @@ def build_summary(records: Sequence[RunRecord], **meta: Any) -> dict[str, Any]:
 
 def sandbox_counts(records: Sequence[RunRecord]) -> dict[str, int]:
     """How many runs each containment had: ``kernel``, ``process``, ``none``
-    (records older than the field count as ``none``)."""
+    (``unknown``: records written before the field was)."""
     counts: dict[str, int] = {}
     for record in records:
-        kind = str(record.get("sandbox", "none"))
+        kind = str(record.get("sandbox", "unknown"))
         counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
 
@@ -61,7 +61,7 @@ def unsandboxed_line(summary: dict[str, Any]) -> str | None:
     """Says how many verdicts were reached without the kernel sandbox, or None."""
     counts = summary.get("sandbox") or {}
     runs = int(summary.get("runs") or 0)
-    loose = sum(n for kind, n in counts.items() if kind != "kernel")
+    loose = sum(n for kind, n in counts.items() if kind in ("process", "none"))
     if not runs or not loose:
         return None
     parts = []
