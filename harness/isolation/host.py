@@ -496,7 +496,16 @@ class _Run:
                 try:
                     self._sock.settimeout(self._remaining())
                     return wire.recv(self._sock)
-                except wire.WireError:
+                except wire.WireError as exc:
+                    if (
+                        self._deadline is not None
+                        and time.monotonic() >= self._deadline
+                    ):
+                        self._timed_out()
+                    elif not exc.closed:  # it is alive and sent garbage: it goes
+                        self._stop(
+                            f"the agent's process broke the harness's protocol ({exc})"
+                        )
                     return None
             if self._status is not None:
                 # ended; take what it sent before it went, then stop waiting

@@ -23,6 +23,11 @@ _HEADER = struct.Struct(">I")
 class WireError(Exception):
     """The other side sent something that is not a message, or went away."""
 
+    def __init__(self, message: str, *, closed: bool = False) -> None:
+        super().__init__(message)
+        #: Whether the other side went away (else it sent something unreadable).
+        self.closed = closed
+
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
     data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
@@ -51,10 +56,12 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     while missing:
         try:
             chunk = sock.recv(min(missing, 1 << 20))
+        except TimeoutError:
+            raise WireError("no complete message in time") from None
         except OSError as exc:
-            raise WireError(f"the connection failed: {exc}") from None
+            raise WireError(f"the connection failed: {exc}", closed=True) from None
         if not chunk:
-            raise WireError("the other side closed the connection")
+            raise WireError("the other side closed the connection", closed=True)
         chunks.append(chunk)
         missing -= len(chunk)
     return b"".join(chunks)

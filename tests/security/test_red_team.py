@@ -269,6 +269,16 @@ def rewrites_the_reports(task, env):
     return careful_refund_agent(task, env)
 
 
+def speaks_garbage_to_the_harness(task, env):
+    import gc
+    from harness.isolation.child import Channel
+
+    (channel,) = [o for o in gc.get_objects() if isinstance(o, Channel)]
+    channel._sock.sendall(bytes([255]) * 4 + b"x" * 100)
+    time.sleep(1)
+    return _done()
+
+
 def allocates_too_much(task, env):
     hoard = bytearray(2 * 1024**3)
     return {"status": "done", "summary": str(len(hoard))}
@@ -300,6 +310,7 @@ ATTACKS = {
     "prints_its_key": "refund_ok",
     "allocates_too_much": "refund_ok",
     "rewrites_the_reports": "refund_ok",
+    "speaks_garbage_to_the_harness": "refund_ok",
 }
 #: the attacks that leave the network namespace's counters as evidence only
 NETWORK = [
@@ -522,6 +533,11 @@ def test_a_network_escape_fails_security(session: Session, attack: str) -> None:
             "hangs_with_the_alarm_disarmed",
             "stopped by the harness (wall_timeout): the agent ran for more than 3 s of"
             " wall time without finishing (hung or stuck in a loop)",
+        ),
+        (
+            "speaks_garbage_to_the_harness",
+            "the agent's process broke the harness's protocol (a frame of 4294967295"
+            " bytes is over the 67108864 limit)",
         ),
         (
             "leaves_a_thread_running",
