@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ToolMalformedResponse,
         ToolTimeout,
     )
+    from harness.isolation import ProcessIsolation
     from harness.modes.canary import CanaryConfig, CanaryReport, run_canary
     from harness.modes.shadow import ShadowResult, run_shadow
     from harness.oracles.base import Evidence, Oracle, RunView, Score, oracle
@@ -50,6 +51,7 @@ _EXPORTS = {
     "Identity": "harness.runtime.env",
     "Oracle": "harness.oracles.base",
     "PolicyPack": "harness.policy.model",
+    "ProcessIsolation": "harness.isolation",
     "RunAborted": "harness.errors",
     "RunRecord": "harness.run",
     "RunResult": "harness.run",
@@ -86,6 +88,7 @@ __all__ = [
     "Identity",
     "Oracle",
     "PolicyPack",
+    "ProcessIsolation",
     "RunAborted",
     "RunRecord",
     "RunResult",
