@@ -39,7 +39,7 @@ from harness.errors import (
 )
 from harness.isolation import wire
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
-from harness.runtime.sandbox import sandbox
+from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import deliver, threads_left, tls_context
 
 _HTTPX_ERRORS: dict[str, type[httpx.TransportError]] = {
@@ -209,7 +209,7 @@ def _audit(channel: Channel) -> Callable[[str, tuple[Any, ...]], None]:
             if address is None or getattr(sock, "family", None) == _UNIX:
                 return
             kind = "udp" if sock.type == socket.SOCK_DGRAM else "tcp"
-            where = _address(address)
+            where = address_text(address)
             channel.block(method="CONNECT", url=f"{kind}://{where}", door="socket")
             raise ConnectionRefusedError(
                 f"aqe: blocked socket connection to {where}: only simulated "
@@ -230,12 +230,6 @@ def _audit(channel: Channel) -> Callable[[str, tuple[Any, ...]], None]:
             )
 
     return hook
-
-
-def _address(address: Any) -> str:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return f"{address[0]}:{address[1]}"
-    return str(address)
 
 
 def main(

@@ -39,7 +39,7 @@ DEFAULT_MEMORY = 2 * 1024**3
 #: How much of the agent's output is kept (its tail).
 OUTPUT_TAIL = 64 * 1024
 #: How long the harness waits for a fork server to answer (starting, reaping).
-SERVER_WAIT = 30.0
+SERVER_WAIT = 120.0
 #: ``unshare`` as the fork server is started: user, network, PID and mount
 #: namespaces, a fresh /proc, and the server killed when ``unshare`` goes.
 UNSHARE = (

@@ -145,9 +145,10 @@ def sandbox(
         ):
             _real_connect(sock, address)
             return
-        block(method="CONNECT", url=f"tcp://{_address(address)}", door="socket")
+        where = address_text(address)
+        block(method="CONNECT", url=f"tcp://{where}", door="socket")
         raise ConnectionRefusedError(
-            f"aqe: blocked socket connection to {_address(address)}: only simulated "
+            f"aqe: blocked socket connection to {where}: only simulated "
             "hosts are reachable during a run"
         )
 
@@ -262,7 +263,8 @@ class Interrupts:
             signal.signal(signal.SIGINT, previous)
 
 
-def _address(address: Any) -> str:
+def address_text(address: Any) -> str:
+    """A socket address as a blocked request's URL names it (``host:port``)."""
     if isinstance(address, tuple) and len(address) >= 2:
         return f"{address[0]}:{address[1]}"
     return str(address)
