@@ -224,9 +224,9 @@ def _isolated(rounds: int, seed: int) -> dict[str, float]:
         output = result.agent_result.output
         runs: dict[str, list[int]] = {"run": [], "isolated_run": []}
         kinds = {"run": None, "isolated_run": isolation}
-        for _ in range(5):  # warm-up: the fork server imports what runs import
+        for _ in range(3):  # warm-up: the fork server imports what runs import
             run_scenario(_SCENARIO, idle_agent, seed=seed, isolation=isolation)
-        for _ in range(40):
+        for _ in range(max(5, min(40, rounds // 50))):
             for name, where in kinds.items():
                 start = time.perf_counter_ns()
                 run_scenario(_SCENARIO, idle_agent, seed=seed, isolation=where)
