@@ -18,6 +18,7 @@ import pytest
 
 from harness._pytest.config import aqe_config
 from harness._pytest.items import RECORD, ScenarioItem, effective_mode, run_dir
+from harness._pytest.secrets import collecting
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ class CanaryItem(pytest.Item):
         self.templates = templates
 
     def runtest(self) -> None:
+        with collecting(self):  # its report shows the secrets' aliases only
+            self._run()
+
+    def _run(self) -> None:
         from harness.agents.loading import load_agent
         from harness.files import write_atomic
         from harness.modes.canary import run_canary

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -37,6 +37,7 @@ from harness.run import RunResult, agent_name, prepare_run, run_scenario
 from harness.scenario.model import DecisionOutcome, ReferenceDecision, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.ledger import LedgerEntry
+from harness.world.secrets import Secrets
 from harness.world.world import World
 
 __all__ = [
@@ -167,6 +168,9 @@ class ShadowResult:
     thresholds: ShadowThresholds
     #: The candidate's run on its fork (its world, trace and scores).
     run: RunResult
+    #: The secrets of the candidate's run, then of the reference runs: what
+    #: :meth:`to_json` shows as aliases (the candidate's as in its trace).
+    secrets: Secrets = field(default_factory=Secrets)
 
     @property
     def shared_untouched(self) -> bool:
@@ -178,6 +182,10 @@ class ShadowResult:
         return self.thresholds.gate(1.0 if self.agreed else 0.0)
 
     def to_json(self) -> dict[str, Any]:
+        """The case as JSON, every secret of its runs replaced by its alias."""
+        return self.secrets.redact_json(self._json())
+
+    def _json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -230,20 +238,23 @@ def run_shadow(
         scenario, candidate, seed=seed, wall_timeout=wall_timeout, setup=fork
     )
     mine = decision_of(run)
+    secrets = Secrets()
+    secrets.absorb(run.world.secrets)
     references: tuple[Decision, ...]
     if reference_agent is None:
         written = _written_reference(scenario)
         references = (reference_decision(written, run.world),)
         source = ReferenceSource.SCENARIO
     else:
-        references = tuple(
-            decision_of(
-                run_scenario(
-                    scenario, reference_agent, seed=seed, wall_timeout=wall_timeout
-                )
+        reference_runs = [
+            run_scenario(
+                scenario, reference_agent, seed=seed, wall_timeout=wall_timeout
             )
             for _ in range(2)
-        )
+        ]
+        for reference_run in reference_runs:
+            secrets.absorb(reference_run.world.secrets)
+        references = tuple(decision_of(r) for r in reference_runs)
         source = ReferenceSource.AGENT
     comparison = compare(
         mine,
@@ -277,6 +288,7 @@ def run_shadow(
         shared=evidence,
         thresholds=thresholds,
         run=run,
+        secrets=secrets,
     )
 
 

@@ -1,0 +1,98 @@
+"""Secrets in what pytest shows: an item's failure text, captured output and
+warnings carry the aliases of the secrets its runs issued, never the values.
+
+An item that runs scenarios gathers every secret its worlds are given (the run's
+credential, the reset links the fakes issue, those of a shadow case's reference
+runs and of every case of a canary stream) into a book on the item, while it runs
+(:func:`collecting`). Its reports are redacted with that book as they are made, on
+the worker (:func:`redact_report`): the longrepr and the captured stdout, stderr
+and log sections, before the terminal, JUnit XML or the xdist controller see them.
+Warnings recorded for the item are redacted the same way (:class:`WarningRedactor`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import warnings
+
+    from harness.world.secrets import Secrets
+
+#: The secrets the item's runs were given.
+SECRETS = pytest.StashKey["Secrets"]()
+#: Per nodeid, the book of its item (warnings name the item only by its nodeid).
+_BOOKS = pytest.StashKey[dict[str, "Secrets"]]()
+
+
+@contextmanager
+def collecting(item: pytest.Item) -> Iterator[Secrets]:
+    """While the block runs, every secret any world is given goes into the item's
+    book (one book per item, however many runs it makes)."""
+    from harness.world.secrets import Secrets, collect_secrets
+
+    book = item.stash.get(SECRETS, None)
+    if book is None:
+        book = item.stash[SECRETS] = Secrets()
+        item.config.stash.setdefault(_BOOKS, {})[item.nodeid] = book
+    with collect_secrets(book):
+        yield book
+
+
+def redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
+    """``report`` (any phase) with the item's secrets replaced by their aliases."""
+    book = item.stash.get(SECRETS, None)
+    if not book:
+        return
+    report.sections = [(title, book.redact(text)) for title, text in report.sections]
+    longrepr = report.longrepr
+    if isinstance(longrepr, str):
+        report.longrepr = book.redact(longrepr)
+    elif isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        path, line, reason = longrepr
+        report.longrepr = (path, line, book.redact(reason))
+    elif longrepr is not None:  # a traceback's repr: only when it shows a secret
+        text = str(longrepr)
+        clean = book.redact(text)
+        if clean != text:
+            report.longrepr = clean
+
+
+class WarningRedactor:
+    """Redacts the warnings recorded for an item (registered when aqe is active)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal and xdist read it
+    def pytest_warning_recorded(
+        self, warning_message: warnings.WarningMessage, nodeid: str
+    ) -> None:
+        book = self.config.stash.get(_BOOKS, {}).get(nodeid)
+        if book:
+            warning_message.message = _redacted_warning(warning_message.message, book)
+
+
+def _redacted_warning(message: Any, book: Secrets) -> Any:
+    """The warning ``message`` with its text redacted: a copy of the same class
+    when its text comes from its arguments, else the text alone."""
+    text = str(message)
+    clean = book.redact(text)
+    if clean == text:
+        return message
+    if isinstance(message, Warning):
+        try:
+            warning = copy.copy(message)
+            warning.args = tuple(
+                book.redact(a) if isinstance(a, str) else a for a in message.args
+            )
+        except Exception:  # a warning class that cannot be copied: keep the text
+            return clean
+        if str(warning) == clean:
+            return warning
+    return clean
