@@ -13,6 +13,7 @@ Warnings recorded for the item are redacted the same way (:class:`WarningRedacto
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -49,18 +50,53 @@ def redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
     book = item.stash.get(SECRETS, None)
     if not book:
         return
-    report.sections = [(title, book.redact(text)) for title, text in report.sections]
+    report.sections = [(title, redact(text, book)) for title, text in report.sections]
     longrepr = report.longrepr
     if isinstance(longrepr, str):
-        report.longrepr = book.redact(longrepr)
+        report.longrepr = redact(longrepr, book)
     elif isinstance(longrepr, tuple):  # a skip: (path, line, reason)
         path, line, reason = longrepr
-        report.longrepr = (path, line, book.redact(reason))
+        report.longrepr = (path, line, redact(reason, book))
     elif longrepr is not None:  # a traceback's repr: only when it shows a secret
         text = str(longrepr)
-        clean = book.redact(text)
+        clean = redact(text, book)
         if clean != text:
             report.longrepr = clean
+
+
+#: ``head...tail``: how pytest's assertion text (and reprlib) shortens a long string.
+_SHORTENED = re.compile(r"([^\s'\"]+)\.\.\.([^\s'\"]+)")
+#: Characters of a secret a shortened form may show before it counts as shown.
+_SHOWN = 8
+
+
+def redact(text: str, book: Secrets) -> str:
+    """``text`` with each secret, whole or shortened in the middle
+    (``'sk_test_728j...402ozwzo00rq6'``), replaced by its alias."""
+    text = book.redact(text)
+    if "..." not in text:
+        return text
+
+    def aliased(match: re.Match[str]) -> str:
+        before, after = match[1], match[2]
+        for secret in book.values():
+            head = _longest(secret.startswith, before, from_end=True)
+            tail = _longest(secret.endswith, after, from_end=False)
+            if len(head) >= 4 and len(head) + len(tail) > _SHOWN:
+                alias = book.redact(secret)
+                return before[: len(before) - len(head)] + alias + after[len(tail) :]
+        return match[0]
+
+    return _SHORTENED.sub(aliased, text)
+
+
+def _longest(fits: Any, text: str, *, from_end: bool) -> str:
+    """The longest end (``from_end``) or start of ``text`` that ``fits``."""
+    for size in range(len(text), 0, -1):
+        part = text[len(text) - size :] if from_end else text[:size]
+        if fits(part):
+            return part
+    return ""
 
 
 class WarningRedactor:
@@ -82,14 +118,14 @@ def _redacted_warning(message: Any, book: Secrets) -> Any:
     """The warning ``message`` with its text redacted: a copy of the same class
     when its text comes from its arguments, else the text alone."""
     text = str(message)
-    clean = book.redact(text)
+    clean = redact(text, book)
     if clean == text:
         return message
     if isinstance(message, Warning):
         try:
             warning = copy.copy(message)
             warning.args = tuple(
-                book.redact(a) if isinstance(a, str) else a for a in message.args
+                redact(a, book) if isinstance(a, str) else a for a in message.args
             )
         except Exception:  # a warning class that cannot be copied: keep the text
             return clean
