@@ -7,12 +7,14 @@ runs and of every case of a canary stream) into a book on the item, while it run
 (:func:`collecting`). Its reports are redacted with that book as they are made, on
 the worker (:func:`redact_report`): the longrepr and the captured stdout, stderr
 and log sections, before the terminal, JUnit XML or the xdist controller see them.
-Warnings recorded for the item are redacted the same way (:class:`WarningRedactor`).
+Log records are redacted as they reach pytest's handlers (live logging too), and
+warnings recorded for the item by :class:`WarningRedactor`.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,8 +43,17 @@ def collecting(item: pytest.Item) -> Iterator[Secrets]:
     if book is None:
         book = item.stash[SECRETS] = Secrets()
         item.config.stash.setdefault(_BOOKS, {})[item.nodeid] = book
-    with collect_secrets(book):
-        yield book
+    # pytest's log handlers (live logging, captured log) redact as records arrive
+    handlers = list(logging.getLogger().handlers)
+    redacting = _RedactingFilter(book)
+    for handler in handlers:
+        handler.addFilter(redacting)
+    try:
+        with collect_secrets(book):
+            yield book
+    finally:
+        for handler in handlers:
+            handler.removeFilter(redacting)
 
 
 def redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -97,6 +108,27 @@ def _longest(fits: Any, text: str, *, from_end: bool) -> str:
         if fits(part):
             return part
     return ""
+
+
+class _RedactingFilter(logging.Filter):
+    """A log record's message and exception text with the secrets aliased."""
+
+    def __init__(self, book: Secrets) -> None:
+        super().__init__()
+        self.book = book
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot format: the handler reports it
+            return True
+        clean = redact(message, self.book)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(text, self.book)
+        return True
 
 
 class WarningRedactor:

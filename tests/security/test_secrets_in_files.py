@@ -190,6 +190,8 @@ def leaking_session(project: Path, name: str, *args: str) -> Session:
             f"--junitxml={name}/junit.xml",
             "-o",
             "junit_logging=all",
+            "-o",
+            "log_cli=true",  # log records reach the terminal as they are made
             "-n",
             "0",
             "-rA",
@@ -286,6 +288,9 @@ def test_the_library_under_a_leaking_agent_writes_no_secret_in_clear(
     captured = r"Captured stdout call -+\nleaked: <secret:credential:1> \| Bearer "
     assert re.search(captured, stdout)
     assert "<secret:reset_token:1>" in stdout
+    assert re.search(
+        r"WARNING +leaky:leaky.py:\d+ leaked: <secret:credential:1>", stdout
+    )
     junit = session.texts["junit.xml"].decode()
     assert "&lt;secret:credential:1&gt;" in junit
     assert "&lt;secret:reset_link:1&gt;" in junit
