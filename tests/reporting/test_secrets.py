@@ -12,6 +12,7 @@ import pytest
 from harness import AgentEnv, Task
 from harness._pytest.secrets import redact
 from harness.agents import access
+from harness.authoring import assert_oracle
 from harness.modes.shadow import run_shadow
 from harness.reporting.artefacts import read_trace
 from harness.reporting.replay import replay_agent
@@ -239,3 +240,25 @@ def test_a_secret_shortened_in_the_middle_is_aliased_in_pytests_text() -> None:
 
     assert text == ("assert '<secret:credential:1>' == 'x'; k=<secret:credential:1>,")
     assert redact("a...b and sk_...6", book) == "a...b and sk_...6"  # too little shown
+
+
+def test_assert_oracle_shows_the_explanation_with_the_secrets_aliased() -> None:
+    def crashes(task: Task, env: AgentEnv) -> None:
+        raise RuntimeError(f"key {env.identity.api_key}")
+
+    result = run_scenario(load_scenario(RESET), crashes, seed=3)
+
+    with pytest.raises(AssertionError) as caught:
+        assert_oracle(result, "agent", passed=True)
+    with pytest.raises(AssertionError) as said:
+        assert_oracle(result, "agent", passed=False, says="nothing")
+
+    assert str(caught.value).startswith(
+        "expected agent to pass; it said: the agent raised RuntimeError:"
+        " key <secret:credential:1> at tests/reporting/test_secrets.py:"
+    )
+    assert str(said.value).startswith(
+        "expected agent's explanation to say 'nothing'; it said: the agent raised"
+        " RuntimeError: key <secret:credential:1> at"
+    )
+    assert result.world.secrets.values()[0] not in str(caught.value) + str(said.value)
