@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +101,7 @@ def redact(text: str, book: Secrets) -> str:
     return _SHORTENED.sub(aliased, text)
 
 
-def _longest(fits: Any, text: str, *, from_end: bool) -> str:
+def _longest(fits: Callable[[str], bool], text: str, *, from_end: bool) -> str:
     """The longest end (``from_end``) or start of ``text`` that ``fits``."""
     for size in range(len(text), 0, -1):
         part = text[len(text) - size :] if from_end else text[:size]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from harness import AgentEnv, Task
-from harness._pytest.secrets import redact
 from harness.agents import access
 from harness.authoring import assert_oracle
 from harness.modes.shadow import run_shadow
@@ -18,7 +17,7 @@ from harness.reporting.artefacts import read_trace
 from harness.reporting.replay import replay_agent
 from harness.reporting.text import render_failure
 from harness.reporting.trace import write_trace
-from harness.run import RunResult, prepare_run, run_record, run_scenario, run_seed
+from harness.run import RunResult, prepare_run, run_record, run_scenario
 from harness.scenario.loader import load_scenario
 from harness.world.secrets import Secrets, collect_secrets
 from tests.conftest import ROOT
@@ -188,58 +187,6 @@ def test_a_shadow_case_shows_the_secrets_of_its_candidate_and_reference_runs_as_
     assert len(shadow.secrets) == 3
     for secret in shadow.secrets.values():
         assert secret not in text
-
-
-def test_a_python_tests_failure_text_and_captured_output_show_only_aliases(
-    pytester: pytest.Pytester,
-) -> None:
-    refund_ok = repr(str(ROOT / "scenarios" / "payments" / "refund_ok.yaml"))
-    pytester.makepyfile(
-        test_mine=f"""
-import warnings
-
-def agent(task, env):
-    print("my key", env.identity.api_key)
-    warnings.warn("my key " + env.identity.api_key)
-    return {{"status": "done", "summary": env.identity.api_key}}
-
-def test_leaks(aqe_run):
-    result = aqe_run({refund_ok}, agent=agent)
-    assert result.agent_result.summary == "nothing"
-"""
-    )
-    key = prepare_run(
-        load_scenario(ROOT / "scenarios" / "payments" / "refund_ok.yaml"),
-        seed=run_seed(0, "refund_ok"),
-    ).identity.api_key
-
-    result = pytester.runpytest(
-        "--aqe-agent=harness.agents.library:careful_agent", "-W", "always::UserWarning"
-    )
-
-    result.assert_outcomes(failed=1, warnings=1)
-    output = result.stdout.str()
-    assert key not in output
-    result.stdout.fnmatch_lines(
-        [
-            "E       AssertionError: assert '<secret:credential:1>' == 'nothing'",
-            "*Captured stdout call*",
-            "my key <secret:credential:1>",
-            "*UserWarning: my key <secret:credential:1>",
-        ]
-    )
-
-
-def test_a_secret_shortened_in_the_middle_is_aliased_in_pytests_text() -> None:
-    book = Secrets()
-    book.add("sk_test_728jabcdefgh402ozwzo00rq6", "credential")
-
-    text = redact(
-        "assert 'sk_test_728j...402ozwzo00rq6' == 'x'; k=sk_test...rq6,", book
-    )
-
-    assert text == ("assert '<secret:credential:1>' == 'x'; k=<secret:credential:1>,")
-    assert redact("a...b and sk_...6", book) == "a...b and sk_...6"  # too little shown
 
 
 def test_assert_oracle_shows_the_explanation_with_the_secrets_aliased() -> None:
