@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 SECRETS = pytest.StashKey["Secrets"]()
 #: Per nodeid, the book of its item (warnings name the item only by its nodeid).
 _BOOKS = pytest.StashKey[dict[str, "Secrets"]]()
+#: The filter the item put on the log handlers, and the handlers.
+_FILTERED = pytest.StashKey[tuple["_RedactingFilter", tuple[logging.Handler, ...]]]()
 
 
 @contextmanager
@@ -43,21 +45,25 @@ def collecting(item: pytest.Item) -> Iterator[Secrets]:
     if book is None:
         book = item.stash[SECRETS] = Secrets()
         item.config.stash.setdefault(_BOOKS, {})[item.nodeid] = book
-    # pytest's log handlers (live logging, captured log) redact as records arrive
-    handlers = list(logging.getLogger().handlers)
-    redacting = _RedactingFilter(book)
-    for handler in handlers:
-        handler.addFilter(redacting)
-    try:
-        with collect_secrets(book):
-            yield book
-    finally:
+    if _FILTERED not in item.stash:
+        # pytest's log handlers (live logging, captured log) redact as records
+        # arrive, until the item's teardown is reported (the test may log later)
+        handlers = tuple(logging.getLogger().handlers)
+        redacting = _RedactingFilter(book)
         for handler in handlers:
-            handler.removeFilter(redacting)
+            handler.addFilter(redacting)
+        item.stash[_FILTERED] = (redacting, handlers)
+    with collect_secrets(book):
+        yield book
 
 
 def redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
     """``report`` (any phase) with the item's secrets replaced by their aliases."""
+    if report.when == "teardown" and _FILTERED in item.stash:
+        redacting, handlers = item.stash[_FILTERED]
+        del item.stash[_FILTERED]
+        for handler in handlers:
+            handler.removeFilter(redacting)
     book = item.stash.get(SECRETS, None)
     if not book:
         return

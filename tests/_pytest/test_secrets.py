@@ -35,16 +35,19 @@ def test_a_python_tests_failure_text_and_captured_output_show_only_aliases(
     refund_ok = repr(str(ROOT / "scenarios" / "payments" / "refund_ok.yaml"))
     pytester.makepyfile(
         test_mine=f"""
+import logging
 import warnings
 
 def agent(task, env):
-    print("my key", env.identity.api_key)
-    warnings.warn("my key " + env.identity.api_key)
     return {{"status": "done", "summary": env.identity.api_key}}
 
 def test_leaks(aqe_run):
     result = aqe_run({refund_ok}, agent=agent)
-    assert result.agent_result.summary == "nothing"
+    key = result.agent_result.summary  # the run's credential, wherever the agent ran
+    print("my key", key)
+    logging.getLogger("mine").warning("logged %s", key)
+    warnings.warn("my key " + key)
+    assert key == "nothing"
 """
     )
     key = prepare_run(
@@ -53,7 +56,11 @@ def test_leaks(aqe_run):
     ).identity.api_key
 
     result = pytester.runpytest(
-        "--aqe-agent=harness.agents.library:careful_agent", "-W", "always::UserWarning"
+        "--aqe-agent=harness.agents.library:careful_agent",
+        "-W",
+        "always::UserWarning",
+        "-o",
+        "log_cli=true",
     )
 
     result.assert_outcomes(failed=1, warnings=1)
@@ -61,9 +68,12 @@ def test_leaks(aqe_run):
     assert key not in output
     result.stdout.fnmatch_lines(
         [
+            "WARNING *mine:test_mine.py:* logged <secret:credential:1>",  # live
             "E       AssertionError: assert '<secret:credential:1>' == 'nothing'",
             "*Captured stdout call*",
             "my key <secret:credential:1>",
+            "*Captured log call*",
+            "WARNING *mine:test_mine.py:* logged <secret:credential:1>",
             "*UserWarning: my key <secret:credential:1>",
         ]
     )
