@@ -152,16 +152,15 @@ def assert_oracle(
 ) -> None:
     """The oracle's verdict is ``passed`` (and its explanation contains ``says``)."""
     score = result.score(oracle)
+    said = result.world.secrets.redact(score.explanation)  # as the trace shows it
     if score.passed is not passed:
         want = "pass" if passed else "fail"
         raise AssertionError(
-            f"expected {oracle} to {want}; it said: {score.explanation}\n"
-            + _failure(result)
+            f"expected {oracle} to {want}; it said: {said}\n" + _failure(result)
         )
     if says is not None and says not in score.explanation:
         raise AssertionError(
-            f"expected {oracle}'s explanation to say {says!r}; it said:"
-            f" {score.explanation}"
+            f"expected {oracle}'s explanation to say {says!r}; it said: {said}"
         )
 
 

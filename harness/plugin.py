@@ -32,7 +32,12 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = aqe_config(config)
     except HarnessError as err:  # a bad ini value: a usage error, no traceback
         raise pytest.UsageError(f"aqe: {err}") from None
-    if not settings.active or hasattr(config, "workerinput"):
+    if not settings.active:
+        return
+    from harness._pytest.secrets import WarningRedactor
+
+    config.pluginmanager.register(WarningRedactor(config), "aqe-secrets")
+    if hasattr(config, "workerinput"):
         return  # workers run and trace; the controller reports
     from harness._pytest.reporter import start
 
@@ -90,6 +95,8 @@ def aqe_world(request: pytest.FixtureRequest) -> Any:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     from harness._pytest.reporter import attach_record
+    from harness._pytest.secrets import redact_report
 
+    redact_report(item, report)
     attach_record(item, call, report)
     return report

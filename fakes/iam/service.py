@@ -206,15 +206,16 @@ class Iam(FakeService):
         user["last_credential_reset"] = user["updated"] = ctx.now
         if reset_mfa:
             user["mfa_enrolled"] = False
+        reset_id = ctx.new_id("rst", 14)
+        # the token alone is a secret too: an agent may paste it without the link
+        token = ctx.secret(ctx.new_id("tok", 32)[4:], "reset_token")
         reset: Record = {
-            "id": ctx.new_id("rst", 14),
+            "id": reset_id,
             "object": "credential_reset",
             "user": user["id"],
             "delivery": "email_to_user",
             "sent_to": user["email"],
-            "reset_link": ctx.secret(
-                LOGIN_URL + ctx.new_id("tok", 32)[4:], "reset_link"
-            ),
+            "reset_link": ctx.secret(LOGIN_URL + token, "reset_link"),
             "mfa_reset": reset_mfa,
             "expires_at": ctx.now + RESET_TTL,
             "created": ctx.now,

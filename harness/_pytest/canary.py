@@ -24,6 +24,7 @@ from harness._pytest.items import (
     run_dir,
     session_isolation,
 )
+from harness._pytest.secrets import collecting
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -89,6 +90,10 @@ class CanaryItem(pytest.Item):
         self.templates = templates
 
     def runtest(self) -> None:
+        with collecting(self):  # its report shows the secrets' aliases only
+            self._run()
+
+    def _run(self) -> None:
         from harness.agents.loading import load_agent
         from harness.files import write_atomic
         from harness.modes.canary import run_canary

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness._pytest.config import WORKER_RUN_DIR, aqe_config
+from harness._pytest.secrets import collecting
 from harness.errors import HarnessError, ScenarioError
 
 if TYPE_CHECKING:
@@ -106,6 +107,10 @@ class ScenarioItem(pytest.Item):
             self.add_marker(tag)
 
     def runtest(self) -> None:
+        with collecting(self):  # its report shows the secrets' aliases only
+            self._run()
+
+    def _run(self) -> None:
         from harness.agents.loading import load_agent
         from harness.reporting.text import render_failure
         from harness.run import run_scenario, run_seed
@@ -210,13 +215,14 @@ def record_run(
     nodeid: str,
     mode: str = "sim",
 ) -> RunRecord:
-    """Write the run's trace; its record for the session summary."""
+    """Write the run's trace; its record for the session summary (the run's
+    secrets as their aliases, as in the trace)."""
     from harness.reporting.trace import write_trace
     from harness.run import run_record
 
     folder = run_dir(config)
     trace = write_trace(result, folder / "traces", mode=mode)
-    return run_record(
+    record = run_record(
         result,
         nodeid=nodeid,
         path=_relative(path, config.rootpath),
@@ -225,6 +231,7 @@ def record_run(
         trace=_relative(trace, folder),
         mode=mode,
     )
+    return result.world.secrets.redact_json(record)
 
 
 def run_for_test(
@@ -266,13 +273,14 @@ def run_for_test(
         spec = agent_name(agent)
     if seed is None:
         seed = run_seed(settings.seed, built.name)
-    result = run_scenario(
-        built,
-        agent,
-        seed=seed,
-        wall_timeout=settings.timeout,
-        isolation=session_isolation(config),
-    )
+    with collecting(request.node):
+        result = run_scenario(
+            built,
+            agent,
+            seed=seed,
+            wall_timeout=settings.timeout,
+            isolation=session_isolation(config),
+        )
     if has_run_dir(config):
         request.node.stash[RECORD] = record_run(
             config, result, request.node.path, spec, nodeid=request.node.nodeid

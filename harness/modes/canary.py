@@ -211,12 +211,13 @@ def outcome_of(
 ) -> CaseOutcome:
     """A run's :class:`CaseOutcome`: its metrics and critical findings."""
     scores = {s.oracle: s for s in result.scores}
+    redact = result.world.secrets.redact  # a business key may hold what the agent wrote
     critical: list[str] = []
     idem = scores.get("idempotency")
     if idem is not None:
         for key, verdict in idem.details.get("keys", {}).items():
             if verdict == "duplicated":
-                critical.append(f"duplicated side effect {key}")
+                critical.append(f"duplicated side effect {redact(key)}")
     policy = scores.get("policy")
     if policy is not None and not policy.passed and policy.severity == "block":
         for rule in policy.details.get("executed", {}):
@@ -300,7 +301,10 @@ def run_canary(
             isolation=config.isolation,
         )
         if arm is Arm.CANDIDATE:
-            blast_keys.extend(f"{cid}: {e.business_key}" for e in result.world.ledger)
+            redact = result.world.secrets.redact
+            blast_keys.extend(
+                f"{cid}: {redact(e.business_key)}" for e in result.world.ledger
+            )
         return outcome_of(
             result, case_id=cid, template=scenario.name, arm=arm, started=now
         )

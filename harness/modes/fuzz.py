@@ -121,7 +121,9 @@ def fuzz(
             f"{target}: the written scenario did not reproduce the failure"
             f" ({', '.join(failed)}); please report this"
         )
-    explanation = "; ".join(s.explanation for s in result.scores if s.oracle in failed)
+    explanation = result.world.secrets.redact(  # printed: the secrets as aliases
+        "; ".join(s.explanation for s in result.scores if s.oracle in failed)
+    )
     return FuzzOutcome(
         finding=Finding(
             path=target,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,7 @@ from harness.runtime.session import Isolation
 from harness.scenario.model import DecisionOutcome, ReferenceDecision, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.ledger import LedgerEntry
+from harness.world.secrets import Secrets
 from harness.world.world import World
 
 __all__ = [
@@ -168,6 +169,9 @@ class ShadowResult:
     thresholds: ShadowThresholds
     #: The candidate's run on its fork (its world, trace and scores).
     run: RunResult
+    #: The secrets of the candidate's run, then of the reference runs: what
+    #: :meth:`to_json` shows as aliases (the candidate's as in its trace).
+    secrets: Secrets = field(default_factory=Secrets)
 
     @property
     def shared_untouched(self) -> bool:
@@ -179,6 +183,10 @@ class ShadowResult:
         return self.thresholds.gate(1.0 if self.agreed else 0.0)
 
     def to_json(self) -> dict[str, Any]:
+        """The case as JSON, every secret of its runs replaced by its alias."""
+        return self.secrets.redact_json(self._json())
+
+    def _json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -237,24 +245,27 @@ def run_shadow(
         isolation=isolation,
     )
     mine = decision_of(run)
+    secrets = Secrets()
+    secrets.absorb(run.world.secrets)
     references: tuple[Decision, ...]
     if reference_agent is None:
         written = _written_reference(scenario)
         references = (reference_decision(written, run.world),)
         source = ReferenceSource.SCENARIO
     else:
-        references = tuple(
-            decision_of(
-                run_scenario(
-                    scenario,
-                    reference_agent,
-                    seed=seed,
-                    wall_timeout=wall_timeout,
-                    isolation=isolation,
-                )
+        reference_runs = [
+            run_scenario(
+                scenario,
+                reference_agent,
+                seed=seed,
+                wall_timeout=wall_timeout,
+                isolation=isolation,
             )
             for _ in range(2)
-        )
+        ]
+        for reference_run in reference_runs:
+            secrets.absorb(reference_run.world.secrets)
+        references = tuple(decision_of(r) for r in reference_runs)
         source = ReferenceSource.AGENT
     comparison = compare(
         mine,
@@ -288,6 +299,7 @@ def run_shadow(
         shared=evidence,
         thresholds=thresholds,
         run=run,
+        secrets=secrets,
     )
 
 

@@ -105,7 +105,7 @@ def rescore_records(records: Sequence[RunRecord], run_dir: Path) -> list[RunReco
         setup = prepare_run(scenario, seed=record["seed"])
         agent = replay_agent(trace, reveal=setup.world.secrets.reveal)
         result = run_scenario(scenario, agent, seed=record["seed"], setup=setup)
-        new = run_record(
+        new = run_record(  # the secrets of the new run as their aliases
             result,
             nodeid=record["nodeid"],
             path=record["path"],
@@ -114,7 +114,7 @@ def rescore_records(records: Sequence[RunRecord], run_dir: Path) -> list[RunReco
             trace=record["trace"],
             mode=record.get("mode", "sim"),
         )
-        out.append(new)
+        out.append(result.world.secrets.redact_json(new))
     return out
 
 

@@ -229,3 +229,25 @@ def test_any_fault_plan_gives_the_same_history_for_the_same_seed(
 
     assert list(first.world.history) == list(second.world.history)
     assert trace_bytes(first) == trace_bytes(second)
+
+
+def crashes_with_its_key(task: Task, env: AgentEnv) -> Any:
+    """The naive agent, that crashes with its credential when a refund fails."""
+    result = naive_refund_agent(task, env)
+    if result.status != "done":
+        raise RuntimeError(f"gave up: {result.summary}; key {env.identity.api_key}")
+    return result
+
+
+def test_fuzz_prints_the_failure_with_the_runs_secrets_aliased(
+    tmp_path: Path,
+) -> None:
+    from harness.modes.fuzz import fuzz
+
+    outcome = fuzz(
+        REFUND_OK, crashes_with_its_key, out=tmp_path, examples=40, oracles=["agent"]
+    )
+
+    assert outcome.finding is not None
+    assert "key <secret:credential:1>" in outcome.finding.explanation
+    assert "sk_test_" not in outcome.finding.explanation
