@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.faults.registry import kind_of, registry
+from harness.errors import ScenarioError
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
 from harness.scenario._checks import semantic_problems
@@ -155,7 +156,19 @@ def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
             " ../policies/refund_agent.yaml, or write the pack inline",
         )
         raise document_error([problem], origin, source_map)
-    return load_pack(path)
+    try:
+        return load_pack(path)
+    except ScenarioError as err:  # the pack's problems, after the line naming it
+        count = len(err.problems)
+        problem = Problem(
+            path=("policy",),
+            message=f"the policy pack file {path} has"
+            f" {count} problem{'s' if count != 1 else ''} (below)",
+            fix="fix the pack, or name another pack file relative to this scenario",
+        )
+        (first,) = document_error([problem], origin, source_map).problems
+        problems = (first, *err.problems)
+        raise ScenarioError("\n".join(problems), problems=problems) from None
 
 
 def _plain(value: Any) -> Any:

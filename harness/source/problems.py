@@ -202,7 +202,8 @@ def type_name(value: Any) -> str:
 def choices_fix(word: object, choices: Iterable[str], label: str) -> str:
     """``did you mean 'timeout'? valid kinds: error, latency, timeout``."""
     valid = sorted(choices)
-    listing = f"valid {label}: {', '.join(valid) or 'none'}"
+    shown = [c if c.isprintable() else repr(c) for c in valid]  # a line break, say
+    listing = f"valid {label}: {', '.join(shown) or 'none'}"
     if isinstance(word, str):
         close = difflib.get_close_matches(word, valid, n=1)
         if close:
