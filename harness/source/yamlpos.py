@@ -227,8 +227,9 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
-        digits = sum(c.isdigit() for c in node.value)
-        if digits > MAX_DIGITS and node.tag.endswith((":int", ":float")):
+        number = node.tag.endswith((":int", ":float"))
+        digits = sum(c.isdigit() for c in node.value) if number else 0
+        if digits > MAX_DIGITS:
             self._problem(
                 path,
                 f"a number of {digits:,} digits",
