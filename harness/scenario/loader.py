@@ -19,8 +19,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from harness.faults.registry import kind_of, registry
 from harness.errors import ScenarioError
+from harness.faults.registry import kind_of, registry
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
 from harness.scenario._checks import semantic_problems
