@@ -193,6 +193,8 @@ RAW = (
     "9" * 5000,
     "0." + "1" * 200,
     '"\\ud800"',
+    '"{x\\ud800}"',
+    '"{a\\nb} {c\\u2028d}"',
     '"\\0\\x07\\x1b"',
     '"\\U0010FFFF"',
     "yes",
@@ -550,11 +552,14 @@ class Validated:
 
 def validate(path: Path) -> Validated:
     """``aqe validate PATH``: its exit code, its output and how long it took."""
-    out = io.StringIO()
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")  # as a terminal's
     started = time.monotonic()
     with contextlib.redirect_stdout(out):
         code = main(["validate", str(path)])
-    return Validated(code=code, out=out.getvalue(), took=time.monotonic() - started)
+    took = time.monotonic() - started
+    out.flush()
+    return Validated(code=code, out=raw.getvalue().decode("utf-8"), took=took)
 
 
 @pytest.fixture(scope="module")
