@@ -148,10 +148,14 @@ def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
 
     base = Path(origin).parent if not origin.startswith("<") else Path.cwd()
     path = Path(os.path.normpath(base / name))
-    if not path.is_file():
+    try:
+        missing = "" if path.is_file() else f"no policy pack file at {path}"
+    except OSError as err:  # a name too long, say
+        missing = f"no policy pack file at {path} ({err.strerror})"
+    if missing:
         problem = Problem(
             path=("policy",),
-            message=f"no policy pack file at {path}",
+            message=missing,
             fix="name a pack file relative to this scenario, e.g."
             " ../policies/refund_agent.yaml, or write the pack inline",
         )

@@ -235,6 +235,7 @@ _FILES = (
     "../policies",
     "../policies/refund_agent.yml",
     "/dev/null",
+    "x" * 300 + ".yaml",
     "../../README.md",
     "",
     ".",
