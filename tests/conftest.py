@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas  # noqa: F401
 import pytest
 import scipy.stats  # noqa: F401
+from hypothesis import settings
 
 from harness.scenario.loader import load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
@@ -17,6 +18,11 @@ pytest_plugins = ["pytester"]
 # pandas, numpy and scipy are imported above, before any in-process pytester run:
 # pytester restores sys.modules after each run, and numpy cannot be imported twice
 # in one process.
+
+#: The slow CI job's Hypothesis profile (``--hypothesis-profile=ci``, with the full
+#: counts of ``AQE_SLOW=1``): the same examples on every run and no example
+#: database, so a failure there reproduces with the same command anywhere.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 
 
 def copy_payments(pytester: pytest.Pytester) -> pytest.Pytester:

@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from harness.errors import ScenarioError
 from harness.faults.registry import kind_of, registry
 from harness.policy.build import pack_from_data
 from harness.policy.model import PolicyPack
@@ -147,15 +148,31 @@ def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:
 
     base = Path(origin).parent if not origin.startswith("<") else Path.cwd()
     path = Path(os.path.normpath(base / name))
-    if not path.is_file():
+    try:
+        missing = "" if path.is_file() else f"no policy pack file at {path}"
+    except OSError as err:  # a name too long, say
+        missing = f"no policy pack file at {path} ({err.strerror})"
+    if missing:
         problem = Problem(
             path=("policy",),
-            message=f"no policy pack file at {path}",
+            message=missing,
             fix="name a pack file relative to this scenario, e.g."
             " ../policies/refund_agent.yaml, or write the pack inline",
         )
         raise document_error([problem], origin, source_map)
-    return load_pack(path)
+    try:
+        return load_pack(path)
+    except ScenarioError as err:  # the pack's problems, after the line naming it
+        count = len(err.problems)
+        problem = Problem(
+            path=("policy",),
+            message=f"the policy pack file {path} has"
+            f" {count} problem{'s' if count != 1 else ''} (below)",
+            fix="fix the pack, or name another pack file relative to this scenario",
+        )
+        (first,) = document_error([problem], origin, source_map).problems
+        problems = (first, *err.problems)
+        raise ScenarioError("\n".join(problems), problems=problems) from None
 
 
 def _plain(value: Any) -> Any:

@@ -165,8 +165,17 @@ def _render(problem: Problem, origin: str, at: Position | None) -> str:
     parts = [f"{origin}:{at.line}:{at.col}" if at else origin]
     if problem.path is not None:
         parts.append(json_path(problem.path))
-    parts.append(problem.message)
-    return ": ".join(parts) + f"\n    fix: {problem.fix}"
+    parts.append(printable(problem.message))
+    return ": ".join(parts) + f"\n    fix: {printable(problem.fix)}"
+
+
+def printable(text: str) -> str:
+    """``text`` with each character a terminal cannot show as itself (a line
+    break, a control character, a lone surrogate) written as its escape, so a
+    problem is two lines and can be printed whatever the file held."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def json_path(path: JsonPath) -> str:
@@ -202,7 +211,8 @@ def type_name(value: Any) -> str:
 def choices_fix(word: object, choices: Iterable[str], label: str) -> str:
     """``did you mean 'timeout'? valid kinds: error, latency, timeout``."""
     valid = sorted(choices)
-    listing = f"valid {label}: {', '.join(valid) or 'none'}"
+    shown = [c if c.isprintable() else repr(c) for c in valid]  # a line break, say
+    listing = f"valid {label}: {', '.join(shown) or 'none'}"
     if isinstance(word, str):
         close = difflib.get_close_matches(word, valid, n=1)
         if close:

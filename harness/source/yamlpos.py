@@ -16,7 +16,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from harness.source.problems import JsonPath, Position, Problem, SourceMap
+from harness.source.problems import JsonPath, Position, Problem, SourceMap, short
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 #: How deep lists and mappings may nest (scenarios and packs need under a dozen).
@@ -55,11 +55,13 @@ class YamlSyntaxError(Exception):
 def read_yaml(text: str) -> YamlDocument:
     """Build plain Python values from ``text`` with a source map of their positions."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except RecursionError:  # PyYAML composes recursively: find the spot without
-        raise YamlSyntaxError(_too_deep(text)) from None
+        root = yaml.compose(text, Loader=_DepthLimitedLoader)
+    except _TooBig as err:
+        raise YamlSyntaxError(err.problem) from None
     except yaml.MarkedYAMLError as err:
         raise YamlSyntaxError(_syntax_problem(err)) from None
+    except yaml.reader.ReaderError as err:
+        raise YamlSyntaxError(_special_character(err, text)) from None
     except yaml.YAMLError as err:
         raise YamlSyntaxError(
             Problem(
@@ -103,6 +105,27 @@ def _syntax_problem(err: yaml.MarkedYAMLError) -> Problem:
     )
 
 
+def _special_character(err: yaml.reader.ReaderError, text: str) -> Problem:
+    """A character YAML does not allow in its text (a control character)."""
+    code = err.character if isinstance(err.character, int) else ord(err.character)
+    escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return Problem(
+        path=None,
+        message=f"invalid YAML: the special character U+{code:04X} is not allowed",
+        fix=f'delete it, or write it as "{escape}" in a double-quoted string',
+        position=_offset_position(text, err.position),
+    )
+
+
+def _offset_position(text: str, offset: int) -> Position:
+    """The line and column of ``text[offset]``, counting line breaks as YAML does."""
+    before = text[:offset].replace("\r\n", "\n")
+    for brk in ("\r", "\x85", "\u2028", "\u2029"):
+        before = before.replace(brk, "\n")
+    line = before.count("\n")
+    return Position(line + 1, len(before) - before.rfind("\n"))
+
+
 def _position(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
@@ -116,27 +139,49 @@ def _deep(position: Position) -> Problem:
     )
 
 
-def _too_deep(text: str) -> Problem:
-    """Where the text first nests past :data:`MAX_DEPTH` (PyYAML's event stream
-    is read without recursion)."""
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH + 1:  # the root counts as depth 1 here
-                    return _deep(_position(event.start_mark))
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        pass
-    return _deep(Position(1, 1))
-
-
 class _TooBig(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+def _unreadable_reason(err: Exception, tag: str) -> str:
+    """Why PyYAML could not build a scalar, without its marks and internals."""
+    if isinstance(err, yaml.MarkedYAMLError):
+        return str(err.problem)
+    if isinstance(err, ValueError | OverflowError):
+        return str(err)
+    return f"not a valid {tag.replace('tag:yaml.org,2002:', '!!')}"
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """Composes no deeper than :data:`MAX_DEPTH` (the root counts as depth 1
+    here): PyYAML composes recursively, and its scanner slows down with every
+    open flow collection, so a file of ``[[[[...`` is stopped at the first one
+    too deep instead of running into a recursion error seconds later."""
+
+    _depth = 0
+
+    # ``anchor`` is the anchor's name or None (types-PyYAML says otherwise)
+    def compose_sequence_node(self, anchor: Any) -> SequenceNode:
+        self._enter()
+        try:
+            return super().compose_sequence_node(anchor)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> MappingNode:
+        self._enter()
+        try:
+            return super().compose_mapping_node(anchor)
+        finally:
+            self._depth -= 1
+
+    def _enter(self) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH + 1:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _TooBig(_deep(_position(event.start_mark)))
 
 
 class _Builder:
@@ -182,8 +227,9 @@ class _Builder:
         return None
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
-        digits = sum(c.isdigit() for c in node.value)
-        if digits > MAX_DIGITS and node.tag.endswith((":int", ":float")):
+        number = node.tag.endswith((":int", ":float"))
+        digits = sum(c.isdigit() for c in node.value) if number else 0
+        if digits > MAX_DIGITS:
             self._problem(
                 path,
                 f"a number of {digits:,} digits",
@@ -192,10 +238,12 @@ class _Builder:
             return None
         try:
             return self._constructor.construct_object(node)
-        except yaml.YAMLError as err:
+        except Exception as err:  # PyYAML's constructors raise
+            # ValueError (2026-02-30), AttributeError (!!timestamp x) and others
+            reason = _unreadable_reason(err, node.tag)
             self._problem(
                 path,
-                f"cannot read value {node.value!r} ({err})",
+                f"cannot read value {short(node.value)} ({reason})",
                 "remove the tag or quote the value",
             )
             return node.value

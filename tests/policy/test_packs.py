@@ -128,6 +128,56 @@ def test_a_missing_pack_file_is_a_scenario_error_at_its_line(tmp_path: Path) -> 
     )
 
 
+def test_a_pack_file_name_too_long_to_open_is_a_scenario_error_at_its_line(
+    tmp_path: Path,
+) -> None:
+    scenario_file = tmp_path / "s.yaml"
+    name = "p" * 300 + ".yaml"
+    scenario_file.write_text(
+        "name: s\n"
+        "rationale: Names a pack no file system holds.\n"
+        "task: {instructions: Go., input: {}}\n"
+        f"policy: {name}\n"
+    )
+
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(scenario_file)
+
+    assert caught.value.problems == (
+        f"{scenario_file}:4:9: policy: no policy pack file at {tmp_path / name}"
+        " (File name too long)"
+        "\n    fix: name a pack file relative to this scenario, e.g."
+        " ../policies/refund_agent.yaml, or write the pack inline",
+    )
+
+
+def test_a_scenario_naming_an_invalid_pack_file_names_itself_then_the_pack(
+    tmp_path: Path,
+) -> None:
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(
+        "name: s\n"
+        "rationale: Names another scenario as its pack.\n"
+        "task: {instructions: Go., input: {}}\n"
+        "policy: other.yaml\n"
+    )
+    other = tmp_path / "other.yaml"
+    other.write_text("name: other\nrationale: A scenario, not a pack.\n")
+
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(scenario_file)
+
+    assert caught.value.problems == (
+        f"{scenario_file}:4:9: policy: the policy pack file {other} has 1 problem"
+        " (below)\n"
+        "    fix: fix the pack, or name another pack file relative to this scenario",
+        f"{other}:2:1: <root>: unknown key 'rationale'\n"
+        "    fix: valid keys: approvals, budgets, costs, data, identity, mode, name,"
+        " permissions, severity, stop",
+    )
+    assert str(caught.value) == "\n".join(caught.value.problems)
+
+
 def test_pack_file_errors_name_file_line_what_and_fix(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(

@@ -37,6 +37,19 @@ def test_lists_nested_too_deep_are_an_error_at_the_first_level_too_many(
     )
 
 
+def test_a_hundred_thousand_open_lists_are_refused_at_the_first_too_deep() -> None:
+    # PyYAML slows down with every open flow list: reading stops at the first
+    # list past the limit (the file, broken at its end, is not read that far)
+    text = HEAD + "task: " + "[" * 100_000 + "\n"
+    started = time.monotonic()
+
+    (problem,) = problems(text)
+
+    assert time.monotonic() - started < 5
+    column = len("task: ") + MAX_DEPTH + 1
+    assert problem.startswith(f"x.yaml:3:{column}: lists and mappings nest deeper")
+
+
 def test_mappings_nested_too_deep_are_an_error_not_a_recursion_crash() -> None:
     text = "name: x\nrationale:" + "".join(
         "\n" + "  " * i + f"k{i}:" for i in range(1, 1200)
