@@ -19,6 +19,7 @@ import respx
 from fakes.base import FakeService, Operation
 from harness.gateway.contracts import coerce
 from harness.gateway.core import Gateway, ToolRequest, Transport
+from harness.gateway.exchange import HttpReply, TransportFailure
 from harness.gateway.formcodec import decode_form, decode_pairs
 
 _JSON = {"content-type": "application/json"}
@@ -57,6 +58,30 @@ class HttpDoor:
             router.route(host=host).mock(side_effect=self.handle)
         router.route().mock(side_effect=self.block)
         return router
+
+    def exchange(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpReply:
+        """One request as plain values (the interface every client door uses):
+        the simulated host's answer, or :class:`TransportFailure`."""
+        request = httpx.Request(method, url, headers=headers, content=body)
+        try:
+            if request.url.host in self._hosts:
+                response = self.handle(request)
+            else:
+                self.block(request)  # raises
+                raise AssertionError("unreachable")  # pragma: no cover
+        except httpx.ReadTimeout as exc:
+            raise TransportFailure("timeout", str(exc)) from None
+        except httpx.RemoteProtocolError as exc:
+            raise TransportFailure("reset", str(exc)) from None
+        except httpx.ConnectError as exc:
+            raise TransportFailure("blocked", str(exc)) from None
+        return HttpReply(
+            status=response.status_code,
+            headers=tuple(response.headers.multi_items()),
+            body=response.content,
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         url = request.url

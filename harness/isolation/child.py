@@ -37,15 +37,16 @@ from harness.errors import (
     ToolMalformedResponse,
     ToolTimeout,
 )
+from harness.gateway.exchange import FailureKind, HttpReply, TransportFailure
 from harness.isolation import wire
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import deliver, threads_left, tls_context
 
 _HTTPX_ERRORS: dict[str, type[httpx.TransportError]] = {
-    "ReadTimeout": httpx.ReadTimeout,
-    "RemoteProtocolError": httpx.RemoteProtocolError,
-    "ConnectError": httpx.ConnectError,
+    "timeout": httpx.ReadTimeout,
+    "reset": httpx.RemoteProtocolError,
+    "blocked": httpx.ConnectError,
 }
 _TOOL_ERRORS = {
     "ToolTimeout": ToolTimeout,
@@ -167,27 +168,59 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _router(channel: Channel) -> respx.MockRouter:
-    """Every httpx request of the process, to the harness's HTTP door."""
+class RemoteExchange:
+    """The :class:`~harness.gateway.exchange.Exchange` of the agent's process:
+    each request over the run's socket to the harness's HTTP door."""
 
-    def forward(request: httpx.Request) -> httpx.Response:
-        reply = channel.call(
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    def __call__(
+        self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpReply:
+        reply = self._channel.call(
             {
                 "op": "http",
-                "method": request.method,
-                "url": str(request.url),
-                "headers": [[k, v] for k, v in request.headers.multi_items()],
-                "body": wire.pack_bytes(request.read()),
+                "method": method,
+                "url": url,
+                "headers": [[k, v] for k, v in headers],
+                "body": wire.pack_bytes(body),
             }
         )
         failure = reply.get("raise")
         if failure is not None:
-            kind = _HTTPX_ERRORS.get(str(failure), httpx.ConnectError)
-            raise kind(str(reply.get("message")), request=request)
+            kind: FailureKind = (
+                "timeout"
+                if failure == "timeout"
+                else "reset"
+                if failure == "reset"
+                else "blocked"
+            )
+            raise TransportFailure(kind, str(reply.get("message")))
+        return HttpReply(
+            status=int(reply["status"]),
+            headers=tuple((str(k), str(v)) for k, v in reply["headers"]),
+            body=wire.unpack_bytes(reply["body"]),
+        )
+
+
+def _router(exchange: RemoteExchange) -> respx.MockRouter:
+    """Every httpx request of the process, to the harness's HTTP door."""
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        try:
+            reply = exchange(
+                request.method,
+                str(request.url),
+                list(request.headers.multi_items()),
+                request.read(),
+            )
+        except TransportFailure as failure:
+            raise _HTTPX_ERRORS[failure.kind](
+                failure.message, request=request
+            ) from None
         return httpx.Response(
-            int(reply["status"]),
-            headers=[(str(k), str(v)) for k, v in reply["headers"]],
-            content=wire.unpack_bytes(reply["body"]),
+            reply.status, headers=list(reply.headers), content=reply.body
         )
 
     router = respx.MockRouter(
@@ -277,9 +310,11 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     sys.addaudithook(_audit(channel))
+    exchange = RemoteExchange(channel)
     with sandbox(
         clock=clock,
-        router=_router(channel),
+        router=_router(exchange),
+        exchange=exchange,
         block=channel.block,
         seed=int(start["seed"]),
         wall_timeout=None,  # the harness kills this process instead

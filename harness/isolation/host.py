@@ -25,10 +25,9 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from harness.agents.loading import load_agent
 from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
+from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
 from harness.runtime.env import AgentResult
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
@@ -631,29 +630,19 @@ class _Run:
         raise ValueError(f"unknown request {op!r}")
 
     def _http(self, message: dict[str, Any]) -> dict[str, Any]:
-        request = httpx.Request(
-            str(message["method"]),
-            str(message["url"]),
-            headers=[(str(k), str(v)) for k, v in message["headers"]],
-            content=wire.unpack_bytes(message["body"]),
-        )
-        door = self._stage.door
         try:
-            if request.url.host in door.hosts:
-                response = door.handle(request)
-            else:
-                door.block(request)
-                raise httpx.ConnectError("blocked", request=request)
-        except (
-            httpx.ReadTimeout,
-            httpx.RemoteProtocolError,
-            httpx.ConnectError,
-        ) as exc:
-            return {"raise": type(exc).__name__, "message": str(exc)}
+            reply = self._stage.door.exchange(
+                str(message["method"]),
+                str(message["url"]),
+                [(str(k), str(v)) for k, v in message["headers"]],
+                wire.unpack_bytes(message["body"]),
+            )
+        except TransportFailure as failure:
+            return {"raise": failure.kind, "message": failure.message}
         return {
-            "status": response.status_code,
-            "headers": [[k, v] for k, v in response.headers.multi_items()],
-            "body": wire.pack_bytes(response.content),
+            "status": reply.status,
+            "headers": [list(h) for h in reply.headers],
+            "body": wire.pack_bytes(reply.body),
         }
 
 

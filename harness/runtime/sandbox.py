@@ -41,6 +41,8 @@ import respx
 import time_machine
 
 from harness.errors import RunAborted
+from harness.gateway.doors import client_doors
+from harness.gateway.exchange import Exchange
 
 T = TypeVar("T")
 
@@ -122,11 +124,13 @@ def sandbox(
     block: Block,
     seed: int,
     wall_timeout: float | None,
+    exchange: Exchange | None = None,
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
-    ``router`` sends every httpx request to the simulation; ``block`` records the
-    connections refused below httpx.
+    ``router`` sends every httpx request to the simulation; ``exchange`` every
+    other client library's (:mod:`harness.gateway.doors`); ``block`` records the
+    connections refused below them.
     """
     thread = threading.get_ident()
     interrupts = Interrupts()
@@ -195,6 +199,8 @@ def sandbox(
         setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", resolve)  # noqa: B010
         stack.callback(_travel(clock, thread).stop)
+        if exchange is not None:
+            stack.enter_context(client_doors(exchange))
         with router:
             if alarm is not None:
                 alarm.start()

@@ -149,6 +149,7 @@ def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession
         block=stage.door.gateway.block,
         seed=stage.seed,
         wall_timeout=stage.wall_timeout,
+        exchange=stage.door.exchange,
     ) as interrupts:
         session = _InProcess(agent, stage, env, interrupts, before)
         try:

@@ -1,0 +1,43 @@
+"""Client doors: each routes one HTTP client library into the simulation.
+
+A door is one module here with a ``LIBRARY`` (the import name it needs) and an
+``install(exchange)`` context manager that makes every request of that library,
+in any thread, go through ``exchange`` (:mod:`harness.gateway.exchange`) and come
+back as the library's own response or exception. A library that is not installed
+costs nothing: its door is never imported. httpx's door is respx
+(:meth:`harness.gateway.http.HttpDoor.router`); the others are listed here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import cache
+from types import ModuleType
+
+from harness.gateway.exchange import Exchange
+
+#: Door modules, in the order they are installed.
+CLIENT_DOORS: tuple[str, ...] = ()
+
+
+@cache
+def available() -> tuple[ModuleType, ...]:
+    """The door modules whose client library is installed here."""
+    doors = []
+    for name in CLIENT_DOORS:
+        module = importlib.import_module(name)
+        if importlib.util.find_spec(module.LIBRARY) is not None:
+            doors.append(module)
+    return tuple(doors)
+
+
+@contextmanager
+def client_doors(exchange: Exchange) -> Iterator[None]:
+    """Every installed client library routed through ``exchange``, until exit."""
+    with ExitStack() as stack:
+        for door in available():
+            stack.enter_context(door.install(exchange))
+        yield
