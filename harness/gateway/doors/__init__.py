@@ -1,6 +1,7 @@
 """Client doors: each routes one HTTP client library into the simulation.
 
-A door is one module here with a ``LIBRARY`` (the import name it needs) and an
+A door is one module here with a ``LIBRARY`` (the import name of the client it
+serves; ``LIBRARIES`` when it needs more than one, e.g. a mocking library) and an
 ``install(exchange)`` context manager that makes every request of that library,
 in any thread, go through ``exchange`` (:mod:`harness.gateway.exchange`) and come
 back as the library's own response or exception. A library that is not installed
@@ -20,7 +21,7 @@ from types import ModuleType
 from harness.gateway.exchange import Exchange
 
 #: Door modules, in the order they are installed.
-CLIENT_DOORS: tuple[str, ...] = ()
+CLIENT_DOORS: tuple[str, ...] = ("harness.gateway.doors.aiohttp",)
 
 
 @cache
@@ -29,7 +30,8 @@ def available() -> tuple[ModuleType, ...]:
     doors = []
     for name in CLIENT_DOORS:
         module = importlib.import_module(name)
-        if importlib.util.find_spec(module.LIBRARY) is not None:
+        needs = getattr(module, "LIBRARIES", (module.LIBRARY,))
+        if all(importlib.util.find_spec(n) is not None for n in needs):
             doors.append(module)
     return tuple(doors)
 

@@ -1,0 +1,110 @@
+"""The aiohttp door: every ``aiohttp.ClientSession`` request, through the exchange.
+
+Built on aioresponses (the well-kept aiohttp mocker, which patches
+``ClientSession._request``): one catch-all route per method whose callback turns
+the request into plain values for the exchange and its answer into aiohttp's
+own response, so ``raise_for_status``, ``.json()`` and redirects behave as with
+a server. Failures are aiohttp's own: a timeout is ``aiohttp.ServerTimeoutError``
+(an ``asyncio.TimeoutError``), a reset ``aiohttp.ServerDisconnectedError``, a
+blocked host ``aiohttp.ClientConnectionError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+from harness.gateway.exchange import Exchange, TransportFailure
+
+#: The client this door serves, and what it needs installed.
+LIBRARY = "aiohttp"
+LIBRARIES = ("aiohttp", "aioresponses")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ANY = re.compile(r".*")
+
+
+@contextmanager
+def install(exchange: Exchange) -> Iterator[None]:
+    import aiohttp
+    from aioresponses import CallbackResult, aioresponses
+    from multidict import CIMultiDict
+
+    class Response(aiohttp.ClientResponse):
+        """aioresponses 0.7 builds responses without the ``stream_writer``
+        aiohttp 3.10+ requires; the request was sent, so none is needed."""
+
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("stream_writer", _Sent())
+            super().__init__(method, url, **kwargs)
+
+    def answer(method: str) -> Callable[..., Any]:
+        def callback(url: Any, **kwargs: Any) -> CallbackResult:
+            headers, body = _request(kwargs)
+            try:
+                reply = exchange(method, str(url), headers, body)
+            except TransportFailure as failure:
+                raise _failure(aiohttp, failure) from None
+            return CallbackResult(
+                method=method,
+                status=reply.status,
+                body=reply.body,
+                headers=CIMultiDict(reply.headers),  # type: ignore[arg-type]
+                response_class=Response,
+                content_type={k.lower(): v for k, v in reply.headers}.get(
+                    "content-type", "application/octet-stream"
+                ),
+            )
+
+        return callback
+
+    with aioresponses() as mocked:
+        for method in _METHODS:
+            mocked.add(_ANY, method=method, callback=answer(method), repeat=True)
+        yield
+
+
+class _Sent:
+    """The stream writer of a request already sent: nothing more to write."""
+
+    output_size = 0
+
+
+def _request(kwargs: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bytes]:
+    """The request's headers and body bytes, as aiohttp would have sent them."""
+    raw = kwargs.get("headers") or {}
+    items = raw.items() if hasattr(raw, "items") else raw
+    headers = [(str(k), str(v)) for k, v in items]
+    names = {k.lower() for k, _ in headers}
+    body = b""
+    if kwargs.get("json") is not None:
+        body = json.dumps(kwargs["json"]).encode()
+        kind = "application/json"
+    else:
+        data = kwargs.get("data")
+        kind = ""
+        if isinstance(data, bytes | bytearray):
+            body = bytes(data)
+            kind = "application/octet-stream"
+        elif isinstance(data, str):
+            body = data.encode()
+            kind = "text/plain; charset=utf-8"
+        elif isinstance(data, Mapping | list | tuple):
+            body = urlencode(data, doseq=True).encode()
+            kind = "application/x-www-form-urlencoded"
+    if body and kind and "content-type" not in names:
+        headers.append(("Content-Type", kind))
+    return headers, body
+
+
+def _failure(aiohttp: Any, failure: TransportFailure) -> Exception:
+    if failure.kind == "timeout":
+        exc: Exception = aiohttp.ServerTimeoutError(failure.message)
+    elif failure.kind == "reset":
+        exc = aiohttp.ServerDisconnectedError(failure.message)
+    else:
+        exc = aiohttp.ClientConnectionError(failure.message)
+    return exc
