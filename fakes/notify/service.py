@@ -87,7 +87,8 @@ class Notify(FakeService):
     """Email and chat delivery."""
 
     name: ClassVar[str] = "notify"
-    hosts: ClassVar[tuple[str, ...]] = ("notify.sim",)
+    #: notify.sim, and Slack's Web API host (its chat routes speak that wire format)
+    hosts: ClassVar[tuple[str, ...]] = ("notify.sim", "slack.com")
     record_kinds: ClassVar[tuple[str, ...]] = ("channel",)
     record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "channel": s.scenario_fields(
