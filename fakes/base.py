@@ -295,6 +295,9 @@ class FakeService:
 
     name: ClassVar[str]
     hosts: ClassVar[tuple[str, ...]]
+    #: Whose wire format the HTTP routes follow: a real product's (so its SDK
+    #: works unchanged at its real host), or the harness's own.
+    wire_format: ClassVar[str] = "the harness's own"
     #: Simulated seconds an ordinary call takes (deterministic service time).
     latency: ClassVar[float] = 0.05
     #: How long an idempotency key is remembered, in simulated seconds.

@@ -89,6 +89,10 @@ class Notify(FakeService):
     name: ClassVar[str] = "notify"
     #: notify.sim, and Slack's Web API host (its chat routes speak that wire format)
     hosts: ClassVar[tuple[str, ...]] = ("notify.sim", "slack.com")
+    wire_format: ClassVar[str] = (
+        "chat: Slack's Web API (`chat.postMessage`, `conversations.list`; "
+        "`slack_sdk` works unchanged at slack.com); email: the harness's own"
+    )
     record_kinds: ClassVar[tuple[str, ...]] = ("channel",)
     record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "channel": s.scenario_fields(

@@ -50,6 +50,9 @@ class Payments(FakeService):
 
     name: ClassVar[str] = "payments"
     hosts: ClassVar[tuple[str, ...]] = ("payments.sim", "api.stripe.com")
+    wire_format: ClassVar[str] = (
+        "Stripe's API (a subset): the `stripe` SDK works unchanged at api.stripe.com"
+    )
     record_kinds: ClassVar[tuple[str, ...]] = ("customer", "charge")
     record_fields: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "customer": s.scenario_fields(

@@ -108,11 +108,17 @@ def render(services: Iterable[type[FakeService]], fmt: ReferenceFormat) -> str:
 def render_markdown(services: Iterable[type[FakeService]]) -> str:
     """Reference docs of every operation of ``services``, one section each."""
     ordered = sorted(services, key=lambda service: service.name)
-    lines = [_INTRO, "", "| Service | Hosts | Tools |", "| --- | --- | --- |"]
+    lines = [
+        _INTRO,
+        "",
+        "| Service | Hosts | Wire format | Tools |",
+        "| --- | --- | --- | --- |",
+    ]
     for service in ordered:
         hosts = ", ".join(f"`{host}`" for host in service.hosts)
         link = f"[{service.name}](#{service.name})"
-        lines.append(f"| {link} | {hosts} | {len(service.operations)} |")
+        wire = _text(service.wire_format)
+        lines.append(f"| {link} | {hosts} | {wire} | {len(service.operations)} |")
     for service in ordered:
         lines += ["", *_service_section(service)]
     return "\n".join(lines) + "\n"
@@ -126,6 +132,8 @@ def _service_section(service: type[FakeService]) -> Iterator[str]:
         yield _text(inspect.cleandoc(service.__doc__).split("\n\n")[0])
     yield ""
     yield "Hosts: " + ", ".join(f"`https://{host}`" for host in service.hosts)
+    yield ""
+    yield f"Wire format: {_text(service.wire_format)}"
     ops = operations([service])
     if not ops:
         yield ""

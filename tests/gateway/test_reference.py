@@ -441,15 +441,17 @@ parameters go in the path, `idempotency_key` is the `Idempotency-Key` header and
 `if_match` the `If-Match` header. A nested field (`a.b`, `a[].b`) is required
 only when its parent is given.
 
-| Service | Hosts | Tools |
-| --- | --- | --- |
-| [warehouse](#warehouse) | `warehouse.sim`, `api.wms.example` | 2 |
+| Service | Hosts | Wire format | Tools |
+| --- | --- | --- | --- |
+| [warehouse](#warehouse) | `warehouse.sim`, `api.wms.example` | the harness's own | 2 |
 
 ## warehouse
 
 Stock and reservations.
 
 Hosts: `https://warehouse.sim`, `https://api.wms.example`
+
+Wire format: the harness's own
 
 ### reserve_stock
 
@@ -521,11 +523,27 @@ def test_the_warehouse_specs_are_valid_for_every_sdk_too() -> None:
         assert mcp_problems(tool_spec(op, "mcp")) == []
 
 
+def test_the_reference_says_whose_wire_format_each_service_follows() -> None:
+    from fakes.registry import registered_services
+
+    text = render_markdown(registered_services())
+    assert (
+        "| [payments](#payments) | `payments.sim`, `api.stripe.com` | Stripe's API"
+        in text
+    )
+    assert (
+        "| [notify](#notify) | `notify.sim`, `slack.com` | chat: Slack's Web API"
+        in text
+    )
+    assert "| [crm](#crm) | `crm.sim` | the harness's own |" in text
+
+
 def test_a_service_without_operations_says_so() -> None:
     class Empty(FakeService):
         name: ClassVar[str] = "empty"
         hosts: ClassVar[tuple[str, ...]] = ("empty.sim",)
 
     assert render_markdown([Empty]).endswith(
-        "## empty\n\nHosts: `https://empty.sim`\n\nNo operations.\n"
+        "## empty\n\nHosts: `https://empty.sim`\n\nWire format: the harness's own"
+        "\n\nNo operations.\n"
     )
