@@ -2,9 +2,15 @@
 
 * time: ``time.sleep/time/monotonic`` (and ``_ns``), ``datetime.now/utcnow/today``
   and ``date.today`` (patched at the C level by time-machine) follow the simulated
-  clock in the run's thread, so an SDK's backoff costs no wall time and a timestamp
-  the agent writes is the same in every run; async agents run on an event loop
-  whose clock is the simulated one.
+  clock in the agent's threads (the run's, and any started during it), so an
+  SDK's backoff costs no wall time and a timestamp the agent writes is the same
+  in every run; async agents run on an event loop whose clock is the simulated
+  one.
+* threads: work the agent hands to a ``ThreadPoolExecutor`` (a framework's tool
+  pool, ``asyncio.to_thread``, ``run_in_executor``) runs at once in the thread
+  that submitted it, so its calls come in one order, the order inline code
+  would make them; threads the agent starts itself run as threads, inside the
+  same guards.
 * randomness: the global ``random`` module is seeded from the run seed (as
   pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
   generated ids are reproducible.
@@ -33,6 +39,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import Any, Protocol, TypeVar
@@ -78,6 +85,7 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
 _real_uuid4 = uuid.uuid4
+_real_submit = ThreadPoolExecutor.submit
 _real_exit = os._exit
 #: Where ``_exit`` is reachable from (``os._exit`` is ``posix._exit``).
 _EXIT_MODULES: tuple[Any, ...] = tuple(
@@ -85,27 +93,37 @@ _EXIT_MODULES: tuple[Any, ...] = tuple(
 )
 
 
-def _virtual_time(clock: Clock, thread: int) -> dict[str, Callable[..., Any]]:
-    def here() -> bool:
-        return threading.get_ident() == thread
+class AgentThreads:
+    """Which threads are the agent's: the run's own, and every thread started
+    while the run is open (an SDK's workers, a framework's pool, the agent's)."""
 
+    def __init__(self) -> None:
+        self.run = threading.get_ident()
+        self._before = {t.ident for t in threading.enumerate()} - {self.run}
+
+    def __call__(self) -> bool:
+        ident = threading.get_ident()
+        return ident == self.run or ident not in self._before
+
+
+def _virtual_time(clock: Clock, mine: AgentThreads) -> dict[str, Callable[..., Any]]:
     def sleep(seconds: float) -> None:
-        if here():
+        if mine():
             clock.advance(max(0.0, float(seconds)))
         else:
             _real_sleep(seconds)
 
     def now() -> float:
-        return clock.epoch() if here() else _real_time()
+        return clock.epoch() if mine() else _real_time()
 
     def now_ns() -> int:
-        return int(clock.epoch() * 1e9) if here() else _real_time_ns()
+        return int(clock.epoch() * 1e9) if mine() else _real_time_ns()
 
     def mono() -> float:
-        return clock.monotonic() if here() else _real_monotonic()
+        return clock.monotonic() if mine() else _real_monotonic()
 
     def mono_ns() -> int:
-        return int(clock.monotonic() * 1e9) if here() else _real_monotonic_ns()
+        return int(clock.monotonic() * 1e9) if mine() else _real_monotonic_ns()
 
     return {
         "sleep": sleep,
@@ -114,6 +132,35 @@ def _virtual_time(clock: Clock, thread: int) -> dict[str, Callable[..., Any]]:
         "monotonic": mono,
         "monotonic_ns": mono_ns,
     }
+
+
+def _inline_submit(
+    mine: AgentThreads, interrupts: Interrupts
+) -> Callable[..., Future[Any]]:
+    """``ThreadPoolExecutor.submit`` for the agent's threads: the work runs at
+    once, in the submitting thread, so a framework's pool (submit, then wait)
+    calls tools in one order, in simulated time, exactly as inline code would."""
+
+    def submit(
+        self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        if not mine():
+            return _real_submit(self, fn, *args, **kwargs)
+        if getattr(self, "_shutdown", False):
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future[Any] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # as a worker thread hands it to the waiter
+            if isinstance(exc, KeyboardInterrupt) and interrupts.from_user:
+                raise  # the user's Ctrl-C stops the session, not one task
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    return submit
 
 
 @contextmanager
@@ -133,20 +180,19 @@ def sandbox(
     connections refused below them.
     """
     thread = threading.get_ident()
+    mine = AgentThreads()
     interrupts = Interrupts()
-    patched = _virtual_time(clock, thread)
+    patched = _virtual_time(clock, mine)
     random_state = random.getstate()
     random.seed(seed)
 
     def uuid4() -> uuid.UUID:
-        if threading.get_ident() != thread:
+        if not mine():
             return _real_uuid4()
         return uuid.UUID(int=random.getrandbits(128), version=4)
 
     def refuse(sock: socket.socket, address: Any) -> None:
-        if threading.get_ident() != thread or sock.family == getattr(
-            socket, "AF_UNIX", -1
-        ):
+        if not mine() or sock.family == getattr(socket, "AF_UNIX", -1):
             _real_connect(sock, address)
             return
         where = address_text(address)
@@ -157,7 +203,7 @@ def sandbox(
         )
 
     def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() != thread:
+        if not mine():
             return _real_getaddrinfo(host, *args, **kwargs)
         block(method="RESOLVE", url=f"dns://{host}", door="socket")
         raise socket.gaierror(
@@ -174,7 +220,7 @@ def sandbox(
         return 0
 
     alarm = _Alarm(wall_timeout) if wall_timeout else None
-    policy = _swap_policy(_virtual_loop_policy(clock, thread))
+    policy = _swap_policy(_virtual_loop_policy(clock, mine))
     previous_sigint = interrupts.watch()
     pid = os.getpid()
 
@@ -198,7 +244,9 @@ def sandbox(
         setattr(socket.socket, "connect", refuse)  # noqa: B010
         setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", resolve)  # noqa: B010
-        stack.callback(_travel(clock, thread).stop)
+        ThreadPoolExecutor.submit = _inline_submit(mine, interrupts)  # type: ignore[method-assign]
+        stack.callback(setattr, ThreadPoolExecutor, "submit", _real_submit)
+        stack.callback(_travel(clock, mine).stop)
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
         with router:
@@ -224,15 +272,15 @@ def sandbox(
         random.setstate(random_state)
 
 
-def _travel(clock: Clock, thread: int) -> time_machine.travel:
+def _travel(clock: Clock, mine: AgentThreads) -> time_machine.travel:
     """Start time-machine's C-level patches with the run's clock as "now" in the
-    run's thread (real time elsewhere); returns what stops them."""
+    agent's threads (real time elsewhere); returns what stops them."""
     travel = time_machine.travel(clock.epoch(), tick=False)
     traveller = travel.start()
     original = time_machine.escape_hatch.time.time_ns
 
     def time_ns() -> int:
-        if threading.get_ident() == thread:
+        if mine():
             return int(clock.epoch() * 1e9)
         return int(original())
 
@@ -369,7 +417,7 @@ class _VirtualLoop(asyncio.SelectorEventLoop):
         return future
 
 
-def _virtual_loop_policy(clock: Clock, thread: int) -> Any:
+def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
     """A policy under which loops made in the run's thread (``asyncio.run`` inside
     a sync agent, anyio, SDKs) are virtual-time loops too.
 
@@ -382,7 +430,7 @@ def _virtual_loop_policy(clock: Clock, thread: int) -> Any:
 
     class VirtualLoopPolicy(base):  # type: ignore[misc]
         def new_event_loop(self) -> asyncio.AbstractEventLoop:
-            if threading.get_ident() == thread:
+            if mine():
                 return virtual_loop(clock)
             loop: asyncio.AbstractEventLoop = super().new_event_loop()
             return loop
