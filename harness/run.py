@@ -20,8 +20,9 @@ from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
+from harness.runtime.caught import AgentWarning, CaughtWarnings
 from harness.runtime.env import AgentResult, Identity, Task
-from harness.runtime.session import IN_PROCESS, Isolation, Stage
+from harness.runtime.session import IN_PROCESS, Isolation, Stage, shown
 from harness.scenario.model import (
     Expectations,
     FaultSpec,
@@ -29,6 +30,7 @@ from harness.scenario.model import (
     Severity,
 )
 from harness.scenario.refs import resolve_refs
+from harness.world.secrets import Secrets
 from harness.world.world import World, derive_seed
 
 #: The version of the record's shape (``record_version`` of every record).
@@ -88,6 +90,8 @@ DEFAULT_ORACLES = (
     "trajectory",
     "security",
 )
+#: How much of a warning's message a result keeps (its secrets redacted first).
+WARNING_MESSAGE_CHARS = 2000
 #: Simulated seconds after the agent returns in which pending effects still land.
 DRAIN_SECONDS = 24 * 3600.0
 _KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -111,6 +115,11 @@ class RunResult:
     output: str = ""
     #: How the agent was contained: ``kernel``, ``process`` or ``none``.
     sandbox: str = "none"
+    #: Warnings raised during the run (recorded, never raised), in the order first
+    #: seen, each once with a count; secrets redacted, files as traces name them.
+    warnings: tuple[AgentWarning, ...] = ()
+    #: How many raised warnings were not kept (past the distinct ones kept).
+    warnings_dropped: int = 0
 
     def score(self, oracle: str) -> Score:
         for s in self.scores:
@@ -250,6 +259,7 @@ def run_scenario(
             left = session.finish()
             failure = _agent_failure(world, left) if left else None
     output, contained = world.secrets.redact(session.output), session.sandbox
+    caught = session.warnings
     if gateway.fatal is not None:
         raise gateway.fatal
     _drain(world)
@@ -278,6 +288,8 @@ def run_scenario(
         fault_coverage=tuple(gateway.faults.coverage()),
         output=output,
         sandbox=contained,
+        warnings=_shown_warnings(caught, world.secrets),
+        warnings_dropped=caught.dropped,
     )
 
 
@@ -335,6 +347,35 @@ def _drain(world: World) -> None:
     horizon = env.now + DRAIN_SECONDS
     while env.peek() <= horizon:
         env.step()
+
+
+def _shown_warnings(
+    caught: CaughtWarnings, secrets: Secrets
+) -> tuple[AgentWarning, ...]:
+    """The run's warnings as its result keeps them: secrets redacted, then
+    messages shortened, files relative (as :func:`shown` names them)."""
+    shortened = []
+    for warning in caught.kept:
+        message = secrets.redact(warning.message)
+        if len(message) > WARNING_MESSAGE_CHARS:
+            extra = len(message) - WARNING_MESSAGE_CHARS
+            message = f"{message[:WARNING_MESSAGE_CHARS]}... ({extra} more characters)"
+        shortened.append(
+            dataclasses.replace(
+                warning,
+                category=secrets.redact(warning.category),
+                message=message,
+                filename=secrets.redact(_shown_file(warning.filename)),
+            )
+        )
+    return tuple(shortened)
+
+
+def _shown_file(filename: str) -> str:
+    try:
+        return shown(filename)
+    except (OSError, ValueError):  # not a path (the agent's process sent it)
+        return filename
 
 
 def _agent_failure(world: World, message: str) -> Score:

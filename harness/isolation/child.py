@@ -39,6 +39,7 @@ from harness.errors import (
 )
 from harness.gateway.exchange import FailureKind, HttpReply, TransportFailure
 from harness.isolation import wire
+from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import deliver, threads_left, tls_context
@@ -311,14 +312,17 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     sys.addaudithook(_audit(channel))
     exchange = RemoteExchange(channel)
-    with sandbox(
-        clock=clock,
-        router=_router(exchange),
-        exchange=exchange,
-        block=channel.block,
-        seed=int(start["seed"]),
-        wall_timeout=None,  # the harness kills this process instead
-    ) as interrupts:
+    with (
+        capture_warnings() as log,
+        sandbox(
+            clock=clock,
+            router=_router(exchange),
+            exchange=exchange,
+            block=channel.block,
+            seed=int(start["seed"]),
+            wall_timeout=None,  # the harness kills this process instead
+        ) as interrupts,
+    ):
         while True:
             message = channel.wait()
             if message.get("op") != "deliver":
@@ -335,13 +339,22 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
                     "result": result,
                     "failure": failure,
                     "stopped": done.stopped,
+                    # all so far: the harness may not ask for the rest (finish)
+                    "warnings": log.caught().to_wire(),
                 }
             )
         left = interrupts.exits[0] if interrupts.exits else threads_left(before)
     # what the run imported, so the fork server can have it ready for the next
     new = sorted(n for n in set(sys.modules) - imported if _MODULE.fullmatch(n))
     _flush()
-    channel.send({"op": "finished", "left": left, "imported": new[:MAX_WARM]})
+    channel.send(
+        {
+            "op": "finished",
+            "left": left,
+            "imported": new[:MAX_WARM],
+            "warnings": log.caught().to_wire(),
+        }
+    )
 
 
 def _result(result: AgentResult | None) -> dict[str, Any] | None:

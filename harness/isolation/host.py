@@ -29,6 +29,7 @@ from harness.agents.loading import load_agent
 from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
 from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
+from harness.runtime.caught import CaughtWarnings
 from harness.runtime.env import AgentResult
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
 from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
@@ -371,6 +372,7 @@ class _Run:
         self._out_open = True
         self._ended: str | None = None  # why the process is gone, once it is
         self._status: int | None = None
+        self._warnings = CaughtWarnings()
         wall = stage.wall_timeout
         self._deadline = time.monotonic() + wall if wall else None
 
@@ -380,6 +382,11 @@ class _Run:
         if self._dropped:
             text = f"[{self._dropped} earlier bytes not kept]\n" + text
         return text
+
+    @property
+    def warnings(self) -> CaughtWarnings:
+        """As the agent's process last reported them."""
+        return self._warnings
 
     # -- the session -------------------------------------------------------------
 
@@ -439,6 +446,7 @@ class _Run:
         message = self._next()
         if message is None or message.get("op") != "finished":
             return None
+        self._warnings = CaughtWarnings.from_wire(message.get("warnings"))
         imported = message.get("imported")
         if isinstance(imported, list) and imported:
             self._server.warm(imported)
@@ -535,6 +543,7 @@ class _Run:
         result = message.get("result")
         failure = message.get("failure")
         stopped = bool(message.get("stopped"))
+        self._warnings = CaughtWarnings.from_wire(message.get("warnings"))
         try:
             coerced = AgentResult.coerce(result) if isinstance(result, dict) else None
         except (TypeError, ValueError) as exc:

@@ -11,6 +11,11 @@ from harness.scenario.model import FaultKind
 if TYPE_CHECKING:
     from harness.run import RunResult
 
+#: How many of a run's warnings a failure's text lists (the trace has them all).
+SHOWN_WARNINGS = 5
+#: How much of a warning's message it shows (its first line).
+WARNING_CHARS = 200
+
 
 def render_failure(result: RunResult, *, reproduce: str, trace: str | None) -> str:
     """What a failing scenario item shows: each failed oracle with its evidence."""
@@ -28,10 +33,37 @@ def render_failure(result: RunResult, *, reproduce: str, trace: str | None) -> s
         lines.append(f"  agent said: {agent.status}: {agent.summary}")
     if result.fault_coverage:
         lines.append("  faults: " + "; ".join(map(_coverage, result.fault_coverage)))
+    lines.extend(_warnings(result))
     if trace:
         lines.append(f"  trace: {trace}")
     lines.append(f"reproduce: {reproduce}")
     return result.world.secrets.redact("\n".join(lines))
+
+
+def _warnings(result: RunResult) -> list[str]:
+    """``  warnings: DeprecationWarning at agent.py:12: old call (x3)`` and the
+    next ones below it, at most :data:`SHOWN_WARNINGS` of them."""
+    if not result.warnings and not result.warnings_dropped:
+        return []
+    shown = [
+        f"{w.category} at {w.where}: {_first_line(w.message)}"
+        + (f" (x{w.count})" if w.count > 1 else "")
+        for w in result.warnings[:SHOWN_WARNINGS]
+    ]
+    more = len(result.warnings) - len(shown)
+    if more:
+        shown.append(f"and {more} more in the trace")
+    if result.warnings_dropped:
+        shown.append(f"and {result.warnings_dropped} more not kept")
+    return [f"  warnings: {shown[0]}", *(f"            {s}" for s in shown[1:])]
+
+
+def _first_line(message: str) -> str:
+    lines = message.strip().splitlines() or [""]
+    line = lines[0]
+    if len(line) > WARNING_CHARS:
+        return line[:WARNING_CHARS] + "..."
+    return line + (" ..." if len(lines) > 1 else "")
 
 
 def _coverage(fault: Mapping[str, Any]) -> str:

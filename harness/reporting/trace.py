@@ -4,7 +4,10 @@ Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
 ``history`` line per history entry, one ``effect`` line per ledger entry, one
 ``fault`` line per fault of the plan (its coverage: calls matched, times fired), one
 ``score`` line per oracle, an ``output`` line with what the agent printed (when it
-ran in its own process and printed anything), and the ``verdict``. Keys are
+ran in its own process and printed anything), one ``warning`` line per distinct
+warning raised during the run (category, message, ``where`` as ``file:line``,
+count) and a ``warnings_dropped`` line with how many were not kept (each only
+when there are any), and the ``verdict``. Keys are
 sorted and no wall-clock value is written, so the same scenario + agent + seed
 gives the same bytes. The run's secrets appear as their aliases
 (``<secret:reset_link:1>``), never in clear.
@@ -74,6 +77,11 @@ def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
     lines.extend(_dump({"type": "score", **s.to_json()}) for s in result.scores)
     if result.output:  # what the agent printed, from its own process
         lines.append(_dump({"type": "output", "text": result.output}))
+    lines.extend(_dump({"type": "warning", **w.to_json()}) for w in result.warnings)
+    if result.warnings_dropped:
+        lines.append(
+            _dump({"type": "warnings_dropped", "count": result.warnings_dropped})
+        )
     agent_result = result.agent_result
     lines.append(
         _dump(

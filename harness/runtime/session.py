@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from harness.errors import RunAborted
+from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
 
@@ -75,6 +76,11 @@ class AgentSession(Protocol):
     @property
     def output(self) -> str:
         """What the agent printed (stdout and stderr), when it was captured."""
+        ...
+
+    @property
+    def warnings(self) -> CaughtWarnings:
+        """The warnings raised during the run (recorded, never raised)."""
         ...
 
 
@@ -143,15 +149,18 @@ def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession
     ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
     env = AgentEnv(http=http, ahttp=ahttp, tools=stage.tools, identity=stage.identity)
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
-    with sandbox(
-        clock=stage.clock,
-        router=stage.door.router(),
-        block=stage.door.gateway.block,
-        seed=stage.seed,
-        wall_timeout=stage.wall_timeout,
-        exchange=stage.door.exchange,
-    ) as interrupts:
-        session = _InProcess(agent, stage, env, interrupts, before)
+    with (
+        capture_warnings() as log,
+        sandbox(
+            clock=stage.clock,
+            router=stage.door.router(),
+            block=stage.door.gateway.block,
+            seed=stage.seed,
+            wall_timeout=stage.wall_timeout,
+            exchange=stage.door.exchange,
+        ) as interrupts,
+    ):
+        session = _InProcess(agent, stage, env, interrupts, before, log)
         try:
             yield session
         finally:
@@ -170,9 +179,14 @@ class _InProcess:
         env: AgentEnv,
         interrupts: Interrupts,
         before: set[int],
+        log: WarningLog,
     ) -> None:
         self._agent, self._stage, self._env = agent, stage, env
-        self._interrupts, self._before = interrupts, before
+        self._interrupts, self._before, self._log = interrupts, before, log
+
+    @property
+    def warnings(self) -> CaughtWarnings:
+        return self._log.caught()
 
     def deliver(self) -> Delivery:
         stage = self._stage

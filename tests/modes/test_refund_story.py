@@ -138,9 +138,6 @@ def stripe_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
     return AgentResult(status="done", summary=refund.id)
 
 
-@pytest.mark.filterwarnings(
-    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
-)
 def test_real_stripe_sdk_survives_the_ambiguous_timeout_with_one_refund() -> None:
     started = time.perf_counter()
     result = run_scenario(
@@ -170,9 +167,6 @@ def test_real_stripe_sdk_survives_the_ambiguous_timeout_with_one_refund() -> Non
     assert wall < 5
 
 
-@pytest.mark.filterwarnings(
-    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
-)
 def test_real_stripe_sdk_reaches_payments_at_api_stripe_com() -> None:
     result = run_scenario(payments_scenario("refund_ok"), stripe_refund_agent, seed=7)
     assert result.score("security").passed
@@ -190,9 +184,6 @@ async def async_stripe_refund_agent(task: Task, env: AgentEnv) -> AgentResult:
     return AgentResult(status="done", summary=refund.id)
 
 
-@pytest.mark.filterwarnings(
-    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
-)
 def test_the_async_stripe_client_also_survives_the_ambiguous_timeout() -> None:
     started = time.perf_counter()
     result = run_scenario(
