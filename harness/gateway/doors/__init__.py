@@ -20,7 +20,10 @@ from types import ModuleType
 from harness.gateway.exchange import Exchange
 
 #: Door modules, in the order they are installed.
-CLIENT_DOORS: tuple[str, ...] = ()
+CLIENT_DOORS: tuple[str, ...] = (
+    "harness.gateway.doors.urllib",
+    "harness.gateway.doors.httpx2",
+)
 
 
 @cache
