@@ -11,6 +11,13 @@ and the collector is paused while timing (as pytest-benchmark's
 * ``http_call_us``: through ``env.http`` (httpx → respx → HTTP door + gateway);
 * ``bare_httpx_us``: an httpx round trip over a plain ``MockTransport`` whose
   handler calls the fake directly (what any HTTP mock costs);
+* ``httpx2_call_us``: through an ``httpx2.Client`` (its door → the exchange →
+  HTTP door + gateway); ``bare_httpx2_us`` an httpx2 round trip over
+  ``httpx2.MockTransport`` returning a fixed response (the fake's answer, made
+  once), and their ratio ``httpx2_vs_bare_httpx2``; only where httpx2 is
+  installed;
+* ``urllib_call_us``: through ``urllib.request.urlopen`` (its door → the exchange
+  → HTTP door + gateway);
 * ``reset_ms``: building a run's world from the cached seeded snapshot;
 * ``isolated_call_us``: ``env.tools.call`` from an agent in its own process (the
   stub, the run's socket, the gateway, and back), timed in the agent's process;
@@ -29,8 +36,9 @@ import gc
 import json
 import statistics
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import Any
 
 import httpx
@@ -136,24 +144,32 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
             block=setup.door.gateway.block,
             seed=seed,
             wall_timeout=None,
+            exchange=setup.door.exchange,
         )
+
+    request = urllib.request.Request(url, headers=headers)
+
+    def urllib_call() -> Any:
+        with urllib.request.urlopen(request) as response:
+            return response.read()
 
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as plain,
         httpx.Client(headers=headers) as client,
+        ExitStack() as stack,
     ):
-        medians = _interleaved_medians(
-            {
-                "bare_call": (bare, nullcontext),
-                "function_call": (
-                    lambda: setup.tools.call("retrieve_charge", charge=charge_id),
-                    nullcontext,
-                ),
-                "http_call": (lambda: client.get(url), in_run),
-                "bare_httpx": (lambda: plain.get(url), nullcontext),
-            },
-            rounds,
-        )
+        funcs: dict[str, tuple[Callable[[], Any], Within]] = {
+            "bare_call": (bare, nullcontext),
+            "function_call": (
+                lambda: setup.tools.call("retrieve_charge", charge=charge_id),
+                nullcontext,
+            ),
+            "http_call": (lambda: client.get(url), in_run),
+            "bare_httpx": (lambda: plain.get(url), nullcontext),
+            "urllib_call": (urllib_call, in_run),
+        }
+        funcs.update(stack.enter_context(_httpx2_calls(url, headers, bare(), in_run)))
+        medians = _interleaved_medians(funcs, rounds)
     reset = _interleaved_medians(
         {"reset": (lambda: World(seed=seed), nullcontext)}, 200
     )["reset"]
@@ -168,6 +184,20 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         "http_call_us": round(http_call, 2),
         "bare_httpx_us": round(bare_httpx, 2),
         "http_vs_bare_httpx": round(http_call / bare_httpx, 3),
+        **{
+            f"{name}_us": round(medians[name], 2)
+            for name in ("httpx2_call", "bare_httpx2", "urllib_call")
+            if name in medians
+        },
+        **(
+            {
+                "httpx2_vs_bare_httpx2": round(
+                    medians["httpx2_call"] / medians["bare_httpx2"], 3
+                )
+            }
+            if "httpx2_call" in medians
+            else {}
+        ),
         "reset_ms": round(reset, 3),
         "isolated_call_us": round(isolated["call"], 2),
         "isolated_http_call_us": round(isolated["http"], 2),
@@ -177,6 +207,33 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         "isolated_run_start_ms": round(isolated["isolated_run"] - isolated["run"], 3),
         "rounds": rounds,
     }
+
+
+@contextmanager
+def _httpx2_calls(
+    url: str, headers: dict[str, str], reply: Any, in_run: Within
+) -> Iterator[dict[str, tuple[Callable[[], Any], Within]]]:
+    """httpx2's door and its bare baseline (nothing where httpx2 is absent)."""
+    try:
+        import httpx2
+    except ImportError:
+        yield {}
+        return
+    fixed = json.dumps(reply.body).encode()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            reply.status, headers={"content-type": "application/json"}, content=fixed
+        )
+
+    with (
+        httpx2.Client(transport=httpx2.MockTransport(handler)) as plain,
+        httpx2.Client(headers=headers) as client,
+    ):
+        yield {
+            "httpx2_call": (lambda: client.get(url), in_run),
+            "bare_httpx2": (lambda: plain.get(url), nullcontext),
+        }
 
 
 def idle_agent(task: Task, env: AgentEnv) -> None:

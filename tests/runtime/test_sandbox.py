@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import multiprocessing
 import os
 import signal
@@ -80,7 +81,9 @@ def test_a_raw_socket_connection_is_refused_and_fails_security(small: Scenario) 
     )
 
 
-def test_a_non_httpx_client_is_stopped_at_name_lookup(small: Scenario) -> None:
+def test_urllib_to_a_real_host_is_blocked_by_its_door_and_fails_security(
+    small: Scenario,
+) -> None:
     seen: list[str] = []
 
     def agent(task: Task, env: AgentEnv) -> None:
@@ -88,6 +91,33 @@ def test_a_non_httpx_client_is_stopped_at_name_lookup(small: Scenario) -> None:
             urllib.request.urlopen("http://example.com/", timeout=5)
         except urllib.error.URLError as exc:
             seen.append(str(exc.reason))
+
+    started = time.perf_counter()
+    result = run_scenario(small, agent, seed=1)
+    assert time.perf_counter() - started < 5
+    assert seen == [
+        "[Errno 111] aqe: blocked outbound request to example.com: only simulated "
+        "hosts are reachable during a run (api.stripe.com, calendar.sim, crm.sim, "
+        "erp.sim, iam.sim, kb.sim, notify.sim, ops.sim, payments.sim, tickets.sim)"
+    ]
+    assert result.failed_oracles == ("security",)
+    assert (
+        "blocked GET http://example.com/ (via http)"
+        in result.score("security").evidence[0].text
+    )
+
+
+def test_a_client_without_a_door_is_stopped_at_name_lookup(small: Scenario) -> None:
+    seen: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        connection = http.client.HTTPConnection("example.com", timeout=5)
+        try:
+            connection.request("GET", "/")
+        except OSError as exc:
+            seen.append(str(exc))
+        finally:
+            connection.close()
 
     started = time.perf_counter()
     result = run_scenario(small, agent, seed=1)

@@ -21,7 +21,11 @@ from types import ModuleType
 from harness.gateway.exchange import Exchange
 
 #: Door modules, in the order they are installed.
-CLIENT_DOORS: tuple[str, ...] = ("harness.gateway.doors.aiohttp",)
+CLIENT_DOORS: tuple[str, ...] = (
+    "harness.gateway.doors.aiohttp",
+    "harness.gateway.doors.urllib",
+    "harness.gateway.doors.httpx2",
+)
 
 
 @cache
