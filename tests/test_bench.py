@@ -13,6 +13,8 @@ KEYS = {
     "function_call_us",
     "http_call_us",
     "bare_httpx_us",
+    "requests_call_us",
+    "bare_requests_us",
     "reset_ms",
     "isolated_call_us",
     "isolated_http_call_us",

@@ -20,7 +20,7 @@ from types import ModuleType
 from harness.gateway.exchange import Exchange
 
 #: Door modules, in the order they are installed.
-CLIENT_DOORS: tuple[str, ...] = ()
+CLIENT_DOORS: tuple[str, ...] = ("harness.gateway.doors.urllib3",)
 
 
 @cache
