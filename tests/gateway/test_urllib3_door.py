@@ -50,7 +50,7 @@ def where(request: pytest.FixtureRequest) -> ProcessIsolation | None:
 
 def _run(scenario: Any, agent: Any, where: ProcessIsolation | None) -> RunResult:
     result = run_scenario(scenario, agent, seed=3, isolation=where)
-    assert result.sandbox == ("none" if where is None else "kernel")
+    assert (result.sandbox == "none") is (where is None)
     return result
 
 
@@ -401,6 +401,18 @@ def test_a_blocked_call_is_not_retried_into_the_void() -> None:
             "GET", "https://evil.example/"
         )
     assert len(exchange.calls) == 3  # urllib3 retried, as configured: never sent
+
+
+def test_a_request_from_another_thread_goes_through_the_exchange() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    exchange = Recorder(_reply())
+    with door.install(exchange), ThreadPoolExecutor(1) as pool:
+        status = pool.submit(
+            lambda: requests.get("https://payments.sim/v1/x").status_code
+        ).result()
+    assert status == 200
+    assert [url for _, url, _, _ in exchange.calls] == ["https://payments.sim/v1/x"]
 
 
 def test_the_hook_is_removed_on_exit() -> None:

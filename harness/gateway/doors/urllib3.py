@@ -203,12 +203,6 @@ def _error(pool: HTTPConnectionPool, url: str, failure: TransportFailure) -> Exc
             "Connection aborted.",
             ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
         )
+    # a connection never opened, named (by urllib3) by its host and port
     connection: Any = pool.ConnectionCls(host=pool.host, port=pool.port)
-    error = NewConnectionError(connection, failure.message)
-    # urllib3 prefixes the connection's repr, an address: name it by its host
-    # instead, so the text the agent sees is the same in every run.
-    error.args = (
-        f"{type(connection).__name__}(host={pool.host!r}, port={pool.port}): "
-        f"{failure.message}",
-    )
-    return error
+    return NewConnectionError(connection, failure.message)
