@@ -18,6 +18,10 @@ and the collector is paused while timing (as pytest-benchmark's
   installed;
 * ``urllib_call_us``: through ``urllib.request.urlopen`` (its door → the exchange
   → HTTP door + gateway);
+* ``requests_call_us``: a GET through ``requests`` in a run (the urllib3 door,
+  the HTTP door and the gateway); ``bare_requests_us`` the same GET over a bare
+  ``urlopen`` stub of urllib3's pools whose handler calls the fake directly
+  (absent when ``requests`` is not installed), and their ratio;
 * ``reset_ms``: building a run's world from the cached seeded snapshot;
 * ``isolated_call_us``: ``env.tools.call`` from an agent in its own process (the
   stub, the run's socket, the gateway, and back), timed in the agent's process;
@@ -33,6 +37,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import importlib.util
+import io
 import json
 import statistics
 import time
@@ -104,6 +110,31 @@ def _interleaved_medians(
     return {name: statistics.median(v) / 1000.0 for name, v in samples.items()}
 
 
+@contextmanager
+def _bare_urllib3(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[None]:
+    """urllib3's pools answering from ``handler``: the least a urllib3 mock costs."""
+    from urllib3.connectionpool import HTTPConnectionPool
+    from urllib3.response import HTTPResponse
+
+    def urlopen(
+        pool: HTTPConnectionPool, method: str, url: str, **kwargs: Any
+    ) -> HTTPResponse:
+        reply = handler(httpx.Request(method, f"https://{pool.host}{url}"))
+        return HTTPResponse(
+            body=io.BytesIO(reply.content),
+            headers=dict(reply.headers),
+            status=reply.status_code,
+            preload_content=kwargs.get("preload_content", True),
+        )
+
+    original = HTTPConnectionPool.__dict__["urlopen"]
+    HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        HTTPConnectionPool.urlopen = original  # type: ignore[method-assign]
+
+
 def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     """Medians of the gateway's doors against the bare baselines."""
     setup = prepare_run(_SCENARIO, seed=seed, max_calls=10 * rounds + 1000)
@@ -153,6 +184,21 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         with urllib.request.urlopen(request) as response:
             return response.read()
 
+    door_funcs: dict[str, tuple[Callable[[], Any], Within]] = {}
+    if importlib.util.find_spec("requests") is not None:
+        import requests
+
+        session = requests.Session()
+        session.headers.update(headers)
+        bare_session = requests.Session()
+
+        def bare_pools() -> AbstractContextManager[Any]:
+            return _bare_urllib3(handler)
+
+        door_funcs = {
+            "requests_call": (lambda: session.get(url), in_run),
+            "bare_requests": (lambda: bare_session.get(url), bare_pools),
+        }
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as plain,
         httpx.Client(headers=headers) as client,
@@ -167,6 +213,7 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
             "http_call": (lambda: client.get(url), in_run),
             "bare_httpx": (lambda: plain.get(url), nullcontext),
             "urllib_call": (urllib_call, in_run),
+            **door_funcs,
         }
         funcs.update(stack.enter_context(_httpx2_calls(url, headers, bare(), in_run)))
         medians = _interleaved_medians(funcs, rounds)
@@ -177,6 +224,15 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
     bare_call, function_call = medians["bare_call"], medians["function_call"]
     http_call, bare_httpx = medians["http_call"], medians["bare_httpx"]
     reset /= 1000.0
+    doors = {
+        f"{name}_us": round(medians[name], 2)
+        for name in ("requests_call", "bare_requests")
+        if name in medians
+    }
+    if doors:
+        doors["requests_vs_bare_requests"] = round(
+            medians["requests_call"] / medians["bare_requests"], 3
+        )
     return {
         "bare_call_us": round(bare_call, 2),
         "function_call_us": round(function_call, 2),
@@ -198,6 +254,7 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
             if "httpx2_call" in medians
             else {}
         ),
+        **doors,
         "reset_ms": round(reset, 3),
         "isolated_call_us": round(isolated["call"], 2),
         "isolated_http_call_us": round(isolated["http"], 2),

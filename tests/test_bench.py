@@ -16,6 +16,8 @@ KEYS = {
     "httpx2_call_us",
     "bare_httpx2_us",
     "urllib_call_us",
+    "requests_call_us",
+    "bare_requests_us",
     "reset_ms",
     "isolated_call_us",
     "isolated_http_call_us",

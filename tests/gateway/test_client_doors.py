@@ -29,7 +29,7 @@ WAYS = ["in_process", "isolated"]
 BLOCKED = (
     "aqe: blocked outbound request to {host}: only simulated hosts are reachable "
     "during a run (api.stripe.com, calendar.sim, crm.sim, erp.sim, iam.sim, kb.sim, "
-    "notify.sim, ops.sim, payments.sim, tickets.sim)"
+    "notify.sim, ops.sim, payments.sim, slack.com, tickets.sim)"
 )
 
 

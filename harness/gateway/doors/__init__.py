@@ -22,6 +22,7 @@ from harness.gateway.exchange import Exchange
 
 #: Door modules, in the order they are installed.
 CLIENT_DOORS: tuple[str, ...] = (
+    "harness.gateway.doors.urllib3",
     "harness.gateway.doors.aiohttp",
     "harness.gateway.doors.urllib",
     "harness.gateway.doors.httpx2",
