@@ -14,9 +14,10 @@
 * randomness: the global ``random`` module is seeded from the run seed (as
   pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
   generated ids are reproducible.
-* network: respx routes every httpx client to the HTTP door; raw socket connects
-  and name lookups are refused and recorded as security violations, so a client
-  that bypasses httpx (urllib, requests) is stopped too, at once.
+* network: respx routes every httpx client to the HTTP door, and the client doors
+  (:mod:`harness.gateway.doors`: requests/urllib3, httpx2, aiohttp, urllib) every
+  other client; raw socket connects and name lookups are refused and recorded as
+  security violations, so a client without a door is stopped too, at once.
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls (in
   the harness's own process; an agent in its own process is killed instead).
 * interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
