@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
-from harness.isolation import ProcessIsolation
 from harness.scenario.model import FaultKind
 from tests.conftest import payments_scenario, small_scenario
 from tests.faults.test_fault_kinds import _OPS
@@ -20,18 +19,6 @@ from tests.faults.test_fault_matrix import CASES, Params
 
 aiohttp = pytest.importorskip("aiohttp")
 pytest.importorskip("aioresponses")
-
-
-@pytest.fixture(scope="module")
-def isolation() -> Iterator[ProcessIsolation]:
-    isolation = ProcessIsolation()
-    yield isolation
-    isolation.close()
-
-
-@pytest.fixture(params=["in-process", "isolated"])
-def where(request: pytest.FixtureRequest, isolation: ProcessIsolation) -> Any:
-    return None if request.param == "in-process" else isolation
 
 
 async def aiohttp_call(

@@ -23,21 +23,10 @@ from harness.scenario.model import FaultKind, Scenario
 from tests.conftest import payments_scenario, small_scenario
 from tests.faults.test_fault_matrix import CASES
 from tests.gateway.clients import AGENTS, CLIENTS
+from tests.gateway.conftest import BLOCKED
 
 NAMES = list(CLIENTS)
 WAYS = ["in_process", "isolated"]
-BLOCKED = (
-    "aqe: blocked outbound request to {host}: only simulated hosts are reachable "
-    "during a run (api.stripe.com, calendar.sim, crm.sim, erp.sim, iam.sim, kb.sim, "
-    "notify.sim, ops.sim, payments.sim, slack.com, tickets.sim)"
-)
-
-
-@pytest.fixture(scope="module")
-def isolation() -> Iterator[ProcessIsolation]:
-    isolation = ProcessIsolation()
-    yield isolation
-    isolation.close()
 
 
 def _run(

@@ -4,7 +4,6 @@ real host is blocked and recorded, never sent (no model is simulated yet)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -38,13 +37,6 @@ def openai_agent(task: Task, env: AgentEnv) -> AgentResult:
             output={"error": type(exc).__name__, "cause": repr(exc.__cause__)}
         )
     return AgentResult(output={"error": None})
-
-
-@pytest.fixture(scope="module")
-def isolation() -> Iterator[ProcessIsolation]:
-    isolation = ProcessIsolation()
-    yield isolation
-    isolation.close()
 
 
 @pytest.mark.parametrize("isolated", [False, True], ids=["in_process", "isolated"])

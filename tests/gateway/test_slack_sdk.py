@@ -3,29 +3,15 @@ notify answers at slack.com with Slack's Web API envelope."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
-from harness.isolation import ProcessIsolation
 from tests.conftest import small_scenario
 
 slack_sdk = pytest.importorskip("slack_sdk")
 from slack_sdk.errors import SlackApiError  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def isolation() -> Iterator[ProcessIsolation]:
-    isolation = ProcessIsolation()
-    yield isolation
-    isolation.close()
-
-
-@pytest.fixture(params=["in-process", "isolated"])
-def where(request: pytest.FixtureRequest, isolation: ProcessIsolation) -> Any:
-    return None if request.param == "in-process" else isolation
 
 
 def post(task: Task, env: AgentEnv) -> AgentResult:

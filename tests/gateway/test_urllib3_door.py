@@ -25,27 +25,7 @@ from tests.conftest import payments_scenario, small_scenario
 from tests.faults.test_fault_kinds import _OPS
 from tests.faults.test_fault_matrix import CASES
 from tests.gateway import requests_agents as agents
-
-BLOCKED = (
-    "aqe: blocked outbound request to {host}: only simulated hosts are reachable "
-    "during a run (api.stripe.com, calendar.sim, crm.sim, erp.sim, iam.sim, kb.sim, "
-    "notify.sim, ops.sim, payments.sim, slack.com, tickets.sim)"
-)
-
-
-@pytest.fixture(scope="module")
-def isolation() -> Iterator[ProcessIsolation]:
-    isolation = ProcessIsolation()
-    yield isolation
-    isolation.close()
-
-
-@pytest.fixture(params=["in-process", "isolated"])
-def where(request: pytest.FixtureRequest) -> ProcessIsolation | None:
-    if request.param == "in-process":
-        return None
-    isolation: ProcessIsolation = request.getfixturevalue("isolation")
-    return isolation
+from tests.gateway.conftest import BLOCKED
 
 
 def _run(scenario: Any, agent: Any, where: ProcessIsolation | None) -> RunResult:
