@@ -197,7 +197,7 @@ class _Server:
             start_new_session=True,  # the user's Ctrl-C is the harness's to act on
         )
         theirs.close()
-        hello = self._receive(SERVER_WAIT)
+        hello = self.receive(SERVER_WAIT)
         if hello is None or hello.get("op") != "ready":
             stderr = self._stop()
             if hello is not None and hello.get("op") == "error":
@@ -228,7 +228,7 @@ class _Server:
         else:
             self._control.send(data)
 
-    def _receive(self, timeout: float | None) -> dict[str, Any] | None:
+    def receive(self, timeout: float | None) -> dict[str, Any] | None:
         ready, _, _ = select.select([self._control], [], [], timeout)
         if not ready:
             return None
@@ -243,9 +243,6 @@ class _Server:
         except ValueError:
             return None
         return message if isinstance(message, dict) else None
-
-    def receive(self, timeout: float | None) -> dict[str, Any] | None:
-        return self._receive(timeout)
 
     @property
     def control(self) -> socket.socket:
@@ -272,7 +269,7 @@ class _Server:
             os.close(out_w)
         run = _Run(self, stage, mine, out_r)
         try:
-            started = self._receive(SERVER_WAIT)
+            started = self.receive(SERVER_WAIT)
             if started is None or started.get("op") != "started":
                 raise HarnessError(f"the agent process for {self.spec!r} did not fork")
             run.begin()
@@ -305,7 +302,7 @@ class _Server:
         status: int | None = None
         deadline = time.monotonic() + SERVER_WAIT
         while True:
-            message = self._receive(max(0.0, deadline - time.monotonic()))
+            message = self.receive(max(0.0, deadline - time.monotonic()))
             if message is None:
                 self._stop()  # no answer: it goes, and the next run starts another
                 return status

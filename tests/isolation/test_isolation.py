@@ -162,3 +162,52 @@ def test_the_library_gives_the_same_traces_in_either_isolation(tmp_path: Path) -
     scenarios = [f for f in files if "policies" not in f.parts]
     assert len(isolated) == len(scenarios) * seeds
     assert isolated == here
+
+
+def test_a_memory_limit_too_small_for_python_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    result = pytester.runpytest(
+        "scenarios/payments/refund_ok.yaml",
+        "--aqe-agent=harness.agents.library:careful_agent",
+        "--aqe-memory=10M",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: aqe: --aqe-memory '10M': under 64M, too small for a Python process",
+            "    fix: a size such as 512M, 2G or 1.5G; 0 for no limit",
+        ]
+    )
+
+
+def test_a_bad_isolation_in_the_ini_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    copy_payments(pytester)
+    pytester.makeini("[pytest]\naqe_isolation = sandbox\naqe_memory = 1G\n")
+    result = pytester.runpytest(
+        "scenarios/payments/refund_ok.yaml",
+        "--aqe-agent=harness.agents.library:careful_agent",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: aqe: ini aqe_isolation = 'sandbox': not an isolation mode",
+            "    fix: aqe_isolation = process (the default) or none",
+        ]
+    )
+
+
+def test_a_bad_isolation_on_the_command_line_names_the_choices(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    result = pytester.runpytest(
+        "scenarios/payments/refund_ok.yaml",
+        "--aqe-agent=harness.agents.library:careful_agent",
+        "--aqe-isolation=sandbox",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--aqe-isolation: invalid choice: 'sandbox' (choose from *process*none*)"]
+    )
