@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
@@ -372,6 +373,27 @@ class _Connection(Protocol):
     def close(self) -> None: ...
 
 
+def _to_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out another process doing the same.
+
+    Switching the journal mode needs the file to itself, and SQLite answers
+    "database is locked" at once, not after the busy timeout, when a second
+    process opens a new file in the same instant; so wait here, the busy
+    timeout's length at most.
+    """
+    deadline = time.monotonic() + _BUSY_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 class _SQLite:
     """The stdlib's sqlite3 in WAL mode, with a busy timeout for concurrent writers."""
 
@@ -384,7 +406,7 @@ class _SQLite:
                 path, timeout=_BUSY_SECONDS, isolation_level=None
             )
             try:
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                _to_wal(self._conn)
             except sqlite3.Error:
                 self._conn.close()
                 raise

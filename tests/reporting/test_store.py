@@ -29,7 +29,7 @@ from harness.reporting.baseline import (
     RateMetric,
     scenario_metrics,
 )
-from harness.reporting.store import ResultStore, open_store
+from harness.reporting.store import ResultStore, _to_wal, open_store
 
 ACCEPTED = (
     "a file path (reports/history.sqlite), sqlite:///relative/path.sqlite, "
@@ -355,6 +355,33 @@ def test_the_sqlite_store_uses_wal_and_a_busy_timeout(store: ResultStore) -> Non
     connection = store._db._conn  # type: ignore[attr-defined]
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert connection.execute("PRAGMA busy_timeout").fetchone() == (30000,)
+
+
+class _Racing:
+    """A connection whose first journal-mode switches lose a race to another process."""
+
+    def __init__(self, losses: int, error: str = "database is locked") -> None:
+        self.losses, self.error, self.tries = losses, error, 0
+
+    def execute(self, sql: str) -> None:
+        self.tries += 1
+        if self.tries <= self.losses:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_a_journal_mode_switch_that_loses_a_race_is_tried_again() -> None:
+    # Two processes opening one new file at once: SQLite refuses the second
+    # switch to WAL at once, without waiting out the busy timeout.
+    racing = _Racing(losses=3)
+    _to_wal(racing)  # type: ignore[arg-type]
+    assert racing.tries == 4
+
+
+def test_a_journal_mode_switch_that_fails_otherwise_is_not_tried_again() -> None:
+    racing = _Racing(losses=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        _to_wal(racing)  # type: ignore[arg-type]
+    assert racing.tries == 1
 
 
 WRITER = textwrap.dedent(
