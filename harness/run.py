@@ -92,6 +92,11 @@ DEFAULT_ORACLES = (
 )
 #: How much of a warning's message a result keeps (its secrets redacted first).
 WARNING_MESSAGE_CHARS = 2000
+_LATE_CALL = (
+    "a thread the agent left running called a tool after the agent returned; the"
+    " call was refused; stop and join its threads before returning"
+)
+
 #: Simulated seconds after the agent returns in which pending effects still land.
 DRAIN_SECONDS = 24 * 3600.0
 _KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -255,9 +260,10 @@ def run_scenario(
             stopped = later.stopped
             if failure is None and later.failure:
                 failure = _agent_failure(world, later.failure)
-        if failure is None:
-            left = session.finish()
-            failure = _agent_failure(world, left) if left else None
+        gateway.close()  # a thread the agent left running calls in vain
+        left = session.finish() or (_LATE_CALL if gateway.late else None)
+        if failure is None and left:
+            failure = _agent_failure(world, left)
     output, contained = world.secrets.redact(session.output), session.sandbox
     caught = session.warnings
     if gateway.fatal is not None:

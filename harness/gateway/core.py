@@ -116,6 +116,10 @@ class Gateway:
         #: Planted instructions the agent has read, to spot it acting on them.
         self._watchers: list[Watcher] = []
         self._writes = 0
+        #: Set when the agent has returned: calls from then on (a thread it left
+        #: running) are refused, never run; ``late`` counts them.
+        self.closed = False
+        self.late = 0
         self._checked: dict[tuple[int, int], tuple[tuple[int, int], object]] = {}
 
     def key_alias(self, key: str | None) -> str | None:
@@ -138,6 +142,8 @@ class Gateway:
 
     def call(self, req: ToolRequest) -> ToolResponse:
         """Take one tool call through the steps; the first that answers ends it."""
+        if self.closed:
+            return self._refuse_late(req)
         p = self._invoke(req)
         return (
             self._authenticate(p)
@@ -447,6 +453,25 @@ class Gateway:
             op.name, call, value,
         )  # fmt: skip
         return ToolResponse(reply.status, reply.body, headers)
+
+    def close(self) -> None:
+        """The agent has returned: refuse every call from now on."""
+        self.closed = True
+
+    def _refuse_late(self, req: ToolRequest) -> ToolResponse:
+        """A call after the agent returned: refused as a reset connection, and the
+        first one recorded (how many more come depends on thread timing)."""
+        self.late += 1
+        if self.late == 1:
+            self.world.history.append(
+                self.world.clock.now,
+                "agent",
+                EntryType.FAIL,
+                "late_call",
+                None,
+                {"door": req.door, "service": req.op.service, "op": req.op.name},
+            )
+        return _NO_ANSWER[Transport.RESET]
 
     def unrouted(self, *, method: str, url: str, door: str) -> None:
         """Record a call to a simulated host that has no such operation."""

@@ -87,7 +87,10 @@ class Channel:
             wire.send(self._sock, message)
 
     def wait(self) -> dict[str, Any]:
-        message = wire.recv(self._sock)
+        # Under the lock: a thread of the agent's that calls while the harness is
+        # not serving waits for the harness's next message, and never reads it.
+        with self._lock:
+            message = wire.recv(self._sock)
         now = message.get("now")
         if isinstance(now, float):
             self.now = now

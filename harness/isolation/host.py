@@ -411,12 +411,34 @@ class _Run:
             return Delivery(result=None, failure=self._ended, stopped=True)
         if not self._send({"op": "deliver", "now": self._stage.clock.now}):
             return self._died()
+        got = self._serve(until="delivered")
+        return got if isinstance(got, Delivery) else self._delivered(got)
+
+    def finish(self) -> str | None:
+        if self._ended is not None:
+            return None  # its end is the run's failure already
+        if not self._send({"op": "finish", "now": self._stage.clock.now}):
+            return None
+        # threads it left running may still call (in vain: the gateway is closed)
+        message = self._serve(until="finished")
+        if isinstance(message, Delivery):
+            return None
+        self._warnings = CaughtWarnings.from_wire(message.get("warnings"))
+        imported = message.get("imported")
+        if isinstance(imported, list) and imported:
+            self._server.warm(imported)
+        left = message.get("left")
+        return str(left) if left else None
+
+    def _serve(self, *, until: str) -> dict[str, Any] | Delivery:
+        """Answer the agent process's calls until it sends ``until``: that
+        message, or how the run ended if it ended first."""
         while True:
             message = self._next()
             if message is None:
                 return self._died()
-            if message.get("op") == "delivered":
-                return self._delivered(message)
+            if message.get("op") == until:
+                return message
             try:
                 reply = self._answer(message)
             except RunAborted as exc:
@@ -434,21 +456,6 @@ class _Run:
             reply["now"] = self._stage.clock.now
             if not self._send(reply):
                 return self._died()
-
-    def finish(self) -> str | None:
-        if self._ended is not None:
-            return None  # its end is the run's failure already
-        if not self._send({"op": "finish", "now": self._stage.clock.now}):
-            return None
-        message = self._next()
-        if message is None or message.get("op") != "finished":
-            return None
-        self._warnings = CaughtWarnings.from_wire(message.get("warnings"))
-        imported = message.get("imported")
-        if isinstance(imported, list) and imported:
-            self._server.warm(imported)
-        left = message.get("left")
-        return str(left) if left else None
 
     def end(self) -> None:
         status = self._server.reap()

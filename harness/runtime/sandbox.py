@@ -7,10 +7,11 @@
   in every run; async agents run on an event loop whose clock is the simulated
   one.
 * threads: work the agent hands to a ``ThreadPoolExecutor`` (a framework's tool
-  pool, ``asyncio.to_thread``, ``run_in_executor``) runs at once in the thread
-  that submitted it, so its calls come in one order, the order inline code
-  would make them; threads the agent starts itself run as threads, inside the
-  same guards.
+  pool, ``asyncio.to_thread``, ``run_in_executor``) or to
+  ``anyio.to_thread.run_sync`` runs at once in the thread that submitted it, so
+  its calls come in one order, the order inline code would make them; threads
+  the agent starts itself run as threads, inside the same guards; those still
+  alive when the run ends stay off the network afterwards.
 * randomness: the global ``random`` module is seeded from the run seed (as
   pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
   generated ids are reproducible.
@@ -39,6 +40,7 @@ import threading
 import time
 import uuid
 import warnings
+import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -51,6 +53,7 @@ import time_machine
 from harness.errors import RunAborted
 from harness.gateway.doors import client_doors
 from harness.gateway.exchange import Exchange
+from harness.runtime.inline_anyio import inline_anyio
 
 T = TypeVar("T")
 
@@ -86,6 +89,7 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
 _real_uuid4 = uuid.uuid4
+_AF_UNIX = getattr(socket, "AF_UNIX", -1)
 _real_submit = ThreadPoolExecutor.submit
 _real_exit = os._exit
 #: Where ``_exit`` is reachable from (``os._exit`` is ``posix._exit``).
@@ -105,6 +109,46 @@ class AgentThreads:
     def __call__(self) -> bool:
         ident = threading.get_ident()
         return ident == self.run or ident not in self._before
+
+    def alive(self) -> list[threading.Thread]:
+        """The threads started during the run that still run."""
+        return [
+            t
+            for t in threading.enumerate()
+            if t.ident not in self._before and t.ident != self.run
+        ]
+
+
+#: Threads still running when their run ended (in the harness's own process):
+#: they stay off the network for good, as the agent's process would be gone.
+_LATE: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def _late_connect(sock: socket.socket, address: Any) -> None:
+    if threading.current_thread() in _LATE and sock.family != _AF_UNIX:
+        raise ConnectionRefusedError(
+            f"aqe: blocked socket connection to {address_text(address)}: the run"
+            " this thread was started in has ended"
+        )
+    _real_connect(sock, address)
+
+
+def _late_connect_ex(sock: socket.socket, address: Any) -> int:
+    try:
+        _late_connect(sock, address)
+    except ConnectionRefusedError:
+        return 111
+    return 0
+
+
+def _late_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if threading.current_thread() in _LATE:
+        raise socket.gaierror(
+            socket.EAI_NONAME,
+            f"aqe: blocked name lookup of {host}: the run this thread was started"
+            " in has ended",
+        )
+    return _real_getaddrinfo(host, *args, **kwargs)
 
 
 def _virtual_time(clock: Clock, mine: AgentThreads) -> dict[str, Callable[..., Any]]:
@@ -193,7 +237,7 @@ def sandbox(
         return uuid.UUID(int=random.getrandbits(128), version=4)
 
     def refuse(sock: socket.socket, address: Any) -> None:
-        if not mine() or sock.family == getattr(socket, "AF_UNIX", -1):
+        if not mine() or sock.family == _AF_UNIX:
             _real_connect(sock, address)
             return
         where = address_text(address)
@@ -247,6 +291,7 @@ def sandbox(
         setattr(socket, "getaddrinfo", resolve)  # noqa: B010
         ThreadPoolExecutor.submit = _inline_submit(mine, interrupts)  # type: ignore[method-assign]
         stack.callback(setattr, ThreadPoolExecutor, "submit", _real_submit)
+        inline_anyio(mine, stack)
         stack.callback(_travel(clock, mine).stop)
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
@@ -267,9 +312,15 @@ def sandbox(
         for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
         setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
-        setattr(socket.socket, "connect", _real_connect)  # noqa: B010
-        setattr(socket.socket, "connect_ex", _real_connect_ex)  # noqa: B010
-        setattr(socket, "getaddrinfo", _real_getaddrinfo)  # noqa: B010
+        _LATE.update(mine.alive())
+        late = bool(_LATE)
+        setattr(socket.socket, "connect", _late_connect if late else _real_connect)  # noqa: B010
+        setattr(  # noqa: B010
+            socket.socket, "connect_ex", _late_connect_ex if late else _real_connect_ex
+        )
+        setattr(  # noqa: B010
+            socket, "getaddrinfo", _late_getaddrinfo if late else _real_getaddrinfo
+        )
         random.setstate(random_state)
 
 
@@ -451,16 +502,39 @@ def _swap_policy(policy: Any) -> Any:
 
 
 def run_async(
-    coro: Coroutine[Any, Any, T], clock: Clock, *, idle_wall: float = 2.0
+    coro: Coroutine[Any, Any, T],
+    clock: Clock,
+    *,
+    idle_wall: float = 2.0,
+    left: list[str] | None = None,
 ) -> T:
-    """Run ``coro`` on an event loop whose time is the simulated clock."""
+    """Run ``coro`` on an event loop whose time is the simulated clock.
+
+    Tasks still pending when it returns are cancelled, as ``asyncio.run`` does;
+    their coroutines' names go to ``left``, sorted.
+    """
     loop = virtual_loop(clock, idle_wall=idle_wall)
     try:
         return loop.run_until_complete(coro)
     finally:
         try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if left is not None:
+                left.extend(sorted(_task_name(t) for t in pending))
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(
+                    asyncio.gather(*pending, return_exceptions=True)
+                )
             loop.run_until_complete(loop.shutdown_asyncgens())
             # as asyncio.run does: the default executor's threads end with the loop
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()
+
+
+def _task_name(task: asyncio.Task[Any]) -> str:
+    """A task as a failure names it: its coroutine (``Task-7`` differs by run)."""
+    name = str(getattr(task.get_coro(), "__qualname__", None) or task.get_name())
+    return name.rpartition("<locals>.")[2]

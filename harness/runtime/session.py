@@ -13,6 +13,7 @@ import inspect
 import ssl
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -103,9 +104,11 @@ def deliver(
     """Hand ``task`` to the agent once (see the module docstring)."""
     try:
         outcome = agent(task, env)
+        left: list[str] = []
         if inspect.isawaitable(outcome):
-            outcome = run_async(_awaited(outcome), clock)
-        return Delivery(result=AgentResult.coerce(outcome), failure=None, stopped=False)
+            outcome = run_async(_awaited(outcome), clock, left=left)
+        result = AgentResult.coerce(outcome)
+        return Delivery(result=result, failure=tasks_left(left), stopped=False)
     except RunAborted as exc:
         message = f"stopped by the harness ({exc.reason}): {exc.message}"
         return Delivery(result=None, failure=message, stopped=True)
@@ -121,20 +124,44 @@ def deliver(
         return Delivery(result=None, failure=message, stopped=True)
 
 
-def threads_left(before: set[int]) -> str | None:
-    """A failure naming the non-daemon threads started since ``before`` that are
-    still running (they would keep the process alive after the run)."""
-    left = [
-        t
-        for t in threading.enumerate()
-        if t.ident not in before and t.is_alive() and not t.daemon
-    ]
+def tasks_left(names: list[str]) -> str | None:
+    """A failure naming the asyncio tasks still pending when the agent returned."""
+    if not names:
+        return None
+    return (
+        f"the agent left {len(names)} task{'s' if len(names) > 1 else ''} running "
+        f"after it returned ({', '.join(names)}); they were cancelled; await or "
+        "cancel its tasks before returning"
+    )
+
+
+#: Wall seconds the threads an agent leaves behind get, all together, to end
+#: after it returns (a worker finishing its last line is not a leak).
+GRACE_SECONDS = 0.5
+_DUMMY: Any = getattr(threading, "_DummyThread", ())
+
+
+def threads_left(before: set[int], grace: float = GRACE_SECONDS) -> str | None:
+    """A failure naming the threads started since ``before`` that still run after
+    ``grace`` wall seconds, daemons too: a thread still running when the agent
+    returns may act after the verdict (its calls from then on are refused)."""
+    deadline = time.perf_counter() + grace
+    left = []
+    for thread in threading.enumerate():
+        if thread.ident in before or thread is threading.current_thread():
+            continue
+        if isinstance(thread, _DUMMY):  # a thread not started by Python: not joinable
+            continue
+        thread.join(max(0.0, deadline - time.perf_counter()))
+        if thread.is_alive():
+            left.append(thread)
     if not left:
         return None
     names = ", ".join(sorted(t.name for t in left))
     return (
         f"the agent left {len(left)} thread{'s' if len(left) > 1 else ''} running "
-        f"after it returned ({names}); join its threads, or make them daemons"
+        f"after it returned ({names}); their calls from then on are refused; "
+        "stop and join its threads before returning"
     )
 
 

@@ -408,6 +408,6 @@ def test_a_thread_the_agent_leaves_running_fails_its_run(small: Scenario) -> Non
 
     assert result.failed_oracles == ("agent",)
     assert result.score("agent").explanation == (
-        "the agent left 1 thread running after it returned (poller); join its"
-        " threads, or make them daemons"
+        "the agent left 1 thread running after it returned (poller); their calls"
+        " from then on are refused; stop and join its threads before returning"
     )

@@ -126,3 +126,255 @@ def test_a_pooled_agent_in_its_own_process_gives_the_same_trace_as_inline() -> N
 
     assert in_pool.sandbox == "kernel"
     assert trace_bytes(in_pool).splitlines()[1:] == trace_bytes(inline).splitlines()[1:]
+
+
+def _keeps_calling(task: Task, env: AgentEnv) -> AgentResult:
+    """Returns at once, leaving a daemon that starts calling a moment later (in
+    wall time, so after the return) and goes on until a call is refused."""
+
+    def poll() -> None:
+        threading.Event().wait(0.05)
+        while True:
+            try:
+                env.tools.call("retrieve_charge", charge=task.input["charge"])
+            except Exception:
+                return
+            time.sleep(1)
+
+    threading.Thread(target=poll, name="poller", daemon=True).start()
+    return AgentResult(status="done")
+
+
+@pytest.mark.parametrize("mode", ["none", "process"])
+def test_a_thread_calling_after_the_agent_returned_fails_it_and_is_refused(
+    mode: str,
+) -> None:
+    from harness.isolation import ProcessIsolation
+
+    isolation = ProcessIsolation() if mode == "process" else None
+    try:
+        result = run_scenario(
+            payments_scenario("refund_ok"), _keeps_calling, seed=1, isolation=isolation
+        )
+    finally:
+        if isolation is not None:
+            isolation.close()
+
+    assert result.failed_oracles[0] == "agent"
+    assert result.score("agent").explanation == (
+        "a thread the agent left running called a tool after the agent returned;"
+        " the call was refused; stop and join its threads before returning"
+    )
+    late = [h for h in result.world.history if h.f == "late_call"]
+    assert [(h.process, h.type, dict(h.value)) for h in late] == [
+        (
+            "agent",
+            "fail",
+            {"door": "function", "service": "payments", "op": "retrieve_charge"},
+        )
+    ]
+    # refused, never run: the run made no call at all
+    assert not [h for h in result.world.history if h.type == "invoke"]
+
+
+def test_a_daemon_still_running_after_the_agent_returned_fails_it() -> None:
+    stop = threading.Event()
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        threading.Thread(target=stop.wait, name="watcher", daemon=True).start()
+        return AgentResult(status="done")
+
+    try:
+        result = run_scenario(payments_scenario("refund_ok"), agent, seed=1)
+    finally:
+        stop.set()
+
+    assert result.failed_oracles[0] == "agent"
+    assert result.score("agent").explanation == (
+        "the agent left 1 thread running after it returned (watcher); their calls"
+        " from then on are refused; stop and join its threads before returning"
+    )
+
+
+def test_a_thread_that_ends_just_after_the_return_is_not_a_leak() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        threading.Thread(target=threading.Event().wait, args=(0.05,)).start()
+        return AgentResult(status="done")
+
+    result = run_scenario(payments_scenario("refund_ok"), agent, seed=1)
+    assert "agent" not in result.failed_oracles
+
+
+def test_a_thread_left_running_in_process_stays_off_the_network_after_its_run() -> None:
+    go, done = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        def later() -> None:
+            go.wait()
+            with socket.socket() as sock:
+                try:
+                    sock.connect(("127.0.0.1", 9))
+                except OSError as exc:
+                    seen.append(str(exc))
+            try:
+                socket.getaddrinfo("example.com", 443)
+            except OSError as exc:
+                seen.append(str(exc))
+            done.set()
+
+        threading.Thread(target=later, daemon=True).start()
+        return AgentResult(status="done")
+
+    result = run_scenario(payments_scenario("refund_ok"), agent, seed=1)
+    go.set()
+    assert done.wait(10)
+
+    assert result.failed_oracles[0] == "agent"
+    assert seen == [
+        "aqe: blocked socket connection to 127.0.0.1:9: the run this thread was"
+        " started in has ended",
+        "[Errno -2] aqe: blocked name lookup of example.com: the run this thread"
+        " was started in has ended",
+    ]
+    # the harness's own threads still connect (to a listener of the test's)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        socket.create_connection(server.getsockname()[:2], timeout=5).close()
+
+
+@pytest.mark.parametrize("mode", ["none", "process"])
+def test_tasks_an_async_agent_leaves_running_fail_it_and_are_cancelled(
+    mode: str,
+) -> None:
+    import asyncio
+
+    from harness.isolation import ProcessIsolation
+
+    async def poll_charges(env: AgentEnv, charge: str) -> None:
+        while True:
+            await asyncio.sleep(60)
+            env.tools.call("retrieve_charge", charge=charge)
+
+    async def agent(task: Task, env: AgentEnv) -> AgentResult:
+        asyncio.get_running_loop().create_task(poll_charges(env, task.input["charge"]))
+        await asyncio.sleep(0)
+        return AgentResult(status="done")
+
+    isolation = ProcessIsolation() if mode == "process" else None
+    try:
+        result = run_scenario(
+            payments_scenario("refund_ok"), agent, seed=1, isolation=isolation
+        )
+    finally:
+        if isolation is not None:
+            isolation.close()
+
+    assert result.failed_oracles[0] == "agent"
+    assert result.score("agent").explanation == (
+        "the agent left 1 task running after it returned (poll_charges); they were"
+        " cancelled; await or cancel its tasks before returning"
+    )
+    assert not [h for h in result.world.history if h.type == "invoke"]
+
+
+async def _anyio_pooled(task: Task, env: AgentEnv) -> Any:
+    """The careful agent as Pydantic AI runs a sync tool: anyio's worker thread."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(careful_refund_agent, task, env)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_anyio_to_thread_work_gives_the_same_trace_as_inline(seed: int) -> None:
+    scenario = payments_scenario("refund_ambiguous_timeout")
+    inline = run_scenario(scenario, careful_refund_agent, seed=seed)
+    in_worker = run_scenario(scenario, _anyio_pooled, seed=seed)
+
+    assert in_worker.passed is inline.passed is True
+    assert (
+        trace_bytes(in_worker).splitlines()[1:] == trace_bytes(inline).splitlines()[1:]
+    )
+
+
+def test_anyio_to_thread_work_in_its_own_process_gives_the_same_trace() -> None:
+    from harness.isolation import ProcessIsolation
+
+    scenario = payments_scenario("refund_ambiguous_timeout")
+    isolation = ProcessIsolation()
+    try:
+        in_worker = run_scenario(scenario, _anyio_pooled, seed=2, isolation=isolation)
+    finally:
+        isolation.close()
+    inline = run_scenario(scenario, careful_refund_agent, seed=2)
+
+    assert in_worker.sandbox == "kernel"
+    assert (
+        trace_bytes(in_worker).splitlines()[1:] == trace_bytes(inline).splitlines()[1:]
+    )
+
+
+def test_anyio_to_thread_work_runs_before_a_task_that_waits_on_a_timer() -> None:
+    # As inline code: the worker's call (after 10 simulated seconds of work) lands
+    # before the other task's (whose 5 s timer is due by then), every run.
+    import anyio
+    import anyio.to_thread
+
+    async def agent(task: Task, env: AgentEnv) -> AgentResult:
+        charge = task.input["charge"]
+
+        def work() -> None:
+            time.sleep(10)
+            env.tools.call("retrieve_charge", charge=charge)
+
+        async def timer() -> None:
+            await anyio.sleep(5)
+            env.tools.call("list_charges", limit=1)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(timer)
+            group.start_soon(anyio.to_thread.run_sync, work)
+        return AgentResult(status="done")
+
+    for _ in range(5):
+        result = run_scenario(payments_scenario("refund_ok"), agent, seed=1)
+        invokes = [(h.f, h.time) for h in result.world.history if h.type == "invoke"]
+        assert invokes == [("retrieve_charge", 10.0), ("list_charges", 10.05)]
+
+
+def _from_thread_agent(call: str) -> Any:
+    import anyio.from_thread
+    import anyio.to_thread
+
+    async def loop_side() -> int:
+        return 2
+
+    async def agent(task: Task, env: AgentEnv) -> AgentResult:
+        def work() -> int:
+            if call == "run_sync":
+                return int(anyio.from_thread.run_sync(lambda: 1))
+            return int(anyio.from_thread.run(loop_side))
+
+        return AgentResult(output={"got": await anyio.to_thread.run_sync(work)})
+
+    return agent
+
+
+def test_anyio_from_thread_run_sync_in_inline_work_calls_at_once() -> None:
+    result = run_scenario(
+        payments_scenario("refund_ok"), _from_thread_agent("run_sync"), seed=1
+    )
+    assert "agent" not in result.failed_oracles
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"got": 1}
+
+
+def test_anyio_from_thread_run_in_inline_work_says_why_it_cannot() -> None:
+    result = run_scenario(
+        payments_scenario("refund_ok"), _from_thread_agent("run"), seed=1
+    )
+    assert result.score("agent").explanation.startswith(
+        "the agent raised RuntimeError: aqe: anyio.from_thread.run() in work handed"
+        " to anyio.to_thread cannot run here: the harness runs that work inline, on"
+        " the event loop's own thread, so the loop cannot run the coroutine; make"
+        " the tool async, or call anyio.from_thread.run_sync() instead at "
+    )

@@ -592,8 +592,8 @@ def test_a_network_escape_fails_security(session: Session, attack: str) -> None:
         ),
         (
             "leaves_a_thread_running",
-            "the agent left 1 thread running after it returned (poller); join its"
-            " threads, or make them daemons",
+            "the agent left 1 thread running after it returned (poller); their calls"
+            " from then on are refused; stop and join its threads before returning",
         ),
     ],
 )
