@@ -690,7 +690,7 @@ class _Run:
             }
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(CONNECT_WAIT)
+            sock.settimeout(min(CONNECT_WAIT, self._remaining() or CONNECT_WAIT))
             sock.connect((host, port))
             sock.setblocking(True)
         except OSError as exc:
