@@ -87,6 +87,19 @@ def _in_a_thread(url: str) -> dict[str, Any]:
 SYNC["requests_in_a_thread"] = _in_a_thread
 
 
+def _udp(url: str) -> dict[str, Any]:
+    """A datagram to the host and port of ``url`` (allowed hosts are TCP only)."""
+    parts = httpx.URL(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect((parts.host, parts.port or 80))
+        sock.send(b"GET")
+    return {"sent": True}
+
+
+#: Clients whose way out an allowed host does not open.
+NOT_OPENED = {"udp": _udp}
+
+
 def _reply(response: Any) -> dict[str, Any]:
     return {"status": response.status_code, "body": response.text}
 
@@ -131,7 +144,7 @@ def fetch(task: Task, env: AgentEnv) -> Any:
     if client in ASYNC:
         return _answering(ASYNC[client](url))
     try:
-        return {"status": "done", "output": SYNC[client](url)}
+        return {"status": "done", "output": {**SYNC, **NOT_OPENED}[client](url)}
     except Exception as exc:
         return {"status": "done", "output": {"error": type(exc).__name__}}
 
@@ -339,6 +352,21 @@ def test_an_allowed_host_does_not_open_other_hosts(
     assert _output(result) == {"error": "ConnectionError"}
     assert result.failed_oracles == ("security",)
     assert heard == []
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_udp_to_an_allowed_host_stays_blocked(
+    way: str, allowing: dict[str, Isolation], server: Server
+) -> None:
+    url = f"udp://127.0.0.1:{server.port}"
+    result = _fetch(allowing[way], "udp", url)
+
+    assert _output(result) == {"error": "ConnectionRefusedError"}
+    assert result.failed_oracles == ("security",)
+    (evidence,) = result.score("security").evidence
+    assert (
+        evidence.text == f"blocked CONNECT tcp://127.0.0.1:{server.port} (via socket)"
+    )
 
 
 def test_the_harness_checks_each_connection_itself_not_the_agents_process(
