@@ -39,6 +39,7 @@ CANARY_STEPS = "aqe_canary_steps"
 SCENARIOS = "aqe_scenarios"
 ISOLATION = "aqe_isolation"
 MEMORY = "aqe_memory"
+ALLOW_HOSTS = "aqe_allow_hosts"
 
 #: What a scenario file's name ends with.
 SUFFIXES = (".yaml", ".yml")
@@ -102,6 +103,17 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SIZE",
         help="address-space limit of each agent process, e.g. 512M or 4G; 0 for"
         " none (default 2G; --aqe-isolation process only)",
+    )
+    group.addoption(
+        "--aqe-allow-host",
+        dest=ALLOW_HOSTS,
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="let runs reach HOST (any port, or PORT only; [IPv6]:PORT) outside"
+        " the simulation, e.g. a local model server at localhost:11434;"
+        " repeatable, adds to the ini aqe_allow_hosts (default: nothing outside"
+        " the simulation, loopback included)",
     )
     group.addoption(
         "--aqe-baseline",
@@ -191,6 +203,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(ISOLATION, "process (default) or none", default="process")
     parser.addini(MEMORY, "agent process memory limit (default 2G)", default="2G")
     parser.addini(
+        ALLOW_HOSTS,
+        "hosts outside the simulation runs may reach, one HOST[:PORT] a line",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
         SCENARIOS,
         "scenario files or directories (relative to the rootdir); naming any"
         " turns aqe on for the session",
@@ -220,6 +238,9 @@ class AqeConfig:
     isolation: str
     #: The agent process's address-space limit in bytes; None: no limit.
     memory: int | None
+    #: ``aqe_allow_hosts`` and ``--aqe-allow-host``, checked: what runs may reach
+    #: outside the simulation (``host``, ``host:port``, ``[IPv6]:port``).
+    allow_hosts: tuple[str, ...] = ()
     baseline: Path | None
     save_baseline: bool
     compare_fail: tuple[str, ...]
@@ -316,6 +337,7 @@ def _read(config: pytest.Config) -> AqeConfig:
         timeout=float(option(TIMEOUT)),
         isolation=_isolation(config),
         memory=_memory(config),
+        allow_hosts=_allow_hosts(config),
         baseline=Path(baseline) if baseline else None,
         save_baseline=bool(option(SAVE_BASELINE)),
         compare_fail=tuple(option(COMPARE_FAIL) or ()),
@@ -369,6 +391,35 @@ def _memory(config: pytest.Config) -> int | None:
             f"{where} {text!r}: {exc}\n    fix: a size such as 512M, 2G or 1.5G;"
             " 0 for no limit"
         ) from None
+
+
+def _allow_hosts(config: pytest.Config) -> tuple[str, ...]:
+    given = [
+        *((f"ini {ALLOW_HOSTS}", str(t)) for t in config.getini(ALLOW_HOSTS)),
+        *(("--aqe-allow-host", str(t)) for t in config.getoption(ALLOW_HOSTS) or ()),
+    ]
+    if not given:
+        return ()
+    # only when asked for: the plugin imports nothing heavy in other projects
+    from fakes.registry import registered_services
+    from harness.gateway.allow import FORMS, AllowedHost
+
+    simulated = {h for s in registered_services() for h in s.hosts}
+    entries: list[str] = []
+    for where, text in given:
+        try:
+            entry = AllowedHost.parse(text)
+        except ValueError as exc:
+            raise HarnessError(f"{where} {text!r}: {exc}\n    fix: {FORMS}") from None
+        if entry.host in simulated:
+            raise HarnessError(
+                f"{where} {text!r}: {entry.host} is a simulated host, always"
+                " reachable during a run (inside the simulation)\n"
+                "    fix: allow only hosts outside the simulation, such as a local"
+                " model server"
+            )
+        entries.append(entry.text())
+    return tuple(dict.fromkeys(entries))
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

@@ -27,8 +27,9 @@ from harness._pytest.secrets import collecting
 from harness.errors import HarnessError, ScenarioError
 
 if TYPE_CHECKING:
-    from harness.isolation import ProcessIsolation
+    from harness.isolation import ProcessIsolation  # noqa: F401 - a stash key's type
     from harness.run import RunRecord, RunResult
+    from harness.runtime.session import Isolation
 
 #: The record of the run an item made (travels to the controller on its report).
 RECORD = pytest.StashKey["RunRecord"]()
@@ -288,18 +289,25 @@ def run_for_test(
     return result
 
 
-def session_isolation(config: pytest.Config) -> ProcessIsolation | None:
+def session_isolation(config: pytest.Config) -> Isolation | None:
     """Where this session's agents run: their own processes (one fork server
-    per agent, kept for the session), or None for ``--aqe-isolation none``."""
+    per agent, kept for the session), or None (pytest's process) for
+    ``--aqe-isolation none``; either way with the session's allowed hosts."""
     settings = aqe_config(config)
     if settings.isolation == "none":
-        return None
+        if not settings.allow_hosts:
+            return None
+        from harness.runtime.session import InProcessIsolation
+
+        return InProcessIsolation(allow_hosts=settings.allow_hosts)
     isolation = config.stash.get(_ISOLATION, None)
     if isolation is None:
         from harness.isolation import ProcessIsolation
 
         isolation = config.stash[_ISOLATION] = ProcessIsolation(
-            memory=settings.memory, read_only=_protected(config)
+            memory=settings.memory,
+            read_only=_protected(config),
+            allow_hosts=settings.allow_hosts,
         )
         config.add_cleanup(isolation.close)
     return isolation

@@ -49,3 +49,9 @@ class Exchange(Protocol):
         headers: list[tuple[str, str]],
         body: bytes,
     ) -> HttpReply: ...
+
+
+class PassThrough(Exception):
+    """Not for the simulation: the request goes to a host ``--aqe-allow-host``
+    allows (:mod:`harness.gateway.allow`), so the door sends it with its client's
+    own transport."""

@@ -11,12 +11,15 @@ Network attempts below the doors are refused here by an audit hook (PEP 578: it
 fires in C, so ``_socket`` used directly, any thread and ``sendto`` without a
 connect are seen; it cannot be removed), recorded through the harness, and
 stopped again by the kernel: the process lives in a network namespace with only
-its own loopback.
+its own loopback. A host ``--aqe-allow-host`` allows is looked up and connected
+to by the harness, which checks the address itself and hands the connected
+socket over (``SCM_RIGHTS``); it takes the place of the agent's own socket.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -37,7 +40,14 @@ from harness.errors import (
     ToolMalformedResponse,
     ToolTimeout,
 )
-from harness.gateway.exchange import FailureKind, HttpReply, TransportFailure
+from harness.gateway.allow import AllowedHosts
+from harness.gateway.exchange import (
+    Exchange,
+    FailureKind,
+    HttpReply,
+    PassThrough,
+    TransportFailure,
+)
 from harness.isolation import wire
 from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
@@ -74,6 +84,9 @@ class Channel:
         with self._lock:
             wire.send(self._sock, message)
             reply = wire.recv(self._sock)
+        return self._noted(reply)
+
+    def _noted(self, reply: dict[str, Any]) -> dict[str, Any]:
         now = reply.get("now")
         if isinstance(now, float):
             self.now = now
@@ -98,6 +111,78 @@ class Channel:
 
     def block(self, *, method: str, url: str, door: str) -> None:
         self.call({"op": "block", "method": method, "url": url, "door": door})
+
+    def connect(self, sock: socket.socket, address: Any, /) -> None:
+        """Have the harness connect ``sock`` to an allowed ``address``: its socket
+        takes the place of ``sock`` (same blocking mode and timeout)."""
+        request = {
+            "op": "connect",
+            "family": int(sock.family),
+            "host": address[0],
+            "port": address[1],
+        }
+        fds: list[int] = []
+        with self._lock:
+            wire.send(self._sock, request)
+            reply = wire.recv(self._sock)
+            if reply.get("fd") is True:
+                _, fds, _, _ = socket.recv_fds(self._sock, 1, 1)
+        try:
+            self._noted(reply)
+            if not fds:
+                code = reply.get("errno")
+                raise OSError(
+                    code if isinstance(code, int) else errno.ECONNREFUSED,
+                    str(reply.get("message")),
+                )
+            timeout = sock.gettimeout()
+            os.dup2(fds[0], sock.fileno(), inheritable=sock.get_inheritable())
+            sock.settimeout(timeout)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def resolve(
+        self,
+        host: Any,
+        port: Any,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+    ) -> list[tuple[Any, ...]]:
+        """``socket.getaddrinfo`` of an allowed host, as the harness sees it."""
+        reply = self.call(
+            {
+                "op": "resolve",
+                "host": host.decode("idna") if isinstance(host, bytes) else host,
+                "port": port.decode() if isinstance(port, bytes) else port,
+                "family": int(family),
+                "type": int(type),
+                "proto": int(proto),
+                "flags": int(flags),
+            }
+        )
+        if "gaierror" in reply:
+            raise socket.gaierror(reply["gaierror"], str(reply.get("message")))
+        return [
+            (
+                _enum(socket.AddressFamily, f),
+                _enum(socket.SocketKind, t),
+                p,
+                c,
+                tuple(a),
+            )
+            for f, t, p, c, a in reply["found"]
+        ]
+
+
+def _enum(kind: Any, value: int) -> Any:
+    """``value`` as ``getaddrinfo`` gives it: the enum member, else the number."""
+    try:
+        return kind(value)
+    except ValueError:
+        return value
 
 
 class RemoteClock:
@@ -208,10 +293,10 @@ class RemoteExchange:
         )
 
 
-def _router(exchange: RemoteExchange) -> respx.MockRouter:
+def _router(exchange: Exchange) -> respx.MockRouter:
     """Every httpx request of the process, to the harness's HTTP door."""
 
-    def forward(request: httpx.Request) -> httpx.Response:
+    def forward(request: httpx.Request) -> httpx.Response | httpx.Request:
         try:
             reply = exchange(
                 request.method,
@@ -219,6 +304,8 @@ def _router(exchange: RemoteExchange) -> respx.MockRouter:
                 list(request.headers.multi_items()),
                 request.read(),
             )
+        except PassThrough:
+            return request  # respx: to httpx's own transport
         except TransportFailure as failure:
             raise _HTTPX_ERRORS[failure.kind](
                 failure.message, request=request
@@ -314,7 +401,8 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     sys.addaudithook(_audit(channel))
-    exchange = RemoteExchange(channel)
+    allowed = AllowedHosts.from_wire(start.get("allow"))
+    exchange = allowed.guard(RemoteExchange(channel))
     with (
         capture_warnings() as log,
         sandbox(
@@ -324,6 +412,9 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             block=channel.block,
             seed=int(start["seed"]),
             wall_timeout=None,  # the harness kills this process instead
+            allowed=allowed,
+            connect=channel.connect,
+            lookup=channel.resolve,
         ) as interrupts,
     ):
         while True:

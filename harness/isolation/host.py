@@ -12,6 +12,7 @@ disarmed to outlast it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -20,13 +21,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from harness.agents.loading import load_agent
 from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
+from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
 from harness.runtime.caught import CaughtWarnings
@@ -40,6 +42,8 @@ DEFAULT_MEMORY = 2 * 1024**3
 OUTPUT_TAIL = 64 * 1024
 #: How long the harness waits for a fork server to answer (starting, reaping).
 SERVER_WAIT = 120.0
+#: How long the harness tries to connect to an allowed host for the agent.
+CONNECT_WAIT = 10.0
 #: ``unshare`` as the fork server is started: user, network, PID and mount
 #: namespaces, a fresh /proc, and the server killed when ``unshare`` goes.
 UNSHARE = (
@@ -71,7 +75,10 @@ class ProcessIsolation:
     ``memory``: the address-space limit of each agent process in bytes (None: no
     limit). ``namespaces``: whether to try kernel namespaces (``unshare``); where
     they cannot be had, runs fall back to the Python-level guards and say so
-    (:attr:`notes`, and ``sandbox: process`` in their records).
+    (:attr:`notes`, and ``sandbox: process`` in their records). ``allow_hosts``:
+    hosts outside the simulation runs may reach, as ``--aqe-allow-host`` takes
+    them; the harness makes those connections, in its own network, and hands
+    them to the agent's process.
     """
 
     def __init__(
@@ -80,9 +87,11 @@ class ProcessIsolation:
         memory: int | None = DEFAULT_MEMORY,
         namespaces: bool = True,
         read_only: tuple[Path, ...] = (),
+        allow_hosts: Iterable[str | AllowedHost] = (),
     ):
         self.memory = memory
         self.namespaces = namespaces
+        self.allow_hosts = AllowedHosts.parse(allow_hosts)
         #: Paths the agent's process may read but not change (the harness's own
         #: code always).
         self.read_only = tuple(
@@ -96,12 +105,15 @@ class ProcessIsolation:
         self, agent: Callable[..., Any], stage: Stage
     ) -> AbstractContextManager[AgentSession]:
         spec = importable_spec(agent)
+        allowed = self.allow_hosts
+        if allowed:
+            allowed = allowed.with_addresses()
         if spec is None:  # a closure or a lambda: only this process has it
-            return in_process(agent, stage)
+            return in_process(agent, stage, allowed)
         server = self._servers.get(spec)
         if server is None or not server.alive():
             server = self._servers[spec] = self._start(spec)
-        return server.run(stage)
+        return server.run(stage, allowed)
 
     def _start(self, spec: str) -> _Server:
         if self.namespaces:
@@ -258,7 +270,9 @@ class _Server:
         return total
 
     @contextmanager
-    def run(self, stage: Stage) -> Iterator[AgentSession]:
+    def run(
+        self, stage: Stage, allowed: AllowedHosts = NOWHERE
+    ) -> Iterator[AgentSession]:
         before = self.kernel_attempts()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
@@ -267,7 +281,7 @@ class _Server:
         finally:
             theirs.close()
             os.close(out_w)
-        run = _Run(self, stage, mine, out_r)
+        run = _Run(self, stage, mine, out_r, allowed)
         try:
             started = self.receive(SERVER_WAIT)
             if started is None or started.get("op") != "started":
@@ -360,9 +374,17 @@ class _Run:
     """One run's agent process, as the harness serves it."""
 
     def __init__(
-        self, server: _Server, stage: Stage, sock: socket.socket, out: int
+        self,
+        server: _Server,
+        stage: Stage,
+        sock: socket.socket,
+        out: int,
+        allowed: AllowedHosts = NOWHERE,
     ) -> None:
         self._server, self._stage, self._sock, self._out = server, stage, sock, out
+        self._allowed = allowed
+        #: A connection to an allowed host, sent after the answer that says so.
+        self._handing: int | None = None
         self.sandbox = server.sandbox
         self._output = bytearray()
         self._dropped = 0
@@ -403,6 +425,7 @@ class _Run:
                 "epoch": EPOCH,
                 "monotonic": MONOTONIC_ORIGIN,
                 "now": stage.clock.now,
+                **({"allow": self._allowed.to_wire()} if self._allowed else {}),
             }
         )
 
@@ -468,11 +491,17 @@ class _Run:
     # -- the wire ------------------------------------------------------------------
 
     def _send(self, message: dict[str, Any]) -> bool:
+        handing, self._handing = self._handing, None
         try:
             self._sock.settimeout(self._remaining())
             wire.send(self._sock, message)
+            if handing is not None:
+                socket.send_fds(self._sock, [b"\0"], [handing])
         except (OSError, wire.WireError):
             return False
+        finally:
+            if handing is not None:
+                os.close(handing)
         return True
 
     def _remaining(self) -> float | None:
@@ -633,6 +662,10 @@ class _Run:
                 raise TypeError(f"sleep of {seconds!r} seconds")
             stage.clock.advance(max(0.0, float(seconds)))
             return {}
+        if op == "connect":
+            return self._connect(message)
+        if op == "resolve":
+            return self._resolve(message)
         if op == "block":
             stage.door.gateway.block(
                 method=str(message["method"]),
@@ -641,6 +674,63 @@ class _Run:
             )
             return {}
         raise ValueError(f"unknown request {op!r}")
+
+    def _connect(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Connect to an allowed host for the agent (checked here: the agent's
+        process is not trusted); the socket follows the answer."""
+        family, host, port = message["family"], message["host"], message["port"]
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise TypeError(f"a connection to {host!r}:{port!r}")
+        where = f"{host}:{port}"
+        if (
+            family not in (socket.AF_INET, socket.AF_INET6)
+            or not 0 < port < 65536
+            or not self._allowed.permits(host, port)
+        ):
+            self._stage.door.gateway.block(
+                method="CONNECT", url=f"tcp://{where}", door="socket"
+            )
+            return {
+                "errno": errno.ECONNREFUSED,
+                "message": f"aqe: blocked socket connection to {where}: only"
+                " simulated hosts are reachable during a run",
+            }
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(min(CONNECT_WAIT, self._remaining() or CONNECT_WAIT))
+            sock.connect((host, port))
+            sock.setblocking(True)
+        except OSError as exc:
+            sock.close()
+            code = exc.errno if isinstance(exc.errno, int) else errno.ETIMEDOUT
+            return {"errno": code, "message": exc.strerror or str(exc)}
+        self._handing = sock.detach()
+        return {"fd": True}
+
+    def _resolve(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Look up an allowed host name for the agent, in the harness's network."""
+        host, port = message["host"], message["port"]
+        options = [message[k] for k in ("family", "type", "proto", "flags")]
+        if not all(isinstance(o, int) for o in options):
+            raise TypeError(f"lookup options {options!r}")
+        if not isinstance(port, str | int | None):
+            raise TypeError(f"a lookup of port {port!r}")
+        if not isinstance(host, str) or not self._allowed.resolves(host):
+            self._stage.door.gateway.block(
+                method="RESOLVE", url=f"dns://{host}", door="socket"
+            )
+            return {
+                "gaierror": socket.EAI_NONAME,
+                "message": f"aqe: blocked name lookup of {host}: only simulated"
+                " hosts are reachable during a run",
+            }
+        try:
+            found = socket.getaddrinfo(host, port, *options)
+        except socket.gaierror as exc:
+            return {"gaierror": exc.errno, "message": exc.strerror or str(exc)}
+        except (OSError, UnicodeError) as exc:
+            return {"gaierror": socket.EAI_FAIL, "message": str(exc)}
+        return {"found": [[f, t, p, c, list(a)] for f, t, p, c, a in found]}
 
     def _http(self, message: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -18,7 +18,10 @@
 * network: respx routes every httpx client to the HTTP door, and the client doors
   (:mod:`harness.gateway.doors`: requests/urllib3, httpx2, aiohttp, urllib) every
   other client; raw socket connects and name lookups are refused and recorded as
-  security violations, so a client without a door is stopped too, at once.
+  security violations, so a client without a door is stopped too, at once;
+  hosts ``--aqe-allow-host`` allows are the exception (their requests, lookups
+  and TCP connections go out for real; an event loop waiting on one waits in
+  wall time).
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls (in
   the harness's own process; an agent in its own process is killed instead).
 * interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
@@ -51,6 +54,7 @@ import respx
 import time_machine
 
 from harness.errors import RunAborted
+from harness.gateway.allow import NOWHERE, AllowedHosts
 from harness.gateway.doors import client_doors
 from harness.gateway.exchange import Exchange
 from harness.runtime.inline_anyio import inline_anyio
@@ -73,6 +77,13 @@ class Block(Protocol):
     def __call__(self, *, method: str, url: str, door: str) -> None: ...
 
 
+class Connect(Protocol):
+    """Connects a socket to an allowed address (in the agent's own process: by
+    the harness, whose network it is)."""
+
+    def __call__(self, sock: socket.socket, address: Any, /) -> None: ...
+
+
 _real_sleep = time.sleep
 _real_time = time.time
 _real_time_ns = time.time_ns
@@ -88,6 +99,9 @@ _REAL_TIME_FUNCTIONS: dict[str, Callable[..., Any]] = {
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
+#: The run's open connections to allowed hosts (an event loop waits for them in
+#: wall time, see :class:`_VirtualSelector`).
+_OUTSIDE: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 _real_uuid4 = uuid.uuid4
 _AF_UNIX = getattr(socket, "AF_UNIX", -1)
 _real_submit = ThreadPoolExecutor.submit
@@ -217,12 +231,16 @@ def sandbox(
     seed: int,
     wall_timeout: float | None,
     exchange: Exchange | None = None,
+    allowed: AllowedHosts = NOWHERE,
+    connect: Connect = _real_connect,
+    lookup: Callable[..., Any] = _real_getaddrinfo,
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
     ``router`` sends every httpx request to the simulation; ``exchange`` every
     other client library's (:mod:`harness.gateway.doors`); ``block`` records the
-    connections refused below them.
+    connections refused below them. ``allowed`` hosts are reached with
+    ``connect`` and resolved with ``lookup`` (``getaddrinfo``'s signature).
     """
     thread = threading.get_ident()
     mine = AgentThreads()
@@ -240,6 +258,10 @@ def sandbox(
         if not mine() or sock.family == _AF_UNIX:
             _real_connect(sock, address)
             return
+        if allowed and _allowed_connection(allowed, sock, address):
+            _OUTSIDE.add(sock)  # before: a non-blocking connect raises in progress
+            connect(sock, address)
+            return
         where = address_text(address)
         block(method="CONNECT", url=f"tcp://{where}", door="socket")
         raise ConnectionRefusedError(
@@ -250,6 +272,9 @@ def sandbox(
     def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
         if not mine():
             return _real_getaddrinfo(host, *args, **kwargs)
+        name = host.decode("idna") if isinstance(host, bytes) else host
+        if allowed and isinstance(name, str) and allowed.resolves(name):
+            return lookup(host, *args, **kwargs)
         block(method="RESOLVE", url=f"dns://{host}", door="socket")
         raise socket.gaierror(
             socket.EAI_NONAME,
@@ -262,6 +287,10 @@ def sandbox(
             refuse(sock, address)
         except ConnectionRefusedError:
             return 111
+        except OSError as exc:  # an allowed host's own answer
+            if not isinstance(exc.errno, int):
+                raise
+            return exc.errno
         return 0
 
     alarm = _Alarm(wall_timeout) if wall_timeout else None
@@ -322,6 +351,22 @@ def sandbox(
             socket, "getaddrinfo", _late_getaddrinfo if late else _real_getaddrinfo
         )
         random.setstate(random_state)
+        _OUTSIDE.clear()
+
+
+def _allowed_connection(
+    allowed: AllowedHosts, sock: socket.socket, address: Any
+) -> bool:
+    """Whether ``sock`` connecting to ``address`` is TCP to an allowed host."""
+    return (
+        sock.type == socket.SOCK_STREAM
+        and sock.family in (socket.AF_INET, socket.AF_INET6)
+        and isinstance(address, tuple)
+        and len(address) >= 2
+        and isinstance(address[0], str)
+        and isinstance(address[1], int)
+        and allowed.permits(address[0], address[1])
+    )
 
 
 def _travel(clock: Clock, mine: AgentThreads) -> time_machine.travel:
@@ -420,6 +465,13 @@ class _VirtualSelector(selectors.DefaultSelector):
         ready: list[Any] = super().select(0)
         if ready:
             return ready
+        if _OUTSIDE and self._waits_outside():
+            # an allowed host answers in wall time: wait for it as a loop would;
+            # only a wait it does not end moves the simulated clock
+            ready = super().select(timeout)
+            if not ready and timeout:
+                self.clock.advance(timeout)
+            return ready
         if timeout is None and self.in_threads:
             # Work in a thread: wait for it as long as it takes (the wall-clock
             # limit still bounds the run); it is not a deadlock.
@@ -438,6 +490,11 @@ class _VirtualSelector(selectors.DefaultSelector):
         if timeout > 0:
             self.clock.advance(timeout)
         return []
+
+    def _waits_outside(self) -> bool:
+        """Whether the loop waits on a connection to an allowed host."""
+        watched = self.get_map()
+        return any(s.fileno() in watched for s in list(_OUTSIDE) if s.fileno() >= 0)
 
 
 def virtual_loop(clock: Clock, *, idle_wall: float = 2.0) -> asyncio.AbstractEventLoop:

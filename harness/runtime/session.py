@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from harness.errors import RunAborted
+from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
@@ -166,9 +167,11 @@ def threads_left(before: set[int], grace: float = GRACE_SECONDS) -> str | None:
 
 
 @contextmanager
-def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession]:
+def in_process(
+    agent: Callable[..., Any], stage: Stage, allowed: AllowedHosts = NOWHERE
+) -> Iterator[AgentSession]:
     """The agent in the harness's own process: fast, for trusted agents; not a
-    security boundary."""
+    security boundary. ``allowed``: the hosts outside the simulation it may reach."""
     headers = {"authorization": f"Bearer {stage.identity.api_key}"}
     tls = tls_context()
     # Made before the sandbox opens: the wall-clock limit is the agent's alone.
@@ -176,15 +179,19 @@ def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession
     ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
     env = AgentEnv(http=http, ahttp=ahttp, tools=stage.tools, identity=stage.identity)
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
+    door = stage.door
+    if allowed:
+        allowed = allowed.with_addresses()
     with (
         capture_warnings() as log,
         sandbox(
             clock=stage.clock,
-            router=stage.door.router(),
-            block=stage.door.gateway.block,
+            router=allowed.router(door.dispatch) if allowed else door.router(),
+            block=door.gateway.block,
             seed=stage.seed,
             wall_timeout=stage.wall_timeout,
-            exchange=stage.door.exchange,
+            exchange=allowed.guard(door.exchange),
+            allowed=allowed,
         ) as interrupts,
     ):
         session = _InProcess(agent, stage, env, interrupts, before, log)
@@ -227,15 +234,24 @@ class _InProcess:
         return threads_left(self._before)
 
 
-class _InProcessIsolation:
+class InProcessIsolation:
+    """``--aqe-isolation none``: every agent in the harness's process.
+
+    ``allow_hosts``: hosts outside the simulation runs may reach, as
+    ``--aqe-allow-host`` takes them (``HOST``, ``HOST:PORT``, ``[IPv6]:PORT``).
+    """
+
+    def __init__(self, *, allow_hosts: Iterable[str | AllowedHost] = ()) -> None:
+        self.allow_hosts = AllowedHosts.parse(allow_hosts)
+
     def open(
         self, agent: Callable[..., Any], stage: Stage
     ) -> AbstractContextManager[AgentSession]:
-        return in_process(agent, stage)
+        return in_process(agent, stage, self.allow_hosts)
 
 
 #: ``--aqe-isolation none``: every agent in the harness's process.
-IN_PROCESS: Isolation = _InProcessIsolation()
+IN_PROCESS: Isolation = InProcessIsolation()
 
 
 @lru_cache(maxsize=1)

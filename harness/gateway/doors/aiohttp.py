@@ -7,7 +7,8 @@ the request into plain values for the exchange and its answer into aiohttp's
 own response, so ``raise_for_status``, ``.json()`` and redirects behave as with
 a server. Failures are aiohttp's own: a timeout is ``aiohttp.ServerTimeoutError``
 (an ``asyncio.TimeoutError``), a reset ``aiohttp.ServerDisconnectedError``, a
-blocked host ``aiohttp.ClientConnectionError``.
+blocked host ``aiohttp.ClientConnectionError``. A host ``--aqe-allow-host``
+allows gets aiohttp's own ``_request``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
-from harness.gateway.exchange import Exchange, TransportFailure
+from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
 
 #: The client this door serves, and what it needs installed.
 LIBRARY = "aiohttp"
@@ -67,12 +68,16 @@ def install(exchange: Exchange) -> Iterator[None]:
     for method in _METHODS:
         mocked.add(_ANY, method=method, callback=answer(method), repeat=True)
 
-    async def request(session: Any, method: str, url: Any, *a: Any, **k: Any) -> Any:
-        return await mocked._request_mock(session, method, url, *a, **k)
-
     # aioresponses' own patch is an autospec mock (about 6 ms to make per run);
     # its matching and response building are what this door needs
     original = aiohttp.ClientSession._request
+
+    async def request(session: Any, method: str, url: Any, *a: Any, **k: Any) -> Any:
+        try:
+            return await mocked._request_mock(session, method, url, *a, **k)
+        except PassThrough:
+            return await original(session, method, url, *a, **k)
+
     aiohttp.ClientSession._request = request  # type: ignore[method-assign,assignment]
     try:
         yield

@@ -7,7 +7,8 @@ door patches the default transports' one method (``HTTPTransport.handle_request`
 ``AsyncHTTPTransport.handle_async_request``), which every client reaches for every
 URL, proxied or not, in every thread. Failures are httpx2's own, with the request
 attached: ``timeout`` is ``ReadTimeout``, ``reset`` ``RemoteProtocolError`` (the
-server closed without an answer), ``blocked`` ``ConnectError``.
+server closed without an answer), ``blocked`` ``ConnectError``. A host
+``--aqe-allow-host`` allows gets the transport's own method.
 
 httpx2 is imported only when the door is installed: this module is imported to
 read ``LIBRARY`` even where httpx2 is absent.
@@ -19,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from harness.gateway.exchange import Exchange, HttpReply, TransportFailure
+from harness.gateway.exchange import Exchange, HttpReply, PassThrough, TransportFailure
 
 if TYPE_CHECKING:
     import httpx2
@@ -57,18 +58,24 @@ def _send(exchange: Exchange, request: httpx2.Request, body: bytes) -> httpx2.Re
 
 
 def _handlers(
-    exchange: Exchange,
+    exchange: Exchange, original_sync: Any, original_async: Any
 ) -> tuple[
     Callable[[Any, httpx2.Request], httpx2.Response],
     Callable[[Any, httpx2.Request], Awaitable[httpx2.Response]],
 ]:
     def handle_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
-        return _send(exchange, request, request.read())
+        try:
+            return _send(exchange, request, request.read())
+        except PassThrough:
+            return original_sync(transport, request)  # type: ignore[no-any-return]
 
     async def handle_async_request(
         transport: Any, request: httpx2.Request
     ) -> httpx2.Response:
-        return _send(exchange, request, await request.aread())
+        try:
+            return _send(exchange, request, await request.aread())
+        except PassThrough:
+            return await original_async(transport, request)  # type: ignore[no-any-return]
 
     return handle_request, handle_async_request
 
@@ -81,7 +88,9 @@ def install(exchange: Exchange) -> Iterator[None]:
     sync, async_ = httpx2.HTTPTransport, httpx2.AsyncHTTPTransport
     original_sync = sync.handle_request
     original_async = async_.handle_async_request
-    handle_request, handle_async_request = _handlers(exchange)
+    handle_request, handle_async_request = _handlers(
+        exchange, original_sync, original_async
+    )
     sync.handle_request = handle_request  # type: ignore[method-assign,assignment]
     async_.handle_async_request = handle_async_request  # type: ignore[method-assign,assignment]
     try:

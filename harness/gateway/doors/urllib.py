@@ -11,7 +11,7 @@ the request was sent and no answer came, so ``getresponse`` fails, unwrapped
 (a bare ``TimeoutError`` for ``timeout``, ``http.client.RemoteDisconnected``
 (a ``ConnectionResetError``) for ``reset``); a blocked host never connects, so
 it is ``URLError(ConnectionRefusedError(...))``, as ``urlopen`` wraps a refused
-connection.
+connection. A host ``--aqe-allow-host`` allows gets the handler's own method.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from harness.gateway.exchange import Exchange, HttpReply, TransportFailure
+from harness.gateway.exchange import Exchange, HttpReply, PassThrough, TransportFailure
 
 LIBRARY = "urllib"
 
@@ -86,12 +86,17 @@ def _response(
 
 
 def _open(
-    exchange: Exchange,
+    exchange: Exchange, original: Callable[..., http.client.HTTPResponse]
 ) -> Callable[[Any, urllib.request.Request], http.client.HTTPResponse]:
     def open_(handler: Any, req: urllib.request.Request) -> http.client.HTTPResponse:
         url = urllib.parse.urldefrag(req.full_url).url
+        body = _body(req.data)
         try:
-            reply = exchange(req.get_method(), url, _headers(req), _body(req.data))
+            reply = exchange(req.get_method(), url, _headers(req), body)
+        except PassThrough:
+            if req.data is not None:
+                req.data = body  # what was read of it
+            return original(handler, req)
         except TransportFailure as failure:
             if failure.kind == "timeout":
                 raise TimeoutError(failure.message) from None
@@ -112,9 +117,8 @@ def install(exchange: Exchange) -> Iterator[None]:
         (urllib.request.HTTPSHandler, "https_open"),
     )
     originals = [(cls, name, cls.__dict__[name]) for cls, name in handlers]
-    open_ = _open(exchange)
-    for cls, name in handlers:
-        setattr(cls, name, open_)
+    for cls, name, original in originals:
+        setattr(cls, name, _open(exchange, original))
     try:
         yield
     finally:

@@ -12,6 +12,7 @@ A failure is what urllib3 raises for it: ``timeout`` is ``ReadTimeoutError``
 (``requests.exceptions.ReadTimeout``), ``reset`` is ``ProtocolError("Connection
 aborted.", ConnectionResetError)`` (``requests.exceptions.ConnectionError``),
 ``blocked`` is ``NewConnectionError`` (a ``ConnectionError`` too, never sent).
+A host ``--aqe-allow-host`` allows gets urllib3's own ``urlopen``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from harness.gateway.exchange import Exchange, TransportFailure
+from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
 
 if TYPE_CHECKING:
     from urllib3.connectionpool import HTTPConnectionPool
@@ -40,14 +41,14 @@ def install(exchange: Exchange) -> Iterator[None]:
     from urllib3.connectionpool import HTTPConnectionPool
 
     original = HTTPConnectionPool.__dict__["urlopen"]
-    HTTPConnectionPool.urlopen = _urlopen(exchange)  # type: ignore[method-assign]
+    HTTPConnectionPool.urlopen = _urlopen(exchange, original)  # type: ignore[method-assign]
     try:
         yield
     finally:
         HTTPConnectionPool.urlopen = original  # type: ignore[method-assign]
 
 
-def _urlopen(exchange: Exchange) -> Any:
+def _urlopen(exchange: Exchange, original: Any) -> Any:
     from urllib3 import HTTPHeaderDict
     from urllib3.exceptions import HostChangedError, MaxRetryError
     from urllib3.response import HTTPResponse
@@ -84,6 +85,25 @@ def _urlopen(exchange: Exchange) -> Any:
         while True:
             try:
                 reply = exchange(method, target, pairs, content)
+            except PassThrough:
+                return original(  # type: ignore[no-any-return]
+                    self,
+                    method,
+                    url,
+                    None if body is None else content,
+                    headers,
+                    retries=retries,
+                    redirect=redirect,
+                    assert_same_host=assert_same_host,
+                    timeout=timeout,
+                    pool_timeout=pool_timeout,
+                    release_conn=release_conn,
+                    chunked=chunked,
+                    body_pos=body_pos,
+                    preload_content=preload_content,
+                    decode_content=decode_content,
+                    **response_kw,
+                )
             except TransportFailure as failure:
                 retries = retries.increment(
                     method,
