@@ -96,6 +96,9 @@ class Channel:
     def block(self, *, method: str, url: str, door: str) -> None:
         self.call({"op": "block", "method": method, "url": url, "door": door})
 
+    def started(self, *, via: str, argv: list[str]) -> None:
+        self.call({"op": "started", "via": via, "argv": argv})
+
 
 class RemoteClock:
     """The run's clock, mirrored: reads are local, waits are the harness's."""
@@ -311,6 +314,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     sys.addaudithook(_audit(channel))
+    pid = os.getpid()
     exchange = RemoteExchange(channel)
     with (
         capture_warnings() as log,
@@ -319,6 +323,8 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             router=_router(exchange),
             exchange=exchange,
             block=channel.block,
+            started=channel.started,
+            may_fork=True,  # the copy is this process's: the agent's own
             seed=int(start["seed"]),
             wall_timeout=None,  # the harness kills this process instead
         ) as interrupts,
@@ -328,6 +334,8 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             if message.get("op") != "deliver":
                 break
             done = deliver(agent, task, env, clock, interrupts)
+            if os.getpid() != pid:  # a copy the agent forked, out of its code:
+                _exit(0)  # it ends here, and never speaks for the run
             try:
                 result, failure = _result(done.result), done.failure
             except (TypeError, ValueError) as exc:

@@ -24,6 +24,9 @@
   the agent raises by itself can be told from one that must stop the session;
   ``os._exit`` called by the agent ends its run (in the run's thread) or is
   refused (in its other threads), never the session, and fails the run.
+* child processes: every program the agent starts is recorded (``started``) and
+  gets proxy variables that lead nowhere; ``os.exec*`` is refused as
+  ``os._exit`` is, and ``os.fork`` unless ``may_fork`` (:mod:`.children`).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import time_machine
 from harness.errors import RunAborted
 from harness.gateway.doors import client_doors
 from harness.gateway.exchange import Exchange
+from harness.runtime.children import Started, guard_children
 
 T = TypeVar("T")
 
@@ -173,12 +177,15 @@ def sandbox(
     seed: int,
     wall_timeout: float | None,
     exchange: Exchange | None = None,
+    started: Started | None = None,
+    may_fork: bool = False,
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
     ``router`` sends every httpx request to the simulation; ``exchange`` every
     other client library's (:mod:`harness.gateway.doors`); ``block`` records the
-    connections refused below them.
+    connections refused below them; ``started`` the programs the agent starts
+    (``may_fork``: whether it may fork this process).
     """
     thread = threading.get_ident()
     mine = AgentThreads()
@@ -250,6 +257,14 @@ def sandbox(
         stack.callback(_travel(clock, mine).stop)
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
+        stack.enter_context(
+            guard_children(
+                mine=mine,
+                started=started,
+                refusals=interrupts.exits,
+                may_fork=may_fork,
+            )
+        )
         with router:
             if alarm is not None:
                 alarm.start()

@@ -158,6 +158,7 @@ def in_process(agent: Callable[..., Any], stage: Stage) -> Iterator[AgentSession
             seed=stage.seed,
             wall_timeout=stage.wall_timeout,
             exchange=stage.door.exchange,
+            started=stage.door.gateway.started,
         ) as interrupts,
     ):
         session = _InProcess(agent, stage, env, interrupts, before, log)
