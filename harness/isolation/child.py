@@ -314,7 +314,6 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     sys.addaudithook(_audit(channel))
-    pid = os.getpid()
     exchange = RemoteExchange(channel)
     with (
         capture_warnings() as log,
@@ -324,7 +323,6 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             exchange=exchange,
             block=channel.block,
             started=channel.started,
-            may_fork=True,  # the copy is this process's: the agent's own
             seed=int(start["seed"]),
             wall_timeout=None,  # the harness kills this process instead
         ) as interrupts,
@@ -334,8 +332,6 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             if message.get("op") != "deliver":
                 break
             done = deliver(agent, task, env, clock, interrupts)
-            if os.getpid() != pid:  # a copy the agent forked, out of its code:
-                _exit(0)  # it ends here, and never speaks for the run
             try:
                 result, failure = _result(done.result), done.failure
             except (TypeError, ValueError) as exc:

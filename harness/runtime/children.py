@@ -15,11 +15,12 @@
 * ``os.exec*`` would replace the process (the pytest session, when the agent
   runs in it): it is refused by an audit hook, as ``os._exit`` is by the
   sandbox; in the run's thread the run ends, in its other threads the call
-  raises; either way the run fails.
-* ``os.fork``/``os.forkpty`` in the harness's process would copy the pytest
-  session: refused the same way (``may_fork=False``). In the agent's own
-  process (``may_fork=True``) a fork is recorded and allowed; the copy is the
-  agent's, in the agent's namespaces, and may ``exec``.
+  raises; either way the run fails. A forked copy may ``exec``.
+* ``os.fork``/``os.forkpty`` is recorded and allowed (multiprocessing's fork
+  context uses it); the copy ends as it leaves the agent's code
+  (:func:`end_if_copy`), so it never carries on the harness's work, the pytest
+  session included. What a copy does is not recorded (in the harness's process
+  it has a copy of the world; in the agent's own its namespaces still hold).
 
 The audit hook cannot be removed, so one is installed per process, the first
 time a run opens, and it consults the run that is open (if any).
@@ -44,11 +45,6 @@ from harness.errors import RunAborted
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy")
 #: Where ``sys.executable`` appears in a recorded argv: the same on any machine.
 PYTHON = "<python>"
-FORK_REFUSED = (
-    "the agent tried to fork the harness's process ({via}): refused, as the copy"
-    " would carry on the pytest session; run the agent in its own process"
-    " (--aqe-isolation process) to let it fork"
-)
 EXEC_REFUSED = (
     "the agent tried to replace the process with another program (exec of"
     " {argv}); start it with subprocess instead"
@@ -68,7 +64,6 @@ class _Run:
     pid: int
     started: Started | None
     refusals: list[str]
-    may_fork: bool
 
     def record(self, via: str, argv: Sequence[Any]) -> None:
         """Report a start from an agent thread of the run's own process (a
@@ -97,10 +92,19 @@ _real_posix_spawn: Any = getattr(os, "posix_spawn", None)
 _real_posix_spawnp: Any = getattr(os, "posix_spawnp", None)
 _real_system = os.system
 _real_spawnvef: Any = getattr(os, "_spawnvef", None)
+#: Taken before any agent code runs: the agent may replace ``os._exit``.
+_exit = os._exit
 #: Where each of them is reachable from (``os.system`` is ``posix.system``).
 _OS_MODULES: tuple[Any, ...] = tuple(
     m for m in (os, sys.modules.get("posix")) if m is not None
 )
+
+
+def end_if_copy(pid: int) -> None:
+    """End this process if it is a copy of ``pid`` the agent forked (called as
+    control leaves the agent's code)."""
+    if os.getpid() != pid:
+        _exit(0)
 
 
 def shown_argv(argv: Sequence[Any]) -> list[str]:
@@ -233,10 +237,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         return
     if event == "os.exec":
         run.refuse(EXEC_REFUSED.format(argv=shown_argv(args[1])))
-    via = "os.fork" if event == "os.fork" else "os.forkpty"
-    if not run.may_fork:
-        run.refuse(FORK_REFUSED.format(via=via))
-    run.record(via, ())
+    run.record(event, ())
 
 
 _WATCHED = frozenset({"os.exec", "os.fork", "os.forkpty"})
@@ -277,7 +278,6 @@ def guard_children(
     mine: Callable[[], bool],
     started: Started | None,
     refusals: list[str],
-    may_fork: bool,
 ) -> Iterator[None]:
     """Guard the programs the agent's threads (``mine``) start while open (see
     the module docstring); ``refusals`` gets the message of each refused call."""
@@ -289,7 +289,6 @@ def guard_children(
         pid=os.getpid(),
         started=started,
         refusals=refusals,
-        may_fork=may_fork,
     )
     patches = _patches()
     _current.append(run)

@@ -26,7 +26,7 @@
   refused (in its other threads), never the session, and fails the run.
 * child processes: every program the agent starts is recorded (``started``) and
   gets proxy variables that lead nowhere; ``os.exec*`` is refused as
-  ``os._exit`` is, and ``os.fork`` unless ``may_fork`` (:mod:`.children`).
+  ``os._exit`` is (:mod:`.children`).
 """
 
 from __future__ import annotations
@@ -178,14 +178,12 @@ def sandbox(
     wall_timeout: float | None,
     exchange: Exchange | None = None,
     started: Started | None = None,
-    may_fork: bool = False,
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
     ``router`` sends every httpx request to the simulation; ``exchange`` every
     other client library's (:mod:`harness.gateway.doors`); ``block`` records the
-    connections refused below them; ``started`` the programs the agent starts
-    (``may_fork``: whether it may fork this process).
+    connections refused below them; ``started`` the programs the agent starts.
     """
     thread = threading.get_ident()
     mine = AgentThreads()
@@ -258,12 +256,7 @@ def sandbox(
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
         stack.enter_context(
-            guard_children(
-                mine=mine,
-                started=started,
-                refusals=interrupts.exits,
-                may_fork=may_fork,
-            )
+            guard_children(mine=mine, started=started, refusals=interrupts.exits)
         )
         with router:
             if alarm is not None:
