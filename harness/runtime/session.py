@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from harness.errors import RunAborted
-from harness.runtime.children import end_if_copy
 from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
+from harness.runtime.children import end_if_copy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
 
