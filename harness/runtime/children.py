@@ -81,7 +81,8 @@ class _Run:
 #: The run whose agent threads are guarded now (one at a time per process).
 _current: list[_Run] = []
 _hooked: list[bool] = []
-_closed: list[socket.socket] = []
+#: The port :func:`nowhere` holds (its socket stays open, close-on-exec).
+_closed_port: list[int] = []
 _lock = threading.Lock()
 
 #: ``subprocess`` binds its ``fork_exec`` at import; multiprocessing looks it up.
@@ -121,15 +122,15 @@ def nowhere() -> str:
     """A proxy URL no child can get through: a loopback port this process holds
     bound and never listens on (port 9, discard, if none can be had)."""
     with _lock:
-        if not _closed:
+        if not _closed_port:
             try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind(("127.0.0.1", 0))
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    _closed_port.append(sock.getsockname()[1])
+                    sock.detach()  # held, bound, until the process ends
             except OSError:
                 return "http://127.0.0.1:9"
-            _closed.append(sock)
-        port = _closed[0].getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{_closed_port[0]}"
 
 
 def child_environment(env: Mapping[Any, Any] | None) -> dict[str, str]:
