@@ -121,6 +121,8 @@ def shown_argv(argv: Sequence[Any]) -> list[str]:
 def nowhere() -> str:
     """A proxy URL no child can get through: a loopback port this process holds
     bound and never listens on (port 9, discard, if none can be had)."""
+    if _closed_port:  # no lock once it is had: a forked copy may call this too
+        return f"http://127.0.0.1:{_closed_port[0]}"
     with _lock:
         if not _closed_port:
             try:
