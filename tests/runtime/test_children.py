@@ -147,6 +147,11 @@ def uses_the_os_calls(task: Task, env: AgentEnv) -> AgentResult:
     pid = os.posix_spawnp("true", ["true", env.identity.api_key], os.environ)
     _, spawned = os.waitpid(pid, 0)
     spawnl = os.spawnlp(os.P_WAIT, "sh", "sh", "-c", "exit 4")
+    with os.popen("echo popened") as pipe:
+        popened = pipe.read()
+    worker = threading.Thread(target=subprocess.run, args=(["true", "in a thread"],))
+    worker.start()
+    worker.join()
     shown = subprocess.run(
         [sys.executable, "-c", PROXIES],
         env={"PATH": os.environ["PATH"], "NO_PROXY": "*", "HTTP_PROXY": "mine"},
@@ -159,6 +164,7 @@ def uses_the_os_calls(task: Task, env: AgentEnv) -> AgentResult:
             "system": status,
             "posix_spawn": spawned,
             "spawnlp": spawnl,
+            "popen": popened,
             "child_sees": shown,
             "own_proxy": os.environ.get("HTTP_PROXY"),
         }
@@ -242,7 +248,7 @@ def test_curl_in_a_child_is_recorded_and_reaches_nothing(
     _expect_contained(result, where)
 
 
-def test_os_system_posix_spawn_and_spawn_are_recorded_with_the_proxies_set(
+def test_os_calls_popen_and_a_threads_children_are_recorded_with_the_proxies_set(
     where: ProcessIsolation | None,
 ) -> None:
     result = _run("uses_the_os_calls", where)
@@ -251,12 +257,15 @@ def test_os_system_posix_spawn_and_spawn_are_recorded_with_the_proxies_set(
         {"via": "os.system", "argv": ["sh", "-c", "exit 3"]},
         {"via": "os.posix_spawnp", "argv": ["true", result.world.secrets.values()[0]]},
         {"via": "os.spawn", "argv": ["sh", "-c", "exit 4"]},
+        {"via": "subprocess", "argv": ["/bin/sh", "-c", "echo popened"]},
+        {"via": "subprocess", "argv": ["true", "in a thread"]},
         {"via": "subprocess", "argv": ["<python>", "-c", PROXIES]},
     ]
     assert _output(result) == {
         "system": 3 << 8,  # a wait status, as os.system gives
         "posix_spawn": 0,
         "spawnlp": 4,
+        "popen": "popened\n",
         # every proxy variable leads to the same closed loopback port, the
         # agent's own choice of proxy and NO_PROXY are gone
         "child_sees": "True http://127.0.0.1: False\n",
