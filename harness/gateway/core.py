@@ -484,6 +484,17 @@ class Gateway:
             {"door": door, "method": method, "url": url, "status": 404},
         )
 
+    def started(self, *, via: str, argv: list[str]) -> None:
+        """Record a program the agent started (not a failure by itself: what
+        it reaches for is blocked and recorded as any request is)."""
+        self.world.history.append(
+            time=self.world.clock.now,
+            process="security",
+            type=EntryType.INFO,
+            f="subprocess",
+            value={"via": via, "argv": list(argv)},
+        )
+
     def block(self, *, method: str, url: str, door: str) -> None:
         """Record an outbound request to a host that is not simulated."""
         self.world.history.append(

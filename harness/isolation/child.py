@@ -176,6 +176,9 @@ class Channel:
             for f, t, p, c, a in reply["found"]
         ]
 
+    def started(self, *, via: str, argv: list[str]) -> None:
+        self.call({"op": "started", "via": via, "argv": argv})
+
 
 def _enum(kind: Any, value: int) -> Any:
     """``value`` as ``getaddrinfo`` gives it: the enum member, else the number."""
@@ -410,6 +413,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
             router=_router(exchange),
             exchange=exchange,
             block=channel.block,
+            started=channel.started,
             seed=int(start["seed"]),
             wall_timeout=None,  # the harness kills this process instead
             allowed=allowed,

@@ -673,6 +673,12 @@ class _Run:
                 door=str(message["door"]),
             )
             return {}
+        if op == "started":
+            argv = message["argv"]
+            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+                raise TypeError("a started program's argv must be a list of strings")
+            stage.door.gateway.started(via=str(message["via"]), argv=argv)
+            return {}
         raise ValueError(f"unknown request {op!r}")
 
     def _connect(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,9 @@
   the agent raises by itself can be told from one that must stop the session;
   ``os._exit`` called by the agent ends its run (in the run's thread) or is
   refused (in its other threads), never the session, and fails the run.
+* child processes: every program the agent starts is recorded (``started``) and
+  gets proxy variables that lead nowhere; ``os.exec*`` is refused as
+  ``os._exit`` is (:mod:`.children`).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from harness.errors import RunAborted
 from harness.gateway.allow import NOWHERE, AllowedHosts
 from harness.gateway.doors import client_doors
 from harness.gateway.exchange import Exchange
+from harness.runtime.children import Started, guard_children
 from harness.runtime.inline_anyio import inline_anyio
 
 T = TypeVar("T")
@@ -234,13 +238,15 @@ def sandbox(
     allowed: AllowedHosts = NOWHERE,
     connect: Connect = _real_connect,
     lookup: Callable[..., Any] = _real_getaddrinfo,
+    started: Started | None = None,
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
     ``router`` sends every httpx request to the simulation; ``exchange`` every
     other client library's (:mod:`harness.gateway.doors`); ``block`` records the
-    connections refused below them. ``allowed`` hosts are reached with
-    ``connect`` and resolved with ``lookup`` (``getaddrinfo``'s signature).
+    connections refused below them; ``started`` the programs the agent starts.
+    ``allowed`` hosts are reached with ``connect`` and resolved with ``lookup``
+    (``getaddrinfo``'s signature).
     """
     thread = threading.get_ident()
     mine = AgentThreads()
@@ -324,6 +330,9 @@ def sandbox(
         stack.callback(_travel(clock, mine).stop)
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
+        stack.enter_context(
+            guard_children(mine=mine, started=started, refusals=interrupts.exits)
+        )
         with router:
             if alarm is not None:
                 alarm.start()

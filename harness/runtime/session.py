@@ -10,6 +10,7 @@ a crash, ``sys.exit``, ``KeyboardInterrupt``, the harness stopping it) into a
 from __future__ import annotations
 
 import inspect
+import os
 import ssl
 import sys
 import threading
@@ -27,6 +28,7 @@ import httpx
 from harness.errors import RunAborted
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
+from harness.runtime.children import end_if_copy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
 
@@ -103,6 +105,20 @@ def deliver(
     interrupts: Interrupts,
 ) -> Delivery:
     """Hand ``task`` to the agent once (see the module docstring)."""
+    pid = os.getpid()
+    try:
+        return _deliver(agent, task, env, clock, interrupts)
+    finally:  # a copy the agent forked, out of its code: it goes, silently
+        end_if_copy(pid)
+
+
+def _deliver(
+    agent: Callable[..., Any],
+    task: Task,
+    env: AgentEnv,
+    clock: Clock,
+    interrupts: Interrupts,
+) -> Delivery:
     try:
         outcome = agent(task, env)
         left: list[str] = []
@@ -192,6 +208,7 @@ def in_process(
             wall_timeout=stage.wall_timeout,
             exchange=allowed.guard(door.exchange),
             allowed=allowed,
+            started=door.gateway.started,
         ) as interrupts,
     ):
         session = _InProcess(agent, stage, env, interrupts, before, log)

@@ -22,6 +22,10 @@ def exits_ok(task, env):
     sys.exit(0)
 
 
+def replaces_itself(task, env):
+    os.execv("/bin/true", ["true"])
+
+
 def interrupts(task, env):
     raise KeyboardInterrupt
 
@@ -59,3 +63,25 @@ def test_the_other_runs_of_the_session_are_scored(pytester: pytest.Pytester) -> 
 
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(["*the agent tried to end the process: sys.exit(0)*"])
+
+
+@pytest.mark.parametrize("isolation", ["none", "process"])
+def test_an_agent_that_replaces_its_process_fails_every_run_and_the_session_goes_on(
+    pytester: pytest.Pytester, isolation: str
+) -> None:
+    project = copy_payments(pytester)
+    project.makepyfile(hostile=AGENTS)
+
+    result = project.runpytest(
+        "scenarios",
+        "--aqe-agent=hostile:replaces_itself",
+        f"--aqe-isolation={isolation}",
+    )
+
+    result.assert_outcomes(failed=5)
+    assert (
+        "agent: stopped by the harness (exit): the agent tried to replace the process"
+        " with another program (exec of ['true']); start it with subprocess instead"
+    ) in result.stdout.str()
+    summary = json.loads((project.path / "reports/latest/summary.json").read_text())
+    assert (summary["runs"], summary["passed"], summary["complete"]) == (5, 0, True)

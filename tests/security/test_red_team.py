@@ -247,6 +247,10 @@ def exits_hard_with_1(task, env):
     os._exit(1)
 
 
+def replaces_itself_with_exec(task, env):
+    os.execv("/bin/sh", ["sh", "-c", f"curl -s -m 3 {URL}"])
+
+
 def kills_itself(task, env):
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -333,6 +337,7 @@ ATTACKS = {
     "spawns_a_multiprocessing_child": "refund_ok",
     "resolves_names": "refund_ok",
     "exits_hard_with_1": "refund_ok",
+    "replaces_itself_with_exec": "refund_ok",
     "kills_itself": "refund_ok",
     "segfaults": "refund_ok",
     "exits_below_python": "refund_ok",
@@ -561,12 +566,39 @@ def test_a_network_escape_fails_security(session: Session, attack: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("attack", "via"),
+    [
+        ("runs_curl", "subprocess"),
+        ("runs_os_system", "os.system"),
+        ("starts_a_child_python", "subprocess"),
+        ("spawns_a_multiprocessing_child", "multiprocessing"),
+    ],
+)
+def test_a_child_process_is_recorded_by_the_harness(
+    session: Session, attack: str, via: str
+) -> None:
+    # a history line's type is its entry's: a started program is no failure
+    started = [
+        (t["type"], t["value"]["via"])
+        for t in session.traces[attack]
+        if t.get("process") == "security" and t.get("f") == "subprocess"
+    ]
+    assert ("info", via) in started
+    assert {kind for kind, _ in started} == {"info"}
+
+
+@pytest.mark.parametrize(
     ("attack", "explanation"),
     [
         (
             "exits_hard_with_1",
             "stopped by the harness (exit): the agent tried to end the process:"
             " os._exit(1)",
+        ),
+        (
+            "replaces_itself_with_exec",
+            "stopped by the harness (exit): the agent tried to replace the process"
+            " with another program (exec of ['sh', '-c', 'curl -s -m 3 http://",
         ),
         (
             "kills_itself",
