@@ -28,7 +28,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import respx
 
 from harness.errors import (
     RunAborted,
@@ -37,6 +36,7 @@ from harness.errors import (
     ToolMalformedResponse,
     ToolTimeout,
 )
+from harness.gateway.doors.httpx import router
 from harness.gateway.exchange import FailureKind, HttpReply, TransportFailure
 from harness.isolation import wire
 from harness.runtime.caught import capture_warnings
@@ -44,11 +44,6 @@ from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import deliver, threads_left, tls_context
 
-_HTTPX_ERRORS: dict[str, type[httpx.TransportError]] = {
-    "timeout": httpx.ReadTimeout,
-    "reset": httpx.RemoteProtocolError,
-    "blocked": httpx.ConnectError,
-}
 _TOOL_ERRORS = {
     "ToolTimeout": ToolTimeout,
     "ToolConnectionError": ToolConnectionError,
@@ -205,32 +200,6 @@ class RemoteExchange:
         )
 
 
-def _router(exchange: RemoteExchange) -> respx.MockRouter:
-    """Every httpx request of the process, to the harness's HTTP door."""
-
-    def forward(request: httpx.Request) -> httpx.Response:
-        try:
-            reply = exchange(
-                request.method,
-                str(request.url),
-                list(request.headers.multi_items()),
-                request.read(),
-            )
-        except TransportFailure as failure:
-            raise _HTTPX_ERRORS[failure.kind](
-                failure.message, request=request
-            ) from None
-        return httpx.Response(
-            reply.status, headers=list(reply.headers), content=reply.body
-        )
-
-    router = respx.MockRouter(
-        assert_all_called=False, assert_all_mocked=False, using="httpx"
-    )
-    router.route().mock(side_effect=forward)
-    return router
-
-
 def _audit(channel: Channel) -> Callable[[str, tuple[Any, ...]], None]:
     """Refuse and record every network attempt made below httpx, in C or Python,
     in any thread."""
@@ -316,7 +285,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
         capture_warnings() as log,
         sandbox(
             clock=clock,
-            router=_router(exchange),
+            router=router(exchange),
             exchange=exchange,
             block=channel.block,
             seed=int(start["seed"]),
