@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,13 +35,7 @@ def install(exchange: Exchange) -> Iterator[None]:
     from aioresponses import CallbackResult, aioresponses
     from multidict import CIMultiDict
 
-    class Response(aiohttp.ClientResponse):
-        """aioresponses 0.7 builds responses without the ``stream_writer``
-        aiohttp 3.10+ requires; the request was sent, so none is needed."""
-
-        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("stream_writer", _Sent())
-            super().__init__(method, url, **kwargs)
+    response_type = response_class()
 
     def answer(method: str) -> Callable[..., Any]:
         def callback(url: Any, **kwargs: Any) -> CallbackResult:
@@ -54,7 +49,7 @@ def install(exchange: Exchange) -> Iterator[None]:
                 status=reply.status,
                 body=reply.body,
                 headers=CIMultiDict(reply.headers),  # type: ignore[arg-type]
-                response_class=Response,
+                response_class=response_type,
                 content_type={k.lower(): v for k, v in reply.headers}.get(
                     "content-type", "application/octet-stream"
                 ),
@@ -80,6 +75,22 @@ def install(exchange: Exchange) -> Iterator[None]:
         aiohttp.ClientSession._request = original  # type: ignore[method-assign]
         for response in mocked._responses:
             response.close()
+
+
+@cache
+def response_class() -> type[Any]:
+    """aiohttp's response as aioresponses can build it (for a route's
+    ``response_class``): aioresponses 0.7 builds responses without the
+    ``stream_writer`` aiohttp 3.10+ requires; the request was sent, so none is
+    needed."""
+    import aiohttp
+
+    class Response(aiohttp.ClientResponse):
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("stream_writer", _Sent())
+            super().__init__(method, url, **kwargs)
+
+    return Response
 
 
 class _Sent:
