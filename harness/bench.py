@@ -13,15 +13,24 @@ and the collector is paused while timing (as pytest-benchmark's
   handler calls the fake directly (what any HTTP mock costs);
 * ``httpx2_call_us``: through an ``httpx2.Client`` (its door → the exchange →
   HTTP door + gateway); ``bare_httpx2_us`` an httpx2 round trip over
-  ``httpx2.MockTransport`` returning a fixed response (the fake's answer, made
-  once), and their ratio ``httpx2_vs_bare_httpx2``; only where httpx2 is
-  installed;
-* ``urllib_call_us``: through ``urllib.request.urlopen`` (its door → the exchange
-  → HTTP door + gateway);
+  ``httpx2.MockTransport`` returning a fixed response, and their ratio
+  ``httpx2_vs_bare_httpx2``; only where httpx2 is installed;
 * ``requests_call_us``: a GET through ``requests`` in a run (the urllib3 door,
   the HTTP door and the gateway); ``bare_requests_us`` the same GET over a bare
-  ``urlopen`` stub of urllib3's pools whose handler calls the fake directly
-  (absent when ``requests`` is not installed), and their ratio;
+  ``urlopen`` stub of urllib3's pools returning a fixed ``HTTPResponse``, and
+  their ratio ``requests_vs_bare_requests``; only where requests is installed;
+* ``aiohttp_call_us``: a GET through an ``aiohttp.ClientSession`` (its door →
+  the exchange → HTTP door + gateway); ``bare_aiohttp_us`` the same GET over
+  aioresponses (aiohttp's mocker, patched as its docs show) returning a fixed
+  response, and their ratio ``aiohttp_vs_bare_aiohttp``; each call is one
+  ``run_until_complete`` on one loop kept open for both; only where aiohttp and
+  aioresponses are installed;
+* ``urllib_call_us``: through ``urllib.request.urlopen`` (its door → the exchange
+  → HTTP door + gateway); ``bare_urllib_us`` the same request through an opener
+  (``build_opener``, so the stock processors run) whose HTTPS handler returns a
+  fixed ``http.client.HTTPResponse`` (read from fixed bytes, as urllib returns
+  one), and their ratio ``urllib_vs_bare_urllib``;
+
 * ``reset_ms``: building a run's world from the cached seeded snapshot;
 * ``isolated_call_us``: ``env.tools.call`` from an agent in its own process (the
   stub, the run's socket, the gateway, and back), timed in the agent's process;
@@ -31,12 +40,17 @@ and the collector is paused while timing (as pytest-benchmark's
   process, handing it the task, ending it): the median run of an agent that
   returns at once in its own process, less the same run in-process
   (``run_ms``).
+
+A fixed response is the fake's answer, made once. Each door's target is to stay
+within 2x of its own bare round trip (every ``*_vs_bare_*`` at most 2.0); the
+bench reports the ratios, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gc
+import http.client
 import importlib.util
 import io
 import json
@@ -110,29 +124,30 @@ def _interleaved_medians(
     return {name: statistics.median(v) / 1000.0 for name, v in samples.items()}
 
 
-@contextmanager
-def _bare_urllib3(handler: Callable[[httpx.Request], httpx.Response]) -> Iterator[None]:
-    """urllib3's pools answering from ``handler``: the least a urllib3 mock costs."""
-    from urllib3.connectionpool import HTTPConnectionPool
-    from urllib3.response import HTTPResponse
+Calls = dict[str, tuple[Callable[[], Any], Within]]
 
-    def urlopen(
-        pool: HTTPConnectionPool, method: str, url: str, **kwargs: Any
-    ) -> HTTPResponse:
-        reply = handler(httpx.Request(method, f"https://{pool.host}{url}"))
-        return HTTPResponse(
-            body=io.BytesIO(reply.content),
-            headers=dict(reply.headers),
-            status=reply.status_code,
-            preload_content=kwargs.get("preload_content", True),
-        )
+#: The fixed answer's headers.
+_FIXED = {"content-type": "application/json"}
 
-    original = HTTPConnectionPool.__dict__["urlopen"]
-    HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        HTTPConnectionPool.urlopen = original  # type: ignore[method-assign]
+#: Each door's figure, its bare baseline and the name of their ratio.
+DOOR_RATIOS = (
+    ("http_call", "bare_httpx", "http_vs_bare_httpx"),
+    ("httpx2_call", "bare_httpx2", "httpx2_vs_bare_httpx2"),
+    ("requests_call", "bare_requests", "requests_vs_bare_requests"),
+    ("aiohttp_call", "bare_aiohttp", "aiohttp_vs_bare_aiohttp"),
+    ("urllib_call", "bare_urllib", "urllib_vs_bare_urllib"),
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Target:
+    """The request every door sends, the run it is sent in, the fixed answer."""
+
+    url: str
+    headers: dict[str, str]
+    in_run: Within
+    status: int
+    body: bytes
 
 
 def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
@@ -165,9 +180,6 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
             content=json.dumps(reply.body).encode(),
         )
 
-    url = f"https://payments.sim/v1/charges/{charge_id}"
-    headers = {"authorization": f"Bearer {setup.identity.api_key}"}
-
     def in_run() -> AbstractContextManager[Any]:
         return sandbox(
             clock=world.clock,
@@ -178,84 +190,48 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
             exchange=setup.door.exchange,
         )
 
-    request = urllib.request.Request(url, headers=headers)
-
-    def urllib_call() -> Any:
-        with urllib.request.urlopen(request) as response:
-            return response.read()
-
-    door_funcs: dict[str, tuple[Callable[[], Any], Within]] = {}
-    if importlib.util.find_spec("requests") is not None:
-        import requests
-
-        session = requests.Session()
-        session.headers.update(headers)
-        bare_session = requests.Session()
-
-        def bare_pools() -> AbstractContextManager[Any]:
-            return _bare_urllib3(handler)
-
-        door_funcs = {
-            "requests_call": (lambda: session.get(url), in_run),
-            "bare_requests": (lambda: bare_session.get(url), bare_pools),
-        }
+    answer = bare()
+    target = _Target(
+        url=f"https://payments.sim/v1/charges/{charge_id}",
+        headers={"authorization": f"Bearer {setup.identity.api_key}"},
+        in_run=in_run,
+        status=answer.status,
+        body=json.dumps(answer.body).encode(),
+    )
     with (
         httpx.Client(transport=httpx.MockTransport(handler)) as plain,
-        httpx.Client(headers=headers) as client,
+        httpx.Client(headers=target.headers) as client,
         ExitStack() as stack,
     ):
-        funcs: dict[str, tuple[Callable[[], Any], Within]] = {
+        funcs: Calls = {
             "bare_call": (bare, nullcontext),
             "function_call": (
                 lambda: setup.tools.call("retrieve_charge", charge=charge_id),
                 nullcontext,
             ),
-            "http_call": (lambda: client.get(url), in_run),
-            "bare_httpx": (lambda: plain.get(url), nullcontext),
-            "urllib_call": (urllib_call, in_run),
-            **door_funcs,
+            "http_call": (lambda: client.get(target.url), in_run),
+            "bare_httpx": (lambda: plain.get(target.url), nullcontext),
         }
-        funcs.update(stack.enter_context(_httpx2_calls(url, headers, bare(), in_run)))
+        for calls in (_httpx2_calls, _requests_calls, _aiohttp_calls, _urllib_calls):
+            funcs.update(stack.enter_context(calls(target)))
         medians = _interleaved_medians(funcs, rounds)
     reset = _interleaved_medians(
         {"reset": (lambda: World(seed=seed), nullcontext)}, 200
     )["reset"]
     isolated = _isolated(rounds, seed)
     bare_call, function_call = medians["bare_call"], medians["function_call"]
-    http_call, bare_httpx = medians["http_call"], medians["bare_httpx"]
-    reset /= 1000.0
-    doors = {
-        f"{name}_us": round(medians[name], 2)
-        for name in ("requests_call", "bare_requests")
-        if name in medians
-    }
-    if doors:
-        doors["requests_vs_bare_requests"] = round(
-            medians["requests_call"] / medians["bare_requests"], 3
-        )
+    doors: dict[str, float] = {}
+    for door, baseline, ratio in DOOR_RATIOS:
+        if door in medians:
+            doors[f"{door}_us"] = round(medians[door], 2)
+            doors[f"{baseline}_us"] = round(medians[baseline], 2)
+            doors[ratio] = round(medians[door] / medians[baseline], 3)
     return {
         "bare_call_us": round(bare_call, 2),
         "function_call_us": round(function_call, 2),
         "function_overhead_us": round(function_call - bare_call, 2),
-        "http_call_us": round(http_call, 2),
-        "bare_httpx_us": round(bare_httpx, 2),
-        "http_vs_bare_httpx": round(http_call / bare_httpx, 3),
-        **{
-            f"{name}_us": round(medians[name], 2)
-            for name in ("httpx2_call", "bare_httpx2", "urllib_call")
-            if name in medians
-        },
-        **(
-            {
-                "httpx2_vs_bare_httpx2": round(
-                    medians["httpx2_call"] / medians["bare_httpx2"], 3
-                )
-            }
-            if "httpx2_call" in medians
-            else {}
-        ),
         **doors,
-        "reset_ms": round(reset, 3),
+        "reset_ms": round(reset / 1000.0, 3),
         "isolated_call_us": round(isolated["call"], 2),
         "isolated_http_call_us": round(isolated["http"], 2),
         "isolated_vs_function_call": round(isolated["call"] / function_call, 3),
@@ -267,30 +243,159 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
 
 
 @contextmanager
-def _httpx2_calls(
-    url: str, headers: dict[str, str], reply: Any, in_run: Within
-) -> Iterator[dict[str, tuple[Callable[[], Any], Within]]]:
+def _httpx2_calls(target: _Target) -> Iterator[Calls]:
     """httpx2's door and its bare baseline (nothing where httpx2 is absent)."""
     try:
         import httpx2
     except ImportError:
         yield {}
         return
-    fixed = json.dumps(reply.body).encode()
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(
-            reply.status, headers={"content-type": "application/json"}, content=fixed
-        )
+        return httpx2.Response(target.status, headers=_FIXED, content=target.body)
 
     with (
         httpx2.Client(transport=httpx2.MockTransport(handler)) as plain,
-        httpx2.Client(headers=headers) as client,
+        httpx2.Client(headers=target.headers) as client,
     ):
         yield {
-            "httpx2_call": (lambda: client.get(url), in_run),
-            "bare_httpx2": (lambda: plain.get(url), nullcontext),
+            "httpx2_call": (lambda: client.get(target.url), target.in_run),
+            "bare_httpx2": (lambda: plain.get(target.url), nullcontext),
         }
+
+
+@contextmanager
+def _requests_calls(target: _Target) -> Iterator[Calls]:
+    """A GET through requests in a run and over a bare stub of urllib3's pools."""
+    if importlib.util.find_spec("requests") is None:
+        yield {}
+        return
+    import requests
+    from urllib3.connectionpool import HTTPConnectionPool
+    from urllib3.response import HTTPResponse
+
+    @contextmanager
+    def bare_pools() -> Iterator[None]:
+        """urllib3's pools answering a fixed response: the least a mock costs."""
+
+        def urlopen(
+            pool: HTTPConnectionPool, method: str, url: str, **kwargs: Any
+        ) -> HTTPResponse:
+            return HTTPResponse(
+                body=io.BytesIO(target.body),
+                headers=_FIXED,
+                status=target.status,
+                preload_content=kwargs.get("preload_content", True),
+            )
+
+        original = HTTPConnectionPool.__dict__["urlopen"]
+        HTTPConnectionPool.urlopen = urlopen  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            HTTPConnectionPool.urlopen = original  # type: ignore[method-assign]
+
+    with requests.Session() as session, requests.Session() as bare_session:
+        session.headers.update(target.headers)
+        bare_session.headers.update(target.headers)
+        yield {
+            "requests_call": (lambda: session.get(target.url), target.in_run),
+            "bare_requests": (lambda: bare_session.get(target.url), bare_pools),
+        }
+
+
+@contextmanager
+def _aiohttp_calls(target: _Target) -> Iterator[Calls]:
+    """A GET through aiohttp in a run and over aioresponses (nothing where
+    aiohttp or aioresponses is absent)."""
+    if any(importlib.util.find_spec(n) is None for n in ("aiohttp", "aioresponses")):
+        yield {}
+        return
+    import asyncio
+
+    import aiohttp
+    from aioresponses import aioresponses
+
+    from harness.gateway.doors.aiohttp import response_class
+
+    @contextmanager
+    def mocked() -> Iterator[None]:
+        with aioresponses() as mock:
+            mock.get(
+                target.url,
+                status=target.status,
+                body=target.body,
+                response_class=response_class(),
+                repeat=True,
+            )
+            yield
+
+    async def start() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(headers=target.headers)
+
+    loop = asyncio.new_event_loop()
+    session = loop.run_until_complete(start())
+
+    async def get() -> bytes:
+        async with session.get(target.url) as response:
+            return await response.read()
+
+    def call() -> bytes:
+        return loop.run_until_complete(get())
+
+    try:
+        yield {"aiohttp_call": (call, target.in_run), "bare_aiohttp": (call, mocked)}
+    finally:
+        loop.run_until_complete(session.close())
+        loop.close()
+
+
+class _Wire:
+    """Just enough socket for ``http.client.HTTPResponse`` to read fixed bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BytesIO:
+        return io.BytesIO(self._data)
+
+
+@contextmanager
+def _urllib_calls(target: _Target) -> Iterator[Calls]:
+    """``urlopen`` in a run, and an opener whose HTTPS handler answers a fixed
+    response."""
+    reason = http.client.responses.get(target.status, "")
+    wire = (
+        f"HTTP/1.1 {target.status} {reason}\r\ncontent-type: application/json\r\n"
+        f"Content-Length: {len(target.body)}\r\n\r\n"
+    ).encode("latin-1") + target.body
+
+    class FixedHTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            response = http.client.HTTPResponse(
+                _Wire(wire),  # type: ignore[arg-type]
+                method=req.get_method(),
+                url=req.full_url,
+            )
+            response.begin()
+            response.msg = response.reason  # type: ignore[assignment]
+            return response
+
+    opener = urllib.request.build_opener(FixedHTTPS)
+    request = urllib.request.Request(target.url, headers=target.headers)
+
+    def door() -> bytes:
+        with urllib.request.urlopen(request) as response:
+            return bytes(response.read())
+
+    def bare() -> bytes:
+        with opener.open(request) as response:
+            return bytes(response.read())
+
+    yield {
+        "urllib_call": (door, target.in_run),
+        "bare_urllib": (bare, nullcontext),
+    }
 
 
 def idle_agent(task: Task, env: AgentEnv) -> None:

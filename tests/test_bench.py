@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from harness.bench import DOOR_RATIOS
 from harness.cli import main
 
 KEYS = {
@@ -18,6 +19,14 @@ KEYS = {
     "urllib_call_us",
     "requests_call_us",
     "bare_requests_us",
+    "aiohttp_call_us",
+    "bare_aiohttp_us",
+    "bare_urllib_us",
+    "http_vs_bare_httpx",
+    "httpx2_vs_bare_httpx2",
+    "requests_vs_bare_requests",
+    "aiohttp_vs_bare_aiohttp",
+    "urllib_vs_bare_urllib",
     "reset_ms",
     "isolated_call_us",
     "isolated_http_call_us",
@@ -36,6 +45,10 @@ def test_bench_gateway_prints_one_json_object_with_the_medians(
     assert set(figures) >= KEYS
     assert all(figures[k] > 0 for k in KEYS)
     assert "isolated_run_start_ms" in figures  # a difference: noise may make it < 0
+    for door, bare, ratio in DOOR_RATIOS:
+        assert figures[ratio] == pytest.approx(
+            figures[f"{door}_us"] / figures[f"{bare}_us"], abs=0.01
+        )
 
 
 def test_bench_canary_prints_the_stream_figures(

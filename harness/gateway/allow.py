@@ -15,13 +15,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
-
-import httpx
-import respx
 
 from harness.gateway.exchange import Exchange, HttpReply, PassThrough
 
@@ -195,23 +192,6 @@ class AllowedHosts:
             return exchange(method, url, headers, body)
 
         return guarded
-
-    def router(
-        self, handler: Callable[[httpx.Request], httpx.Response]
-    ) -> respx.MockRouter:
-        """A respx router for every httpx request: allowed hosts pass through to
-        httpx's own transport, every other goes to ``handler``."""
-
-        def route(request: httpx.Request) -> httpx.Response | httpx.Request:
-            if self.permits_url(str(request.url)):
-                return request  # respx: pass through
-            return handler(request)
-
-        router = respx.MockRouter(
-            assert_all_called=False, assert_all_mocked=False, using="httpx"
-        )
-        router.route().mock(side_effect=route)
-        return router
 
 
 @lru_cache(maxsize=64)

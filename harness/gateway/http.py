@@ -1,9 +1,13 @@
-"""The HTTP door: every httpx client in a run is routed here by respx.
+"""The HTTP door: every request of an agent's HTTP clients is answered here.
 
 Requests to a simulated host (``https://<service>.sim``, or a vendor host such as
 ``api.stripe.com``) are decoded (path, query, form or JSON body, bearer credential,
-``Idempotency-Key``) and handed to the gateway. Any other host is blocked: the agent
-sees ``httpx.ConnectError`` and the history records a security violation.
+``Idempotency-Key``) and handed to the gateway. Any other host is blocked: the
+client sees its own connection error and the history records a security
+violation. The door works on plain values (:mod:`harness.gateway.exchange`) end
+to end, so a call costs no client library's request and response objects; httpx
+clients reach it through respx (:func:`harness.gateway.doors.httpx.router`),
+every other client through its door.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import httpx
 import respx
@@ -19,15 +24,55 @@ import respx
 from fakes.base import FakeService, Operation
 from harness.gateway.contracts import coerce
 from harness.gateway.core import Gateway, ToolRequest, Transport
+from harness.gateway.doors.httpx import router
 from harness.gateway.exchange import HttpReply, TransportFailure
 from harness.gateway.formcodec import decode_form, decode_pairs
 
-_JSON = {"content-type": "application/json"}
+_JSON = (("content-type", "application/json"),)
+
+#: An absolute http(s) URL that reads the same split here as through
+#: ``httpx.URL`` (printable ASCII, a plain host name, no dot segments); any other
+#: URL is read by ``httpx.URL`` itself.
+_PLAIN_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+)(?::[0-9]+)?"
+    r'(?P<path>/[!-"$->@-~]*)?(?:\?(?P<query>[!-"$-~]*))?(?:#[!-~]*)?',
+    re.IGNORECASE,
+)
 
 
 def _route_regex(op: Operation) -> re.Pattern[str]:
     pattern = re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", op.path)
     return re.compile(f"^{pattern}$")
+
+
+def split_url(url: str) -> tuple[str, str, str, str]:
+    """``url``'s scheme, host, path (decoded) and raw query, as httpx reads them."""
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        scheme, host, path, query = plain.group("scheme", "host", "path", "query")
+        if "/." not in (path or "") and "xn--" not in host.lower():
+            path = unquote(path) if path and "%" in path else path
+            return scheme.lower(), host.lower(), path or "/", query or ""
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.path, parsed.query.decode("ascii")
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """The query's pairs as ``httpx.URL.params`` lists them (grouped by name)."""
+    return [
+        (name, value)
+        for name, values in parse_qs(query, keep_blank_values=True).items()
+        for value in values
+    ]
+
+
+def _header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers by lower-case name, repeats joined with ``", "`` (as httpx reads)."""
+    found: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        found[key] = f"{found[key]}, {value}" if key in found else value
+    return found
 
 
 class HttpDoor:
@@ -50,47 +95,25 @@ class HttpDoor:
         return tuple(self._hosts)
 
     def router(self) -> respx.MockRouter:
-        """A respx router sending simulated hosts here and blocking every other."""
-        router = respx.MockRouter(
-            assert_all_called=False, assert_all_mocked=False, using="httpx"
-        )
-        # one catch-all route: building a route per host costs milliseconds a run
-        router.route().mock(side_effect=self.dispatch)
-        return router
-
-    def dispatch(self, request: httpx.Request) -> httpx.Response:
-        """A simulated host's answer; any other host is blocked."""
-        if request.url.host in self._hosts:
-            return self.handle(request)
-        return self.block(request)
+        """A respx router sending every httpx request to :meth:`exchange`."""
+        return router(self.exchange)
 
     def exchange(
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
     ) -> HttpReply:
         """One request as plain values (the interface every client door uses):
         the simulated host's answer, or :class:`TransportFailure`."""
-        request = httpx.Request(method, url, headers=headers, content=body)
-        try:
-            if request.url.host in self._hosts:
-                response = self.handle(request)
-            else:
-                self.block(request)  # raises
-                raise AssertionError("unreachable")  # pragma: no cover
-        except httpx.ReadTimeout as exc:
-            raise TransportFailure("timeout", str(exc)) from None
-        except httpx.RemoteProtocolError as exc:
-            raise TransportFailure("reset", str(exc)) from None
-        except httpx.ConnectError as exc:
-            raise TransportFailure("blocked", str(exc)) from None
-        return HttpReply(
-            status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
-            body=response.content,
-        )
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        host, method, path = url.host, request.method, url.path
+        scheme, host, path, query = split_url(url)
+        method = method.upper()
+        if host not in self._hosts:
+            self.gateway.block(
+                method=method, url=f"{scheme}://{host}{path}", door="http"
+            )
+            raise TransportFailure(
+                "blocked",
+                f"aqe: blocked outbound request to {host}: only simulated hosts "
+                f"are reachable during a run ({', '.join(sorted(self._hosts))})",
+            )
         op = self._static.get((host, method, path))
         params: dict[str, Any] = {}
         if op is None:
@@ -99,26 +122,26 @@ class HttpDoor:
                 self.gateway.unrouted(
                     method=method, url=f"https://{host}{path}", door="http"
                 )
-                return self._not_found(method, path)
-        if url.query:
-            params.update(decode_pairs(url.params.multi_items()))
-        content = request.content
-        if content:
-            if request.headers.get("content-type", "").startswith("application/json"):
+                return _not_found(method, path)
+        if query:
+            params.update(decode_pairs(_query_pairs(query)))
+        named = _header_map(headers)
+        if body:
+            if named.get("content-type", "").startswith("application/json"):
                 try:
-                    body = json.loads(content)
+                    decoded = json.loads(body)
                 except ValueError:
                     return _bad_json()
-                if isinstance(body, dict):
-                    params.update(body)
+                if isinstance(decoded, dict):
+                    params.update(decoded)
             else:
-                params.update(decode_form(content))
+                params.update(decode_form(body))
         coerce(op, params)
         if op.conditional:
-            precondition = request.headers.get("if-match")
+            precondition = named.get("if-match")
             if precondition is not None:
                 params["if_match"] = precondition.strip().removeprefix("W/").strip('"')
-        auth = request.headers.get("authorization", "")
+        auth = named.get("authorization", "")
         credential = auth[7:] if auth[:7].lower() == "bearer " else None
         response = self.gateway.call(
             ToolRequest(
@@ -126,22 +149,21 @@ class HttpDoor:
                 params=params,
                 door="http",
                 credential=credential,
-                idempotency_key=request.headers.get("idempotency-key"),
+                idempotency_key=named.get("idempotency-key"),
             )
         )
         if response.transport is Transport.TIMEOUT:
-            raise httpx.ReadTimeout("timed out", request=request)
+            raise TransportFailure("timeout", "timed out")
         if response.transport is Transport.RESET:
-            raise httpx.RemoteProtocolError("connection reset by peer", request=request)
+            raise TransportFailure("reset", "connection reset by peer")
         if response.transport is Transport.MALFORMED:
-            return httpx.Response(
-                response.status, headers=response.headers, content=response.raw or b""
+            return _reply(
+                response.status, response.headers.items(), response.raw or b""
             )
-        headers = {**_JSON, **response.headers}
-        return httpx.Response(
+        return _reply(
             response.status,
-            headers=headers,
-            content=json.dumps(response.body).encode(),
+            {**dict(_JSON), **response.headers}.items(),
+            json.dumps(response.body).encode(),
         )
 
     def _match(
@@ -154,31 +176,27 @@ class HttpDoor:
                     return op, dict(found.groupdict())
         return None, {}
 
-    def block(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        self.gateway.block(
-            method=request.method,
-            url=f"{url.scheme}://{url.host}{url.path}",
-            door="http",
-        )
-        raise httpx.ConnectError(
-            f"aqe: blocked outbound request to {url.host}: only simulated hosts "
-            f"are reachable during a run ({', '.join(sorted(self._hosts))})",
-            request=request,
-        )
 
-    @staticmethod
-    def _not_found(method: str, path: str) -> httpx.Response:
-        body = {
-            "error": {
-                "type": "invalid_request_error",
-                "code": "route_not_found",
-                "message": f"Unrecognized request URL ({method}: {path}).",
-            }
+def _reply(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> HttpReply:
+    """The answer as an httpx response would carry it: names in lower case, and
+    a ``content-length`` for a body unless one is given."""
+    pairs = [(name.lower(), value) for name, value in headers]
+    if body and all(name != "content-length" for name, _ in pairs):
+        pairs.append(("content-length", str(len(body))))
+    return HttpReply(status=status, headers=tuple(pairs), body=body)
+
+
+def _not_found(method: str, path: str) -> HttpReply:
+    body = {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "route_not_found",
+            "message": f"Unrecognized request URL ({method}: {path}).",
         }
-        return httpx.Response(404, headers=_JSON, content=json.dumps(body).encode())
+    }
+    return _reply(404, _JSON, json.dumps(body).encode())
 
 
-def _bad_json() -> httpx.Response:
+def _bad_json() -> HttpReply:
     body = {"error": {"code": "invalid_json", "message": "The body is not valid JSON."}}
-    return httpx.Response(400, headers=_JSON, content=json.dumps(body).encode())
+    return _reply(400, _JSON, json.dumps(body).encode())

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import respx
 
 from harness.errors import (
     RunAborted,
@@ -41,24 +40,14 @@ from harness.errors import (
     ToolTimeout,
 )
 from harness.gateway.allow import AllowedHosts
-from harness.gateway.exchange import (
-    Exchange,
-    FailureKind,
-    HttpReply,
-    PassThrough,
-    TransportFailure,
-)
+from harness.gateway.doors.httpx import router
+from harness.gateway.exchange import FailureKind, HttpReply, TransportFailure
 from harness.isolation import wire
 from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import deliver, threads_left, tls_context
 
-_HTTPX_ERRORS: dict[str, type[httpx.TransportError]] = {
-    "timeout": httpx.ReadTimeout,
-    "reset": httpx.RemoteProtocolError,
-    "blocked": httpx.ConnectError,
-}
 _TOOL_ERRORS = {
     "ToolTimeout": ToolTimeout,
     "ToolConnectionError": ToolConnectionError,
@@ -296,34 +285,6 @@ class RemoteExchange:
         )
 
 
-def _router(exchange: Exchange) -> respx.MockRouter:
-    """Every httpx request of the process, to the harness's HTTP door."""
-
-    def forward(request: httpx.Request) -> httpx.Response | httpx.Request:
-        try:
-            reply = exchange(
-                request.method,
-                str(request.url),
-                list(request.headers.multi_items()),
-                request.read(),
-            )
-        except PassThrough:
-            return request  # respx: to httpx's own transport
-        except TransportFailure as failure:
-            raise _HTTPX_ERRORS[failure.kind](
-                failure.message, request=request
-            ) from None
-        return httpx.Response(
-            reply.status, headers=list(reply.headers), content=reply.body
-        )
-
-    router = respx.MockRouter(
-        assert_all_called=False, assert_all_mocked=False, using="httpx"
-    )
-    router.route().mock(side_effect=forward)
-    return router
-
-
 def _audit(channel: Channel) -> Callable[[str, tuple[Any, ...]], None]:
     """Refuse and record every network attempt made below httpx, in C or Python,
     in any thread."""
@@ -410,7 +371,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
         capture_warnings() as log,
         sandbox(
             clock=clock,
-            router=_router(exchange),
+            router=router(exchange),
             exchange=exchange,
             block=channel.block,
             started=channel.started,

@@ -27,6 +27,7 @@ import httpx
 
 from harness.errors import RunAborted
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
+from harness.gateway.doors.httpx import router
 from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
 from harness.runtime.children import end_if_copy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
@@ -198,15 +199,16 @@ def in_process(
     door = stage.door
     if allowed:
         allowed = allowed.with_addresses()
+    exchange = allowed.guard(door.exchange)
     with (
         capture_warnings() as log,
         sandbox(
             clock=stage.clock,
-            router=allowed.router(door.dispatch) if allowed else door.router(),
+            router=router(exchange),
             block=door.gateway.block,
             seed=stage.seed,
             wall_timeout=stage.wall_timeout,
-            exchange=allowed.guard(door.exchange),
+            exchange=exchange,
             allowed=allowed,
             started=door.gateway.started,
         ) as interrupts,

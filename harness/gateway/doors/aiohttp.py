@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,16 +33,10 @@ _ANY = re.compile(r".*")
 @contextmanager
 def install(exchange: Exchange) -> Iterator[None]:
     import aiohttp
-    from aioresponses import CallbackResult, aioresponses
+    from aioresponses import CallbackResult
     from multidict import CIMultiDict
 
-    class Response(aiohttp.ClientResponse):
-        """aioresponses 0.7 builds responses without the ``stream_writer``
-        aiohttp 3.10+ requires; the request was sent, so none is needed."""
-
-        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("stream_writer", _Sent())
-            super().__init__(method, url, **kwargs)
+    response_type = response_class()
 
     def answer(method: str) -> Callable[..., Any]:
         def callback(url: Any, **kwargs: Any) -> CallbackResult:
@@ -55,7 +50,7 @@ def install(exchange: Exchange) -> Iterator[None]:
                 status=reply.status,
                 body=reply.body,
                 headers=CIMultiDict(reply.headers),  # type: ignore[arg-type]
-                response_class=Response,
+                response_class=response_type,
                 content_type={k.lower(): v for k, v in reply.headers}.get(
                     "content-type", "application/octet-stream"
                 ),
@@ -63,7 +58,7 @@ def install(exchange: Exchange) -> Iterator[None]:
 
         return callback
 
-    mocked = aioresponses()
+    mocked = _unrecorded()()
     mocked._responses, mocked._matches = [], {}  # what its start() sets
     for method in _METHODS:
         mocked.add(_ANY, method=method, callback=answer(method), repeat=True)
@@ -85,6 +80,36 @@ def install(exchange: Exchange) -> Iterator[None]:
         aiohttp.ClientSession._request = original  # type: ignore[method-assign]
         for response in mocked._responses:
             response.close()
+
+
+@cache
+def response_class() -> type[Any]:
+    """aiohttp's response as aioresponses can build it (for a route's
+    ``response_class``): aioresponses 0.7 builds responses without the
+    ``stream_writer`` aiohttp 3.10+ requires; the request was sent, so none is
+    needed."""
+    import aiohttp
+
+    class Response(aiohttp.ClientResponse):
+        def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("stream_writer", _Sent())
+            super().__init__(method, url, **kwargs)
+
+    return Response
+
+
+@cache
+def _unrecorded() -> type[Any]:
+    """aioresponses without its record of each request (a deep copy of the
+    request's arguments, kept for its ``assert_called_with``): the door never
+    reads it, and it cost a tenth of a call and grew with every request."""
+    from aioresponses import aioresponses
+
+    class Unrecorded(aioresponses):
+        def _build_request_call(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return Unrecorded
 
 
 class _Sent:

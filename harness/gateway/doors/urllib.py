@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import http.client
 import io
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +33,8 @@ LIBRARY = "urllib"
 
 #: Reply headers that describe the wire framing, which the door rebuilds.
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+#: How many header lines ``http.client`` reads before it gives up.
+_MAX_HEADERS = 100
 
 
 class _Wire:
@@ -67,21 +70,88 @@ def _response(
     req: urllib.request.Request, url: str, reply: HttpReply
 ) -> http.client.HTTPResponse:
     """``reply`` as urllib's own response object (``do_open``'s return value)."""
-    reason = http.client.responses.get(reply.status, "")
-    lines = [f"HTTP/1.1 {reply.status} {reason}".encode("latin-1")]
-    for name, value in reply.headers:
-        if name.lower() not in _FRAMING:
-            lines.append(f"{name}: {value}".encode("latin-1"))
-    lines.append(f"Content-Length: {len(reply.body)}".encode("latin-1"))
-    wire = b"\r\n".join(lines) + b"\r\n\r\n" + reply.body
+    lines = [(n, v) for n, v in reply.headers if n.lower() not in _FRAMING]
+    lines.append(("Content-Length", str(len(reply.body))))
+    if _plain(reply.status, lines):
+        response = _built(req, url, reply, lines)
+    else:
+        response = _parsed(req, url, reply, lines)
+    response.url = url  # as do_open sets them
+    response.msg = response.reason  # type: ignore[assignment]
+    return response
+
+
+#: Header lines that ``http.client`` reads back unchanged, and a content type
+#: for which the email parser adds nothing to the message (no parts, defects).
+_PLAIN_NAME = re.compile(r"[!-9;-~]+")
+_PLAIN_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_COMPOUND = re.compile(r"\s*(multipart|message)/", re.IGNORECASE)
+
+
+def _plain(status: int, lines: list[tuple[str, str]]) -> bool:
+    """Whether building the response here gives what parsing the wire gives."""
+    if not 101 <= status <= 999 or len(lines) >= _MAX_HEADERS:
+        return False
+    for name, value in lines:
+        if _PLAIN_NAME.fullmatch(name) is None or len(name) + len(value) > 65_000:
+            return False
+        if _PLAIN_VALUE.fullmatch(value) is None:
+            return False
+        if name.lower() == "content-type" and _COMPOUND.match(value):
+            return False
+    return True
+
+
+def _built(
+    req: urllib.request.Request,
+    url: str,
+    reply: HttpReply,
+    lines: list[tuple[str, str]],
+) -> http.client.HTTPResponse:
+    """The response ``begin()`` reads from the wire, made without the wire: the
+    fields it sets, a message holding the header lines as the email parser
+    stores them (compat32: the value's leading blanks dropped), an empty payload.
+    """
+    message = http.client.HTTPMessage()
+    for name, value in lines:
+        message[name] = value.lstrip(" \t")
+    message.set_payload("")
+    method = req.get_method()
     response = http.client.HTTPResponse(
-        _Wire(wire),  # type: ignore[arg-type]
+        _Wire(reply.body),  # type: ignore[arg-type]
+        method=method,
+        url=url,
+    )
+    status = reply.status
+    response.code = response.status = status  # type: ignore[attr-defined]
+    response.reason = http.client.responses.get(status, "")
+    response.version = 11
+    response.headers = response.msg = message
+    response.chunked = False  # the framing headers are the door's own
+    response.will_close = False  # HTTP/1.1, no "Connection: close"
+    if status in (204, 304) or status < 200 or method == "HEAD":
+        response.length = 0
+    else:
+        response.length = len(reply.body)
+    return response
+
+
+def _parsed(
+    req: urllib.request.Request,
+    url: str,
+    reply: HttpReply,
+    lines: list[tuple[str, str]],
+) -> http.client.HTTPResponse:
+    """The response ``http.client`` reads from ``reply`` on the wire."""
+    reason = http.client.responses.get(reply.status, "")
+    wire = [f"HTTP/1.1 {reply.status} {reason}".encode("latin-1")]
+    wire.extend(f"{name}: {value}".encode("latin-1") for name, value in lines)
+    response = http.client.HTTPResponse(
+        _Wire(b"\r\n".join(wire) + b"\r\n\r\n" + reply.body),  # type: ignore[arg-type]
         method=req.get_method(),
         url=url,
     )
     response.begin()
-    response.url = url  # as do_open sets them
-    response.msg = response.reason  # type: ignore[assignment]
     return response
 
 
