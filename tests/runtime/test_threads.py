@@ -128,6 +128,20 @@ def test_a_pooled_agent_in_its_own_process_gives_the_same_trace_as_inline() -> N
     assert trace_bytes(in_pool).splitlines()[1:] == trace_bytes(inline).splitlines()[1:]
 
 
+def _run_in(mode: str, agent: Any, scenario: str = "refund_ok", seed: int = 1) -> Any:
+    """``agent`` run in-process (``none``) or in its own process (``process``)."""
+    from harness.isolation import ProcessIsolation
+
+    isolation = ProcessIsolation() if mode == "process" else None
+    try:
+        return run_scenario(
+            payments_scenario(scenario), agent, seed=seed, isolation=isolation
+        )
+    finally:
+        if isolation is not None:
+            isolation.close()
+
+
 def _keeps_calling(task: Task, env: AgentEnv) -> AgentResult:
     """Returns at once, leaving a daemon that starts calling a moment later (in
     wall time, so after the return) and goes on until a call is refused."""
@@ -149,16 +163,7 @@ def _keeps_calling(task: Task, env: AgentEnv) -> AgentResult:
 def test_a_thread_calling_after_the_agent_returned_fails_it_and_is_refused(
     mode: str,
 ) -> None:
-    from harness.isolation import ProcessIsolation
-
-    isolation = ProcessIsolation() if mode == "process" else None
-    try:
-        result = run_scenario(
-            payments_scenario("refund_ok"), _keeps_calling, seed=1, isolation=isolation
-        )
-    finally:
-        if isolation is not None:
-            isolation.close()
+    result = _run_in(mode, _keeps_calling)
 
     assert result.failed_oracles[0] == "agent"
     assert result.score("agent").explanation == (
@@ -248,8 +253,6 @@ def test_tasks_an_async_agent_leaves_running_fail_it_and_are_cancelled(
 ) -> None:
     import asyncio
 
-    from harness.isolation import ProcessIsolation
-
     async def poll_charges(env: AgentEnv, charge: str) -> None:
         while True:
             await asyncio.sleep(60)
@@ -260,14 +263,7 @@ def test_tasks_an_async_agent_leaves_running_fail_it_and_are_cancelled(
         await asyncio.sleep(0)
         return AgentResult(status="done")
 
-    isolation = ProcessIsolation() if mode == "process" else None
-    try:
-        result = run_scenario(
-            payments_scenario("refund_ok"), agent, seed=1, isolation=isolation
-        )
-    finally:
-        if isolation is not None:
-            isolation.close()
+    result = _run_in(mode, agent)
 
     assert result.failed_oracles[0] == "agent"
     assert result.score("agent").explanation == (
@@ -297,14 +293,8 @@ def test_anyio_to_thread_work_gives_the_same_trace_as_inline(seed: int) -> None:
 
 
 def test_anyio_to_thread_work_in_its_own_process_gives_the_same_trace() -> None:
-    from harness.isolation import ProcessIsolation
-
+    in_worker = _run_in("process", _anyio_pooled, "refund_ambiguous_timeout", seed=2)
     scenario = payments_scenario("refund_ambiguous_timeout")
-    isolation = ProcessIsolation()
-    try:
-        in_worker = run_scenario(scenario, _anyio_pooled, seed=2, isolation=isolation)
-    finally:
-        isolation.close()
     inline = run_scenario(scenario, careful_refund_agent, seed=2)
 
     assert in_worker.sandbox == "kernel"
