@@ -118,15 +118,23 @@ class AllowedHosts:
     @classmethod
     def parse(cls, entries: Iterable[str | AllowedHost]) -> AllowedHosts:
         """Entries as ``--aqe-allow-host`` takes them (or parsed already);
-        :class:`ValueError` for a bad one."""
-        return cls(
-            entries=tuple(
-                dict.fromkeys(
-                    e if isinstance(e, AllowedHost) else AllowedHost.parse(e)
-                    for e in entries
-                )
+        :class:`ValueError` for a bad one, or for a simulated host."""
+        from fakes.registry import registered_services
+
+        parsed = tuple(
+            dict.fromkeys(
+                e if isinstance(e, AllowedHost) else AllowedHost.parse(e)
+                for e in entries
             )
         )
+        simulated = {h for s in registered_services() for h in s.hosts}
+        for entry in parsed:
+            if entry.host in simulated:
+                raise ValueError(
+                    f"{entry.host} is a simulated host, always reachable during a"
+                    " run (inside the simulation); allow only hosts outside it"
+                )
+        return cls(entries=parsed)
 
     def __bool__(self) -> bool:
         return bool(self.entries)

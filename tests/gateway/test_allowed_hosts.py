@@ -571,3 +571,17 @@ def test_a_bad_allowed_host_is_a_usage_error(
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(lines)
+
+
+@pytest.mark.parametrize("make", ["process", "in_process"])
+def test_allowing_a_simulated_host_from_python_is_refused(make: str) -> None:
+    from harness.isolation import ProcessIsolation
+    from harness.runtime.session import InProcessIsolation
+
+    kind = ProcessIsolation if make == "process" else InProcessIsolation
+    with pytest.raises(ValueError, match="simulated host") as info:
+        kind(allow_hosts=["127.0.0.1:8080", "API.stripe.com"])
+    assert str(info.value) == (
+        "api.stripe.com is a simulated host, always reachable during a run (inside"
+        " the simulation); allow only hosts outside it"
+    )
