@@ -298,6 +298,9 @@ class FakeService:
     #: Whose wire format the HTTP routes follow: a real product's (so its SDK
     #: works unchanged at its real host), or the harness's own.
     wire_format: ClassVar[str] = "the harness's own"
+    #: Whether policy packs govern calls to this service (a model provider is
+    #: the agent's own thinking, not an action on an enterprise system).
+    governed: ClassVar[bool] = True
     #: Simulated seconds an ordinary call takes (deterministic service time).
     latency: ClassVar[float] = 0.05
     #: How long an idempotency key is remembered, in simulated seconds.

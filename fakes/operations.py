@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reply:
-    """What a service answers: status, JSON body, headers."""
+    """What a service answers: status, JSON body, headers; and, for an answer
+    sent as other bytes than the body's JSON (a model's event stream), those
+    bytes (``headers`` has their content type; ``body`` is what they carry)."""
 
     status: int
     body: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 class ServiceError(Exception):

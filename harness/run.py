@@ -18,6 +18,7 @@ from harness.faults.plan import FaultPlan
 from harness.gateway.core import Gateway
 from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
+from harness.models.providers import Script, providers
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
@@ -164,8 +165,14 @@ class RunSetup:
     expect: Expectations
 
 
-def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSetup:
-    """Build the seeded world for ``scenario`` and everything the agent will use."""
+def prepare_run(
+    scenario: Scenario, *, seed: int, max_calls: int = 500, model: Script | None = None
+) -> RunSetup:
+    """Build the seeded world for ``scenario`` and everything the agent will use.
+
+    ``model``: the run's scripted model (:mod:`harness.models`); with one, the
+    model providers' hosts are simulated services answering from it.
+    """
     world = World(seed=seed, world_seed=scenario.world.seed, scale=scenario.world.scale)
     world.humans = {"approver": scenario.humans.approver}
     for name, spec in scenario.world.records.items():
@@ -202,11 +209,15 @@ def prepare_run(scenario: Scenario, *, seed: int, max_calls: int = 500) -> RunSe
         policy=PolicyEngine(scenario.policy, world),
         max_calls=max_calls,
     )
+    tools = list(world.services.values())  # the model providers are no tools
+    if model is not None:
+        for provider in providers(world, model, seed=seed):
+            world.services[provider.name] = provider
     return RunSetup(
         world=world,
         gateway=gateway,
         door=HttpDoor(gateway, world.services.values()),
-        tools=Tools(gateway, world.services.values(), identity.api_key),
+        tools=Tools(gateway, tools, identity.api_key),
         identity=identity,
         task=task,
         expect=_resolve_fields(scenario.expect, world.records),
@@ -223,8 +234,13 @@ def run_scenario(
     oracles: tuple[str, ...] | None = None,
     setup: RunSetup | None = None,
     isolation: Isolation | None = None,
+    model: Script | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures.
+
+    ``model``: a scripted model answering the run's model calls (OpenAI at
+    ``api.openai.com``, Anthropic at ``api.anthropic.com``; see
+    :mod:`harness.models.call` for the contract).
 
     ``isolation``: where the agent runs; by default in this process (trusted
     agents: not a security boundary). Sessions run agents in their own processes
@@ -234,7 +250,7 @@ def run_scenario(
     in instead of a fresh one (shadow mode checks its fork before the agent acts).
     """
     if setup is None:
-        setup = prepare_run(scenario, seed=seed, max_calls=max_calls)
+        setup = prepare_run(scenario, seed=seed, max_calls=max_calls, model=model)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
     identity, task, expect = setup.identity, setup.task, setup.expect
     redeliveries = gateway.faults.redeliveries()

@@ -48,7 +48,8 @@ class ToolResponse(NamedTuple):
     body: Mapping[str, Any]
     headers: Mapping[str, str]
     transport: Transport | None = None
-    #: For a malformed answer: the bytes sent (``headers`` has their type).
+    #: The bytes sent, for a malformed answer or one sent as its own bytes (a
+    #: model's event stream); ``headers`` has their type.
     raw: bytes | None = None
 
 
@@ -184,7 +185,7 @@ class Gateway:
 
     def _check_policy(self, p: _Progress) -> ToolResponse | None:
         engine = self.policy
-        if not engine.active:
+        if not engine.active or not p.service.governed:
             return None
         world, req, service = self.world, p.req, p.service
         effective = service.effective_params(req.op, req.params)
@@ -452,7 +453,7 @@ class Gateway:
             world.clock.now, "agent", EntryType.OK if ok else EntryType.FAIL,
             op.name, call, value,
         )  # fmt: skip
-        return ToolResponse(reply.status, reply.body, headers)
+        return ToolResponse(reply.status, reply.body, headers, raw=reply.raw)
 
     def close(self) -> None:
         """The agent has returned: refuse every call from now on."""

@@ -142,7 +142,10 @@ class HttpDoor:
             if precondition is not None:
                 params["if_match"] = precondition.strip().removeprefix("W/").strip('"')
         auth = named.get("authorization", "")
-        credential = auth[7:] if auth[:7].lower() == "bearer " else None
+        # a bearer token, or the key in Anthropic's own header
+        credential = (
+            auth[7:] if auth[:7].lower() == "bearer " else named.get("x-api-key")
+        )
         response = self.gateway.call(
             ToolRequest(
                 op=op,
@@ -156,7 +159,8 @@ class HttpDoor:
             raise TransportFailure("timeout", "timed out")
         if response.transport is Transport.RESET:
             raise TransportFailure("reset", "connection reset by peer")
-        if response.transport is Transport.MALFORMED:
+        if response.transport is Transport.MALFORMED or response.raw is not None:
+            # a malformed answer's bytes, or an answer sent as its own bytes
             return _reply(
                 response.status, response.headers.items(), response.raw or b""
             )
