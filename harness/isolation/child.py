@@ -46,7 +46,7 @@ from harness.isolation import wire
 from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
-from harness.runtime.session import deliver, threads_left, tls_context
+from harness.runtime.session import deliver, model_keys, threads_left, tls_context
 
 _TOOL_ERRORS = {
     "ToolTimeout": ToolTimeout,
@@ -368,6 +368,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     allowed = AllowedHosts.from_wire(start.get("allow"))
     exchange = allowed.guard(RemoteExchange(channel))
     with (
+        model_keys(identity.api_key),
         capture_warnings() as log,
         sandbox(
             clock=clock,

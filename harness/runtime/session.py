@@ -183,6 +183,27 @@ def threads_left(before: set[int], grace: float = GRACE_SECONDS) -> str | None:
     )
 
 
+#: The variables the model SDKs read their key from when given none.
+MODEL_KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+@contextmanager
+def model_keys(api_key: str) -> Iterator[None]:
+    """The run's credential as every model SDK's key (``OpenAI()`` and
+    ``Anthropic()`` with no ``api_key``), and never the user's own real key; the
+    variables as they were afterwards."""
+    saved = {name: os.environ.get(name) for name in MODEL_KEY_VARIABLES}
+    os.environ.update(dict.fromkeys(MODEL_KEY_VARIABLES, api_key))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @contextmanager
 def in_process(
     agent: Callable[..., Any], stage: Stage, allowed: AllowedHosts = NOWHERE
@@ -201,6 +222,7 @@ def in_process(
         allowed = allowed.with_addresses()
     exchange = allowed.guard(door.exchange)
     with (
+        model_keys(stage.identity.api_key),
         capture_warnings() as log,
         sandbox(
             clock=stage.clock,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from typing import Any
 
@@ -174,3 +175,40 @@ def test_a_careful_model_passes_and_a_naive_one_refunds_twice(
     charge = naive.task.input["charge"]
     refunds = naive.world.service("payments").query("refunds", {"charge": charge})
     assert len(refunds) == 2  # the naive model's retry refunded twice
+
+
+def keyless_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """``OpenAI()`` and ``Anthropic()`` as their docs show them: the key from the
+    environment."""
+    ask: list[Any] = [{"role": "user", "content": _prompt(task)}]
+    chat = openai.OpenAI().chat.completions.create(model="gpt-5", messages=ask)
+    message = anthropic.Anthropic().messages.create(
+        model="claude-sonnet-4-5", max_tokens=64, messages=ask
+    )
+    text = message.content[0].text  # type: ignore[union-attr]
+    return AgentResult(
+        status="done", summary=f"{chat.choices[0].message.content} {text}"
+    )
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["in_process", "isolated"])
+def test_the_sdks_read_the_runs_key_from_the_environment_not_the_users(
+    isolated: bool, isolation: ProcessIsolation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-the-users-real-key")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+    result = run_scenario(
+        payments_scenario("refund_ok"),
+        keyless_agent,
+        seed=1,
+        isolation=isolation if isolated else None,
+        model=lambda call: call.text("Hello."),
+    )
+
+    assert result.agent_result is not None
+    assert result.agent_result.summary == "Hello. Hello."
+    statuses = [h.value.get("status") for h in result.world.history if h.type == "ok"]
+    assert statuses == [200, 200]  # both authenticated with the run's key
+    assert os.environ["OPENAI_API_KEY"] == "sk-the-users-real-key"
+    assert "ANTHROPIC_API_KEY" not in os.environ
