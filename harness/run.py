@@ -173,6 +173,12 @@ def prepare_run(
     ``model``: the run's scripted model (:mod:`harness.models`); with one, the
     model providers' hosts are simulated services answering from it.
     """
+    if model is not None and not callable(model):
+        raise HarnessError(
+            f"model: expected a scripted model, script(call) -> dict; got "
+            f"{type(model).__name__}\n    fix: pass a function, e.g. "
+            "model=lambda call: call.text('Done.')"
+        )
     world = World(seed=seed, world_seed=scenario.world.seed, scale=scenario.world.scale)
     world.humans = {"approver": scenario.humans.approver}
     for name, spec in scenario.world.records.items():

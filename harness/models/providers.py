@@ -60,7 +60,13 @@ class ModelProvider(FakeService):
         )
         model.calls += 1
         try:
-            body, stream = complete(call, model.script(call))
+            got = model.script(call)
+            if not isinstance(got, Mapping):
+                raise TypeError(
+                    f"it returned {type(got).__name__}, not a response body (a dict"
+                    f" in {self.provider}'s wire format, e.g. call.text('Done.'))"
+                )
+            body, stream = complete(call, got)
         except Exception as exc:  # the script's own bug: the agent gets a 500
             return self._script_failed(call, ctx, exc)
         tokens_in, tokens_out = tokens(endpoint, body.get("usage"))

@@ -212,3 +212,50 @@ def test_the_sdks_read_the_runs_key_from_the_environment_not_the_users(
     assert statuses == [200, 200]  # both authenticated with the run's key
     assert os.environ["OPENAI_API_KEY"] == "sk-the-users-real-key"
     assert "ANTHROPIC_API_KEY" not in os.environ
+
+
+def test_a_model_that_is_not_a_script_is_a_clear_error() -> None:
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError) as info:
+        run_scenario(
+            payments_scenario("refund_ok"), keyless_agent, seed=1, model="gpt-5"
+        )  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "model: expected a scripted model, script(call) -> dict; got str\n"
+        "    fix: pass a function, e.g. model=lambda call: call.text('Done.')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "says"),
+    [
+        (lambda call: 1 / 0, "division by zero"),
+        (
+            lambda call: "Done.",
+            "it returned str, not a response body (a dict in openai's wire format,"
+            " e.g. call.text('Done.'))",
+        ),
+    ],
+    ids=["raises", "returns_text"],
+)
+def test_a_failing_script_is_a_provider_error_and_a_recorded_failure(
+    script: Any, says: str
+) -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        try:
+            openai.OpenAI(max_retries=0).chat.completions.create(
+                model="gpt-5", messages=[{"role": "user", "content": "hi"}]
+            )
+        except openai.InternalServerError as exc:
+            return AgentResult(status="failed", summary=str(exc.message))
+        return AgentResult(status="done")
+
+    result = run_scenario(payments_scenario("refund_ok"), agent, seed=1, model=script)
+
+    message = f"the scripted model failed on model call 1: {says}"
+    assert result.agent_result is not None
+    assert message in result.agent_result.summary
+    (failed,) = [h for h in result.world.history if h.f == "model_script_error"]
+    assert (failed.process, failed.type) == ("model", "fail")
+    assert failed.value["error"] == message
