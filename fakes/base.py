@@ -134,6 +134,7 @@ class SecretBook(Protocol):
     trace or report shows them in clear."""
 
     def add(self, value: str, kind: str) -> str: ...
+    def redact_json(self, value: Any) -> Any: ...
 
 
 class WorldView(Protocol):

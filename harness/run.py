@@ -18,7 +18,9 @@ from harness.faults.plan import FaultPlan
 from harness.gateway.core import Gateway
 from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
-from harness.models.providers import Script, providers
+from harness.models.providers import Model, Script, providers
+from harness.models.source import ModelSource
+from harness.models.turns import Turns
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
@@ -31,6 +33,7 @@ from harness.scenario.model import (
     Severity,
 )
 from harness.scenario.refs import resolve_refs
+from harness.world.history import EntryType
 from harness.world.secrets import Secrets
 from harness.world.world import World, derive_seed
 
@@ -163,22 +166,25 @@ class RunSetup:
     identity: Identity
     task: Task
     expect: Expectations
+    #: The run's model (its providers answer from it); finished with the run.
+    model: Model | None = None
 
 
 def prepare_run(
-    scenario: Scenario, *, seed: int, max_calls: int = 500, model: Script | None = None
+    scenario: Scenario,
+    *,
+    seed: int,
+    max_calls: int = 500,
+    model: Script | ModelSource | None = None,
 ) -> RunSetup:
     """Build the seeded world for ``scenario`` and everything the agent will use.
 
-    ``model``: the run's scripted model (:mod:`harness.models`); with one, the
-    model providers' hosts are simulated services answering from it.
+    ``model``: what answers the run's model calls (:mod:`harness.models`): a
+    scripted model, or a :class:`ModelSource` (a script, a cassette, the real
+    providers); the model providers' hosts are simulated services answering
+    from it (without one, each model call fails the run, saying so).
     """
-    if model is not None and not callable(model):
-        raise HarnessError(
-            f"model: expected a scripted model, script(call) -> dict; got "
-            f"{type(model).__name__}\n    fix: pass a function, e.g. "
-            "model=lambda call: call.text('Done.')"
-        )
+    source = _model_source(model)
     world = World(seed=seed, world_seed=scenario.world.seed, scale=scenario.world.scale)
     world.humans = {"approver": scenario.humans.approver}
     for name, spec in scenario.world.records.items():
@@ -216,9 +222,15 @@ def prepare_run(
         max_calls=max_calls,
     )
     tools = list(world.services.values())  # the model providers are no tools
-    if model is not None:
-        for provider in providers(world, model, seed=seed):
-            world.services[provider.name] = provider
+    if source is not None and isinstance(source.script, Turns):
+        turns = resolve_refs(list(source.script.turns), world.records)
+        source = dataclasses.replace(source, script=Turns(tuple(turns)))
+    if source is not None:
+        for key in source.keys().values():
+            world.secrets.add(key, "model key")
+    the_model, made = providers(world, source, seed=seed)
+    for provider in made:
+        world.services[provider.name] = provider
     return RunSetup(
         world=world,
         gateway=gateway,
@@ -227,7 +239,20 @@ def prepare_run(
         identity=identity,
         task=task,
         expect=_resolve_fields(scenario.expect, world.records),
+        model=the_model,
     )
+
+
+def _model_source(model: Script | ModelSource | None) -> ModelSource | None:
+    if model is None or isinstance(model, ModelSource):
+        return model
+    if not callable(model):
+        raise HarnessError(
+            f"model: expected a scripted model, script(call) -> dict; got "
+            f"{type(model).__name__}\n    fix: pass a function, e.g. "
+            "model=lambda call: call.text('Done.')"
+        )
+    return ModelSource(mode="scripted", script=model)
 
 
 def run_scenario(
@@ -240,13 +265,14 @@ def run_scenario(
     oracles: tuple[str, ...] | None = None,
     setup: RunSetup | None = None,
     isolation: Isolation | None = None,
-    model: Script | None = None,
+    model: Script | ModelSource | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures.
 
-    ``model``: a scripted model answering the run's model calls (OpenAI at
-    ``api.openai.com``, Anthropic at ``api.anthropic.com``; see
-    :mod:`harness.models.call` for the contract).
+    ``model``: what answers the run's model calls (OpenAI at
+    ``api.openai.com``, Anthropic at ``api.anthropic.com``): a scripted model
+    (:mod:`harness.models.call` is the contract) or a
+    :class:`harness.models.source.ModelSource` (replay, record, live).
 
     ``isolation``: where the agent runs; by default in this process (trusted
     agents: not a security boundary). Sessions run agents in their own processes
@@ -288,6 +314,8 @@ def run_scenario(
             failure = _agent_failure(world, left)
     output, contained = world.secrets.redact(session.output), session.sandbox
     caught = session.warnings
+    if setup.model is not None:
+        setup.model.finish()
     if gateway.fatal is not None:
         raise gateway.fatal
     _drain(world)
@@ -301,6 +329,9 @@ def run_scenario(
         s if s.passed else dataclasses.replace(s, severity=severity(scenario, s.oracle))
         for s in scores
     ]
+    model_failure = _model_failure(world)
+    if model_failure is not None:
+        scores.insert(0, model_failure)
     if failure is not None:
         scores.insert(0, failure)
     passed = all(s.passed for s in scores if s.severity == "block")
@@ -414,6 +445,22 @@ def _agent_failure(world: World, message: str) -> Score:
         explanation=message,
         evidence=(Evidence(ref="agent", time=world.clock.now, text=message),),
     )
+
+
+def _model_failure(world: World) -> Score | None:
+    """The harness could not answer a model call (no model, no recorded answer,
+    a script's bug, the real provider unreachable): the run fails on it."""
+    for entry in world.history:
+        if entry.process == "model" and entry.type is EntryType.FAIL:
+            message = str(entry.value.get("error", entry.f))
+            return Score(
+                oracle="model",
+                passed=False,
+                value=0.0,
+                explanation=message,
+                evidence=(Evidence(ref="history", time=entry.time, text=message),),
+            )
+    return None
 
 
 def run_record(

@@ -40,6 +40,11 @@ SCENARIOS = "aqe_scenarios"
 ISOLATION = "aqe_isolation"
 MEMORY = "aqe_memory"
 ALLOW_HOSTS = "aqe_allow_hosts"
+MODEL = "aqe_model"
+MODEL_MODE = "aqe_model_mode"
+MODEL_UPSTREAMS = "aqe_model_upstreams"
+#: ``--aqe-model-mode``'s choices (:data:`harness.models.source.MODES`).
+MODEL_MODES = ("scripted", "replay", "record", "live")
 
 #: What a scenario file's name ends with.
 SUFFIXES = (".yaml", ".yml")
@@ -114,6 +119,34 @@ def add_options(parser: pytest.Parser) -> None:
         " the simulation, e.g. a local model server at localhost:11434;"
         " repeatable, adds to the ini aqe_allow_hosts (default: nothing outside"
         " the simulation, loopback included)",
+    )
+    group.addoption(
+        "--aqe-model",
+        dest=MODEL,
+        metavar="MODULE:CALLABLE",
+        help="the scripted model answering the agent's model calls (OpenAI at"
+        " api.openai.com, Anthropic at api.anthropic.com): def script(call) ->"
+        " dict; wins over a scenario's own model:",
+    )
+    group.addoption(
+        "--aqe-model-mode",
+        dest=MODEL_MODE,
+        choices=list(MODEL_MODES),
+        default=None,
+        help="where model answers come from: scripted (the script), replay (the"
+        " run's cassette; a request with no recorded answer fails the run, never"
+        " goes out), record (the real provider with your key, saved to the"
+        " cassette), live (the real provider, nothing saved); default: scripted"
+        " when there is a script, else replay when the run's cassette exists",
+    )
+    group.addoption(
+        "--aqe-model-upstream",
+        dest=MODEL_UPSTREAMS,
+        action="append",
+        default=[],
+        metavar="PROVIDER=URL",
+        help="record/live: send PROVIDER's (openai, anthropic) requests to URL"
+        " instead of its API, e.g. a compatible gateway; repeatable",
     )
     group.addoption(
         "--aqe-baseline",
@@ -208,6 +241,17 @@ def add_options(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
     )
+    parser.addini(MODEL, "the scripted model (module:callable)", default="")
+    parser.addini(
+        MODEL_MODE, "scripted, replay, record or live (default: by what exists)",
+        default="",
+    )  # fmt: skip
+    parser.addini(
+        MODEL_UPSTREAMS,
+        "record/live: PROVIDER=URL, one a line (the real provider's base URL)",
+        type="linelist",
+        default=[],
+    )
     parser.addini(
         SCENARIOS,
         "scenario files or directories (relative to the rootdir); naming any"
@@ -241,6 +285,12 @@ class AqeConfig:
     #: ``aqe_allow_hosts`` and ``--aqe-allow-host``, checked: what runs may reach
     #: outside the simulation (``host``, ``host:port``, ``[IPv6]:port``).
     allow_hosts: tuple[str, ...] = ()
+    #: ``--aqe-model`` or ini ``aqe_model``: the scripted model, if any.
+    model: str | None = None
+    #: ``--aqe-model-mode`` or ini ``aqe_model_mode``; None: by what exists.
+    model_mode: str | None = None
+    #: Per provider, the real provider's base URL (record and live).
+    model_upstreams: tuple[tuple[str, str], ...] = ()
     baseline: Path | None
     save_baseline: bool
     compare_fail: tuple[str, ...]
@@ -338,6 +388,9 @@ def _read(config: pytest.Config) -> AqeConfig:
         isolation=_isolation(config),
         memory=_memory(config),
         allow_hosts=_allow_hosts(config),
+        model=option(MODEL) or str(config.getini(MODEL)).strip() or None,
+        model_mode=_model_mode(config),
+        model_upstreams=_model_upstreams(config),
         baseline=Path(baseline) if baseline else None,
         save_baseline=bool(option(SAVE_BASELINE)),
         compare_fail=tuple(option(COMPARE_FAIL) or ()),
@@ -420,6 +473,39 @@ def _allow_hosts(config: pytest.Config) -> tuple[str, ...]:
             )
         entries.append(entry.text())
     return tuple(dict.fromkeys(entries))
+
+
+def _model_mode(config: pytest.Config) -> str | None:
+    value = config.getoption(MODEL_MODE) or str(config.getini(MODEL_MODE)).strip()
+    if value and value not in MODEL_MODES:
+        raise HarnessError(
+            f"ini {MODEL_MODE} = {value!r}: not a model mode\n"
+            f"    fix: {MODEL_MODE} = one of {', '.join(MODEL_MODES)}"
+        )
+    return value or None
+
+
+def _model_upstreams(config: pytest.Config) -> tuple[tuple[str, str], ...]:
+    given = [
+        *((f"ini {MODEL_UPSTREAMS}", str(t)) for t in config.getini(MODEL_UPSTREAMS)),
+        *(("--aqe-model-upstream", str(t)) for t in config.getoption(MODEL_UPSTREAMS)),
+    ]
+    found: dict[str, str] = {}
+    for where, text in given:
+        provider, sep, url = text.partition("=")
+        provider, url = provider.strip(), url.strip()
+        if not sep or provider not in ("openai", "anthropic"):
+            raise HarnessError(
+                f"{where} {text!r}: expected PROVIDER=URL, PROVIDER openai or"
+                " anthropic\n    fix: e.g. openai=http://127.0.0.1:8080"
+            )
+        if not url.startswith(("http://", "https://")):
+            raise HarnessError(
+                f"{where} {text!r}: {url!r} is not an http(s) URL\n"
+                f"    fix: e.g. {provider}=http://127.0.0.1:8080"
+            )
+        found[provider] = url
+    return tuple(found.items())
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

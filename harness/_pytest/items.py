@@ -28,6 +28,7 @@ from harness.errors import HarnessError, ScenarioError
 
 if TYPE_CHECKING:
     from harness.isolation import ProcessIsolation  # noqa: F401 - a stash key's type
+    from harness.models.source import ModelSource
     from harness.run import RunRecord, RunResult
     from harness.runtime.session import Isolation
 
@@ -121,8 +122,9 @@ class ScenarioItem(pytest.Item):
         spec = settings.agent_spec()
         agent = load_agent(spec)
         seed = run_seed(settings.seed, self.scenario.name, self.seed_index)
+        model = run_model(config, self.scenario, spec, seed)
         if effective_mode(config, self.scenario) == "shadow":
-            self._shadow(agent, spec, seed)
+            self._shadow(agent, spec, seed, model)
             return
         result = run_scenario(
             self.scenario,
@@ -130,6 +132,7 @@ class ScenarioItem(pytest.Item):
             seed=seed,
             wall_timeout=settings.timeout,
             isolation=session_isolation(config),
+            model=model,
         )
         record = self.stash[RECORD] = record_run(
             config, result, self.path, spec, self.seed_index, nodeid=self.nodeid
@@ -148,6 +151,8 @@ class ScenarioItem(pytest.Item):
                     "--aqe-seed",
                     str(settings.seed),
                     *(["--aqe-seeds", str(seeds)] if seeds > 1 else []),
+                    *(["--aqe-model", settings.model] if settings.model else []),
+                    *(["--aqe-model-mode", "replay"] if _recorded(model) else []),
                 ]
             )
             raise ScenarioFailed(
@@ -158,7 +163,7 @@ class ScenarioItem(pytest.Item):
                 )
             )
 
-    def _shadow(self, agent: Any, spec: str, seed: int) -> None:
+    def _shadow(self, agent: Any, spec: str, seed: int, model: Any) -> None:
         """Shadow mode: act on a fork, compare with the reference; never fails
         the item (``--aqe-shadow-min-agreement`` gates the session)."""
         from harness.agents.loading import load_agent
@@ -174,6 +179,7 @@ class ScenarioItem(pytest.Item):
             reference_agent=load_agent(reference) if reference else None,
             wall_timeout=settings.timeout,
             isolation=session_isolation(config),
+            model=model,
         )
         record = record_run(
             config,
@@ -198,6 +204,58 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario: {self.scenario.name}"
+
+
+def run_model(
+    config: pytest.Config, scenario: Any, agent: str, seed: int
+) -> ModelSource | None:
+    """What answers one run's model calls: ``--aqe-model``, else the scenario's
+    ``model:`` (a script or turns), else its cassette for this agent and seed,
+    as ``--aqe-model-mode`` says (see :func:`harness.models.source.choose`)."""
+    from harness.models.source import choose
+    from harness.models.turns import Turns
+    from harness.source.callables import load_callable
+
+    settings = aqe_config(config)
+    own = scenario.model
+    script: Any = None
+    if settings.model:
+        script = load_callable(
+            settings.model,
+            what="scripted model",
+            example="--aqe-model harness.agents.llm_refunds:careful_model",
+        )
+    elif own is not None and own.script:
+        try:
+            script = load_callable(
+                own.script,
+                what="scripted model",
+                example="model: {script: harness.agents.llm_refunds:careful_model}",
+            )
+        except HarnessError as exc:
+            raise HarnessError(f"{own.at}: model.script: {exc}") from None
+    elif own is not None and own.turns:
+        script = Turns(own.turns)
+    cassettes = None
+    if scenario.path is not None:
+        folder = own.cassettes if own is not None and own.cassettes else "cassettes"
+        cassettes = Path(scenario.path).parent / folder
+    mode = settings.model_mode
+    if mode == "scripted" and script is None:
+        return None  # no script for this one: its model calls say so
+    return choose(
+        mode=mode,  # type: ignore[arg-type]
+        script=script if mode in (None, "scripted") else None,
+        cassettes=cassettes,
+        scenario=scenario.name,
+        agent=agent,
+        seed=seed,
+        upstream=dict(settings.model_upstreams),
+    )
+
+
+def _recorded(model: ModelSource | None) -> bool:
+    return model is not None and model.mode in ("record", "replay")
 
 
 def effective_mode(config: pytest.Config, scenario: Any) -> str:
@@ -274,6 +332,7 @@ def run_for_test(
         spec = agent_name(agent)
     if seed is None:
         seed = run_seed(settings.seed, built.name)
+    model = run_model(config, built, spec, seed)
     with collecting(request.node):
         result = run_scenario(
             built,
@@ -281,6 +340,7 @@ def run_for_test(
             seed=seed,
             wall_timeout=settings.timeout,
             isolation=session_isolation(config),
+            model=model,
         )
     if has_run_dir(config):
         request.node.stash[RECORD] = record_run(

@@ -96,16 +96,20 @@ class Cassette:
     last again.
     """
 
-    def __init__(self, path: Path, exchanges: list[Exchange]) -> None:
+    def __init__(
+        self, path: Path, exchanges: list[Exchange], *, exists: bool = True
+    ) -> None:
         self.path = path
         self.exchanges = exchanges
+        #: Whether the file was there when it was read.
+        self.exists = exists
         self._asked: dict[str, int] = {}
 
     @classmethod
     def load(cls, path: Path) -> Cassette:
         """Read a cassette; a missing file is an empty cassette."""
         if not path.exists():
-            return cls(path, [])
+            return cls(path, [], exists=False)
         exchanges = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -150,6 +154,12 @@ class Cassette:
             for e in self.exchanges
             if (e.provider, e.endpoint) == (provider, endpoint)
         ]
+        if not self.exists:
+            return (
+                f"{head}; there is no cassette at that path\n"
+                "    fix: record it (--aqe-model-mode record), then review and"
+                " commit it"
+            )
         if not same:
             none = f"the cassette has no {provider} {endpoint} request at all"
             return f"{head}; {none}\n{fix}"

@@ -9,33 +9,57 @@ model (:class:`harness.models.call.ModelCall`), makes its answer whole
 request asked for one. Each model call adds a ``model_call`` history entry with
 its tokens in and out and its cost; nothing is ledgered.
 
-A run has these services only when it has a model (``run_scenario(model=…)``):
-without one, a model host is outside the simulation and blocked, as before.
+Every run has these services: one without a model (``run_scenario(model=…)``,
+``--aqe-model``, a scenario's ``model:``, a cassette) answers each model call
+with an error saying so, and fails on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fakes.base import CallContext, EntryType, FakeService, Reply, operation
 from harness.models import anthropic_wire, openai_wire
 from harness.models.call import Endpoint, ModelCall, Provider
+from harness.models.cassette import Exchange, NoRecordedAnswer, canonical
 from harness.models.prices import prices, tokens
+from harness.models.source import ModelSource, ModelSourceError, Script, Upstream
 from harness.models.wire import EVENT_STREAM, complete
 
-#: A scripted model: the contract in :mod:`harness.models.call`.
-Script = Callable[[ModelCall], Mapping[str, Any]]
+__all__ = ["PROVIDERS", "Model", "ModelProvider", "Script", "providers"]
 
 _ANY = {"type": "object"}
+#: Sent with the harness's own failures (no model, no recorded answer, a
+#: script's bug): the SDKs do not retry what would fail the same way again.
+_NO_RETRY = {"x-should-retry": "false"}
 
 
 class Model:
-    """The run's model, shared by its providers: the script, the run seed and
-    how many model calls the run has made."""
+    """The run's model, shared by its providers: where answers come from, the
+    run seed and how many model calls the run has made."""
 
-    def __init__(self, script: Script, *, seed: int) -> None:
-        self.script, self.seed, self.calls = script, seed, 0
+    def __init__(self, source: ModelSource | None, *, seed: int) -> None:
+        self.source, self.seed, self.calls = source, seed, 0
+        self.cassette = source.open_cassette() if source is not None else None
+        live = source is not None and source.mode in ("record", "live")
+        self.upstream = Upstream(source) if live and source is not None else None
+
+    def finish(self) -> None:
+        """The run is over: a recorded cassette is saved, the upstream closed."""
+        if self.upstream is not None:
+            self.upstream.close()
+        recording = self.source is not None and self.source.mode == "record"
+        if self.cassette is not None and recording:
+            self.cassette.save()
+
+
+class _Failed(Exception):
+    """The harness could not answer a model call (``what``: the history entry)."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(message)
+        self.what, self.message = what, message
 
 
 class ModelProvider(FakeService):
@@ -60,15 +84,15 @@ class ModelProvider(FakeService):
         )
         model.calls += 1
         try:
-            got = model.script(call)
-            if not isinstance(got, Mapping):
-                raise TypeError(
-                    f"it returned {type(got).__name__}, not a response body (a dict"
-                    f" in {self.provider}'s wire format, e.g. call.text('Done.'))"
-                )
+            status, got, headers = self._ask(call)
+            if status != 200:  # the provider's own error, as it sent it
+                return Reply(status=status, body=got, headers=headers)
             body, stream = complete(call, got)
+        except _Failed as failed:
+            return self._failed(call, ctx, failed.what, failed.message)
         except Exception as exc:  # the script's own bug: the agent gets a 500
-            return self._script_failed(call, ctx, exc)
+            message = f"the scripted model failed on model call {call.index + 1}: {exc}"
+            return self._failed(call, ctx, "model_script_error", message)
         tokens_in, tokens_out = tokens(endpoint, body.get("usage"))
         self.world.history.append(
             self.world.clock.now,
@@ -87,30 +111,72 @@ class ModelProvider(FakeService):
             },
         )
         if stream is None:
-            return Reply(status=200, body=body)
-        return Reply(
-            status=200, body=body, headers={"content-type": EVENT_STREAM}, raw=stream
-        )
+            return Reply(status=200, body=body, headers=headers)
+        headers = {**headers, "content-type": EVENT_STREAM}
+        return Reply(status=200, body=body, headers=headers, raw=stream)
 
-    def _script_failed(
-        self, call: ModelCall, ctx: CallContext, exc: Exception
+    def _ask(self, call: ModelCall) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The answer's status, body and headers, from the run's model source."""
+        model, source = self.model, self.model.source
+        if source is None:
+            raise _Failed(
+                "model_missing",
+                f"model: the agent called {self.hosts[0]} ({call.endpoint}), and "
+                "this run has no model\n    fix: give it one: --aqe-model "
+                "MODULE:CALLABLE, the scenario's model: {script: …} or {turns: …},"
+                " or a cassette (--aqe-model-mode record)",
+            )
+        if model.cassette is not None and source.mode == "replay":
+            try:
+                recorded = model.cassette.answer(
+                    call.provider, call.endpoint, call.body
+                )
+            except NoRecordedAnswer as exc:
+                raise _Failed("model_no_recorded_answer", str(exc)) from None
+            return recorded.status, dict(recorded.response), {}
+        if model.upstream is not None:
+            try:
+                got = model.upstream.ask(call)
+            except ModelSourceError as exc:
+                raise _Failed("model_unreachable", str(exc)) from None
+            secrets = self.world.secrets
+            body = secrets.redact_json(got.body)
+            if model.cassette is not None:
+                model.cassette.record(
+                    Exchange(
+                        provider=call.provider,
+                        endpoint=call.endpoint,
+                        request=secrets.redact_json(canonical(call.body)),
+                        status=got.status,
+                        response=body,
+                    )
+                )
+            return got.status, body, got.headers if got.status != 200 else {}
+        assert source.script is not None  # scripted: checked when it was made
+        scripted = source.script(call)
+        if not isinstance(scripted, Mapping):
+            raise TypeError(
+                f"it returned {type(scripted).__name__}, not a response body (a dict"
+                f" in {self.provider}'s wire format, e.g. call.text('Done.'))"
+            )
+        return 200, dict(scripted), {}
+
+    def _failed(
+        self, call: ModelCall, ctx: CallContext, what: str, message: str
     ) -> Reply:
-        message = f"the scripted model failed on model call {call.index + 1}: {exc}"
         self.world.history.append(
             self.world.clock.now,
             "model",
             EntryType.FAIL,
-            "model_script_error",
+            what,
             ctx.call,
             {"provider": self.provider, "endpoint": call.endpoint, "error": message},
         )
         if self.provider == "anthropic":
-            return Reply(
-                status=500, body=anthropic_wire.error_body(message, kind="api_error")
-            )
-        return Reply(
-            status=500, body=openai_wire.error_body(message, kind="server_error")
-        )
+            body = anthropic_wire.error_body(message, kind="api_error")
+        else:
+            body = openai_wire.error_body(message, kind="server_error")
+        return Reply(status=500, body=body, headers=_NO_RETRY)
 
 
 class OpenAIProvider(ModelProvider):
@@ -164,12 +230,15 @@ class AnthropicProvider(ModelProvider):
 PROVIDERS: tuple[type[ModelProvider], ...] = (OpenAIProvider, AnthropicProvider)
 
 
-def providers(world: Any, script: Script, *, seed: int) -> list[ModelProvider]:
-    """The run's providers, answering from ``script``."""
-    model = Model(script, seed=seed)
+def providers(
+    world: Any, source: ModelSource | None, *, seed: int
+) -> tuple[Model, list[ModelProvider]]:
+    """The run's model and its providers, answering from ``source`` (None: the
+    run has no model, and each call says so)."""
+    model = Model(source, seed=seed)
     made = []
     for cls in PROVIDERS:
         service = cls({}, world)
         service.model = model
         made.append(service)
-    return made
+    return model, made

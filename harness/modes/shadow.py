@@ -208,6 +208,10 @@ class ShadowResult:
         }
 
 
+def _records(model: Any) -> bool:
+    return getattr(model, "mode", None) in ("record", "live")
+
+
 def run_shadow(
     scenario: Scenario,
     candidate: Callable[..., Any],
@@ -217,6 +221,7 @@ def run_shadow(
     thresholds: ShadowThresholds = DEFAULT_THRESHOLDS,
     wall_timeout: float | None = 60.0,
     isolation: Isolation | None = None,
+    model: Any = None,
 ) -> ShadowResult:
     """Run ``candidate`` in shadow on ``scenario`` with ``seed``.
 
@@ -227,7 +232,7 @@ def run_shadow(
         _written_reference(scenario)  # before anything runs: is there one?
     shared = prepare_run(scenario, seed=seed).world
     before, history_before = state_digest(shared), len(shared.history)
-    fork = prepare_run(scenario, seed=seed)
+    fork = prepare_run(scenario, seed=seed, model=model)
     fork_digest = state_digest(fork.world)
     if fork_digest != before:
         raise HarnessError(
@@ -260,6 +265,7 @@ def run_shadow(
                 seed=seed,
                 wall_timeout=wall_timeout,
                 isolation=isolation,
+                model=None if _records(model) else model,  # one cassette a run
             )
             for _ in range(2)
         ]

@@ -48,7 +48,32 @@ def semantic_problems(data: Any) -> list[Problem]:
         *_threshold_problems(data),
         *_canary_problems(data),
         *_shadow_problems(data),
+        *_model_problems(data),
     ]
+
+
+def _model_problems(data: dict[str, Any]) -> Iterator[Problem]:
+    """A model is a script or turns, not both; a turn is one kind of answer."""
+    model = _dict(data.get("model"))
+    if "script" in model and "turns" in model:
+        yield Problem(
+            path=("model",),
+            key="turns",
+            message="a model is a script or turns, not both",
+            fix="keep script: MODULE:CALLABLE, or the turns written as data",
+        )
+    for index, turn in enumerate(_list(model.get("turns"))):
+        kinds = [
+            k for k in ("text", "tool_call", "tool_calls", "body") if k in _dict(turn)
+        ]
+        if len(kinds) > 1 and kinds != ["text", "tool_calls"]:
+            yield Problem(
+                path=("model", "turns", index),
+                key=kinds[1],
+                message=f"a turn is one answer: {' or '.join(kinds)}, not both",
+                fix="split it into turns, one per model call (text may go with"
+                " tool_calls)",
+            )
 
 
 def _canary_problems(data: dict[str, Any]) -> Iterator[Problem]:

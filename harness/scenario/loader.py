@@ -39,6 +39,7 @@ from harness.scenario.model import (
     HumansSpec,
     IdempotencyExpectation,
     Mode,
+    ModelSpec,
     OutcomeAssertion,
     RecordSpec,
     ReferenceAction,
@@ -136,10 +137,26 @@ def _validated(
 ) -> Scenario:
     check_document(data, source_map, origin, problems, _validator(), semantic_problems)
     scenario = _build(data)
+    if isinstance(data.get("model"), dict):
+        scenario = replace(scenario, model=_model(data["model"], origin, source_map))
     policy = data.get("policy")
     if isinstance(policy, str):
         scenario = replace(scenario, policy=_pack_file(policy, origin, source_map))
     return scenario
+
+
+def _model(data: dict[str, Any], origin: str, source_map: SourceMap) -> ModelSpec:
+    turns = data.get("turns")
+    script_at = source_map.position(
+        ("model", "script") if "script" in data else ("model",)
+    )
+    at = origin if script_at is None else f"{origin}:{script_at.line}"
+    return ModelSpec(
+        script=data.get("script"),
+        turns=None if turns is None else tuple(turns),
+        cassettes=data.get("cassettes"),
+        at=at,
+    )
 
 
 def _pack_file(name: str, origin: str, source_map: SourceMap) -> PolicyPack:

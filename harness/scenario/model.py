@@ -267,6 +267,20 @@ class CanarySpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ModelSpec:
+    """A scenario's ``model:``: its scripted model and where its cassettes are."""
+
+    #: ``MODULE:CALLABLE``: a scripted model (imported when a run needs it).
+    script: str | None = None
+    #: A scripted model written as data (checked when the scenario loads).
+    turns: tuple[Mapping[str, Any], ...] | None = None
+    #: The cassettes' folder as written (relative to the scenario file).
+    cassettes: str | None = None
+    #: Where ``model:`` is written (``file:line``), for errors found later.
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A validated scenario: task, world, faults, policy, humans, expectations."""
 
@@ -291,6 +305,8 @@ class Scenario:
     expect: Expectations = field(default_factory=Expectations)
     #: Shadow mode's reference decision; None: compare with a reference agent.
     shadow: ShadowSpec | None = None
+    #: The scenario's model (``--aqe-model`` wins); None: none of its own.
+    model: ModelSpec | None = None
     path: Path | None = None
     source_sha256: str | None = None
 
