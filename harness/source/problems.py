@@ -74,6 +74,10 @@ PATTERN_HELP: Mapping[str, tuple[str, str]] = {
         "tool name",
         "write the function-tool name as an identifier (e.g. create_refund)",
     ),
+    r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$": (
+        "scripted model",
+        "write MODULE:CALLABLE (e.g. harness.agents.llm_refunds:careful_model)",
+    ),
     DURATION_PATTERN: ("duration", f"write {ACCEPTED_FORMS}"),
 }
 

@@ -256,7 +256,7 @@ def test_loader_points_at_an_unknown_key_and_suggests_a_close_one() -> None:
 def test_loader_lists_valid_keys_when_nothing_is_close() -> None:
     assert problems(BASE + "retires: 3\n") == (
         "x.yaml:9:1: <root>: unknown key 'retires'\n"
-        "    fix: valid keys: canary, expect, faults, humans, mode, name, policy, rationale,"
+        "    fix: valid keys: canary, expect, faults, humans, mode, model, name, policy, rationale,"
         " seeds, severity, shadow, tags, task, thresholds, world",
     )
 
