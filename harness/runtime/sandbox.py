@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import random
 import selectors
 import signal
@@ -248,6 +249,10 @@ def sandbox(
     ``allowed`` hosts are reached with ``connect`` and resolved with ``lookup``
     (``getaddrinfo``'s signature).
     """
+    # asked once, before the guards: SDKs ask for it on their first request (the
+    # openai SDK's platform headers run ``uname -p``), and a run must not differ
+    # from the next by being the first in its process
+    platform.processor()
     thread = threading.get_ident()
     mine = AgentThreads()
     interrupts = Interrupts()
