@@ -36,7 +36,7 @@ def provider_server(script: Script, *, key: str) -> Iterator[ProviderServer]:
     state = ProviderServer(script, key)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             provider, endpoint = ENDPOINTS[self.path]
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             given = self.headers.get("x-api-key") or self.headers.get(
@@ -65,7 +65,7 @@ def provider_server(script: Script, *, key: str) -> Iterator[ProviderServer]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     # one thread, started before any run: a run counts threads it starts as its own

@@ -235,9 +235,11 @@ def test_the_default_is_the_script_then_an_existing_cassette_then_none(
     assert replay is not None
     assert (replay.mode, replay.cassette) == ("replay", path)
     scripted = pick(script=careful_model)
-    assert scripted is not None and scripted.mode == "scripted"
+    assert scripted is not None
+    assert scripted.mode == "scripted"
     recording = pick("record", careful_model)
-    assert recording is not None and (recording.mode, recording.cassette) == (
+    assert recording is not None
+    assert (recording.mode, recording.cassette) == (
         "record",
         path,
     )
