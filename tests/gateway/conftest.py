@@ -9,12 +9,15 @@ import pytest
 
 from fakes.registry import registered_services
 from harness.isolation import ProcessIsolation
+from harness.models.providers import PROVIDERS
 
 #: A blocked request's message, as every door's client shows it (``{host}``).
 BLOCKED = (
     "aqe: blocked outbound request to {host}: only simulated hosts are reachable "
     "during a run ("
-    + ", ".join(sorted(h for s in registered_services() for h in s.hosts))
+    + ", ".join(
+        sorted(h for s in (*registered_services(), *PROVIDERS) for h in s.hosts)
+    )
     + ")"
 )
 

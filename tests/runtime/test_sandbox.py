@@ -97,7 +97,8 @@ def test_urllib_to_a_real_host_is_blocked_by_its_door_and_fails_security(
     assert time.perf_counter() - started < 5
     assert seen == [
         "[Errno 111] aqe: blocked outbound request to example.com: only simulated "
-        "hosts are reachable during a run (api.stripe.com, calendar.sim, crm.sim, "
+        "hosts are reachable during a run (api.anthropic.com, api.openai.com, "
+        "api.stripe.com, calendar.sim, crm.sim, "
         "erp.sim, iam.sim, kb.sim, notify.sim, ops.sim, payments.sim, slack.com, tickets.sim)"
     ]
     assert result.failed_oracles == ("security",)
