@@ -212,44 +212,15 @@ def run_model(
     """What answers one run's model calls: ``--aqe-model``, else the scenario's
     ``model:`` (a script or turns), else its cassette for this agent and seed,
     as ``--aqe-model-mode`` says (see :func:`harness.models.source.choose`)."""
-    from harness.models.source import choose
-    from harness.models.turns import Turns
-    from harness.source.callables import load_callable
+    from harness.models.source import for_scenario
 
     settings = aqe_config(config)
-    own = scenario.model
-    script: Any = None
-    if settings.model:
-        script = load_callable(
-            settings.model,
-            what="scripted model",
-            example="--aqe-model harness.agents.llm_refunds:careful_model",
-        )
-    elif own is not None and own.script:
-        try:
-            script = load_callable(
-                own.script,
-                what="scripted model",
-                example="model: {script: harness.agents.llm_refunds:careful_model}",
-            )
-        except HarnessError as exc:
-            raise HarnessError(f"{own.at}: model.script: {exc}") from None
-    elif own is not None and own.turns:
-        script = Turns(own.turns)
-    cassettes = None
-    if scenario.path is not None:
-        folder = own.cassettes if own is not None and own.cassettes else "cassettes"
-        cassettes = Path(scenario.path).parent / folder
-    mode = settings.model_mode
-    if mode == "scripted" and script is None:
-        return None  # no script for this one: its model calls say so
-    return choose(
-        mode=mode,  # type: ignore[arg-type]
-        script=script if mode in (None, "scripted") else None,
-        cassettes=cassettes,
-        scenario=scenario.name,
+    return for_scenario(
+        scenario,
         agent=agent,
         seed=seed,
+        script=settings.model,
+        mode=settings.model_mode,  # type: ignore[arg-type]
         upstream=dict(settings.model_upstreams),
     )
 

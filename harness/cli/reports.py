@@ -196,6 +196,7 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     exit 0 when the trace and verdict are reproduced byte for byte."""
     from harness.agents.loading import load_agent
     from harness.isolation import ProcessIsolation
+    from harness.models.source import for_scenario
     from harness.reporting.artefacts import read_trace
     from harness.reporting.replay import trace_scenario
     from harness.reporting.trace import trace_bytes
@@ -205,10 +206,13 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     loaded = trace_scenario(trace, scenario)
     header = trace.header
     agent = load_agent(str(header["agent"]))
+    seed = int(header["seed"])
+    # the scenario's own model, or the run's cassette: never a live call
+    model = for_scenario(loaded, agent=str(header["agent"]), seed=seed)
     isolation = ProcessIsolation()  # the agent is the one under test: not trusted
     try:
         result = run_scenario(
-            loaded, agent, seed=int(header["seed"]), isolation=isolation
+            loaded, agent, seed=seed, isolation=isolation, model=model
         )
     finally:
         isolation.close()

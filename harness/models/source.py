@@ -284,3 +284,54 @@ def choose(
             "    fix: load the scenario from a file, or give it model: {cassettes: DIR}"
         )
     return ModelSource(mode=mode, script=script, cassette=cassette, upstream=upstreams)
+
+
+def for_scenario(
+    scenario: Any,
+    *,
+    agent: str,
+    seed: int,
+    script: str | None = None,
+    mode: Mode | None = None,
+    upstream: Mapping[str, str] | None = None,
+) -> ModelSource | None:
+    """What answers one run's model calls: ``script`` (``MODULE:CALLABLE``, from
+    ``--aqe-model``), else the scenario's ``model:`` (a script or turns), else
+    its cassette for this agent and seed, as ``mode`` says (see :func:`choose`)."""
+    from harness.models.turns import Turns
+    from harness.source.callables import load_callable
+
+    own = scenario.model
+    chosen: Script | None = None
+    if script:
+        chosen = load_callable(
+            script,
+            what="scripted model",
+            example="--aqe-model harness.agents.llm_refunds:careful_model",
+        )
+    elif own is not None and own.script:
+        try:
+            chosen = load_callable(
+                own.script,
+                what="scripted model",
+                example="model: {script: harness.agents.llm_refunds:careful_model}",
+            )
+        except HarnessError as exc:
+            raise HarnessError(f"{own.at}: model.script: {exc}") from None
+    elif own is not None and own.turns:
+        chosen = Turns(own.turns)
+    cassettes = None
+    if scenario.path is not None:
+        folder = own.cassettes if own is not None and own.cassettes else "cassettes"
+        cassettes = Path(scenario.path).parent / folder
+    if mode == "scripted" and chosen is None:
+        return None  # no script for this one: its model calls say so
+    return choose(
+        mode=mode,
+        script=chosen if mode in (None, "scripted") else None,
+        cassettes=cassettes,
+        scenario=scenario.name,
+        agent=agent,
+        seed=seed,
+        upstream=upstream,
+    )
