@@ -13,7 +13,9 @@ from harness.policy.loader import load_pack
 
 def test_a_pack_reads_its_model_budgets(tmp_path: Path) -> None:
     path = tmp_path / "pack.yaml"
-    path.write_text("name: llm-agent\nbudgets: {model_tokens: 50000, model_cost: 0.25}\n")
+    path.write_text(
+        "name: llm-agent\nbudgets: {model_tokens: 50000, model_cost: 0.25}\n"
+    )
 
     budgets = load_pack(path).budgets
 
@@ -24,11 +26,7 @@ def test_a_pack_reads_its_model_budgets(tmp_path: Path) -> None:
 def test_bad_model_budgets_name_file_line_what_and_fix(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
-        "name: bad\n"
-        "budgets:\n"
-        "  model_tokens: 0\n"
-        "  model_cost: lots\n"
-        "  model_cots: 1\n"
+        "name: bad\nbudgets:\n  model_tokens: 0\n  model_cost: lots\n  model_cots: 1\n"
     )
 
     with pytest.raises(ScenarioError) as caught:
