@@ -2,9 +2,7 @@
 the terminal summary, summary.md and the HTML report, and a baseline comparison
 that flags a doubled ``model_tokens`` as a regression (exit 6).
 
-The session's runs get their scripted model from the project's conftest, which
-hands ``run_scenario`` a ``model=`` (the scenario ``model:`` key and
-``--aqe-model`` will do the same from YAML and the command line).
+The session's runs get their scripted model from ``--aqe-model``.
 """
 
 from __future__ import annotations
@@ -23,6 +21,8 @@ pytest.importorskip("openai")
 
 SCENARIO = "scenarios/payments/refund_ok.yaml"
 AGENT = "--aqe-agent=llm_agent:agent"
+TERSE_MODEL = "--aqe-model=llm_models:terse"
+VERBOSE_MODEL = "--aqe-model=llm_models:verbose"
 CAREFUL = "--aqe-agent=harness.agents.reference:careful_refund_agent"
 
 AGENT_MODULE = '''
@@ -82,39 +82,14 @@ def verbose(call):  # a prompt change that doubles every call's tokens
     return _answer(call, 2)
 '''
 
-CONFTEST = """
-import os
-
-import harness.run
-import llm_models
-
-_run_scenario = harness.run.run_scenario
-
-
-def _with_model(*args, **kwargs):
-    kwargs.setdefault("model", getattr(llm_models, os.environ["LLM_MODEL"]))
-    return _run_scenario(*args, **kwargs)
-
-
-def pytest_configure(config):
-    harness.run.run_scenario = _with_model
-
-
-def pytest_unconfigure(config):
-    harness.run.run_scenario = _run_scenario
-"""
-
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
+def project(pytester: pytest.Pytester) -> Any:
     pytester.makeini("[pytest]\npythonpath = .\n")
     copy_payments(pytester)
     pytester.makepyfile(
-        llm_agent=AGENT_MODULE,
-        llm_models=textwrap.dedent(MODELS_MODULE),
-        conftest=CONFTEST,
+        llm_agent=AGENT_MODULE, llm_models=textwrap.dedent(MODELS_MODULE)
     )
-    monkeypatch.setenv("LLM_MODEL", "terse")
     return pytester
 
 
@@ -140,7 +115,7 @@ TERSE = {
 
 
 def test_token_and_cost_totals_appear_in_every_report(project: pytest.Pytester) -> None:
-    result = project.runpytest(SCENARIO, AGENT)
+    result = project.runpytest(SCENARIO, AGENT, TERSE_MODEL)
 
     assert result.ret == ExitCode.PASS, result.stdout.str()
     result.stdout.fnmatch_lines(
@@ -172,17 +147,17 @@ def test_token_and_cost_totals_appear_in_every_report(project: pytest.Pytester) 
 
 
 def test_a_doubled_model_tokens_is_a_regression_under_a_model_tokens_rule(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    project: pytest.Pytester,
 ) -> None:
-    saved = project.runpytest(SCENARIO, AGENT, "--aqe-save-baseline")
+    saved = project.runpytest(SCENARIO, AGENT, TERSE_MODEL, "--aqe-save-baseline")
     assert saved.ret == ExitCode.PASS, saved.stdout.str()
     baseline = json.loads((project.path / "reports" / "baseline.json").read_text())
     metrics = baseline["scenarios"]["refund_ok"]["metrics"]
     assert metrics["model_tokens"]["values"] == [2400]
     assert metrics["model_cost"]["values"] == [0.0065]
 
-    monkeypatch.setenv("LLM_MODEL", "verbose")
-    result = project.runpytest(SCENARIO, AGENT, "--aqe-compare-fail=model_tokens:20%")
+    rule = "--aqe-compare-fail=model_tokens:20%"
+    result = project.runpytest(SCENARIO, AGENT, VERBOSE_MODEL, rule)
 
     assert result.ret == ExitCode.REGRESSION
     tokens = "refund_ok: model_tokens 2400.00 -> 4800.00 (+2400.00, n=1/1)"
@@ -205,7 +180,7 @@ def test_a_doubled_model_tokens_is_a_regression_under_a_model_tokens_rule(
     ) in markdown
 
     tolerant = project.runpytest(
-        SCENARIO, AGENT, "--aqe-compare-fail=model_tokens:100%"
+        SCENARIO, AGENT, VERBOSE_MODEL, "--aqe-compare-fail=model_tokens:100%"
     )
     assert tolerant.ret == ExitCode.PASS
 
@@ -213,7 +188,7 @@ def test_a_doubled_model_tokens_is_a_regression_under_a_model_tokens_rule(
 def test_a_session_without_model_calls_prints_nothing_new(
     project: pytest.Pytester,
 ) -> None:
-    result = project.runpytest(SCENARIO, CAREFUL)
+    result = project.runpytest(SCENARIO, CAREFUL, TERSE_MODEL)  # never called
 
     assert result.ret == ExitCode.PASS
     assert "model usage" not in result.stdout.str()
