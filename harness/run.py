@@ -18,9 +18,10 @@ from harness.faults.plan import FaultPlan
 from harness.gateway.core import Gateway
 from harness.gateway.http import HttpDoor
 from harness.gateway.tools import Tools
-from harness.models.providers import Model, Script, providers
+from harness.models.providers import PROVIDER_NAMES, Model, Script, providers
 from harness.models.source import ModelSource
 from harness.models.turns import Turns
+from harness.models.usage import ModelUsage, usage_of
 from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
@@ -67,6 +68,8 @@ class RunRecord(TypedDict):
     faults: list[dict[str, Any]]
     escalation: dict[str, Any] | None
     thresholds: dict[str, Any] | None
+    #: Calls to the simulated services' tools (model calls are counted in
+    #: ``model``, not here).
     tool_calls: int | None
     simulated_seconds: float
     #: The trace file, relative to the run folder.
@@ -79,6 +82,10 @@ class RunRecord(TypedDict):
     #: namespaces), ``process`` (its own process, Python-level guards only) or
     #: ``none`` (the harness's process); absent in records before it was kept.
     sandbox: NotRequired[str]
+    #: The run's model calls: calls, tokens_in, tokens_out, tokens, cost_usd,
+    #: unpriced, unpriced_models (:class:`harness.models.usage.ModelUsage`);
+    #: absent when the run made none (and in records before it was kept).
+    model: NotRequired[dict[str, Any]]
 
 
 #: Oracles every run is scored by, in report order.
@@ -129,6 +136,24 @@ class RunResult:
     warnings: tuple[AgentWarning, ...] = ()
     #: How many raised warnings were not kept (past the distinct ones kept).
     warnings_dropped: int = 0
+
+    @property
+    def model_usage(self) -> ModelUsage | None:
+        """What the run's model calls added up to; None when it made none."""
+        return usage_of(self.world.history)
+
+    @property
+    def tool_calls(self) -> int:
+        """Calls the agent made to tools: every call but those to a model."""
+        history = self.world.history
+        model_calls = sum(
+            1
+            for h in history
+            if h.process == "agent"
+            and h.type is EntryType.INVOKE
+            and h.value.get("service") in PROVIDER_NAMES
+        )
+        return history.calls - model_calls
 
     def score(self, oracle: str) -> Score:
         for s in self.scores:
@@ -476,7 +501,7 @@ def run_record(
     """The record of ``result`` (see the module docstring)."""
     scenario = result.scenario
     thresholds = scenario.thresholds
-    return {
+    record: RunRecord = {
         "record_version": RECORD_VERSION,
         "nodeid": nodeid,
         "scenario": scenario.name,
@@ -499,8 +524,12 @@ def run_record(
             k: result.score("escalation").details.get(k) for k in ("expected", "actual")
         },
         "thresholds": thresholds.to_json() if thresholds is not None else None,
-        "tool_calls": result.world.history.calls,
+        "tool_calls": result.tool_calls,
         "simulated_seconds": round(result.world.clock.now, 6),
         "trace": trace,
         "sandbox": result.sandbox,
     }
+    usage = result.model_usage
+    if usage is not None:
+        record["model"] = usage.to_json()
+    return record

@@ -228,6 +228,8 @@ class AnthropicProvider(ModelProvider):
 
 
 PROVIDERS: tuple[type[ModelProvider], ...] = (OpenAIProvider, AnthropicProvider)
+#: The providers' service names: their calls are model calls, not tool calls.
+PROVIDER_NAMES = frozenset(cls.name for cls in PROVIDERS)
 
 
 def providers(

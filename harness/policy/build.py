@@ -52,6 +52,10 @@ def pack_from_data(data: dict[str, Any], path: Path | None = None) -> PolicyPack
             duration=None
             if budgets.get("duration") is None
             else parse_duration(budgets["duration"]),
+            model_tokens=budgets.get("model_tokens"),
+            model_cost=None
+            if budgets.get("model_cost") is None
+            else float(budgets["model_cost"]),
         ),
         costs={k: float(v) for k, v in data.get("costs", {}).items()},
         data=tuple(

@@ -48,12 +48,23 @@ class Budgets:
     cost: float | None = None
     #: Simulated seconds from the start to the agent's last call.
     duration: float | None = None
+    #: Model tokens (in + out) over the run's model calls.
+    model_tokens: int | None = None
+    #: USD over the run's model calls, at the price table's prices.
+    model_cost: float | None = None
 
     @property
     def any(self) -> bool:
         return any(
             v is not None
-            for v in (self.tool_calls, self.retries, self.cost, self.duration)
+            for v in (
+                self.tool_calls,
+                self.retries,
+                self.cost,
+                self.duration,
+                self.model_tokens,
+                self.model_cost,
+            )
         )
 
 

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.models.usage import ModelUsage, usd
+from harness.reporting.baseline import MEANS
+
 #: The suite verdict as shown, loud when it is bad.
 VERDICT_WORDS = {
     "pass": "pass",
@@ -25,7 +28,7 @@ VERDICT_WORDS = {
 #: Metric statuses shown in the regressions section, in this order.
 CHANGE_ORDER = ("regressed", "flaky", "improved")
 #: Means (lower is better); every other metric is a rate in [0, 1].
-MEAN_METRICS = frozenset({"tool_calls", "simulated_seconds"})
+MEAN_METRICS = frozenset(MEANS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -361,12 +364,57 @@ def never_fired(summary: Mapping[str, Any]) -> list[str]:
     return [str(f) for f in coverage.get("never_fired") or ()]
 
 
-def fmt_value(value: float | None) -> str:
+def fmt_value(value: float | None, metric: str = "") -> str:
+    if value is not None and metric == "model_cost":
+        return usd(value)
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def fmt_delta(value: float | None) -> str:
+def fmt_delta(value: float | None, metric: str = "") -> str:
+    if value is not None and metric == "model_cost":
+        return ("-" if value < 0 else "+") + usd(abs(value))
     return "n/a" if value is None else f"{value:+.2f}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRow:
+    """One scenario's model calls added up over its runs."""
+
+    name: str
+    usage: ModelUsage
+
+
+def model_rows(summary: Mapping[str, Any]) -> list[ModelRow]:
+    """The scenarios that made model calls, in the summary's order."""
+    return [
+        ModelRow(name=str(entry["scenario"]), usage=ModelUsage.from_json(used))
+        for entry in summary.get("scenarios") or ()
+        if (used := entry.get("model"))
+    ]
+
+
+def session_model(summary: Mapping[str, Any]) -> ModelUsage | None:
+    """The session's model calls added up; None when no run made one."""
+    used = summary.get("model")
+    return ModelUsage.from_json(used) if used else None
+
+
+def prices_note(summary: Mapping[str, Any]) -> str:
+    """Where the costs come from, and what they leave out."""
+    used = summary.get("model") or {}
+    note = (
+        "Cost at the prices of harness/models/prices.json, checked"
+        f" {used.get('prices_checked', '?')}; update the table when providers"
+        " change theirs."
+    )
+    session = session_model(summary)
+    if session is not None and session.unpriced:
+        calls = "1 call" if session.unpriced == 1 else f"{session.unpriced} calls"
+        note += (
+            f" Not in the cost: {calls} to models it does not list"
+            f" ({', '.join(session.unpriced_models)})."
+        )
+    return note
 
 
 def fmt_interval(interval: tuple[float, float] | None) -> str:

@@ -3,8 +3,11 @@
 A baseline holds, per scenario, ``pass_rate`` (runs passed over runs), one rate per
 oracle that judged (runs it passed over runs it judged; a ``None`` score is left
 out, and an oracle that never judged has no metric), and the means ``tool_calls``
-and ``simulated_seconds``. Rates keep their counts and means their values, so a
-later run can be compared with a test, not only by its point value.
+and ``simulated_seconds``, and, over the runs that made model calls,
+``model_tokens`` (tokens in + out a run) and ``model_cost`` (USD a run, over the
+runs whose every model call had a price: a partial sum is no cost). Rates keep
+their counts and means their values, so a later run can be compared with a test,
+not only by its point value.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from harness.reporting.artefacts import kind_of, parse_json, show
 BASELINE_VERSION = 1
 
 #: The metrics that are means of a per-run value (lower is better).
-MEANS = ("tool_calls", "simulated_seconds")
+MEANS = ("tool_calls", "simulated_seconds", "model_tokens", "model_cost")
 
 _SAVE = "--aqe-save-baseline"
 _RESTORE = f"restore it from version control, or write a new one with {_SAVE}"
@@ -169,12 +172,26 @@ def scenario_metrics(
             if judged:
                 metrics[oracle] = RateMetric(successes=sum(judged), n=len(judged))
         for mean in MEANS:
-            values = tuple(r[mean] for r in runs if r.get(mean) is not None)
+            values = tuple(v for r in runs if (v := per_run(r, mean)) is not None)
             if values:
                 metrics[mean] = MeanMetric(values=values)
         path = str(runs[0].get("path", ""))
         scenarios[name] = ScenarioBaseline(path=path, metrics=metrics)
     return scenarios
+
+
+def per_run(record: Mapping[str, Any], mean: str) -> float | None:
+    """One run's value of the mean ``mean``, None when the run has none."""
+    if mean in ("model_tokens", "model_cost"):
+        used = record.get("model")
+        if not used:
+            return None
+        if mean == "model_tokens":
+            return int(used["tokens"])
+        priced = not used.get("unpriced") and used.get("cost_usd") is not None
+        return float(used["cost_usd"]) if priced else None
+    value: float | None = record.get(mean)
+    return value
 
 
 def build_baseline(

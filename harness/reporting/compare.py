@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.models.usage import usd
 from harness.reporting.baseline import (
     MEANS,
     Baseline,
@@ -62,9 +63,9 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
 _OPTION = "--aqe-compare-fail"
 GRAMMAR = (
     "a rule is [SCENARIO/]METRIC:DELTA, METRIC pass_rate, an oracle name,"
-    " tool_calls or simulated_seconds, DELTA how much worse it may get: an absolute"
-    " number (0.1) or a percentage of the baseline value (10%), e.g. pass_rate:0"
-    " or refund_ok/tool_calls:10%"
+    " tool_calls, simulated_seconds, model_tokens or model_cost, DELTA how much"
+    " worse it may get: an absolute number (0.1) or a percentage of the baseline"
+    " value (10%), e.g. pass_rate:0, refund_ok/tool_calls:10% or model_tokens:20%"
 )
 
 
@@ -312,13 +313,25 @@ def _regression_line(scenario: str, m: MetricComparison) -> str:
     assert m.base is not None
     assert m.cand is not None
     assert m.delta is not None
-    parts = [f"{m.delta:+.2f}"]
+    parts = [_signed(m.metric, m.delta)]
     if m.interval is not None:
         parts.append(f"95% CI [{m.interval.low:.2f}, {m.interval.high:.2f}]")
     if m.p_value is not None:
         parts.append(_p_text(m.p_value))
     parts.append(f"n={m.n_base}/{m.n_cand}")
-    return f"{scenario}: {m.metric} {m.base:.2f} -> {m.cand:.2f} ({', '.join(parts)})"
+    base, cand = _number(m.metric, m.base), _number(m.metric, m.cand)
+    return f"{scenario}: {m.metric} {base} -> {cand} ({', '.join(parts)})"
+
+
+def _number(metric: str, value: float) -> str:
+    """A metric's value as reports show it: USD for ``model_cost``."""
+    return usd(value) if metric == "model_cost" else f"{value:.2f}"
+
+
+def _signed(metric: str, value: float) -> str:
+    if metric == "model_cost":
+        return ("-" if value < 0 else "+") + usd(abs(value))
+    return f"{value:+.2f}"
 
 
 def _p_text(p: float) -> str:
@@ -575,9 +588,9 @@ def _cells(m: MetricComparison) -> list[str]:
     p = "-" if m.p_value is None else _p_text(m.p_value)[1:].removeprefix("=")
     return [
         m.metric,
-        f"{m.base:.2f}",
-        f"{m.cand:.2f}",
-        f"{m.delta:+.2f}",
+        _number(m.metric, m.base),
+        _number(m.metric, m.cand),
+        _signed(m.metric, m.delta),
         p,
         f"{m.n_base}/{m.n_cand}",
     ]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from harness.models.usage import ModelUsage, cost_text
 from harness.reporting import _view as view
 from harness.reporting import svg
 from harness.reporting._history import (
@@ -51,6 +52,7 @@ def render_html(
         _failing(summary, rows),
         _matrix(summary, rows),
         _pass_k(rows),
+        _models(summary),
         _escalation(summary),
         _faults(summary),
         _trends(history, rows),
@@ -70,6 +72,7 @@ def render_html(
             ("failing", "Failures"),
             ("matrix", "Scenarios"),
             ("passk", "pass^k"),
+            *((("models", "Model usage"),) if summary.get("model") else ()),
             ("escalation", "Escalation"),
             ("faults", "Fault coverage"),
             ("trends", "Trends"),
@@ -204,9 +207,9 @@ def _changes_table(changes: Sequence[view.MetricChange]) -> str:
             f"<td><code>{_e(c.metric)}</code></td>"
             f'<td data-v="{view.CHANGE_ORDER.index(c.status)}">'
             f'<span class="tag {_e(c.status)}">{_e(c.status)}</span></td>'
-            f"{_num_td(c.base, view.fmt_value(c.base))}"
-            f"{_num_td(c.cand, view.fmt_value(c.cand))}"
-            f"{_num_td(c.delta, view.fmt_delta(c.delta))}"
+            f"{_num_td(c.base, view.fmt_value(c.base, c.metric))}"
+            f"{_num_td(c.cand, view.fmt_value(c.cand, c.metric))}"
+            f"{_num_td(c.delta, view.fmt_delta(c.delta, c.metric))}"
             f'<td>{plot} <span class="mono">{view.fmt_interval(c.interval)}</span>'
             "</td>"
             f"{_num_td(c.p_value, view.fmt_p(c.p_value))}"
@@ -348,6 +351,44 @@ def _rate_td(value: float) -> str:
     return (
         f'<td class="num" data-v="{value:.6f}"><span class="bar" '
         f'style="width:{width}px"></span>{value:.2f}</td>'
+    )
+
+
+def _models(summary: Mapping[str, Any]) -> str:
+    """Model calls, tokens and cost per scenario and in all; nothing when no
+    run made a model call."""
+    session = view.session_model(summary)
+    if session is None:
+        return ""
+    head = _head(
+        ("scenario", ""),
+        ("model calls", "num"),
+        ("tokens in", "num"),
+        ("tokens out", "num"),
+        ("tokens", "num"),
+        ("cost (USD)", "num"),
+    )
+    rows = "".join(
+        _model_row(f"<code>{_e(r.name)}</code>", r.usage)
+        for r in view.model_rows(summary)
+    )
+    table = (
+        f'<div class="scroll"><table class="sortable" id="models-table">{head}'
+        f"<tbody>{rows}</tbody><tfoot>{_model_row('all scenarios', session)}</tfoot>"
+        "</table></div>\n"
+    )
+    note = f'<p class="note">{_e(view.prices_note(summary))}</p>\n'
+    return _section("models", "Model usage", table + note)
+
+
+def _model_row(name: str, used: ModelUsage) -> str:
+    return (
+        f'<tr><th scope="row">{name}</th>'
+        f'<td class="num" data-v="{used.calls}">{used.calls}</td>'
+        f'<td class="num" data-v="{used.tokens_in}">{used.tokens_in:,}</td>'
+        f'<td class="num" data-v="{used.tokens_out}">{used.tokens_out:,}</td>'
+        f'<td class="num" data-v="{used.tokens}">{used.tokens:,}</td>'
+        f"{_num_td(used.cost_usd, cost_text(used))}</tr>"
     )
 
 

@@ -3,7 +3,9 @@
 Short by design: the verdict first, then what regressed against the baseline and
 what failed, then the scenario-by-oracle table (folded into ``<details>`` past
 :data:`FOLD_AFTER` scenarios; failing and regressed scenarios are always listed
-above it), pass^k, fault coverage and escalation precision and recall.
+above it), pass^k, model usage (calls, tokens and cost per scenario and in all,
+when some run made model calls), fault coverage and escalation precision and
+recall.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.models.usage import cost_text
 from harness.reporting import _view as view
 from harness.reporting.modes import markdown_sections
 from harness.reporting.summary import unsandboxed_line
@@ -42,6 +45,7 @@ def render_markdown(summary: Mapping[str, Any]) -> str:
         _failing(rows),
         _table(summary, rows),
         _pass_k(rows),
+        _models(summary),
         _faults(summary),
         _escalation(summary),
     ]
@@ -99,8 +103,9 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         lines += [
             f"| {_code(c.scenario)} | {_code(c.metric)} | "
             f"{'**regressed**' if c.status == 'regressed' else c.status} | "
-            f"{view.fmt_value(c.base)} | {view.fmt_value(c.cand)} | "
-            f"{view.fmt_delta(c.delta)} | {view.fmt_interval(c.interval)} | "
+            f"{view.fmt_value(c.base, c.metric)} | "
+            f"{view.fmt_value(c.cand, c.metric)} | "
+            f"{view.fmt_delta(c.delta, c.metric)} | {view.fmt_interval(c.interval)} | "
             f"{view.fmt_p(c.p_value)} | {view.fmt_n(c)} |"
             for c in changes
         ]
@@ -199,6 +204,25 @@ def _pass_k(rows: Sequence[view.ScenarioRow]) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def _models(summary: Mapping[str, Any]) -> str:
+    session = view.session_model(summary)
+    if session is None:
+        return ""
+    lines = [
+        "### Model usage",
+        "",
+        "| scenario | model calls | tokens in | tokens out | tokens | cost |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    named = [(_code(r.name), r.usage) for r in view.model_rows(summary)]
+    for name, used in [*named, ("**all**", session)]:
+        lines.append(
+            f"| {name} | {used.calls} | {used.tokens_in:,} | {used.tokens_out:,} |"
+            f" {used.tokens:,} | {_text(cost_text(used))} |"
+        )
+    return "\n".join([*lines, "", _text(view.prices_note(summary))])
 
 
 def _faults(summary: Mapping[str, Any]) -> str:

@@ -114,6 +114,9 @@ def rescore_records(records: Sequence[RunRecord], run_dir: Path) -> list[RunReco
             trace=record["trace"],
             mode=record.get("mode", "sim"),
         )
+        if "model" in record and "model" not in new:
+            # the recorded run's model calls are not made again: keep what they used
+            new["model"] = record["model"]
         out.append(result.world.secrets.redact_json(new))
     return out
 

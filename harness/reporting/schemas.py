@@ -99,6 +99,19 @@ _CANARY = _object(
 _CANARY["if"] = {"properties": {"killed": {"const": True}}}
 _CANARY["then"] = _object({"rollback_at": _NUM, "time_to_rollback": _NUM})
 
+#: A run's (or a scenario's, or a session's) model totals
+#: (:class:`harness.models.usage.ModelUsage`).
+_MODEL = _object(
+    {
+        "calls": _INT,
+        "tokens_in": _INT,
+        "tokens_out": _INT,
+        "tokens": _INT,
+        "cost_usd": _OPT_NUM,
+    },
+    {"unpriced": _INT, "unpriced_models": _STRS},
+)
+
 #: One line of ``results.jsonl`` (a :class:`harness.run.RunRecord`), as the
 #: summary, the baseline, the renderers and ``aqe rescore`` read it.
 RECORD: dict[str, Any] = _object(
@@ -133,6 +146,7 @@ RECORD: dict[str, Any] = _object(
         "simulated_seconds": _OPT_NUM,
         "shadow": _SHADOW,
         "canary": _CANARY,
+        "model": _MODEL,
     },
 )
 
@@ -203,6 +217,7 @@ SUMMARY: dict[str, Any] = _object(
         },
         "verdict": _OPT_STR,
         "exit_code": _OPT_INT,
+        "model": {"anyOf": [{"type": "null"}, _MODEL]},
         "shadow": {
             "type": ["object", "null"],
             "properties": {

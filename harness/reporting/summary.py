@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness._version import __version__
+from harness.models.usage import ModelUsage, describe, total
 from harness.scenario.model import Thresholds
 
 if TYPE_CHECKING:
@@ -43,8 +44,26 @@ def build_summary(records: Sequence[RunRecord], **meta: Any) -> dict[str, Any]:
         "escalation": _escalation(ordered),
         "fault_coverage": _fault_coverage(ordered),
         "sandbox": sandbox_counts(ordered),
+        "model": model_totals(ordered),
         "results": ordered,
     }
+
+
+def model_totals(records: Sequence[RunRecord]) -> dict[str, Any] | None:
+    """The runs' model calls added up, with the price table's date; None when
+    no run made a model call."""
+    from harness.models.prices import prices
+
+    usage = _usage(records)
+    if usage is None:
+        return None
+    return {**usage.to_json(), "prices_checked": prices().checked}
+
+
+def _usage(records: Sequence[RunRecord]) -> ModelUsage | None:
+    return total(
+        ModelUsage.from_json(r["model"]) if r.get("model") else None for r in records
+    )
 
 
 def sandbox_counts(records: Sequence[RunRecord]) -> dict[str, int]:
@@ -110,6 +129,7 @@ def write_table(summary: dict[str, Any], terminal: Any) -> None:
         if coverage["never_fired"]:
             line += "; never fired: " + ", ".join(coverage["never_fired"])
         terminal.write_line(line)
+    write_model_lines(summary, terminal)
     escalation = summary["escalation"]
     if escalation:
         cells_ = [
@@ -118,6 +138,23 @@ def write_table(summary: dict[str, Any], terminal: Any) -> None:
             for label in sorted(escalation["precision"])
         ]
         terminal.write_line("escalation: " + "; ".join(cells_))
+
+
+def write_model_lines(summary: dict[str, Any], terminal: Any) -> None:
+    """The model calls' totals, per scenario and for the session (nothing when
+    no run made a model call)."""
+    session = summary.get("model")
+    if not session:
+        return
+    terminal.write_line(
+        f"model usage: {describe(ModelUsage.from_json(session))} (at prices"
+        f" checked {session['prices_checked']})"
+    )
+    rows = [s for s in summary["scenarios"] if s.get("model")]
+    width = max(len(s["scenario"]) for s in rows)
+    for row in rows:
+        used = describe(ModelUsage.from_json(row["model"]))
+        terminal.write_line(f"  {row['scenario']:<{width}}  {used}")
 
 
 def per_scenario(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
@@ -151,6 +188,7 @@ def per_scenario(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
                     str(k): math.comb(c, k) / math.comb(n, k) for k in range(1, n + 1)
                 },
                 "oracles": _oracle_counts(runs),
+                "model": None if (used := _usage(runs)) is None else used.to_json(),
                 "verdict": "pass" if verdict else "FAIL",
                 "thresholds": runs[0].get("thresholds"),
                 "thresholds_met": None if judged is None else judged.met,

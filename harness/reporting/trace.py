@@ -7,7 +7,9 @@ Lines, in order: ``header`` (versions, scenario, seed, agent), ``task``, one
 ran in its own process and printed anything), one ``warning`` line per distinct
 warning raised during the run (category, message, ``where`` as ``file:line``,
 count) and a ``warnings_dropped`` line with how many were not kept (each only
-when there are any), and the ``verdict``. Keys are
+when there are any), a ``model`` line with the run's model totals (calls,
+tokens in and out, cost: :mod:`harness.models.usage`; only when it made model
+calls), and the ``verdict``. Keys are
 sorted and no wall-clock value is written, so the same scenario + agent + seed
 gives the same bytes. The run's secrets appear as their aliases
 (``<secret:reset_link:1>``), never in clear.
@@ -82,6 +84,9 @@ def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
         lines.append(
             _dump({"type": "warnings_dropped", "count": result.warnings_dropped})
         )
+    usage = result.model_usage
+    if usage is not None:
+        lines.append(_dump({"type": "model", **usage.to_json()}))
     agent_result = result.agent_result
     lines.append(
         _dump(
@@ -92,7 +97,7 @@ def trace_lines(result: RunResult, *, mode: str = "sim") -> list[str]:
                 "agent_status": agent_result.status if agent_result else None,
                 "agent_summary": agent_result.summary if agent_result else None,
                 "simulated_seconds": round(result.world.clock.now, 6),
-                "tool_calls": result.world.history.calls,
+                "tool_calls": result.tool_calls,
             }
         )
     )

@@ -120,9 +120,10 @@ def rule_error(text: str, **known: set[str]) -> str:
 def test_the_grammar_is_spelt_out() -> None:
     assert GRAMMAR == (
         "a rule is [SCENARIO/]METRIC:DELTA, METRIC pass_rate, an oracle name,"
-        " tool_calls or simulated_seconds, DELTA how much worse it may get: an"
-        " absolute number (0.1) or a percentage of the baseline value (10%), e.g."
-        " pass_rate:0 or refund_ok/tool_calls:10%"
+        " tool_calls, simulated_seconds, model_tokens or model_cost, DELTA how much"
+        " worse it may get: an absolute number (0.1) or a percentage of the"
+        " baseline value (10%), e.g. pass_rate:0, refund_ok/tool_calls:10% or"
+        " model_tokens:20%"
     )
 
 
