@@ -229,7 +229,7 @@ def outcome_of(
     )
     metrics: dict[str, float | None] = {
         "pass": 1.0 if result.passed else 0.0,
-        "tool_calls": float(result.world.history.calls),
+        "tool_calls": float(result.tool_calls),
         "simulated_seconds": float(result.world.clock.now),
         "side_effects": float(len(agent_effects)),
         "escalated": 1.0 if escalated else 0.0,
