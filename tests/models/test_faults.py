@@ -5,6 +5,7 @@ cut mid-answer, broken tool-call arguments and refusals."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -116,6 +117,17 @@ def test_faults_may_match_model_calls_by_service_alone() -> None:
         ("openai", None),
         ("anthropic", None),
     ]
+
+
+def test_a_model_fault_on_a_service_that_is_not_a_model_is_a_clear_error() -> None:
+    with pytest.raises(ScenarioError) as info:
+        small_scenario(faults=[_fault("refusal", "payments")])
+
+    assert str(info.value) == (
+        "<scenario small>: faults[0].match.service: refusal faults act on model"
+        " calls, not on 'payments' calls\n"
+        "    fix: match service: anthropic or openai"
+    )
 
 
 def test_an_unknown_service_lists_the_model_providers_too() -> None:
@@ -367,3 +379,367 @@ def test_without_retries_a_model_timeout_is_the_sdks_timeout_error() -> None:
         " https://docs.anthropic.com/en/api/errors#long-requests for more details.",
     }
     assert len(_entries(result, "model_call")) == 1
+
+
+# -- a stream cut mid-answer -------------------------------------------------------------
+
+
+def openai_chunks() -> Any:
+    """The chat stream as an agent accumulates it by hand."""
+    arguments, finish = "", None
+    for chunk in openai.OpenAI().chat.completions.create(
+        model="gpt-5", messages=ASK, stream=True
+    ):
+        for call in chunk.choices[0].delta.tool_calls or []:
+            arguments += call.function.arguments or ""
+        finish = chunk.choices[0].finish_reason or finish
+    return {"arguments": arguments, "finish_reason": finish}
+
+
+def openai_chat_stream() -> Any:
+    with openai.OpenAI().chat.completions.stream(model="gpt-5", messages=ASK) as s:
+        choice = s.get_final_completion().choices[0]
+    (call,) = choice.message.tool_calls or []
+    return {"arguments": call.function.arguments, "finish_reason": choice.finish_reason}
+
+
+def openai_responses_stream() -> Any:
+    with openai.OpenAI().responses.stream(model="gpt-5", input="hi") as s:
+        return s.get_final_response().status
+
+
+def anthropic_stream() -> Any:
+    with anthropic.Anthropic().messages.stream(
+        model=CLAUDE, max_tokens=64, messages=ASK
+    ) as s:
+        message = s.get_final_message()
+    (use,) = message.content
+    return {"input": use.input, "stop_reason": message.stop_reason}  # type: ignore[union-attr]
+
+
+CUT = '{"charge": "ch_123456789", '  # the first half of the argument deltas
+
+
+@pytest.mark.parametrize(
+    ("service", "ask", "sees"),
+    [
+        ("openai", openai_chunks, {"ok": {"arguments": CUT, "finish_reason": None}}),
+        (
+            "openai",
+            openai_chat_stream,
+            {"ok": {"arguments": CUT, "finish_reason": None}},
+        ),
+        (
+            "openai",
+            openai_responses_stream,
+            {
+                "raised": "RuntimeError",
+                "error": "Didn't receive a `response.completed` event.",
+            },
+        ),
+        (
+            "anthropic",
+            anthropic_stream,
+            {"ok": {"input": {"charge": "ch_123456789"}, "stop_reason": None}},
+        ),
+    ],
+    ids=["chat_chunks", "chat_stream", "responses_stream", "messages_stream"],
+)
+def test_a_cut_stream_ends_in_the_middle_of_the_tool_calls_arguments(
+    service: str, ask: Callable[[], Any], sees: Any
+) -> None:
+    result = _run([_fault("stream_cut", service)], probe(ask), model=tool_model)
+
+    assert _outcome(result) == sees
+    assert [h.f for h in result.world.history if h.process == "nemesis"] == [
+        "stream_cut"
+    ]
+    assert len(_entries(result, "model_call")) == 1  # the model answered: billed
+
+
+def test_a_stream_cut_never_delivers_a_tool_calls_whole_arguments() -> None:
+    """Arguments short enough for one delta are cut before it."""
+
+    def model(call: ModelCall) -> dict[str, Any]:
+        return call.tool_call("get_ticket", {"ticket": "t_1"})
+
+    result = _run([_fault("stream_cut", "openai")], probe(openai_chunks), model=model)
+
+    assert _outcome(result) == {"ok": {"arguments": "", "finish_reason": None}}
+
+
+def test_a_stream_cut_matches_only_streamed_calls() -> None:
+    result = _run([_fault("stream_cut", "openai")], probe(openai_chat))
+
+    assert _outcome(result) == {"ok": "Done."}
+    assert list(result.fault_coverage) == [
+        {"fault": "f", "kind": "stream_cut", "matched": 0, "fired": 0}
+    ]
+
+
+# -- broken tool-call arguments ----------------------------------------------------------
+
+
+def openai_tool_call() -> Any:
+    completion = openai.OpenAI().chat.completions.create(model="gpt-5", messages=ASK)
+    choice = completion.choices[0]
+    (call,) = choice.message.tool_calls or []
+    return {"arguments": call.function.arguments, "finish_reason": choice.finish_reason}  # type: ignore[union-attr]
+
+
+def openai_response_call() -> Any:
+    response = openai.OpenAI().responses.create(model="gpt-5", input="hi")
+    (item,) = response.output
+    return {"arguments": item.arguments, "status": response.status}  # type: ignore[union-attr]
+
+
+def anthropic_tool_use() -> Any:
+    message = anthropic.Anthropic().messages.create(
+        model=CLAUDE, max_tokens=64, messages=ASK
+    )
+    (use,) = message.content
+    return {"input": use.input, "stop_reason": message.stop_reason}  # type: ignore[union-attr]
+
+
+WHOLE = json.dumps(ARGS)
+HALF = WHOLE[: len(WHOLE) // 2]
+INVALID = WHOLE[:-1] + ",}"
+
+
+@pytest.mark.parametrize(
+    ("service", "how", "ask", "sees"),
+    [
+        (
+            "openai",
+            "cut",
+            openai_tool_call,
+            {"arguments": HALF, "finish_reason": "length"},
+        ),
+        (
+            "openai",
+            "invalid",
+            openai_tool_call,
+            {"arguments": INVALID, "finish_reason": "tool_calls"},
+        ),
+        (
+            "openai",
+            "cut",
+            openai_chunks,
+            {"arguments": HALF, "finish_reason": "length"},
+        ),
+        (
+            "openai",
+            "cut",
+            openai_response_call,
+            {"arguments": HALF, "status": "incomplete"},
+        ),
+        (
+            "openai",
+            "invalid",
+            openai_response_call,
+            {"arguments": INVALID, "status": "completed"},
+        ),
+        (
+            "anthropic",
+            "cut",
+            anthropic_tool_use,
+            {"input": {"charge": "ch_123456789"}, "stop_reason": "max_tokens"},
+        ),
+        (
+            "anthropic",
+            "invalid",  # whole, the API parses input itself: answered as cut
+            anthropic_tool_use,
+            {"input": {"charge": "ch_123456789"}, "stop_reason": "max_tokens"},
+        ),
+        (
+            "anthropic",
+            "cut",
+            anthropic_stream,
+            {"input": {"charge": "ch_123456789"}, "stop_reason": "max_tokens"},
+        ),
+    ],
+    ids=[
+        "chat_cut",
+        "chat_invalid",
+        "chat_stream_cut",
+        "responses_cut",
+        "responses_invalid",
+        "messages_cut",
+        "messages_invalid",
+        "messages_stream_cut",
+    ],
+)
+def test_malformed_arguments_reach_the_agent_as_the_provider_sends_them(
+    service: str, how: str, ask: Callable[[], Any], sees: Any
+) -> None:
+    fault = _fault("malformed_arguments", service, how=how)
+
+    result = _run([fault], probe(ask), model=tool_model)
+
+    assert _outcome(result) == {"ok": sees}
+    (fired,) = [h for h in result.world.history if h.process == "nemesis"]
+    assert fired.value["params"] == {"how": how}
+
+
+def test_invalid_streamed_anthropic_arguments_make_the_sdk_raise() -> None:
+    fault = _fault("malformed_arguments", "anthropic", how="invalid")
+
+    result = _run([fault], probe(anthropic_stream), model=tool_model)
+
+    assert _outcome(result) == {
+        "raised": "ValueError",
+        "error": "Unable to parse tool parameter JSON from model. Please retry your"
+        " request or adjust your prompt. Error: trailing comma at line 1 column"
+        f" {len(INVALID)}. JSON: {INVALID}",
+    }
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+SORRY = "I'm sorry, but I can't help with that."
+
+
+def openai_refusal(stream: bool) -> Callable[[], Any]:
+    def ask() -> Any:
+        client = openai.OpenAI()
+        if stream:
+            with client.chat.completions.stream(model="gpt-5", messages=ASK) as s:
+                message = s.get_final_completion().choices[0].message
+        else:
+            message = (
+                client.chat.completions.create(model="gpt-5", messages=ASK)
+                .choices[0]
+                .message
+            )
+        return [message.content, message.refusal, message.tool_calls]
+
+    return ask
+
+
+def responses_refusal(stream: bool) -> Callable[[], Any]:
+    def ask() -> Any:
+        client = openai.OpenAI()
+        if stream:
+            with client.responses.stream(model="gpt-5", input="hi") as s:
+                response = s.get_final_response()
+        else:
+            response = client.responses.create(model="gpt-5", input="hi")
+        (item,) = response.output
+        return [part.model_dump() for part in item.content]  # type: ignore[union-attr]
+
+    return ask
+
+
+def anthropic_refusal(stream: bool) -> Callable[[], Any]:
+    def ask() -> Any:
+        client = anthropic.Anthropic()
+        request: dict[str, Any] = {"model": CLAUDE, "max_tokens": 64, "messages": ASK}
+        if stream:
+            with client.messages.stream(**request) as s:
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**request)
+        return [message.stop_reason, [b.type for b in message.content]]
+
+    return ask
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize(
+    ("service", "ask", "sees"),
+    [
+        ("openai", openai_refusal, [None, SORRY, None]),
+        ("openai", responses_refusal, [{"refusal": SORRY, "type": "refusal"}]),
+        ("anthropic", anthropic_refusal, ["refusal", []]),
+    ],
+    ids=["chat", "responses", "messages"],
+)
+def test_a_refusal_is_the_providers_own(
+    service: str, ask: Callable[[bool], Callable[[], Any]], sees: Any, stream: bool
+) -> None:
+    result = _run([_fault("refusal", service)], probe(ask(stream)), model=tool_model)
+
+    assert _outcome(result) == {"ok": sees}
+    assert list(result.fault_coverage) == [
+        {"fault": "f", "kind": "refusal", "matched": 1, "fired": 1}
+    ]
+
+
+# -- determinism ---------------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_the_same_trace_under_model_faults() -> None:
+    faults = [
+        {**_fault("rate_limit", "openai", limit=1, per="1m"), "id": "limit"},
+        {**_fault("malformed_arguments", "openai"), "id": "bad", "when": {"call": 2}},
+        {**_fault("overload", "openai"), "id": "busy", "when": {"call": 3}},
+    ]
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        seen = []
+        for _ in range(3):
+            try:
+                seen.append(openai_tool_call())
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+        return AgentResult(status="done", output={"seen": seen})
+
+    def always(call: ModelCall) -> dict[str, Any]:
+        return call.tool_call("retrieve_charge", ARGS)
+
+    runs = [_run(faults, agent, model=always, seed=7) for _ in range(2)]
+
+    traces = [[json.dumps(h.to_json()) for h in r.world.history] for r in runs]
+    assert traces[0] == traces[1]
+    assert {h.f for h in runs[0].world.history if h.process == "nemesis"} == {
+        "rate_limit",
+        "malformed_arguments",
+        "overload",
+    }
+
+
+def streamed_openai_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """A module-level agent (an isolated run imports it): one streamed chat call."""
+    try:
+        seen: Any = {"ok": openai_chat_stream()}
+    except Exception as exc:
+        seen = {"raised": type(exc).__name__, "error": _error_of(exc)}
+    return AgentResult(status="done", output={"seen": seen})
+
+
+def test_model_faults_reach_an_agent_in_its_own_process() -> None:
+    """The 429 and the cut stream travel to an isolated agent as they are."""
+    from harness.isolation import ProcessIsolation
+
+    faults = [
+        {
+            **_fault("error", "openai", status=429, retry_after="20s"),
+            "id": "limit",
+            "when": {"call": 1},
+        },
+        {**_fault("stream_cut", "openai"), "id": "cut", "when": {"call": 2}},
+    ]
+
+    def model(call: ModelCall) -> dict[str, Any]:
+        return call.tool_call("retrieve_charge", ARGS)
+
+    isolation = ProcessIsolation()
+    try:
+        result = run_scenario(
+            small_scenario(faults=faults),
+            streamed_openai_agent,
+            seed=1,
+            model=model,
+            isolation=isolation,
+        )
+    finally:
+        isolation.close()
+
+    assert _outcome(result) == {"ok": {"arguments": CUT, "finish_reason": None}}
+    assert [h.f for h in result.world.history if h.process == "nemesis"] == [
+        "error",
+        "stream_cut",
+    ]
+    first, retry = _calls(result, "create_chat_completion")
+    assert retry.time - first.time == 20.5  # the 429's latency, then retry-after
