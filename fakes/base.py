@@ -318,6 +318,9 @@ class FakeService:
     collections: ClassVar[tuple[str, ...]] = ()
     #: The error code of the 404 for a missing record (:meth:`get_or_404`).
     not_found_code: ClassVar[str] = "not_found"
+    #: The status it answers when overloaded (the ``overload`` fault; Anthropic's
+    #: API says 529).
+    overloaded_status: ClassVar[int] = 503
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

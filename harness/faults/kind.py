@@ -189,6 +189,8 @@ class Kind:
     generic: ClassVar[bool] = True
     #: It changes a successful answer (see :meth:`respond`).
     changes_answer: ClassVar[bool] = False
+    #: It changes a successful reply as sent, bytes included (see :meth:`resend`).
+    changes_reply: ClassVar[bool] = False
 
     @property
     def needs_params(self) -> bool:
@@ -232,6 +234,14 @@ class Kind:
 
     def respond(self, fault: FaultSpec, answer: Answer) -> None:
         """Change a successful answer (when :attr:`changes_answer`)."""
+
+    def resend(
+        self, fault: FaultSpec, reply: Reply, request: Mapping[str, Any]
+    ) -> Reply:
+        """The successful ``reply`` to ``request`` as it reaches the caller
+        (when :attr:`changes_reply`): its body and, for an answer sent as its
+        own bytes (a model's event stream), those bytes."""
+        return reply
 
     def watcher(self, fault: FaultSpec) -> Watcher | None:
         """What to watch later calls for, once the agent has read the answer."""

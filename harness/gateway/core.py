@@ -284,6 +284,10 @@ class Gateway:
             body = transform(reply.body, changing, p.service.state)
             reply = Reply(status=reply.status, body=body, headers=reply.headers)
             self._watch_for(changing)
+        for fault in p.fired:
+            kind = kind_of(fault.kind)
+            if kind.changes_reply and 200 <= reply.status < 300:
+                reply = kind.resend(fault, reply, p.req.params)
         garbled = p.faults.garbled
         if garbled is None:
             return self._complete(p.number, op, reply, p.policy, p.committed)

@@ -104,11 +104,20 @@ def stream_chat(request: Mapping[str, Any], answer: Mapping[str, Any]) -> bytes:
     events: list[bytes] = []
     for choice in answer.get("choices", []):
         index, message = choice.get("index", 0), choice.get("message") or {}
-        events.append(
-            chunk(index, {"role": "assistant", "content": "", "refusal": None})
-        )
+        refusal = message.get("refusal")
+        if refusal is None:
+            start: dict[str, Any] = {
+                "role": "assistant",
+                "content": "",
+                "refusal": None,
+            }
+        else:
+            start = {"role": "assistant", "content": None, "refusal": ""}
+        events.append(chunk(index, start))
         for piece in sse.pieces(message.get("content") or ""):
             events.append(chunk(index, {"content": piece}))
+        for piece in sse.pieces(refusal or ""):
+            events.append(chunk(index, {"refusal": piece}))
         for n, call in enumerate(message.get("tool_calls") or []):
             function = call.get("function", {})
             start = {"name": function.get("name", ""), "arguments": ""}
@@ -238,7 +247,9 @@ def _response_events(answer: Mapping[str, Any]) -> Iterator[bytes]:
         else:
             yield emit("response.output_item.added", output_index=at, item=item)
             yield emit("response.output_item.done", output_index=at, item=item)
-    yield emit("response.completed", response=dict(answer))
+    # an answer cut short (max_output_tokens) ends with response.incomplete
+    last = "response.incomplete" if answer.get("status") == "incomplete" else None
+    yield emit(last or "response.completed", response=dict(answer))
 
 
 def _message_events(emit: Any, at: int, item: Mapping[str, Any]) -> Iterator[bytes]:
@@ -250,12 +261,26 @@ def _message_events(emit: Any, at: int, item: Mapping[str, Any]) -> Iterator[byt
     for part_at, part in enumerate(item.get("content", [])):
         text = part.get("text", "")
         where = {"item_id": ident, "output_index": at, "content_index": part_at}
+        if part.get("type") == "refusal":
+            yield from _refusal_events(emit, where, part)
+            continue
         yield emit("response.content_part.added", **where, part={**part, "text": ""})
         for piece in sse.pieces(text):
             yield emit("response.output_text.delta", **where, delta=piece, logprobs=[])
         yield emit("response.output_text.done", **where, text=text, logprobs=[])
         yield emit("response.content_part.done", **where, part=part)
     yield emit("response.output_item.done", output_index=at, item=item)
+
+
+def _refusal_events(
+    emit: Any, where: Mapping[str, Any], part: Mapping[str, Any]
+) -> Iterator[bytes]:
+    refusal = part.get("refusal", "")
+    yield emit("response.content_part.added", **where, part={**part, "refusal": ""})
+    for piece in sse.pieces(refusal):
+        yield emit("response.refusal.delta", **where, delta=piece)
+    yield emit("response.refusal.done", **where, refusal=refusal)
+    yield emit("response.content_part.done", **where, part=part)
 
 
 # -- errors -----------------------------------------------------------------------

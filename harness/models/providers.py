@@ -16,6 +16,7 @@ with an error saying so, and fails on it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -69,7 +70,11 @@ class ModelProvider(FakeService):
     governed: ClassVar[bool] = False  # budgets judge model calls, not packs
     #: Simulated seconds a model takes to answer.
     latency: ClassVar[float] = 0.5
+    #: The header that carries a response's request id (the SDK's ``request_id``).
+    request_id_header: ClassVar[str] = "x-request-id"
     model: Model
+    #: Injected refusals so far (each gets its own request id).
+    refusals: int = 0
 
     def answer(
         self, endpoint: Endpoint, params: dict[str, Any], ctx: CallContext
@@ -114,6 +119,24 @@ class ModelProvider(FakeService):
             return Reply(status=200, body=body, headers=headers)
         headers = {**headers, "content-type": EVENT_STREAM}
         return Reply(status=200, body=body, headers=headers, raw=stream)
+
+    def unavailable(self, status: int, retry_after: float | None) -> Reply:
+        """An injected refusal (``error``, ``outage``, ``rate_limit``,
+        ``overload``) in the provider's own error format, with the headers its
+        SDK reads: ``retry-after`` (when given) and the request id."""
+        self.refusals += 1
+        basis = f"{self.model.seed}:{self.provider}:refusal:{self.refusals}"
+        ident = "req_" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+        headers = {self.request_id_header: ident}
+        if retry_after is not None:
+            headers["retry-after"] = f"{retry_after:g}"
+        return Reply(
+            status=status, body=self.error_body(status, retry_after), headers=headers
+        )
+
+    def error_body(self, status: int, retry_after: float | None) -> dict[str, Any]:
+        """The body of an injected error with ``status``."""
+        raise NotImplementedError(self.provider)
 
     def _ask(self, call: ModelCall) -> tuple[int, dict[str, Any], dict[str, str]]:
         """The answer's status, body and headers, from the run's model source."""
@@ -190,6 +213,32 @@ class OpenAIProvider(ModelProvider):
         "`openai` SDK works unchanged at api.openai.com"
     )
 
+    def error_body(self, status: int, retry_after: float | None) -> dict[str, Any]:
+        """OpenAI's words: 429 ``rate_limit_exceeded`` (type ``requests``), 5xx
+        ``server_error`` (503: overloaded), other 4xx ``invalid_request_error``."""
+        if status == 429:
+            wait = (
+                "" if retry_after is None else f" Please try again in {retry_after:g}s."
+            )
+            return openai_wire.error_body(
+                "Rate limit reached for requests per min (RPM)." + wait + " Visit"
+                " https://platform.openai.com/account/rate-limits to learn more.",
+                kind="requests",
+                code="rate_limit_exceeded",
+            )
+        if status == 503:
+            message = "The server is overloaded or not ready yet."
+        elif status >= 500:
+            message = (
+                "The server had an error while processing your request. Sorry"
+                " about that!"
+            )
+        else:
+            return openai_wire.error_body(
+                "The request could not be processed.", kind="invalid_request_error"
+            )
+        return openai_wire.error_body(message, kind="server_error")
+
     @operation(
         "POST", "/v1/chat/completions", tool="create_chat_completion",
         summary="A model's next turn (OpenAI Chat Completions).",
@@ -218,6 +267,21 @@ class AnthropicProvider(ModelProvider):
         "works unchanged at api.anthropic.com"
     )
 
+    request_id_header: ClassVar[str] = "request-id"
+    overloaded_status: ClassVar[int] = 529
+
+    def error_body(self, status: int, retry_after: float | None) -> dict[str, Any]:
+        """Anthropic's error types by status: 429 ``rate_limit_error``, 529
+        ``overloaded_error``, 504 ``timeout_error``, other 5xx ``api_error``,
+        4xx as its API reference lists them."""
+        kind, message = _ANTHROPIC_ERRORS.get(
+            status,
+            ("api_error", "Internal server error")
+            if status >= 500
+            else ("invalid_request_error", "The request could not be processed."),
+        )
+        return anthropic_wire.error_body(message, kind=kind)
+
     @operation(
         "POST", "/v1/messages", tool="create_message",
         summary="A model's next turn (Anthropic Messages).",
@@ -226,6 +290,21 @@ class AnthropicProvider(ModelProvider):
     def create_message(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         return self.answer("messages", params, ctx)
 
+
+_ANTHROPIC_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "The request could not be processed."),
+    401: ("authentication_error", "invalid x-api-key"),
+    403: ("permission_error", "Your API key does not have permission to use the"
+          " specified resource."),
+    404: ("not_found_error", "The requested resource could not be found."),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    429: ("rate_limit_error", "This request would exceed your organization's rate"
+          " limit. Please try again later."),
+    500: ("api_error", "Internal server error"),
+    503: ("api_error", "Service unavailable"),
+    504: ("timeout_error", "Request timed out"),
+    529: ("overloaded_error", "Overloaded"),
+}  # fmt: skip
 
 PROVIDERS: tuple[type[ModelProvider], ...] = (OpenAIProvider, AnthropicProvider)
 #: The providers' service names: their calls are model calls, not tool calls.

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from harness.faults.kind import Kind, Target
 from harness.faults.registry import registry
+from harness.models.providers import PROVIDERS
 from harness.policy._checks import catalog as services_by_name
 from harness.policy._checks import pack_problems
 from harness.scenario.refs import REF, find_refs
@@ -435,11 +436,17 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
                 path, record, "kind", service, "record_kinds", "record kind"
             )
             yield from _record_field_problems(path, record, service)
+    # faults also match model calls (answered when a run has a model)
+    callable_services = {**catalog, **{str(p.name): p for p in PROVIDERS}}
     for path, fault in _items(data, "faults"):
         match = _dict(fault.get("match"))
-        service = yield from _service(catalog, (*path, "match"), match.get("service"))
+        service = yield from _service(
+            callable_services, (*path, "match"), match.get("service")
+        )
         tool = match.get("tool")
-        services = [service] if service is not None else list(catalog.values())
+        services = (
+            [service] if service is not None else list(callable_services.values())
+        )
         tools = [op.name for s in services for op in s.operations]
         if isinstance(tool, str) and tool not in tools:
             yield Problem(

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes.registry import registered_services
 from harness import (
     AgentEnv,
     AgentResult,
@@ -22,6 +23,7 @@ from harness import (
     ToolTimeout,
     run_scenario,
 )
+from harness.faults.registry import kind_of
 from harness.scenario.model import FaultKind
 from tests.conftest import small_scenario
 from tests.faults.test_fault_kinds import http_call
@@ -114,6 +116,13 @@ CASES = {
         1,
         lambda seen: seen[0][0] == "503",
     ),
+    FaultKind.OVERLOAD: (
+        {},
+        "retrieve_charge",
+        _charge,
+        1,
+        lambda seen: seen[0][0] == "503",
+    ),
     FaultKind.RATE_LIMIT: (
         {"limit": 1},
         "retrieve_charge",
@@ -178,12 +187,30 @@ CASES = {
 }
 
 
+#: Kinds that hit no tool call, only model calls (tests/models/test_faults.py).
+MODEL_ONLY = frozenset(
+    kind
+    for kind in FaultKind
+    if not any(
+        kind_of(kind).can_hit(op) for s in registered_services() for op in s.operations
+    )
+)
+#: The kinds that act on tool calls, through every door.
+TOOL_KINDS = [kind for kind in FaultKind if kind not in MODEL_ONLY]
+
+
 def test_the_matrix_covers_every_kind() -> None:
-    assert set(CASES) == set(FaultKind)
+    assert set(CASES) == set(TOOL_KINDS)
+    model_only = {
+        FaultKind.REFUSAL,
+        FaultKind.MALFORMED_ARGUMENTS,
+        FaultKind.STREAM_CUT,
+    }
+    assert model_only == MODEL_ONLY
 
 
 @pytest.mark.parametrize("door", ["function", "http"])
-@pytest.mark.parametrize("kind", list(FaultKind), ids=str)
+@pytest.mark.parametrize("kind", TOOL_KINDS, ids=str)
 def test_every_fault_kind_works_through_both_doors(kind: FaultKind, door: str) -> None:
     params, tool, args, times, sees = CASES[kind]
     fault: dict[str, Any] = {"id": "f", "kind": str(kind), **params}

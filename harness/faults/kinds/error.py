@@ -27,7 +27,7 @@ class Error(Kind):
         {
             "retry_after": {
                 **DURATION,
-                "description": "error only: the Retry-After the service sends",
+                "description": "error and overload: the Retry-After the service sends",
             },
             "body": {
                 "type": "object",
