@@ -645,21 +645,26 @@ def bench_models(*, rounds: int = 500, seed: int = 0) -> dict[str, Any]:
     def script(call: ModelCall) -> dict[str, Any]:
         return call.tool_call(_ONE_TOOL, charge)
 
-    setup = prepare_run(
-        _SCENARIO, seed=seed, max_calls=40 * rounds + 1000, model=script
-    )
-    world = setup.world
-    charge["charge"] = str(world.records["charge"]["id"])
+    setup = prepare_run(_SCENARIO, seed=seed, model=script)
+    charge["charge"] = str(setup.world.records["charge"]["id"])
 
-    def in_run() -> AbstractContextManager[Any]:
-        return sandbox(
-            clock=world.clock,
-            router=setup.door.router(),
-            block=setup.door.gateway.block,
+    @contextmanager
+    def in_run() -> Iterator[None]:
+        """A fresh run for each block (the same seed: the same credential and
+        charge), so a run holds as many model calls as an agent's, not the
+        bench's thousands (the history keeps every request)."""
+        run = prepare_run(
+            _SCENARIO, seed=seed, max_calls=4 * rounds + 1000, model=script
+        )
+        with sandbox(
+            clock=run.world.clock,
+            router=run.door.router(),
+            block=run.door.gateway.block,
             seed=seed,
             wall_timeout=None,
-            exchange=setup.door.exchange,
-        )
+            exchange=run.door.exchange,
+        ):
+            yield
 
     target = _ModelTarget(
         in_run=in_run,
