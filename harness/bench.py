@@ -1,4 +1,5 @@
-"""``aqe bench gateway``: what the gateway costs, measured against bare baselines.
+"""``aqe bench gateway``: what the gateway costs, measured against bare baselines
+(``aqe bench models``, the model providers' round trips: :func:`bench_models`).
 
 Each figure is the median of per-call wall times over ``rounds`` calls of the same
 read operation (``retrieve_charge``), after a warm-up. The measurements are
@@ -59,12 +60,17 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import httpx
 
 from fakes.base import CallContext
+from harness.errors import HarnessError
+from harness.gateway.tools import Tools
 from harness.isolation import ProcessIsolation
+from harness.models import ENDPOINTS, EVENT_STREAM, ModelCall, complete
+from harness.models.call import Endpoint
 from harness.run import prepare_run, run_scenario
 from harness.runtime.env import AgentEnv, Task
 from harness.runtime.sandbox import sandbox
@@ -559,3 +565,236 @@ def bench_canary(*, cases: int = 10_000, seed: int = 0) -> dict[str, Any]:
         "cases_per_s": round(report.cases_run / wall, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
+
+
+# -- aqe bench models ----------------------------------------------------------------
+
+#: Each model round trip in a run, its bare baseline and the name of their ratio.
+MODEL_RATIOS = tuple(
+    (f"{name}_call", f"bare_{name}", f"{name}_vs_bare_{name}")
+    for api in ("chat", "messages")
+    for name in (api, f"{api}_stream", f"{api}_one_tool")
+)
+
+#: The tool the scripted model calls, and the one a one-tool request carries.
+_ONE_TOOL = "retrieve_charge"
+
+#: The user's turn every model request carries.
+_MODEL_PROMPT = (
+    "Refund 1200 usd on the charge of ticket tkt_1; the customer was charged twice."
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _ModelTarget:
+    """What every model round trip shares: the run, its tools and credential,
+    the script, and the canned answer to a request (what the run's provider
+    sends for it)."""
+
+    in_run: Within
+    tools: Tools
+    api_key: str
+    script: Callable[[ModelCall], dict[str, Any]]
+    seed: int
+
+    def canned(self, endpoint: Endpoint, body: dict[str, Any]) -> Any:
+        """An httpx2 client answering every request with what the run's
+        provider answers ``body`` with."""
+        import httpx2
+
+        call = ModelCall(
+            provider=ENDPOINTS[endpoint], endpoint=endpoint, body=body, seed=self.seed
+        )
+        answer, stream = complete(call, self.script(call))
+        headers = {"content-type": EVENT_STREAM} if stream is not None else _FIXED
+        content = stream if stream is not None else json.dumps(answer).encode()
+
+        def handler(request: httpx2.Request) -> httpx2.Response:
+            return httpx2.Response(200, headers=headers, content=content)
+
+        return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+def bench_models(*, rounds: int = 500, seed: int = 0) -> dict[str, Any]:
+    """Medians of model round trips through the official SDKs in a run, answered
+    by a scripted model, against the same SDK calls over ``httpx2.MockTransport``
+    returning the same answer.
+
+    A request is what an agent written as the SDKs' docs show sends: one user
+    message and every tool of the run (``env.tools.specs(format=...)``); the
+    scripted model answers with a tool call. Each client is made once, as agents
+    do.
+
+    * ``chat_call_us``: ``chat.completions.create(...)`` of an ``openai.OpenAI()``
+      client in a run (the httpx2 door, the HTTP door, the gateway, the OpenAI
+      provider, the script); ``bare_chat_us`` the same call of an
+      ``OpenAI(http_client=httpx2.Client(transport=httpx2.MockTransport(...)))``
+      whose handler returns the canned body; their ratio ``chat_vs_bare_chat``;
+    * ``chat_stream_*``: the same with ``stream=True``, every chunk read;
+    * ``chat_one_tool_*``: the same as ``chat_*`` with one tool in the request
+      (the SDK does the least work, so the harness's share is the largest);
+    * ``messages_*``, ``messages_stream_*``, ``messages_one_tool_*``: the same
+      with ``anthropic.Anthropic()``'s ``messages.create(...)``;
+    * ``tools``: how many tools the requests carry (``*_one_tool_*`` aside).
+
+    An SDK that is not installed has no figures. The target is each ratio at most
+    2.0; the bench reports them, it asserts nothing.
+    """
+    charge: dict[str, str] = {}
+
+    def script(call: ModelCall) -> dict[str, Any]:
+        return call.tool_call(_ONE_TOOL, charge)
+
+    setup = prepare_run(_SCENARIO, seed=seed, model=script)
+    charge["charge"] = str(setup.world.records["charge"]["id"])
+
+    @contextmanager
+    def in_run() -> Iterator[None]:
+        """A fresh run for each block (the same seed: the same credential and
+        charge), so a run holds as many model calls as an agent's, not the
+        bench's thousands (the history keeps every request)."""
+        run = prepare_run(
+            _SCENARIO, seed=seed, max_calls=4 * rounds + 1000, model=script
+        )
+        with sandbox(
+            clock=run.world.clock,
+            router=run.door.router(),
+            block=run.door.gateway.block,
+            seed=seed,
+            wall_timeout=None,
+            exchange=run.door.exchange,
+        ):
+            yield
+
+    target = _ModelTarget(
+        in_run=in_run,
+        tools=setup.tools,
+        api_key=setup.identity.api_key,
+        script=script,
+        seed=seed,
+    )
+    with ExitStack() as stack:
+        funcs: Calls = {}
+        for calls in (_openai_calls, _anthropic_calls):
+            funcs.update(stack.enter_context(calls(target)))
+        if not funcs:
+            raise HarnessError(
+                "aqe bench models: neither the openai nor the anthropic SDK is "
+                "installed\n    fix: pip install openai anthropic"
+            )
+        medians = _interleaved_medians(funcs, rounds)
+    figures: dict[str, Any] = {}
+    for call, baseline, ratio in MODEL_RATIOS:
+        if call in medians:
+            figures[f"{call}_us"] = round(medians[call], 2)
+            figures[f"{baseline}_us"] = round(medians[baseline], 2)
+            figures[ratio] = round(medians[call] / medians[baseline], 3)
+    figures["tools"] = len(setup.tools.names)
+    figures["rounds"] = rounds
+    return figures
+
+
+def _drain(events: Any) -> None:
+    """Read a stream to its end, as an agent reads an answer."""
+    with events:
+        for _ in events:
+            pass
+
+
+def _round_trips(
+    api: str,
+    target: _ModelTarget,
+    client: Callable[[dict[str, Any] | None], Any],
+    create: Callable[..., Any],
+    tools: list[dict[str, Any]],
+    **ask: Any,
+) -> Calls:
+    """``create(client, **request)`` in the run (``client(None)``: the SDK's own
+    HTTP client) and over MockTransport (``client(request)``: answering that
+    request's canned body): whole, streamed, and whole with one tool."""
+    sdk = client(None)
+    whole = {**ask, "tools": tools}
+    streamed = {**whole, "stream": True}
+    one_tool = {**ask, "tools": [t for t in tools if _tool_name(t) == _ONE_TOOL]}
+
+    def pair(name: str, request: dict[str, Any], send: Callable[..., Any]) -> Calls:
+        bare = client(request)
+        return {
+            f"{name}_call": (partial(send, sdk, **request), target.in_run),
+            f"bare_{name}": (partial(send, bare, **request), nullcontext),
+        }
+
+    def drained(sdk: Any, **request: Any) -> None:
+        _drain(create(sdk, **request))
+
+    return {
+        **pair(api, whole, create),
+        **pair(f"{api}_stream", streamed, drained),
+        **pair(f"{api}_one_tool", one_tool, create),
+    }
+
+
+@contextmanager
+def _openai_calls(target: _ModelTarget) -> Iterator[Calls]:
+    """Chat Completions in a run and over MockTransport."""
+    if importlib.util.find_spec("openai") is None:
+        yield {}
+        return
+    import openai
+
+    with ExitStack() as stack:
+
+        def client(request: dict[str, Any] | None) -> Any:
+            http = (
+                None if request is None else target.canned("chat.completions", request)
+            )
+            made = openai.OpenAI(api_key=target.api_key, http_client=http)
+            return stack.enter_context(made)
+
+        def create(sdk: openai.OpenAI, **request: Any) -> Any:
+            return sdk.chat.completions.create(**request)
+
+        yield _round_trips(
+            "chat",
+            target,
+            client,
+            create,
+            target.tools.specs(format="openai"),
+            model="gpt-5",
+            messages=[{"role": "user", "content": _MODEL_PROMPT}],
+        )
+
+
+@contextmanager
+def _anthropic_calls(target: _ModelTarget) -> Iterator[Calls]:
+    """Messages in a run and over MockTransport."""
+    if importlib.util.find_spec("anthropic") is None:
+        yield {}
+        return
+    import anthropic
+
+    with ExitStack() as stack:
+
+        def client(request: dict[str, Any] | None) -> Any:
+            http = None if request is None else target.canned("messages", request)
+            made = anthropic.Anthropic(api_key=target.api_key, http_client=http)
+            return stack.enter_context(made)
+
+        def create(sdk: anthropic.Anthropic, **request: Any) -> Any:
+            return sdk.messages.create(**request)
+
+        yield _round_trips(
+            "messages",
+            target,
+            client,
+            create,
+            target.tools.specs(format="anthropic"),
+            model="claude-sonnet-4-5",
+            max_tokens=1024,
+            messages=[{"role": "user", "content": _MODEL_PROMPT}],
+        )
+
+
+def _tool_name(spec: dict[str, Any]) -> str:
+    """A tool definition's name, in OpenAI's format or Anthropic's."""
+    return str(spec.get("function", spec)["name"])

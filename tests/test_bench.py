@@ -1,12 +1,15 @@
-"""``aqe bench gateway`` reports every figure the acceptance names (no timing asserts)."""
+"""``aqe bench gateway|models|canary`` report every figure the acceptances name (no
+timing asserts)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from typing import Any
 
 import pytest
 
-from harness.bench import DOOR_RATIOS
+from harness.bench import DOOR_RATIOS, MODEL_RATIOS
 from harness.cli import main
 
 KEYS = {
@@ -61,3 +64,48 @@ def test_bench_canary_prints_the_stream_figures(
     assert figures["runs"] >= 40  # every case, plus the control twin of each routed
     assert figures["cases_per_s"] > 0
     assert figures["peak_rss_mb"] > 0
+
+
+MODEL_KEYS = {
+    f"{name}_us" for call, bare, _ in MODEL_RATIOS for name in (call, bare)
+} | {ratio for _, _, ratio in MODEL_RATIOS}
+
+
+def test_bench_models_prints_the_sdk_round_trips_against_mock_transport(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("openai")
+    pytest.importorskip("anthropic")
+    assert main(["bench", "models", "--json", "--rounds", "20"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    figures = json.loads(out)
+    assert set(figures) == MODEL_KEYS | {"tools", "rounds"}
+    assert {"chat_vs_bare_chat", "messages_stream_vs_bare_messages_stream"} <= set(
+        figures
+    )
+    assert all(figures[k] > 0 for k in MODEL_KEYS)
+    assert figures["rounds"] == 20
+    assert figures["tools"] > 1  # every tool of the run, as env.tools.specs() gives
+    for call, bare, ratio in MODEL_RATIOS:
+        assert figures[ratio] == pytest.approx(
+            figures[f"{call}_us"] / figures[f"{bare}_us"], abs=0.01
+        )
+
+
+def test_bench_models_without_the_sdks_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    find_spec = importlib.util.find_spec
+
+    def without_sdks(name: str, *args: Any) -> Any:
+        return None if name in ("openai", "anthropic") else find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_sdks)
+    assert main(["bench", "models", "--rounds", "5"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "aqe bench models: neither the openai nor the anthropic SDK is installed\n"
+        "    fix: pip install openai anthropic\n"
+    )

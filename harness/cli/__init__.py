@@ -27,7 +27,13 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _bench(args: argparse.Namespace, extra: list[str]) -> int:
-    from harness.bench import bench_canary, bench_gateway, bench_world, render
+    from harness.bench import (
+        bench_canary,
+        bench_gateway,
+        bench_models,
+        bench_world,
+        render,
+    )
 
     if extra:
         sys.stderr.write(f"aqe bench: unexpected arguments: {' '.join(extra)}\n")
@@ -36,6 +42,14 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         results = bench_world(runs=min(args.rounds, 500))
     elif args.target == "canary":
         results = bench_canary(cases=args.cases)
+    elif args.target == "models":
+        from harness.errors import HarnessError
+
+        try:
+            results = bench_models(rounds=min(args.rounds, 500))
+        except HarnessError as err:
+            sys.stderr.write(f"{err}\n")
+            return 2
     else:
         results = bench_gateway(rounds=args.rounds)
     text = json.dumps(results, sort_keys=True) if args.json else render(results)
@@ -284,9 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world", "canary"],
+        choices=["gateway", "world", "canary", "models"],
         help="gateway: the cost of each door; world: building and resetting worlds;"
-        " canary: a stream of generated cases through the kill switch and judge",
+        " canary: a stream of generated cases through the kill switch and judge;"
+        " models: model round trips through the official SDKs (at most 500 rounds)",
     )
     bench.add_argument(
         "--cases", type=int, default=10_000, help="canary: cases in the stream"

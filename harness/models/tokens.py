@@ -20,7 +20,15 @@ def estimate(text: str) -> int:
     return max(1, -(-len(text.encode()) // 4)) if text else 0
 
 
+#: Compact JSON, every character ASCII (so one byte each in UTF-8). Keys are
+#: not sorted: their order does not change the length, which is all that counts.
+#: A body comes from JSON, so it has no cycles to look for.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+
 def prompt_tokens(body: dict[str, Any]) -> int:
-    """The estimated input tokens of a request body."""
+    """The estimated input tokens of a request body: :func:`estimate` of its
+    prompt fields as compact JSON with sorted keys (computed without sorting or
+    encoding: a large request's tools are most of a model call's cost here)."""
     parts = [body[f] for f in PROMPT_FIELDS if body.get(f) not in (None, "", [])]
-    return estimate(json.dumps(parts, sort_keys=True, separators=(",", ":")))
+    return max(1, -(-len(_COMPACT.encode(parts)) // 4))
