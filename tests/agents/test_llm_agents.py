@@ -7,6 +7,9 @@ same seed, here or in its own process."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -380,3 +383,45 @@ def test_a_run_in_its_own_process_gives_the_same_bytes(
     assert (here.sandbox, there.sandbox) == ("none", "kernel")
     assert there.passed is here.passed is (model is None)
     assert trace_bytes(there) == trace_bytes(here)
+
+
+#: Two of the README's commands (each starts a session, so not all of them): a
+#: flawed model given with --aqe-model, and a flawed loop with its scenario's model.
+README_COMMANDS = [
+    (
+        "llm_refund_ambiguous_timeout",
+        "llm_refunds:careful_agent",
+        "llm_refunds:naive_model",
+        "idempotency",
+    ),
+    ("llm_refund_ambiguous_timeout", "llm_refunds:retrying_agent", None, "idempotency"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "agent", "model", "oracle"),
+    README_COMMANDS,
+    ids=[
+        f"{a.split(':')[1]}-{m and m.split(':')[1]}" for _, a, m, _ in README_COMMANDS
+    ],
+)
+def test_aqe_run_with_a_flawed_model_or_loop_fails_its_oracle(
+    name: str, agent: str, model: str | None, oracle: str, tmp_path: Path
+) -> None:
+    """``aqe run … --agent … [--aqe-model …]``: --aqe-model wins over the
+    scenario's own careful model."""
+    command = [
+        sys.executable, "-c", "import sys; from harness.cli import main; sys.exit(main())",
+        "run", f"scenarios/llm/{name}.yaml", "--agent", f"harness.agents.{agent}",
+        *(["--aqe-model", f"harness.agents.{model}"] if model else []),
+        "--report-dir", str(tmp_path), "-q",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "latest" / "summary.json").read_text())
+    (result,) = summary["results"]
+    assert result["scores"][oracle] is False
+    assert f"[block] {oracle}: " in done.stdout
