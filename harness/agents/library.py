@@ -3,7 +3,10 @@ to the careful reference agent of its workflow.
 
 A library scenario names its workflow in its task input (``workflow: renewals``);
 the workflow's agents live in ``harness.agents.<workflow>``, which defines
-``careful_agent`` and flawed variants. Tasks without a workflow are refunds.
+``careful_agent`` and flawed variants. Tasks without a workflow are refunds. The
+LLM agents' workflows (``llm_refunds``, ``llm_access``, ``llm_knowledge``) also
+define scripted models; their scenarios name ``careful_model`` as their own
+``model:``.
 
     aqe run scenarios --agent harness.agents.library:careful_agent
 """

@@ -1,6 +1,7 @@
 """The function-call door: the same operations as tools an LLM can call.
 
-``specs(format=...)`` renders each operation's JSON Schema contract as an OpenAI,
+``specs(format=...)`` renders each operation's JSON Schema contract as an OpenAI
+(Chat Completions, or ``responses``: the Responses API's function tools),
 Anthropic or MCP tool definition; ``call(name, **args)`` goes through the same
 gateway path as HTTP. Operations that accept an idempotency key take it as the
 ``idempotency_key`` argument.
@@ -24,8 +25,8 @@ from harness.errors import (
 )
 from harness.gateway.core import Gateway, ToolRequest, Transport
 
-SpecFormat = Literal["openai", "anthropic", "mcp"]
-_FORMATS = ("openai", "anthropic", "mcp")
+SpecFormat = Literal["openai", "responses", "anthropic", "mcp"]
+_FORMATS = ("openai", "responses", "anthropic", "mcp")
 
 _IDEMPOTENCY_KEY = {
     "type": "string",
@@ -63,6 +64,14 @@ def tool_spec(op: Operation, fmt: str) -> dict[str, Any]:
                 "parameters": _parameters(op),
             },
         }
+    if fmt == "responses":  # flat, and ``strict`` is required: the contracts are not
+        return {  # in strict mode's subset (optional fields, open objects)
+            "type": "function",
+            "name": op.name,
+            "description": description,
+            "parameters": _parameters(op),
+            "strict": False,
+        }
     if fmt == "anthropic":
         return {
             "name": op.name,
@@ -97,7 +106,8 @@ class Tools:
         return tuple(sorted(self._ops))
 
     def specs(self, format: SpecFormat = "openai") -> list[dict[str, Any]]:
-        """Every tool as a definition for ``format``: openai, anthropic or mcp."""
+        """Every tool as a definition for ``format``: openai (Chat Completions),
+        responses (the Responses API), anthropic or mcp."""
         return [tool_spec(self._ops[name], format) for name in self.names]
 
     def call(self, name: str, /, **args: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The function-call door: specs in three formats, calls through the same gateway."""
+"""The function-call door: specs in four formats, calls through the same gateway."""
 
 from __future__ import annotations
 
@@ -46,14 +46,37 @@ def test_anthropic_and_mcp_specs_carry_the_same_schema(setup: RunSetup) -> None:
         s["name"]: s["input_schema"] for s in setup.tools.specs(format="anthropic")
     }
     mcp = {s["name"]: s["inputSchema"] for s in setup.tools.specs(format="mcp")}
-    assert openai == anthropic == mcp
+    responses = {
+        s["name"]: s["parameters"] for s in setup.tools.specs(format="responses")
+    }
+    assert openai == anthropic == mcp == responses
+
+
+def test_responses_specs_are_the_responses_apis_flat_function_tools(
+    setup: RunSetup,
+) -> None:
+    chat = next(
+        s for s in setup.tools.specs(format="openai")
+        if s["function"]["name"] == "create_refund"
+    )  # fmt: skip
+    (refund,) = [
+        s for s in setup.tools.specs(format="responses") if s["name"] == "create_refund"
+    ]
+    assert refund == {
+        "type": "function",
+        "name": "create_refund",
+        "description": chat["function"]["description"],
+        "parameters": chat["function"]["parameters"],
+        "strict": False,
+    }
 
 
 def test_an_unknown_spec_format_says_which_exist(setup: RunSetup) -> None:
     with pytest.raises(HarnessError) as info:
         tool_spec(setup.tools._ops["create_refund"], "gemini")
     assert str(info.value) == (
-        "unknown tool spec format 'gemini'\n    fix: use one of openai, anthropic, mcp"
+        "unknown tool spec format 'gemini'\n    fix: use one of openai, responses, anthropic,"
+        " mcp"
     )
 
 
