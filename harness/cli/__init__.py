@@ -357,10 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tools.add_argument(
         "--format",
-        choices=["markdown", "openai", "anthropic", "mcp"],
+        choices=["markdown", "openai", "responses", "anthropic", "mcp"],
         default="markdown",
-        help="markdown (default): reference docs; openai, anthropic, mcp: one "
-        "JSON array of tool definitions, sorted by name",
+        help="markdown (default): reference docs; openai (Chat Completions),"
+        " responses (OpenAI Responses), anthropic, mcp: one JSON array of tool"
+        " definitions, sorted by name",
     )
     tools.add_argument(
         "--service",

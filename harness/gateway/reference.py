@@ -19,8 +19,14 @@ from fakes.base import FakeService, Operation
 from harness.errors import HarnessError
 from harness.gateway.tools import SpecFormat, tool_spec
 
-ReferenceFormat = Literal["markdown", "openai", "anthropic", "mcp"]
-FORMATS: tuple[ReferenceFormat, ...] = ("markdown", "openai", "anthropic", "mcp")
+ReferenceFormat = Literal["markdown", "openai", "responses", "anthropic", "mcp"]
+FORMATS: tuple[ReferenceFormat, ...] = (
+    "markdown",
+    "openai",
+    "responses",
+    "anthropic",
+    "mcp",
+)
 
 _INTRO = """\
 # Tool reference

@@ -286,7 +286,7 @@ def test_aqe_tools_prints_markdown_naming_every_tool_the_same_twice(aqe: Run) ->
     assert aqe("tools", "--format", "markdown")[1].encode() == first.encode()
 
 
-@pytest.mark.parametrize("fmt", ["openai", "anthropic", "mcp"])
+@pytest.mark.parametrize("fmt", ["openai", "responses", "anthropic", "mcp"])
 def test_aqe_tools_prints_one_json_array_of_every_spec_by_name(
     aqe: Run, fmt: str
 ) -> None:
