@@ -191,6 +191,9 @@ class Kind:
     changes_answer: ClassVar[bool] = False
     #: It changes a successful reply as sent, bytes included (see :meth:`resend`).
     changes_reply: ClassVar[bool] = False
+    #: Whether it acts on model calls (``match: {service: openai}``): a kind that
+    #: rewrites a tool's data has nothing to act on in a model's answer.
+    on_models: ClassVar[bool] = False
 
     @property
     def needs_params(self) -> bool:

@@ -17,6 +17,7 @@ from fakes.base import Operation, same_param
 from harness.faults.kind import Firing, Kind, Target
 from harness.faults.registry import kind_of
 from harness.faults.spec import FaultKind, FaultSpec
+from harness.models.damage import MODEL_SERVICES
 from harness.world.history import EntryType, History
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def _matches(
 ) -> bool:
     m = spec.match
     return (
-        (m.service is None or m.service == op.service)
+        # a model call is hit only by a fault that names its service
+        (m.service == op.service if m.service or op.service in MODEL_SERVICES else True)
         and (m.method is None or m.method.upper() == op.method)
         and (m.tool is None or m.tool == op.name)
         and (m.path is None or _path_matches(m.path, op, params))

@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.faults.kind import Kind, Target
-from harness.faults.registry import registry
+from harness.faults.registry import kind_of, registry
 from harness.models.providers import PROVIDERS
 from harness.policy._checks import catalog as services_by_name
 from harness.policy._checks import pack_problems
@@ -444,6 +444,8 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
             callable_services, (*path, "match"), match.get("service")
         )
         tool = match.get("tool")
+        if service is not None and service.name in _MODEL_NAMES:
+            yield from _model_fault_problems(path, fault)
         services = (
             [service] if service is not None else list(callable_services.values())
         )
@@ -461,6 +463,25 @@ def _service_problems(data: dict[str, Any]) -> Iterator[Problem]:
             yield from _member(path, item, key, service, "collections", "collection")
     yield from pack_problems(data.get("policy"), ("policy",))
     yield from _expectation_names(catalog, _dict(data.get("expect")))
+
+
+_MODEL_NAMES = frozenset(str(p.name) for p in PROVIDERS)
+
+
+def _model_fault_problems(path: JsonPath, fault: dict[str, Any]) -> Iterator[Problem]:
+    """A kind that rewrites a tool's data (drift, injected text, stale data)
+    has nothing to act on in a model's answer: say which kinds do."""
+    name = fault.get("kind")
+    if not isinstance(name, str) or name not in registry().names():
+        return
+    if kind_of(name).on_models:
+        return
+    fits = sorted(n for n in registry().names() if kind_of(n).on_models)
+    yield Problem(
+        path=(*path, "kind"),
+        message=f"{name} faults do not act on model calls",
+        fix=f"on a model, use one of {', '.join(fits)}",
+    )
 
 
 def _expectation_names(

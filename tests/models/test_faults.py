@@ -130,6 +130,36 @@ def test_a_model_fault_on_a_service_that_is_not_a_model_is_a_clear_error() -> No
     )
 
 
+def test_a_kind_that_rewrites_a_tools_data_on_a_model_is_a_clear_error() -> None:
+    drift = {**_fault("schema_drift", "openai"), "rename": {"id": "charge_id"}}
+    with pytest.raises(ScenarioError) as info:
+        small_scenario(faults=[drift])
+
+    assert str(info.value) == (
+        "<scenario small>: faults[0].kind: schema_drift faults do not act on model"
+        " calls\n    fix: on a model, use one of connection_reset, error, latency,"
+        " malformed_arguments, outage, overload, rate_limit, refusal, stream_cut,"
+        " timeout"
+    )
+
+
+def test_a_fault_that_names_no_service_hits_tools_not_the_model() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        openai_chat()  # the run's first call: to the model
+        try:
+            env.tools.call("retrieve_charge", charge=task.input["charge"])
+        except Exception as exc:
+            return AgentResult(status="done", output={"seen": type(exc).__name__})
+        return AgentResult(status="done", output={"seen": "ok"})
+
+    fault = {"id": "f", "kind": "error", "status": 500, "when": {"call": 1}}
+    result = _run([fault], agent)
+
+    assert _outcome(result) == "ToolError"
+    (fired,) = _entries(result, "error")
+    assert fired.value["target"] == "GET /v1/charges/{charge}"
+
+
 def test_an_unknown_service_lists_the_model_providers_too() -> None:
     with pytest.raises(ScenarioError) as info:
         small_scenario(faults=[_fault("error", "opneai", status=500)])

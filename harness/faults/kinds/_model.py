@@ -20,6 +20,7 @@ class ModelAnswerKind(Kind):
 
     generic: ClassVar[bool] = False  # a run needs a model for it to hit anything
     changes_reply: ClassVar[bool] = True
+    on_models: ClassVar[bool] = True
 
     def can_hit(self, op: Operation) -> bool:
         return op.service in MODEL_SERVICES

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 @register
 class ConnectionReset(Kind):
     name = "connection_reset"
+    on_models = True
     summary = "the connection drops, before or after the effect commits"
     order = 40
     doc_params = "`commit: before\\|after`"

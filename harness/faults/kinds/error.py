@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 @register
 class Error(Kind):
     name = "error"
+    on_models = True
     summary = "an error status, with an optional body and Retry-After"
     order = 30
     doc_params = "`status`, `retry_after`, `body`"

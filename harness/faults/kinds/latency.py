@@ -51,6 +51,7 @@ DISTRIBUTION: Mapping[str, Any] = {
 @register
 class Latency(Kind):
     name = "latency"
+    on_models = True
     summary = "a slow answer: fixed, or drawn from a seeded distribution"
     order = 10
     doc_params = (

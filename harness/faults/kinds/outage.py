@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 @register
 class Outage(Kind):
     name = "outage"
+    on_models = True
     summary = "the service is down for a window of simulated time"
     order = 50
     doc_params = "`for`, `status`"

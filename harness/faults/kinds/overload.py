@@ -22,6 +22,7 @@ class Overload(Kind):
     (Anthropic 529 ``overloaded_error``, OpenAI 503 ``server_error``, a fake 503)."""
 
     name = "overload"
+    on_models = True
     summary = (
         "the service is overloaded: its own overload status (Anthropic 529"
         " overloaded_error, OpenAI and the fakes 503)"

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 @register
 class RateLimit(Kind):
     name = "rate_limit"
+    on_models = True
     summary = "a token bucket per caller; 429 with Retry-After when it is empty"
     order = 60
     doc_params = "`limit`, `per`"

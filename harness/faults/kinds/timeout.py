@@ -23,6 +23,7 @@ DELAYED_COMMIT = 60.0
 @register
 class Timeout(Kind):
     name = "timeout"
+    on_models = True
     summary = "no answer; the effect commits before, after or later than the timeout"
     order = 20
     doc_params = "`commit: before\\|after\\|delayed`, `after`, `delay`"
