@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -84,6 +85,17 @@ def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentRe
     """The Chat Completions tool-calling loop, as the SDK's docs show it; streamed when
     ``stream`` (or the task input's ``stream``) is true."""
     stream = stream or bool(task.input.get("stream"))
+    return _loop(task, env, stream=stream, run=run_tool)
+
+
+def _loop(
+    task: Task,
+    env: AgentEnv,
+    *,
+    stream: bool,
+    run: Callable[[AgentEnv, str, dict[str, Any]], str],
+) -> AgentResult:
+    """The loop: ask the model, run the tools it calls (with ``run``), repeat."""
     client = openai.OpenAI()
     tools: Any = _tool_specs(env, TOOLS, "openai")
     messages: list[Any] = [
@@ -109,7 +121,7 @@ def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentRe
             if tool_call.type != "function":
                 continue
             arguments = json.loads(tool_call.function.arguments)
-            output = run_tool(env, tool_call.function.name, arguments)
+            output = run(env, tool_call.function.name, arguments)
             messages.append(
                 {"role": "tool", "tool_call_id": tool_call.id, "content": output}
             )
@@ -253,29 +265,7 @@ def retrying_agent(task: Task, env: AgentEnv) -> AgentResult:
     The flaw is the loop's: the careful model's key is replaced, and the model
     never sees the timeout it would have checked -> ``idempotency`` (the refund
     lands twice; and ``outcome``, which counts one)."""
-    client = openai.OpenAI()
-    tools: Any = _tool_specs(env, TOOLS, "openai")
-    messages: list[Any] = [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": prompt(task)},
-    ]
-    for _ in range(MAX_TURNS):
-        completion = client.chat.completions.create(
-            model=MODEL, messages=messages, tools=tools
-        )
-        message = completion.choices[0].message
-        if not message.tool_calls:
-            return _finished(message.content or "")
-        messages.append(message.model_dump(exclude_none=True))
-        for tool_call in message.tool_calls:
-            if tool_call.type != "function":
-                continue
-            arguments = json.loads(tool_call.function.arguments)
-            output = _run_with_retries(env, tool_call.function.name, arguments)
-            messages.append(
-                {"role": "tool", "tool_call_id": tool_call.id, "content": output}
-            )
-    return AgentResult(status="failed", summary=f"no answer in {MAX_TURNS} turns")
+    return _loop(task, env, stream=False, run=_run_with_retries)
 
 
 def _run_with_retries(env: AgentEnv, name: str, arguments: dict[str, Any]) -> str:
