@@ -113,6 +113,10 @@ class ModelProvider(FakeService):
                 "tokens_in": tokens_in,
                 "tokens_out": tokens_out,
                 "cost_usd": prices().cost(call.model, tokens_in, tokens_out),
+                "latency_s": self.latency,
+                # the request is the call's invoke entry; this is what came back
+                # (streamed or not, the whole answer)
+                "response": body,
             },
         )
         if stream is None:

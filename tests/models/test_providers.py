@@ -172,6 +172,15 @@ def test_a_careful_model_passes_and_a_naive_one_refunds_twice(
     assert all(h.value["stream"] is stream for h in calls)
     assert all(h.value["tokens_in"] > 0 for h in calls)
     assert all(h.value["cost_usd"] > 0 for h in calls)
+    assert all(h.value["latency_s"] == 0.5 for h in calls)
+    # the whole answer, as the script gave it (streamed or not), with its usage
+    assert all(h.value["response"]["usage"] for h in calls)
+    (invoke,) = [
+        h
+        for h in careful.world.history
+        if h.call == calls[0].call and h.type == "invoke"
+    ]
+    assert invoke.value["params"]["messages"]  # the request, on the call's invoke
     charge = naive.task.input["charge"]
     refunds = naive.world.service("payments").query("refunds", {"charge": charge})
     assert len(refunds) == 2  # the naive model's retry refunded twice
