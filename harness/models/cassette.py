@@ -22,7 +22,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +56,26 @@ class Exchange:
     request: Mapping[str, Any]
     status: int
     response: Mapping[str, Any]
+    #: The answer's headers an SDK acts on (``retry-after``), when it had any.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return request_key(self.provider, self.endpoint, self.request)
 
     def to_line(self) -> str:
+        line = {
+            "key": self.key,
+            "provider": self.provider,
+            "endpoint": self.endpoint,
+            "request": self.request,
+            "status": self.status,
+            "response": self.response,
+        }
+        if self.headers:
+            line["headers"] = dict(self.headers)
         return json.dumps(
-            {
-                "key": self.key,
-                "provider": self.provider,
-                "endpoint": self.endpoint,
-                "request": self.request,
-                "status": self.status,
-                "response": self.response,
-            },
+            line,
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -205,12 +210,18 @@ def _read_line(path: Path, number: int, line: str) -> Exchange:
         raise HarnessError(f"{where}: the exchange has no {', '.join(missing)}\n{fix}")
     if not isinstance(raw["request"], dict) or not isinstance(raw["response"], dict):
         raise HarnessError(f"{where}: request and response are objects\n{fix}")
+    headers = raw.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise HarnessError(f"{where}: headers are an object of strings\n{fix}")
     exchange = Exchange(
         provider=str(raw["provider"]),
         endpoint=str(raw["endpoint"]),
         request=raw["request"],
         status=int(raw["status"]),
         response=raw["response"],
+        headers=headers,
     )
     if raw.get("key") not in (None, exchange.key):
         raise HarnessError(

@@ -160,7 +160,7 @@ class ModelProvider(FakeService):
                 )
             except NoRecordedAnswer as exc:
                 raise _Failed("model_no_recorded_answer", str(exc)) from None
-            return recorded.status, dict(recorded.response), {}
+            return recorded.status, dict(recorded.response), dict(recorded.headers)
         if model.upstream is not None:
             try:
                 got = model.upstream.ask(call)
@@ -176,6 +176,7 @@ class ModelProvider(FakeService):
                         request=secrets.redact_json(canonical(call.body)),
                         status=got.status,
                         response=body,
+                        headers=got.headers if got.status != 200 else {},
                     )
                 )
             return got.status, body, got.headers if got.status != 200 else {}

@@ -24,16 +24,20 @@ ENDPOINTS = {
 class ProviderServer:
     """What the server was asked, and by whom."""
 
-    def __init__(self, script: Script, key: str) -> None:
+    def __init__(self, script: Script, key: str, rate_limited: int = 0) -> None:
         self.script, self.key = script, key
+        #: Answer this many first requests with a 429 (``retry-after: 7``).
+        self.rate_limited = rate_limited
         self.requests: list[dict[str, Any]] = []
         self.keys: list[str] = []
         self.url = ""
 
 
 @contextmanager
-def provider_server(script: Script, *, key: str) -> Iterator[ProviderServer]:
-    state = ProviderServer(script, key)
+def provider_server(
+    script: Script, *, key: str, rate_limited: int = 0
+) -> Iterator[ProviderServer]:
+    state = ProviderServer(script, key, rate_limited)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -47,19 +51,25 @@ def provider_server(script: Script, *, key: str) -> Iterator[ProviderServer]:
             if given != state.key:
                 self._send(401, {"error": {"message": "bad key", "type": "auth"}})
                 return
+            if len(state.requests) <= state.rate_limited:
+                slow = {"error": {"message": "slow down", "type": "requests"}}
+                self._send(429, slow, {"retry-after": "7"})
+                return
             call = ModelCall(
                 provider=provider,  # type: ignore[arg-type]
                 endpoint=endpoint,  # type: ignore[arg-type]
                 body=body,
                 seed=0,
-                index=len(state.requests) - 1,
+                index=len(state.requests) - 1 - state.rate_limited,
             )
             answer, _ = complete(call, state.script(call))
             self._send(200, answer)
 
-        def _send(self, status: int, body: dict[str, Any]) -> None:
+        def _send(self, status: int, body: dict[str, Any], headers: Any = None) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()

@@ -6,6 +6,7 @@ kept out of every file."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import sys
 from pathlib import Path
@@ -95,6 +96,37 @@ def test_a_recorded_run_replays_byte_for_byte_without_the_provider(
     for text in (cassette.read_text(), trace_bytes(recorded).decode()):
         assert USER_KEY not in text
         assert recorded.task.input["charge"] in text  # the exchange is there
+
+
+def test_a_recorded_rate_limit_replays_with_its_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", USER_KEY)
+    cassette = tmp_path / "run.jsonl"
+    with provider_server(careful_model, key=USER_KEY, rate_limited=1) as server:
+        recorded = run_scenario(
+            _scenario(False),
+            openai_agent,
+            seed=1,
+            model=ModelSource(
+                mode="record", cassette=cassette, upstream={"openai": server.url}
+            ),
+        )
+    assert len(server.requests) == 4  # the 429, then the three answers
+    first = json.loads(cassette.read_text().splitlines()[0])
+    assert (first["status"], first["headers"]) == (429, {"retry-after": "7"})
+
+    replayed = run_scenario(
+        _scenario(False),
+        openai_agent,
+        seed=1,
+        model=ModelSource(mode="replay", cassette=cassette),
+    )
+
+    assert replayed.passed, replayed.failed_oracles
+    assert trace_bytes(replayed) == trace_bytes(recorded)
+    asked = [h.time for h in replayed.world.history if h.type == "invoke"]
+    assert asked[1] - asked[0] == pytest.approx(7.5)  # the answer's 0.5 s, then 7 s
 
 
 def test_a_changed_prompt_has_no_recorded_answer_and_shows_the_difference(
