@@ -283,7 +283,8 @@ def choose(
             f" {scenario!r} has no file to put it beside\n"
             "    fix: load the scenario from a file, or give it model: {cassettes: DIR}"
         )
-    return ModelSource(mode=mode, script=script, cassette=cassette, upstream=upstreams)
+    kept = cassette if mode in ("replay", "record") else None
+    return ModelSource(mode=mode, script=script, cassette=kept, upstream=upstreams)
 
 
 def for_scenario(
@@ -335,3 +336,10 @@ def for_scenario(
         seed=seed,
         upstream=upstream,
     )
+
+
+def own_model(scenario: Any) -> ModelSource | None:
+    """The scenario's own scripted model (its ``model:`` script or turns), for
+    runs that make their own scenarios (fuzz, canary): no cassette, no live
+    provider."""
+    return for_scenario(scenario, agent="", seed=0, mode="scripted")

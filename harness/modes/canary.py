@@ -267,6 +267,7 @@ def run_canary(
     keep_outcomes: bool = False,
 ) -> CanaryReport:
     """Run the stream (see the module docstring)."""
+    from harness.models.source import own_model
     from harness.run import agent_name, run_scenario
 
     if not templates:
@@ -299,6 +300,7 @@ def run_canary(
             seed=seed,
             wall_timeout=config.wall_timeout,
             isolation=config.isolation,
+            model=own_model(scenario),
         )
         if arm is Arm.CANDIDATE:
             redact = result.world.secrets.redact

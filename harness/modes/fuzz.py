@@ -29,6 +29,7 @@ from hypothesis.errors import NoSuchExample
 
 from harness.errors import HarnessError
 from harness.files import write_atomic
+from harness.models.source import own_model
 from harness.run import RunResult, agent_name, run_scenario, run_seed
 from harness.runtime.session import Isolation
 from harness.scenario.loader import SCHEMA_PATH, load_scenario, scenario_from_dict
@@ -80,7 +81,11 @@ def fuzz(
     name = f"{scenario.name}_fuzz_{_short(agent_spec or agent_name(agent))}"
     seed = run_seed(session_seed, name)
     baseline = run_scenario(
-        scenario.with_faults(()), agent, seed=seed, isolation=isolation
+        scenario.with_faults(()),
+        agent,
+        seed=seed,
+        isolation=isolation,
+        model=own_model(scenario),
     )
     if not baseline.passed:
         return FuzzOutcome(
@@ -115,7 +120,10 @@ def fuzz(
     target = out / f"{name}.yaml"
     text = _render(data, name, plan, result, failed, target, agent_spec, session_seed)
     write_atomic(target, text.encode())
-    again = run_scenario(load_scenario(target), agent, seed=seed, isolation=isolation)
+    written = load_scenario(target)
+    again = run_scenario(
+        written, agent, seed=seed, isolation=isolation, model=own_model(written)
+    )
     if _failing(again, wanted) != failed:
         raise HarnessError(  # pragma: no cover - a determinism bug in the harness
             f"{target}: the written scenario did not reproduce the failure"
@@ -163,6 +171,7 @@ def _run(
         agent,
         seed=seed,
         isolation=isolation,
+        model=own_model(scenario),
     )
 
 
