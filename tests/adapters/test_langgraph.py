@@ -26,6 +26,7 @@ from langchain_core.tools import BaseTool
 from harness import RunResult, load_scenario, run_scenario
 from harness.adapters import langchain as adapter
 from harness.agents import langgraph_refunds, library, llm_refunds
+from harness.agents._llm import conversation
 from harness.errors import HarnessError
 from harness.isolation import ProcessIsolation
 from harness.reporting.trace import trace_bytes
@@ -224,3 +225,41 @@ def test_the_adapter_says_which_extra_to_install_when_langchain_is_missing(
         "harness.adapters.langchain needs langchain-core, which is not installed ("
     )
     assert fix == "    fix: pip install 'aqe-harness[langgraph]'"
+
+
+def test_parallel_tool_calls_reach_the_gateway_in_the_models_order() -> None:
+    """ToolNode maps one turn's calls over its executor; inline, they come in the
+    model's order, and the gateway (not the tool's schema) rejects a bad one."""
+    sent: list[Any] = []
+
+    def model(call: Any) -> dict[str, Any]:
+        sent.append(call.body)
+        if call.index > 0:
+            return call.text("Done.")
+        charge = {"charge": conversation(call).request["charge"]}
+        return call.tool_calls(
+            [
+                ("list_refunds", charge),
+                ("retrieve_charge", charge),
+                ("retrieve_charge", {**charge, "expand": "everything"}),
+            ]
+        )
+
+    result = run_scenario(
+        scenario(), langgraph_refunds.careful_agent, seed=0, model=model
+    )
+
+    invoked = [h.f for h in result.world.history if h.type == "invoke"]
+    assert invoked[0] == "create_chat_completion"
+    assert invoked[1:4] == ["list_refunds", "retrieve_charge", "retrieve_charge"]
+    answers = [
+        json.loads(m["content"]) for m in sent[1]["messages"] if m["role"] == "tool"
+    ]
+    assert answers[0]["object"] == "list"
+    assert answers[1]["object"] == "charge"
+    assert answers[2] == {
+        "error": {
+            "message": "retrieve_charge failed with 400: Received unknown parameter: expand",
+            "status": 400,
+        }
+    }
