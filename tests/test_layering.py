@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "harness.policy": 3,
     "harness.runtime": 3,
     "harness.scenario": 3,
+    "harness.adapters": 4,
     "harness.agents": 4,
     "harness.isolation": 4,
     "harness.run": 4,

@@ -1,0 +1,5 @@
+"""Adapters: ``env.tools`` in the shapes agent frameworks take, each an optional
+extra (``pip install 'aqe-harness[langgraph]'`` for :mod:`.langchain`).
+
+An adapter only wraps: every call it makes is ``env.tools.call``, the one
+gateway path, with the run's contracts, policy, faults and history."""
