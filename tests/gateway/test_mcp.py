@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -400,18 +401,27 @@ def test_aqe_mcp_writes_only_mcp_messages_on_stdout(tmp_path: Path) -> None:
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     ]
     params = _server(tmp_path)
-    done = subprocess.run(
+    lines = []
+    with subprocess.Popen(
         [params.command, *params.args],
-        input="".join(json.dumps(m) + "\n" for m in messages),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-
-    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    ) as server:
+        assert server.stdin is not None
+        assert server.stdout is not None
+        for message in messages:  # as a client does: each answer before the next
+            server.stdin.write(json.dumps(message) + "\n")
+            server.stdin.flush()
+            if "id" in message:
+                lines.append(server.stdout.readline())
+        rest, stderr = server.communicate(timeout=120)  # closes stdin: EOF
+    done = subprocess.CompletedProcess(server.args, server.returncode, rest, stderr)
+    assert rest == ""
+    answers = [json.loads(line) for line in lines]
     assert [a["id"] for a in answers] == [1, 2]
     assert all(a["jsonrpc"] == "2.0" and "result" in a for a in answers)
     assert len(answers[1]["result"]["tools"]) >= 20
@@ -462,3 +472,19 @@ def test_without_the_sdk_env_mcp_and_aqe_mcp_say_how_to_get_it(
         " halted; None in sys.modules)\n"
         "    fix: pip install 'aqe-harness[mcp]' (the mcp package, 2.3 or later)\n"
     )
+
+
+def test_the_readme_mcp_agent_passes_the_ambiguous_timeout() -> None:
+    text = (ROOT / "README.md").read_text()
+    (code,) = re.findall(
+        r"```python\n(async def mcp_refund_agent\(task, env\):\n.*?)```", text, re.S
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+
+    result = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), namespace["mcp_refund_agent"]
+    )
+
+    assert result.passed, result.scores
+    assert [e.operation for e in result.world.ledger] == ["create_refund"]
