@@ -488,3 +488,22 @@ def test_the_readme_mcp_agent_passes_the_ambiguous_timeout() -> None:
 
     assert result.passed, result.scores
     assert [e.operation for e in result.world.ledger] == ["create_refund"]
+
+
+async def _impatient(task: Task, env: AgentEnv) -> AgentResult:
+    async with env.mcp(read_timeout_seconds=10) as session:
+        refund = {"charge": task.input["charge"], "amount": 1200}
+        try:
+            await session.call_tool("create_refund", refund)
+        except MCPError as exc:
+            return AgentResult(status="failed", summary=f"{exc.error.code} {exc}")
+    return AgentResult(status="done")
+
+
+def test_a_client_read_timeout_shorter_than_the_tool_is_the_sdk_s_own_timeout() -> None:
+    result = run_scenario(payments_scenario("refund_ambiguous_timeout"), _impatient)
+
+    assert result.agent_result == AgentResult(
+        status="failed", summary="-32001 Request 'tools/call' timed out"
+    )
+    assert result.world.clock.now == 30.0  # the fault's 30 s, in simulated time
