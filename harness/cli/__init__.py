@@ -1,7 +1,8 @@
 """The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe
 validate`` (check files), ``aqe new scenario``, ``aqe fuzz`` (search for a
-breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference), and the
-report commands ``aqe compare``, ``replay``, ``report`` and ``rescore``."""
+breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference), ``aqe
+mcp`` (a run's tools over MCP on stdio), and the report commands ``aqe
+compare``, ``replay``, ``report`` and ``rescore``."""
 
 from __future__ import annotations
 
@@ -69,6 +70,20 @@ def _tools(args: argparse.Namespace, extra: list[str]) -> int:
         return 2
     sys.stdout.write(render(services, args.format))
     return 0
+
+
+def _mcp(args: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        from harness.cli.mcp import command
+    except ImportError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in ("mcp", "mcp_types"):
+            raise
+        sys.stderr.write(
+            f"aqe mcp: the MCP SDK does not import here ({exc})\n"
+            "    fix: pip install 'aqe-harness[mcp]' (the mcp package, 2.3 or later)\n"
+        )
+        return 2
+    return command(args, extra)
 
 
 def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
@@ -201,6 +216,63 @@ examples:
   aqe tools --format openai                   one JSON array of OpenAI tools
   aqe tools --format mcp --service tickets    MCP tool definitions
 """
+
+
+#: The name traces give an ``aqe mcp`` client when ``--agent-name`` does not.
+MCP_AGENT = "mcp:stdio-client"
+
+_MCP_HELP = """\
+Serve one run's simulated tools over MCP on stdin/stdout until the client
+disconnects: the world pytest builds for the scenario and session seed, with
+its faults, policy and history; the client is the agent. Only MCP traffic goes
+to stdout; the verdict goes to stderr once the client has gone.
+
+The task goes to --task-file before serving (and is the server's instructions);
+the client may write its result ({"status": "done", "summary": ...}) to
+--result-file before it disconnects. Simulated time moves only with tool calls.
+
+exit status: 0 the run passed, 1 it failed an oracle, 2 the input was wrong.
+
+example (the server command of an MCP client):
+  aqe mcp --scenario scenarios/payments/refund_ambiguous_timeout.yaml \\
+      --task-file task.json --result-file result.json --trace trace.jsonl
+"""
+
+
+def _add_mcp_command(sub: Any) -> None:
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve a run's tools over MCP on stdio (the client is the agent)",
+        description=_MCP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mcp.add_argument("--scenario", required=True, metavar="FILE")
+    mcp.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the session seed, as --aqe-seed (default 0)",
+    )
+    mcp.add_argument(
+        "--agent-name",
+        default=MCP_AGENT,
+        metavar="NAME",
+        help=f"the agent's name in the trace (default {MCP_AGENT})",
+    )
+    mcp.add_argument(
+        "--task-file",
+        metavar="PATH",
+        help="write the task (JSON: input, instructions, scenario, seed) here first",
+    )
+    mcp.add_argument(
+        "--result-file",
+        metavar="PATH",
+        help="the client's result (JSON: status, summary), read once it disconnects",
+    )
+    mcp.add_argument(
+        "--trace", metavar="PATH", help="write the run's trace (JSONL) here"
+    )
+    mcp.set_defaults(func=_mcp)
 
 
 def _reporting(args: argparse.Namespace, extra: list[str]) -> int:
@@ -372,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these services (repeatable; default: every registered service)",
     )
     tools.set_defaults(func=_tools)
+    _add_mcp_command(sub)
     _add_report_commands(sub)
     return parser
 

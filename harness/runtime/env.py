@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.errors import HarnessError
+
 if TYPE_CHECKING:
     import httpx
+    from mcp import ClientSession
 
     from harness.gateway.tools import Tools
 
@@ -66,10 +70,33 @@ class AgentEnv:
 
     ``http``/``ahttp`` are httpx clients that send the agent's credential; during a
     run *every* httpx client reaches only the simulation. ``tools`` is the
-    function-calling view of the same operations.
+    function-calling view of the same operations; :meth:`mcp` serves them over
+    MCP.
     """
 
     http: httpx.Client
     ahttp: httpx.AsyncClient
     tools: Tools
     identity: Identity
+
+    def mcp(self, **session_options: Any) -> AbstractAsyncContextManager[ClientSession]:
+        """``async with env.mcp() as session``: an initialized ``mcp.ClientSession``
+        whose server lists and calls ``env.tools`` (:mod:`harness.gateway.mcp`),
+        in this event loop; ``session_options`` go to ``ClientSession``. A sync
+        agent runs its MCP code with ``asyncio.run`` (the run's loop is on the
+        simulated clock there too)."""
+        try:
+            from harness.gateway.mcp import client_session
+        except ImportError as exc:
+            if exc.name is None or exc.name.partition(".")[0] not in MCP_MODULES:
+                raise
+            raise HarnessError(
+                f"env.mcp() needs the MCP SDK, which does not import here ({exc})"
+                "\n    fix: pip install 'aqe-harness[mcp]' (the mcp package, 2.3 or"
+                " later)"
+            ) from None
+        return client_session(self.tools, **session_options)
+
+
+#: The modules the MCP SDK is made of (a missing one means: not installed).
+MCP_MODULES = ("mcp", "mcp_types")
