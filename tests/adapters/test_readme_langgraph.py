@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import textwrap
-from typing import Any
-
 import pytest
 
-from harness import run_scenario
-from harness.models.turns import Turns
-from harness.scenario.loader import parse_scenario
-from tests.conftest import PAYMENTS, ROOT
+from tests.models.test_readme_llm import assert_refunded_once, run_readme_agent
 
 pytest.importorskip(
     "langgraph", reason="the langgraph extra is not installed (aqe-harness[langgraph])"
@@ -19,23 +12,6 @@ pytest.importorskip(
 
 
 def test_the_readme_langgraph_agent_passes() -> None:
-    text = (ROOT / "README.md").read_text()
-    (code,) = re.findall(
-        r"```python\n(from langchain_openai import ChatOpenAI\n.*?)```", text, re.S
-    )
-    (turns,) = re.findall(r"```yaml\n(\s*model:\n\s*turns:.*?)```", text, re.S)
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    source = (PAYMENTS / "refund_ok.yaml").read_text() + textwrap.dedent(turns)
-    scenario = parse_scenario(source, PAYMENTS / "refund_ok.yaml")
-    assert scenario.model is not None
-    assert scenario.model.turns is not None
+    result = run_readme_agent("from langchain_openai import ChatOpenAI\n")
 
-    result = run_scenario(
-        scenario, namespace["agent"], seed=3, model=Turns(scenario.model.turns)
-    )
-
-    assert result.passed, result.scores
-    assert result.agent_result is not None
-    assert result.agent_result.summary == "Refunded."
-    assert [e.operation for e in result.world.ledger] == ["create_refund"]
+    assert_refunded_once(result)
