@@ -20,7 +20,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import HarnessError, ToolAmbiguousError, ToolError
+from harness.errors import HarnessError, ToolError
+from harness.gateway.tools import error_text
 from harness.runtime.env import AgentEnv
 
 if TYPE_CHECKING:
@@ -73,15 +74,6 @@ def _caller(env: AgentEnv, name: str) -> Callable[..., str]:
 
     call.__name__ = name
     return call
-
-
-def error_text(exc: ToolError) -> str:
-    """A tool's error as the model reads it: its message, and its HTTP status
-    when one came back (none: the call may or may not have taken effect)."""
-    error: dict[str, Any] = {"message": str(exc)}
-    if not isinstance(exc, ToolAmbiguousError):
-        error["status"] = exc.status
-    return json.dumps({"error": error})
 
 
 __all__ = ["EXTRA", "error_text", "tools"]

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.agents._careful import await_decision
-from harness.errors import ToolAmbiguousError, ToolError
-from harness.gateway.tools import SpecFormat
+from harness.errors import ToolError
+from harness.gateway.tools import SpecFormat, error_text
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, Task
 
@@ -72,16 +72,7 @@ def run_tool(env: AgentEnv, name: str, arguments: Mapping[str, Any]) -> str:
             return json.dumps(_wait_for_approval(env, str(arguments["approval"])))
         return json.dumps(env.tools.call(name, **arguments))
     except ToolError as exc:
-        return error_output(exc)
-
-
-def error_output(exc: ToolError) -> str:
-    """A tool's error as the model reads it: its message, and its HTTP status
-    when one came back (none: the call may or may not have taken effect)."""
-    error: Json = {"message": str(exc)}
-    if not isinstance(exc, ToolAmbiguousError):
-        error["status"] = exc.status
-    return json.dumps({"error": error})
+        return error_text(exc)
 
 
 def _wait_for_approval(env: AgentEnv, approval: str) -> Any:

@@ -40,12 +40,12 @@ from harness.agents._llm import (
     Conversation,
     Step,
     conversation,
-    error_output,
     prompt,
     run_tool,
 )
 from harness.agents._llm import tool_specs as _tool_specs
 from harness.errors import ToolError, ToolTimeout
+from harness.gateway.tools import error_text
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
 
@@ -277,7 +277,7 @@ def _run_with_retries(env: AgentEnv, name: str, arguments: dict[str, Any]) -> st
         except ToolTimeout:
             continue
         except ToolError as exc:
-            return error_output(exc)
+            return error_text(exc)
     return run_tool(env, name, arguments)
 
 

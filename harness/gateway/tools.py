@@ -10,6 +10,7 @@ gateway path as HTTP. Operations that accept an idempotency key take it as the
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from fakes.base import FakeService, Operation
 from fakes.table import json_copy
 from harness.errors import (
     HarnessError,
+    ToolAmbiguousError,
     ToolConnectionError,
     ToolError,
     ToolMalformedResponse,
@@ -156,3 +158,13 @@ def _error_message(name: str, status: int, body: Mapping[str, Any]) -> str:
     error = body.get("error")
     message = error.get("message") if isinstance(error, Mapping) else None
     return f"{name} failed with {status}: {message or body}"
+
+
+def error_text(exc: ToolError) -> str:
+    """A tool's error as a model reads it (an LLM agent's tool result): its
+    message, and its HTTP status when one came back (none: the call may or may
+    not have taken effect)."""
+    error: dict[str, Any] = {"message": str(exc)}
+    if not isinstance(exc, ToolAmbiguousError):
+        error["status"] = exc.status
+    return json.dumps({"error": error})
