@@ -281,7 +281,8 @@ def choose(
         raise ModelSourceError(
             f"model: {mode} mode needs the scenario's cassette folder, and scenario"
             f" {scenario!r} has no file to put it beside\n"
-            "    fix: load the scenario from a file, or give it model: {cassettes: DIR}"
+            "    fix: load the scenario from a file, or run it from Python with"
+            " model=ModelSource(mode=..., cassette=PATH)"
         )
     kept = cassette if mode in ("replay", "record") else None
     return ModelSource(mode=mode, script=script, cassette=kept, upstream=upstreams)
