@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -87,6 +87,20 @@ class AgentSession(Protocol):
     def warnings(self) -> CaughtWarnings:
         """The warnings raised during the run (recorded, never raised)."""
         ...
+
+
+@runtime_checkable
+class OutsideAgent(Protocol):
+    """An agent that runs outside the harness's process (a command, a service):
+    it opens its own session, whatever the session's isolation
+    (:mod:`harness.runtime.outside`)."""
+
+    @property
+    def spec(self) -> str:
+        """How ``--aqe-agent`` names it (``cmd:...``, ``http://...``)."""
+        ...
+
+    def open_session(self, stage: Stage) -> AbstractContextManager[AgentSession]: ...
 
 
 class Isolation(Protocol):
