@@ -140,11 +140,17 @@ class LoopbackServer:
         return self
 
     def close(self) -> None:
-        """Stop serving; a request under way finishes first."""
+        """Stop serving: a request under way finishes first, then every
+        connection still open is closed."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
+        with self.lock:
+            self.stopped = self.stopped or RunAborted("closed", "the run has ended")
+        for connection in list(self._server.connections):
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -157,12 +163,14 @@ class LoopbackServer:
     def serve(
         self, method: str, url: str, headers: list[tuple[str, str]], body: bytes
     ) -> HttpReply:
-        """One request, by the simulated clock; raises TransportFailure."""
+        """One request, by the simulated clock (after the wait its
+        ``X-Aqe-Sleep`` asks for); raises TransportFailure."""
         with self.lock:
             if self.stopped is not None:
                 raise TransportFailure("reset", "the run has ended")
             try:
                 wait = _sleep_of(headers)
+                headers = [(k, v) for k, v in headers if k.lower() not in _HOP]
                 if wait:
                     self.clock.advance(wait)
                 return self._route(method, url, headers, body)
@@ -289,6 +297,14 @@ def _json_reply(status: int, body: dict[str, Any]) -> HttpReply:
     )
 
 
+def _refused(message: str) -> HttpReply:
+    return HttpReply(
+        status=403,
+        headers=(("content-type", "text/plain; charset=utf-8"),),
+        body=f"{message}\n".encode(),
+    )
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -298,11 +314,18 @@ class _Server(ThreadingHTTPServer):
         self.socket.close()
         self.socket = listener
         self.owner = owner
+        #: The connections open now (closed when the server closes).
+        self.connections: set[socket.socket] = set()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         request = super().get_request()
         self.owner.accepted += 1
+        self.connections.add(request[0])
         return request
+
+    def shutdown_request(self, request: Any) -> None:
+        self.connections.discard(request)
+        super().shutdown_request(request)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -333,11 +356,9 @@ class _Handler(BaseHTTPRequestHandler):
         context = owner.tunnel(host, port)
         if context is None:
             self._answer(
-                HttpReply(
-                    status=403,
-                    headers=(("content-type", "text/plain"),),
-                    body=f"aqe: blocked tunnel to {host}:{port}: only simulated"
-                    " hosts are reachable during a run\n".encode(),
+                _refused(
+                    f"aqe: blocked tunnel to {host}:{port}: only simulated hosts"
+                    " are reachable during a run"
                 )
             )
             self.close_connection = True
@@ -350,7 +371,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (ssl.SSLError, OSError):
             self.close_connection = True
             return
-        _Tunnel(inner, self.client_address, self.server, host)
+        try:
+            _Tunnel(inner, self.client_address, self.server, host)
+        finally:
+            with suppress(OSError):
+                inner.close()
         self.close_connection = True
 
     def _request(self) -> None:
@@ -358,13 +383,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if body is None:
             return
-        headers = list(self.headers.items())
-        url = self._url()
-        passed = [(k, v) for k, v in headers if k.lower() not in _HOP]
         try:
-            reply = owner.serve(self.command, url, passed, body)
+            reply = owner.serve(
+                self.command, self._url(), list(self.headers.items()), body
+            )
         except TransportFailure as failure:
-            self._drop(failure.kind)
+            if failure.kind == "blocked":  # never sent: the proxy refuses it
+                self._answer(_refused(failure.message))
+            else:
+                self._drop(failure.kind)
             return
         self._answer(reply)
 
