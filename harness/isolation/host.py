@@ -31,14 +31,10 @@ from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
+from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.env import AgentResult
-from harness.runtime.netns import (
-    UNSHARE,
-    kernel_attempts,
-    namespaces_unavailable,
-    netns_of,
-)
+from harness.runtime.netns import kernel_attempts, namespaces_unavailable, netns_of
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
 from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
 
@@ -164,7 +160,7 @@ class _Server:
         }
         command = [sys.executable, "-m", "harness.isolation.server"]
         self._process = subprocess.Popen(
-            [*UNSHARE, *command] if unshare else command,
+            [*netns.UNSHARE, *command] if unshare else command,
             env=env,
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,

@@ -49,10 +49,11 @@ from urllib.parse import urlsplit
 from harness.errors import HarnessError
 from harness.gateway.certs import CA_VARIABLES, RunAuthority
 from harness.gateway.loopback import LoopbackServer
+from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.children import PROXY_VARIABLES
 from harness.runtime.env import AgentResult
-from harness.runtime.netns import UNSHARE, counted_attempts, namespaces_unavailable
+from harness.runtime.netns import counted_attempts, namespaces_unavailable
 from harness.runtime.session import MODEL_KEY_VARIABLES, AgentSession, Delivery, Stage
 
 #: How much of a command's stdout and of its stderr is kept (each, its tail).
@@ -284,7 +285,7 @@ class _Process:
                 socket.AF_UNIX, socket.SOCK_SEQPACKET
             )
             self.process = subprocess.Popen(
-                [*UNSHARE, sys.executable, "-I", "-S", str(_BOOT)],
+                [*netns.UNSHARE, sys.executable, "-I", "-S", str(_BOOT)],
                 env={"AQE_BOOT_FD": str(theirs.fileno()), "PATH": os.defpath},
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
