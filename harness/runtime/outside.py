@@ -207,7 +207,7 @@ class _Command:
         self.authority = RunAuthority()
         self.ca_file = self.authority.write(folder / "ca.pem")
         why_not = namespaces_unavailable()
-        self.sandbox = "kernel" if why_not is None else "none"
+        self.sandbox = "kernel" if why_not is None else "proxy"
         self._stdout, self._stderr = _Tail(), _Tail()
         self._left: str | None = None
 
@@ -493,7 +493,7 @@ def _service_session(agent: ServiceAgent, stage: Stage) -> Iterator[AgentSession
 class _Service:
     """One run of an agent service: one ``POST`` for each delivery."""
 
-    sandbox = "none"
+    sandbox = "service"
 
     def __init__(self, agent: ServiceAgent, stage: Stage) -> None:
         self.agent, self.stage = agent, stage

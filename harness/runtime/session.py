@@ -67,8 +67,9 @@ class AgentSession(Protocol):
     """The agent, ready to take the task (once, or again for a redelivery)."""
 
     #: How the run was contained: ``kernel`` (own process, no network namespace
-    #: escape), ``process`` (own process, Python-level network guards only) or
-    #: ``none`` (the harness's process).
+    #: escape), ``process`` (own process, Python-level network guards only),
+    #: ``none`` (the harness's process), ``proxy`` (a command without
+    #: namespaces: proxy variables only) or ``service`` (an agent service).
     sandbox: str
 
     def deliver(self) -> Delivery: ...

@@ -263,7 +263,7 @@ def test_without_namespaces_a_command_still_runs_and_says_it_was_not_contained(
         _scenario("refund_ambiguous_timeout"), careful_refund_agent, seed=1
     )
     assert result.passed
-    assert result.sandbox == "none"
+    assert result.sandbox == "proxy"
     assert _ledger(result) == _ledger(inside)
 
 

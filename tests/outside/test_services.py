@@ -132,7 +132,7 @@ def test_a_careful_service_passes_and_a_naive_one_fails_as_in_process(
     assert not naive.passed
     assert naive.failed_oracles == inside.failed_oracles
     assert _ledger(naive) == _ledger(inside)
-    assert careful.sandbox == "none"
+    assert careful.sandbox == "service"
 
 
 def test_the_service_gets_task_key_base_url_proxy_and_authority(
@@ -227,4 +227,18 @@ def test_a_bad_service_url_is_a_clear_load_error(spec: str, message: str) -> Non
         load_agent(spec)
     assert str(caught.value) == (
         f"{message}\n    fix: e.g. --aqe-agent http://127.0.0.1:8080/run"
+    )
+
+
+def test_the_session_says_which_verdicts_no_kernel_contained() -> None:
+    from harness.reporting.summary import unsandboxed_line
+
+    line = unsandboxed_line(
+        {"runs": 4, "sandbox": {"kernel": 1, "proxy": 1, "service": 2}}
+    )
+    assert line == (
+        "unsandboxed: 3 of 4 runs: 1 as commands without kernel namespaces"
+        " (pointed at the simulation by proxy variables only); 2 by agent"
+        " services, which run where they run (only what they send the harness"
+        " is seen)"
     )
