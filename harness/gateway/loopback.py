@@ -76,15 +76,6 @@ _HOP = frozenset(
 )
 #: Headers of an answer the server writes itself.
 _OWN = frozenset({"connection", "content-length", "date", "transfer-encoding"})
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    204: "No Content",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-}
 #: The largest request body the server reads (a larger one is refused).
 MAX_BODY = 16 * 1024 * 1024
 
@@ -330,6 +321,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    #: Each answer goes out as soon as it is written (no 40 ms Nagle wait).
+    disable_nagle_algorithm = True
     server: _Server
     #: The host a CONNECT tunnel leads to (requests inside it go there).
     tunnel_host: str | None = None
@@ -363,8 +356,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self.close_connection = True
             return
-        self.send_response_only(200, "Connection Established")
-        self.end_headers()
+        self.wfile.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         self.wfile.flush()
         try:
             inner = context.wrap_socket(self.connection, server_side=True)
@@ -443,17 +435,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return None
 
     def _answer(self, reply: HttpReply) -> None:
+        """The answer in one write (one segment: no wait for a delayed ACK)."""
         owner = self.server.owner
-        self.send_response_only(reply.status, _REASONS.get(reply.status))
-        for name, value in reply.headers:
-            if name.lower() not in _OWN:
-                self.send_header(name, value)
-        for name, value in owner.stamp():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
+        reason = self.responses.get(reply.status, ("",))[0]
+        lines = [f"{self.protocol_version} {reply.status} {reason}"]
+        lines += [
+            f"{name}: {value}"
+            for name, value in reply.headers
+            if name.lower() not in _OWN
+        ]
+        lines += [f"{name}: {value}" for name, value in owner.stamp()]
+        lines.append(f"Content-Length: {len(reply.body)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + reply.body)
         self.wfile.flush()
 
     def _drop(self, kind: str) -> None:
