@@ -5,6 +5,7 @@ as the same agent in process, and cannot leak past, outlast or outlive its run."
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -299,3 +300,26 @@ def test_a_session_runs_a_command_agent_and_its_failure_reproduces_with_it(
         ("refund_ok", True),
     ]
     assert {r["agent"] for r in records} == {naive}
+
+
+REFUND_LIBRARY = sorted(
+    p.relative_to(ROOT / "scenarios").with_suffix("").as_posix()
+    for folder in ("payments", "refunds")
+    for p in (ROOT / "scenarios" / folder).glob("*.yaml")
+)
+
+
+@needs_node
+@pytest.mark.skipif(
+    os.environ.get("AQE_SLOW") != "1", reason="the whole refund library: AQE_SLOW=1"
+)
+@pytest.mark.parametrize("name", REFUND_LIBRARY)
+def test_the_careful_node_agent_is_the_careful_reference_on_every_refund_scenario(
+    name: str,
+) -> None:
+    scenario = load_scenario(ROOT / f"scenarios/{name}.yaml")
+    outside = run_scenario(scenario, load_agent(f"cmd:node {REFUNDS} careful"), seed=5)
+    inside = run_scenario(scenario, careful_refund_agent, seed=5)
+    assert outside.passed and inside.passed
+    assert _ledger(outside) == _ledger(inside)
+    assert _verdicts(outside) == _verdicts(inside)
