@@ -320,6 +320,7 @@ def test_the_careful_node_agent_is_the_careful_reference_on_every_refund_scenari
     scenario = load_scenario(ROOT / f"scenarios/{name}.yaml")
     outside = run_scenario(scenario, load_agent(f"cmd:node {REFUNDS} careful"), seed=5)
     inside = run_scenario(scenario, careful_refund_agent, seed=5)
-    assert outside.passed and inside.passed
+    assert outside.passed
+    assert inside.passed
     assert _ledger(outside) == _ledger(inside)
     assert _verdicts(outside) == _verdicts(inside)
