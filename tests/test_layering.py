@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "harness.authoring": 6,
     "harness.reporting": 6,
     "harness.bench": 7,
+    "harness.bench_service": 7,
     "harness.cli": 7,
     "harness._pytest": 7,
     "harness.plugin": 8,
