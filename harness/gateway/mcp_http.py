@@ -77,7 +77,8 @@ class McpHttp:
     def exchange(
         self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
     ) -> HttpReply:
-        """Answer one HTTP request (``path`` with its query, if any); raises
+        """Answer one HTTP request (``path`` with its query, if any), from a
+        thread with no event loop running (a server's request thread); raises
         ``RunAborted`` when the harness stops the run during a tool call."""
         if method.upper() == "GET":
             return _json_reply(

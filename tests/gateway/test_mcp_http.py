@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
+from harness import AgentEnv, AgentResult, Task
 from harness.cli import main
 from harness.cli.mcp import McpClient, Serve, named_agent
 from harness.errors import RunAborted, ToolError
@@ -267,6 +269,48 @@ def test_each_tool_call_runs_in_the_thread_that_calls_exchange() -> None:
     assert seen == [worker.ident, threading.get_ident()]
 
 
+def _exchanges_in_its_own_run(task: Task, env: AgentEnv) -> AgentResult:
+    """Calls the handler from the run's thread: the run's clock, random, uuid4
+    and event-loop policy are in force there, as in a thread the run started."""
+    handler = McpHttp(env.tools)
+    refund = {
+        "charge": task.input["charge"],
+        "amount": task.input["amount"],
+        "idempotency_key": "one-key",
+    }
+    replies = [
+        handler.exchange("POST", "/mcp", HEADERS, _call("create_refund", refund, n))
+        for n in (1, 2)
+    ]
+    answers = [json.loads(r.body)["result"]["isError"] for r in replies]
+    return AgentResult(status="done", summary="refunded", output={"errors": answers})
+
+
+def _calls_directly(task: Task, env: AgentEnv) -> None:
+    refund = {"charge": task.input["charge"], "amount": task.input["amount"]}
+    for _ in range(2):
+        with contextlib.suppress(ToolError):
+            env.tools.call("create_refund", **refund, idempotency_key="one-key")
+
+
+def test_the_handler_works_in_a_thread_the_run_s_sandbox_governs() -> None:
+    result = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), _exchanges_in_its_own_run, seed=4
+    )
+
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"errors": [True, False]}
+    assert result.passed is True, [s for s in result.scores if not s.passed]
+    assert [e.operation for e in result.world.ledger] == ["create_refund"]
+    direct = run_scenario(
+        payments_scenario("refund_ambiguous_timeout"), _calls_directly, seed=4
+    )
+    assert [h.to_json() for h in result.world.history] == [
+        h.to_json() for h in direct.world.history
+    ]
+    assert result.world.clock.now == direct.world.clock.now  # simulated, not wall
+
+
 def test_a_run_stopped_during_a_call_raises_out_of_exchange_and_ends_the_server() -> (
     None
 ):
@@ -461,3 +505,21 @@ def test_aqe_mcp_http_on_a_taken_port_says_to_choose_another(
         f"aqe mcp: cannot serve on 127.0.0.1:{port} (Address already in use)\n"
         "    fix: choose another --port, or leave it out for a free one\n"
     )
+
+
+def test_the_readme_http_client_reads_the_run_s_refunds() -> None:
+    text = (ROOT / "README.md").read_text()
+    (code,) = re.findall(
+        r"```python\n(from mcp import Client\n\n\nasync def list_refunds.*?)```",
+        text,
+        re.S,
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    setup = prepare_run(payments_scenario("refund_already_refunded"), seed=1)
+    charge = str(setup.task.input["charge"])
+
+    with serving(McpHttp(setup.tools)) as server:
+        listed = anyio.run(namespace["list_refunds"], server.url, charge)
+
+    assert [r["charge"] for r in listed["data"]] == [charge]
