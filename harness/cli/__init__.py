@@ -1,7 +1,7 @@
 """The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe
 validate`` (check files), ``aqe new scenario``, ``aqe fuzz`` (search for a
 breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference), ``aqe
-mcp`` (a run's tools over MCP on stdio), and the report commands ``aqe
+mcp`` (a run's tools over MCP, stdio or HTTP), and the report commands ``aqe
 compare``, ``replay``, ``report`` and ``rescore``."""
 
 from __future__ import annotations
