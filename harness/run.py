@@ -26,7 +26,7 @@ from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
 from harness.runtime.env import AgentResult, Identity, Task
-from harness.runtime.session import IN_PROCESS, Isolation, Stage, shown
+from harness.runtime.session import IN_PROCESS, Isolation, OutsideAgent, Stage, shown
 from harness.scenario.model import (
     Expectations,
     FaultSpec,
@@ -175,6 +175,8 @@ def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
 
 
 def agent_name(agent: Callable[..., Any]) -> str:
+    if isinstance(agent, OutsideAgent):
+        return agent.spec
     module = getattr(agent, "__module__", None) or "?"
     name = getattr(agent, "__qualname__", None) or type(agent).__name__
     return f"{module}:{name}"
@@ -320,7 +322,12 @@ def run_scenario(
         seed=seed,
         wall_timeout=wall_timeout,
     )
-    with (isolation or IN_PROCESS).open(agent, stage) as session:
+    opened = (
+        agent.open_session(stage)
+        if isinstance(agent, OutsideAgent)
+        else (isolation or IN_PROCESS).open(agent, stage)
+    )
+    with opened as session:
         first = session.deliver()
         agent_result, stopped = first.result, first.stopped
         failure = _agent_failure(world, first.failure) if first.failure else None

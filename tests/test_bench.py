@@ -1,4 +1,4 @@
-"""``aqe bench gateway|models|canary`` report every figure the acceptances name (no
+"""``aqe bench gateway|models|canary|service`` report every figure the acceptances name (no
 timing asserts)."""
 
 from __future__ import annotations
@@ -108,4 +108,24 @@ def test_bench_models_without_the_sdks_says_what_to_install(
     assert captured.err == (
         "aqe bench models: neither the openai nor the anthropic SDK is installed\n"
         "    fix: pip install openai anthropic\n"
+    )
+
+
+def test_bench_service_prints_the_loopback_round_trip_against_its_baselines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "service", "--json", "--rounds", "20"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures) == {
+        "loopback_call_us",
+        "bare_loopback_us",
+        "loopback_vs_bare_loopback",
+        "http_call_us",
+        "loopback_vs_http_door",
+        "command_run_ms",
+        "rounds",
+    }
+    assert all(v > 0 for v in figures.values())
+    assert figures["loopback_vs_http_door"] == pytest.approx(
+        figures["loopback_call_us"] / figures["http_call_us"], abs=0.01
     )

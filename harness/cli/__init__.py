@@ -43,6 +43,10 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         results = bench_world(runs=min(args.rounds, 500))
     elif args.target == "canary":
         results = bench_canary(cases=args.cases)
+    elif args.target == "service":
+        from harness.bench_service import bench_service
+
+        results = bench_service(rounds=args.rounds)
     elif args.target == "models":
         from harness.errors import HarnessError
 
@@ -388,10 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world", "canary", "models"],
+        choices=["gateway", "world", "canary", "models", "service"],
         help="gateway: the cost of each door; world: building and resetting worlds;"
         " canary: a stream of generated cases through the kill switch and judge;"
-        " models: model round trips through the official SDKs (at most 500 rounds)",
+        " models: model round trips through the official SDKs (at most 500 rounds);"
+        " service: a tool call over the loopback server from another process",
     )
     bench.add_argument(
         "--cases", type=int, default=10_000, help="canary: cases in the stream"

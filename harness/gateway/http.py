@@ -82,7 +82,10 @@ class HttpDoor:
         self.gateway = gateway
         self._hosts: dict[str, list[tuple[str, re.Pattern[str], Operation]]] = {}
         self._static: dict[tuple[str, str, str], Operation] = {}
+        #: Each service's name and its first host (``payments`` → ``payments.sim``).
+        self.prefixes: dict[str, str] = {}
         for service in services:
+            self.prefixes[service.name] = service.hosts[0]
             routes = [(op.method, _route_regex(op), op) for op in service.operations]
             for host in service.hosts:
                 self._hosts[host] = routes

@@ -31,8 +31,10 @@ from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
+from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.env import AgentResult
+from harness.runtime.netns import kernel_attempts, namespaces_unavailable, netns_of
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
 from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
 
@@ -44,29 +46,9 @@ OUTPUT_TAIL = 64 * 1024
 SERVER_WAIT = 120.0
 #: How long the harness tries to connect to an allowed host for the agent.
 CONNECT_WAIT = 10.0
-#: ``unshare`` as the fork server is started: user, network, PID and mount
-#: namespaces, a fresh /proc, and the server killed when ``unshare`` goes.
-UNSHARE = (
-    "unshare",
-    "--user",
-    "--map-root-user",
-    "--net",
-    "--pid",
-    "--mount",
-    "--mount-proc",
-    "--fork",
-    "--kill-child",
-)
 #: The harness's and the fakes' own code.
 _PACKAGE = Path(__file__).resolve().parents[1]
 _HARNESS_CODE = (_PACKAGE, _PACKAGE.parent / "fakes")
-_KERNEL_COUNTERS = (
-    ("snmp", "Ip", "OutNoRoutes"),
-    ("snmp", "Tcp", "ActiveOpens"),
-    ("snmp", "Udp", "OutDatagrams"),
-    ("snmp6", "Ip6", "OutNoRoutes"),
-    ("snmp6", "Udp6", "OutDatagrams"),
-)
 
 
 class ProcessIsolation:
@@ -140,28 +122,6 @@ class ProcessIsolation:
         self._servers.clear()
 
 
-_NAMESPACES_OK: list[bool] = []
-
-
-def namespaces_unavailable() -> str | None:
-    """Why ``unshare`` cannot make the namespaces here, or None if it can."""
-    if _NAMESPACES_OK:
-        return None
-    if not sys.platform.startswith("linux"):
-        return f"{sys.platform} has no Linux namespaces"
-    try:
-        done = subprocess.run(
-            [*UNSHARE, "true"], capture_output=True, timeout=10.0, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"cannot run unshare: {exc}"
-    if done.returncode != 0:
-        error = done.stderr.decode(errors="replace").strip().splitlines()
-        return f"unshare failed: {error[-1] if error else done.returncode}"
-    _NAMESPACES_OK.append(True)
-    return None
-
-
 def importable_spec(agent: Callable[..., Any]) -> str | None:
     """``module:qualname`` if importing it gives back this very agent."""
     module = getattr(agent, "__module__", None)
@@ -200,7 +160,7 @@ class _Server:
         }
         command = [sys.executable, "-m", "harness.isolation.server"]
         self._process = subprocess.Popen(
-            [*UNSHARE, *command] if unshare else command,
+            [*netns.UNSHARE, *command] if unshare else command,
             env=env,
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
@@ -222,7 +182,7 @@ class _Server:
             )
         assert self._process.stderr is not None
         self._process.stderr.close()
-        if unshare and _netns(self._process.pid) == _netns(os.getpid()):
+        if unshare and netns_of(self._process.pid) == netns_of(os.getpid()):
             self._stop()
             raise HarnessError("unshare left the agent in the harness's network")
         #: What the agent's process cannot change (bound read-only, locked).
@@ -264,10 +224,7 @@ class _Server:
         """Network attempts the kernel has seen in the agent's namespace."""
         if self.sandbox != "kernel":
             return None
-        total = 0
-        for table, group, name in _KERNEL_COUNTERS:
-            total += _counter(Path(f"/proc/{self._netns_pid}/net/{table}"), group, name)
-        return total
+        return kernel_attempts(self._netns_pid)
 
     @contextmanager
     def run(
@@ -342,32 +299,6 @@ class _Server:
     def close(self) -> None:
         if self.alive():
             self._stop()
-
-
-def _netns(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/net")
-    except OSError:
-        return None
-
-
-def _counter(path: Path, group: str, name: str) -> int:
-    try:
-        text = path.read_text()
-    except OSError:
-        return 0
-    if path.name == "snmp6":  # "Ip6OutNoRoutes   3"
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == group + name:
-                return int(value.strip() or 0)
-        return 0
-    lines = text.splitlines()
-    for header, values in zip(lines[::2], lines[1::2], strict=False):
-        keys, numbers = header.split(), values.split()
-        if keys and keys[0] == group + ":" and name in keys:
-            return int(numbers[keys.index(name)])
-    return 0
 
 
 class _Run:

@@ -339,7 +339,7 @@ def write_terminal(report: SessionReport, terminal: Any) -> None:
     if loose is not None:
         terminal.write_line(f"aqe: verdicts {loose}", yellow=True)
         if (summary.get("sandbox") or {}).get("process"):
-            from harness.isolation.host import namespaces_unavailable
+            from harness.runtime.netns import namespaces_unavailable
 
             why = namespaces_unavailable()
             if why is not None:

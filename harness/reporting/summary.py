@@ -76,11 +76,15 @@ def sandbox_counts(records: Sequence[RunRecord]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+#: How runs were contained when not by the kernel (see :func:`unsandboxed_line`).
+_LOOSE = ("process", "none", "proxy", "service")
+
+
 def unsandboxed_line(summary: dict[str, Any]) -> str | None:
     """Says how many verdicts were reached without the kernel sandbox, or None."""
     counts = summary.get("sandbox") or {}
     runs = int(summary.get("runs") or 0)
-    loose = sum(n for kind, n in counts.items() if kind in ("process", "none"))
+    loose = sum(n for kind, n in counts.items() if kind in _LOOSE)
     if not runs or not loose:
         return None
     parts = []
@@ -93,6 +97,16 @@ def unsandboxed_line(summary: dict[str, Any]) -> str | None:
         parts.append(
             f"{counts['none']} in pytest's own process (--aqe-isolation none, or an"
             " agent only that process can import); not a security boundary"
+        )
+    if counts.get("proxy"):
+        parts.append(
+            f"{counts['proxy']} as commands without kernel namespaces (pointed at the"
+            " simulation by proxy variables only)"
+        )
+    if counts.get("service"):
+        parts.append(
+            f"{counts['service']} by agent services, which run where they run (only"
+            " what they send the harness is seen)"
         )
     return f"unsandboxed: {loose} of {runs} runs: " + "; ".join(parts)
 

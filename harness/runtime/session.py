@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -67,8 +67,9 @@ class AgentSession(Protocol):
     """The agent, ready to take the task (once, or again for a redelivery)."""
 
     #: How the run was contained: ``kernel`` (own process, no network namespace
-    #: escape), ``process`` (own process, Python-level network guards only) or
-    #: ``none`` (the harness's process).
+    #: escape), ``process`` (own process, Python-level network guards only),
+    #: ``none`` (the harness's process), ``proxy`` (a command without
+    #: namespaces: proxy variables only) or ``service`` (an agent service).
     sandbox: str
 
     def deliver(self) -> Delivery: ...
@@ -87,6 +88,20 @@ class AgentSession(Protocol):
     def warnings(self) -> CaughtWarnings:
         """The warnings raised during the run (recorded, never raised)."""
         ...
+
+
+@runtime_checkable
+class OutsideAgent(Protocol):
+    """An agent that runs outside the harness's process (a command, a service):
+    it opens its own session, whatever the session's isolation
+    (:mod:`harness.runtime.outside`)."""
+
+    @property
+    def spec(self) -> str:
+        """How ``--aqe-agent`` names it (``cmd:...``, ``http://...``)."""
+        ...
+
+    def open_session(self, stage: Stage) -> AbstractContextManager[AgentSession]: ...
 
 
 class Isolation(Protocol):

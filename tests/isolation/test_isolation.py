@@ -102,8 +102,8 @@ def test_without_namespaces_runs_are_marked_unsandboxed(
 ) -> None:
     copy_payments(pytester)
     pytester.makeconftest(
-        "import harness.isolation.host as host\n"
-        "host.UNSHARE = ('/nonexistent/unshare',)\n"
+        "import harness.runtime.netns as netns\n"
+        "netns.UNSHARE = ('/nonexistent/unshare',)\n"
     )
     result = pytester.runpytest_subprocess(
         "scenarios/payments", "--aqe-agent=harness.agents.library:careful_agent"
