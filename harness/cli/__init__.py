@@ -1,7 +1,7 @@
 """The ``aqe`` command: ``aqe run`` (a scenario suite through pytest), ``aqe
 validate`` (check files), ``aqe new scenario``, ``aqe fuzz`` (search for a
 breaking fault plan), ``aqe bench``, ``aqe tools`` (the tool reference), ``aqe
-mcp`` (a run's tools over MCP on stdio), and the report commands ``aqe
+mcp`` (a run's tools over MCP, stdio or HTTP), and the report commands ``aqe
 compare``, ``replay``, ``report`` and ``rescore``."""
 
 from __future__ import annotations
@@ -224,12 +224,16 @@ examples:
 
 #: The name traces give an ``aqe mcp`` client when ``--agent-name`` does not.
 MCP_AGENT = "mcp:stdio-client"
+#: The same, for an ``aqe mcp --http`` client.
+MCP_HTTP_AGENT = "mcp:http-client"
 
 _MCP_HELP = """\
 Serve one run's simulated tools over MCP on stdin/stdout until the client
-disconnects: the world pytest builds for the scenario and session seed, with
-its faults, policy and history; the client is the agent. Only MCP traffic goes
-to stdout; the verdict goes to stderr once the client has gone.
+disconnects (with --http: over streamable HTTP at http://127.0.0.1:PORT/mcp,
+the URL on stderr, until Ctrl-C): the world pytest builds for the scenario and
+session seed, with its faults, policy and history; the client is the agent.
+Only MCP traffic goes to stdout; the verdict goes to stderr once the client has
+gone.
 
 The task goes to --task-file before serving (and is the server's instructions);
 the client may write its result ({"status": "done", "summary": ...}) to
@@ -240,13 +244,16 @@ exit status: 0 the run passed, 1 it failed an oracle, 2 the input was wrong.
 example (the server command of an MCP client):
   aqe mcp --scenario scenarios/payments/refund_ambiguous_timeout.yaml \\
       --task-file task.json --result-file result.json --trace trace.jsonl
+
+example (an MCP server at a URL; Ctrl-C ends the run):
+  aqe mcp --http --port 8765 --scenario scenarios/payments/refund_ok.yaml
 """
 
 
 def _add_mcp_command(sub: Any) -> None:
     mcp = sub.add_parser(
         "mcp",
-        help="serve a run's tools over MCP on stdio (the client is the agent)",
+        help="serve a run's tools over MCP, stdio or HTTP (the client is the agent)",
         description=_MCP_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -258,10 +265,21 @@ def _add_mcp_command(sub: Any) -> None:
         help="the session seed, as --aqe-seed (default 0)",
     )
     mcp.add_argument(
+        "--http",
+        action="store_true",
+        help="serve over streamable HTTP on 127.0.0.1 instead of stdio",
+    )
+    mcp.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="with --http: the port (default: a free one)",
+    )
+    mcp.add_argument(
         "--agent-name",
-        default=MCP_AGENT,
         metavar="NAME",
-        help=f"the agent's name in the trace (default {MCP_AGENT})",
+        help=f"the agent's name in the trace (default {MCP_AGENT},"
+        f" with --http {MCP_HTTP_AGENT})",
     )
     mcp.add_argument(
         "--task-file",

@@ -201,7 +201,7 @@ async def client_session(
                 yield session
             await client[1].aclose()  # the server reads its end of input, and returns
     except BaseExceptionGroup as group_error:
-        leaf = _unwrapped(group_error)
+        leaf = unwrapped(group_error)
         if leaf is None:
             raise
     if leaf is not None:
@@ -214,7 +214,7 @@ async def _serve(server: Server[Any], read: Any, write: Any) -> None:
     await server.run(read, write, server.create_initialization_options())
 
 
-def _unwrapped(group: BaseExceptionGroup[Any]) -> BaseException | None:
+def unwrapped(group: BaseExceptionGroup[Any]) -> BaseException | None:
     """What the caller should see of ``group``: the run stopped (``RunAborted``)
     if it is in there, else its one exception; None when it holds several."""
     leaves = list(_leaves(group))
