@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 from harness.errors import HarnessError
 from harness.gateway.certs import CA_VARIABLES, RunAuthority
-from harness.gateway.loopback import LoopbackServer
+from harness.gateway.loopback import LoopbackServer, Mount
 from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.children import PROXY_VARIABLES
@@ -109,6 +109,17 @@ def command_environment(
     env.update(dict.fromkeys(CA_VARIABLES, str(ca_file)))
     env.setdefault("PYTHONHASHSEED", "0")
     return env
+
+
+def mounts(stage: Stage) -> dict[str, Mount]:
+    """What the loopback server serves besides the services: the run's tools
+    over MCP streamable HTTP at ``$AQE_BASE_URL/mcp`` (where the mcp SDK is
+    installed: the ``mcp`` extra)."""
+    try:
+        from harness.gateway.mcp_http import MCP_PATH, McpHttp
+    except ImportError:
+        return {}
+    return {MCP_PATH: McpHttp(stage.tools, stage.task.instructions).exchange}
 
 
 def read_result(stdout: str) -> AgentResult:
@@ -208,6 +219,7 @@ class _Command:
         self.ca_file = self.authority.write(folder / "ca.pem")
         why_not = namespaces_unavailable()
         self.sandbox = "kernel" if why_not is None else "proxy"
+        self.mounts = mounts(stage)
         self._stdout, self._stderr = _Tail(), _Tail()
         self._left: str | None = None
 
@@ -296,7 +308,11 @@ class _Process:
             theirs.close()
             listener = self._listening()
         self.server = LoopbackServer(
-            stage.door, stage.clock, listener=listener, authority=owner.authority
+            stage.door,
+            stage.clock,
+            listener=listener,
+            authority=owner.authority,
+            mounts=owner.mounts,
         ).start()
         env = command_environment(
             stage, self.server.base_url, owner.ca_file, dict(os.environ)
@@ -498,6 +514,7 @@ class _Service:
     def __init__(self, agent: ServiceAgent, stage: Stage) -> None:
         self.agent, self.stage = agent, stage
         self.authority = RunAuthority()
+        self.mounts = mounts(stage)
         self._said = ""
 
     @property
@@ -513,7 +530,9 @@ class _Service:
 
     def deliver(self) -> Delivery:
         stage = self.stage
-        with LoopbackServer(stage.door, stage.clock, authority=self.authority) as srv:
+        with LoopbackServer(
+            stage.door, stage.clock, authority=self.authority, mounts=self.mounts
+        ) as srv:
             body = {
                 "task": task_json(stage),
                 "api_key": stage.identity.api_key,

@@ -324,3 +324,35 @@ def test_the_careful_node_agent_is_the_careful_reference_on_every_refund_scenari
     assert inside.passed
     assert _ledger(outside) == _ledger(inside)
     assert _verdicts(outside) == _verdicts(inside)
+
+
+MCP_COMMAND = """
+import asyncio, json, os, sys
+from mcp import Client
+
+async def main():
+    task = json.loads(os.environ["AQE_TASK"])["input"]
+    refund = {"charge": task["charge"], "amount": task["amount"]}
+    if sys.argv[1] == "careful":
+        refund["idempotency_key"] = f"refund-{task['ticket_id']}"
+    async with Client(os.environ["AQE_BASE_URL"] + "/mcp") as client:
+        for _ in range(3):
+            result = await client.call_tool("create_refund", refund)
+            if not result.is_error:
+                return {"status": "done", "summary": result.structured_content["id"]}
+    return {"status": "failed", "summary": "never answered"}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_a_command_calls_the_tools_over_mcp_at_the_base_url() -> None:
+    pytest.importorskip("mcp", reason="the mcp extra is not installed")
+    command = f"{sys.executable} -c {shlex.quote(MCP_COMMAND)} careful"
+    result = _run(command, seed=8)
+    assert result.agent_result is not None, result.output
+    assert result.passed
+    invoked = [
+        e.f for e in result.world.history if e.process == "agent" and e.type == "invoke"
+    ]
+    assert invoked == ["create_refund", "create_refund"]  # the retry, with its key
