@@ -305,7 +305,8 @@ def sandbox(
         return 0
 
     alarm = _Alarm(wall_timeout) if wall_timeout else None
-    policy = _swap_policy(_virtual_loop_policy(clock, mine))
+    virtual = _virtual_loop_policy(clock, mine)
+    policy = _swap_policy(virtual)
     previous_sigint = interrupts.watch()
     pid = os.getpid()
 
@@ -352,6 +353,7 @@ def sandbox(
             setattr(module, "_exit", _real_exit)  # noqa: B010
         interrupts.unwatch(previous_sigint)
         _swap_policy(policy)
+        virtual.close_loops()
         for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
         setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
@@ -544,6 +546,11 @@ def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
     """A policy under which loops made in the run's thread (``asyncio.run`` inside
     a sync agent, anyio, SDKs) are virtual-time loops too.
 
+    ``close_loops()``, when the run ends, closes those the agent left open: a
+    library's sync wrapper that keeps a thread's loop for its next call (Pydantic
+    AI's ``run_sync``) would otherwise leave it to the garbage collector, whose
+    ``ResourceWarning`` would land in a later run's trace, or a later test.
+
     Event loop policies are deprecated from Python 3.14 on; the warning is not the
     user's business, so it is silenced here.
     """
@@ -552,11 +559,23 @@ def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
         base: Any = asyncio.DefaultEventLoopPolicy
 
     class VirtualLoopPolicy(base):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.made: list[asyncio.AbstractEventLoop] = []
+
         def new_event_loop(self) -> asyncio.AbstractEventLoop:
             if mine():
-                return virtual_loop(clock)
+                made = virtual_loop(clock)
+                self.made.append(made)
+                return made
             loop: asyncio.AbstractEventLoop = super().new_event_loop()
             return loop
+
+        def close_loops(self) -> None:
+            for made in self.made:
+                if not made.is_closed() and not made.is_running():
+                    made.close()
+            self.made.clear()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

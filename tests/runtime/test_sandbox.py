@@ -190,6 +190,27 @@ def test_asyncio_run_inside_a_sync_agent_also_runs_in_simulated_time(
     assert result.world.clock.now >= 7200
 
 
+def test_an_event_loop_a_sync_agent_leaves_open_is_closed_when_its_run_ends(
+    small: Scenario,
+) -> None:
+    """As Pydantic AI's ``run_sync`` does: the thread's loop is kept for next time;
+    left to the garbage collector it would warn in someone else's run."""
+    left: list[asyncio.AbstractEventLoop] = []
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(asyncio.sleep(60))
+        left.append(loop)
+
+    result = run_scenario(small, agent, seed=1)
+
+    assert result.passed
+    assert result.world.clock.now >= 60
+    assert left[0].is_closed()
+    assert result.warnings == ()
+
+
 def test_a_crashing_agent_is_a_recorded_failure(small: Scenario) -> None:
     def agent(task: Task, env: AgentEnv) -> None:
         raise ValueError("model returned garbage")
