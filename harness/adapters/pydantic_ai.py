@@ -20,7 +20,10 @@ its requests go through the openai SDK to the simulated ``api.openai.com``,
 where the run's model (a script, a cassette, an upstream) answers on the one
 gateway path, recorded with its tokens and cost like every model call. An agent
 that names ``"openai:gpt-5"`` itself reaches the same place; this only makes
-the key and the base URL the run's, whatever the environment says.
+the key and the base URL the run's, whatever the environment says. (Not a
+``FunctionModel`` bridge: that would translate Pydantic AI's messages to a
+provider request and back a second time, by hand, where the library's own
+model does it as it does in production.)
 
 pydantic-ai is imported when a function is called, so this module imports
 without the extra.

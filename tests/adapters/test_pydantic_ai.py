@@ -228,6 +228,21 @@ def test_the_responses_api_model_passes_too() -> None:
     assert {c["endpoint"] for c in model_calls(result)} == {"responses"}
 
 
+def test_a_streamed_run_passes_and_each_model_call_is_a_stream() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        from harness.agents._llm import prompt
+
+        bot = pydantic_ai_refunds.build_agent(env)
+        with bot.run_stream_sync(prompt(task)) as streamed:
+            return AgentResult(summary=streamed.get_output())
+
+    result = run_scenario(scenario(), agent, seed=0, model=llm_refunds.careful_model)
+
+    assert failed(result) == set()
+    assert [c["stream"] for c in model_calls(result)] == [True] * 4
+    assert result.warnings == ()
+
+
 def test_the_model_is_openais_with_the_runs_key_at_the_simulated_host() -> None:
     seen: dict[str, Any] = {}
 
