@@ -28,7 +28,7 @@ from harness.source.callables import load_callable
 from tests.conftest import ROOT
 
 LLM = ROOT / "scenarios" / "llm"
-FILES = sorted(LLM.glob("llm_*.yaml"))  # langgraph_*: tests/adapters
+FILES = sorted(LLM.glob("llm_*.yaml"))  # langgraph_*, pydantic_ai_*: tests/adapters
 Script = Callable[[ModelCall], dict[str, Any]]
 
 
