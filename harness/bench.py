@@ -71,7 +71,7 @@ from harness.gateway.tools import Tools
 from harness.isolation import ProcessIsolation
 from harness.models import ENDPOINTS, EVENT_STREAM, ModelCall, complete
 from harness.models.call import Endpoint
-from harness.run import prepare_run, run_scenario
+from harness.run import RunSetup, prepare_run, run_scenario
 from harness.runtime.env import AgentEnv, Task
 from harness.runtime.sandbox import sandbox
 from harness.scenario.model import RecordSpec, Scenario, TaskSpec, WorldSpec
@@ -132,6 +132,19 @@ def _interleaved_medians(
 
 Calls = dict[str, tuple[Callable[[], Any], Within]]
 
+
+def in_sandbox(run: RunSetup, seed: int) -> AbstractContextManager[Any]:
+    """``run``'s sandbox, as an agent's code runs in it (no wall-clock limit)."""
+    return sandbox(
+        clock=run.world.clock,
+        router=run.door.router(),
+        block=run.door.gateway.block,
+        seed=seed,
+        wall_timeout=None,
+        exchange=run.door.exchange,
+    )
+
+
 #: The fixed answer's headers.
 _FIXED = {"content-type": "application/json"}
 
@@ -187,14 +200,7 @@ def bench_gateway(*, rounds: int = 2000, seed: int = 0) -> dict[str, float]:
         )
 
     def in_run() -> AbstractContextManager[Any]:
-        return sandbox(
-            clock=world.clock,
-            router=setup.door.router(),
-            block=setup.door.gateway.block,
-            seed=seed,
-            wall_timeout=None,
-            exchange=setup.door.exchange,
-        )
+        return in_sandbox(setup, seed)
 
     answer = bare()
     target = _Target(
@@ -656,14 +662,7 @@ def bench_models(*, rounds: int = 500, seed: int = 0) -> dict[str, Any]:
         run = prepare_run(
             _SCENARIO, seed=seed, max_calls=4 * rounds + 1000, model=script
         )
-        with sandbox(
-            clock=run.world.clock,
-            router=run.door.router(),
-            block=run.door.gateway.block,
-            seed=seed,
-            wall_timeout=None,
-            exchange=run.door.exchange,
-        ):
+        with in_sandbox(run, seed):
             yield
 
     target = _ModelTarget(

@@ -35,11 +35,16 @@ from typing import Any
 
 import httpx
 
-from harness.bench import _SCENARIO, BLOCKS, _interleaved_medians, _sample
+from harness.bench import (
+    _SCENARIO,
+    BLOCKS,
+    _interleaved_medians,
+    _sample,
+    in_sandbox,
+)
 from harness.gateway.loopback import LoopbackServer
 from harness.run import prepare_run, run_scenario
 from harness.runtime.outside import CommandAgent
-from harness.runtime.sandbox import sandbox
 
 #: The outside agent: N timed GETs on one keep-alive connection, in ns, as JSON.
 _CLIENT = """
@@ -123,14 +128,7 @@ def _in_process(rounds: int, seed: int, charge: str) -> float:
     run = prepare_run(_SCENARIO, seed=seed, max_calls=4 * rounds + 2000)
 
     def in_run() -> Any:
-        return sandbox(
-            clock=run.world.clock,
-            router=run.door.router(),
-            block=run.door.gateway.block,
-            seed=seed,
-            wall_timeout=None,
-            exchange=run.door.exchange,
-        )
+        return in_sandbox(run, seed)
 
     url = f"https://payments.sim/v1/charges/{charge}"
     headers = {"authorization": f"Bearer {run.identity.api_key}"}

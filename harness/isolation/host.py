@@ -33,6 +33,7 @@ from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
 from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
+from harness.runtime.children import status_text
 from harness.runtime.env import AgentResult
 from harness.runtime.netns import kernel_attempts, namespaces_unavailable, netns_of
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
@@ -541,7 +542,7 @@ class _Run:
                 self._status = self._server.reap()
             self._ended = (
                 "the agent's process ended before it answered: "
-                + _status_text(self._status)
+                + status_text(self._status)
                 + self._memory_note(self._status)
                 + self._last_words()
             )
@@ -698,21 +699,6 @@ def _tool_error(exc: ToolError) -> dict[str, Any]:
     if raw is not None:
         error["raw"] = raw
     return error
-
-
-def _status_text(status: int | None) -> str:
-    if status is None:
-        return "its exit status is unknown"
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"it was killed by {name}"
-    if os.WIFEXITED(status):
-        return f"it exited with code {os.WEXITSTATUS(status)}"
-    return f"it ended with status {status}"
 
 
 def _size(limit: int) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -303,3 +304,19 @@ def guard_children(
         for where, name, _, real in patches:
             setattr(where, name, real)
         _current.remove(run)
+
+
+def status_text(status: int | None) -> str:
+    """How a process ended, from its ``waitpid`` status, in words."""
+    if status is None:
+        return "its exit status is unknown"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"it was killed by {name}"
+    if os.WIFEXITED(status):
+        return f"it exited with code {os.WEXITSTATUS(status)}"
+    return f"it ended with status {status}"

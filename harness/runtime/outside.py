@@ -51,7 +51,7 @@ from harness.gateway.certs import CA_VARIABLES, RunAuthority
 from harness.gateway.loopback import LoopbackServer, Mount
 from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
-from harness.runtime.children import PROXY_VARIABLES
+from harness.runtime.children import PROXY_VARIABLES, status_text
 from harness.runtime.env import AgentResult
 from harness.runtime.netns import counted_attempts, namespaces_unavailable
 from harness.runtime.session import MODEL_KEY_VARIABLES, AgentSession, Delivery, Stage
@@ -258,7 +258,7 @@ class _Command:
         if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status):
             return Delivery(
                 result=None,
-                failure=f"the agent command ended: {_status_text(status)}"
+                failure=f"the agent command ended: {status_text(status)}"
                 + self._last_words(),
                 stopped=False,
             )
@@ -483,19 +483,6 @@ def _wait_status(returncode: int | None) -> int | None:
     if returncode < 0:
         return -returncode
     return returncode << 8
-
-
-def _status_text(status: int | None) -> str:
-    if status is None:
-        return "its exit status is unknown"
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"it was killed by {name}"
-    return f"it exited with code {os.WEXITSTATUS(status)}"
 
 
 # -- services ---------------------------------------------------------------------
