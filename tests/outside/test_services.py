@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
+import subprocess
 import threading
 import urllib.error
 import urllib.parse
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 
 from harness.agents.loading import load_agent
-from harness.agents.reference import naive_refund_agent
+from harness.agents.reference import careful_refund_agent, naive_refund_agent
 from harness.errors import AgentLoadError
 from harness.run import RunResult, run_scenario
 from harness.scenario.loader import load_scenario
@@ -133,6 +136,56 @@ def test_a_careful_service_passes_and_a_naive_one_fails_as_in_process(
     assert naive.failed_oracles == inside.failed_oracles
     assert _ledger(naive) == _ledger(inside)
     assert careful.sandbox == "service"
+
+
+NODE = shutil.which("node")
+REFUNDS = ROOT / "harness/agents/node/refunds.mjs"
+
+
+def node_service(variant: str) -> Agent:
+    """A service that does the work with the Node refund agent, handing it the
+    job as the command contract's environment."""
+
+    def agent(job: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        env = {
+            **os.environ,
+            "AQE_TASK": json.dumps(job["task"]),
+            "AQE_API_KEY": job["api_key"],
+            "AQE_BASE_URL": job["base_url"],
+        }
+        done = subprocess.run(
+            [str(NODE), str(REFUNDS), variant],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return 200, json.loads(done.stdout.splitlines()[-1])
+
+    return agent
+
+
+@pytest.mark.skipif(NODE is None, reason="Node.js is not installed here")
+@pytest.mark.parametrize(
+    "scenario", ["refund_ambiguous_timeout", "refund_over_limit_approval"]
+)
+@pytest.mark.parametrize(
+    ("variant", "in_process"),
+    [("careful", careful_refund_agent), ("naive", naive_refund_agent)],
+)
+def test_a_service_gets_the_verdicts_and_ledger_of_the_same_agent_in_process(
+    service: Callable[[Agent], str], scenario: str, variant: str, in_process: Any
+) -> None:
+    url = service(node_service(variant))
+    outside = run_scenario(_scenario(scenario), load_agent(url), seed=12)
+    inside = run_scenario(_scenario(scenario), in_process, seed=12)
+    assert outside.passed is inside.passed is (variant == "careful")
+    assert {s.oracle: s.passed for s in outside.scores} == {
+        s.oracle: s.passed for s in inside.scores
+    }
+    assert _ledger(outside) == _ledger(inside)
+    assert outside.agent == url
 
 
 def test_the_service_gets_task_key_base_url_proxy_and_authority(
