@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from harness.policy.model import PolicyPack
     from harness.run import RunRecord, RunResult, run_scenario
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+    from harness.runtime.outside import CommandAgent, ServiceAgent
     from harness.scenario.loader import (
         load_scenario,
         parse_scenario,
@@ -45,6 +46,7 @@ _EXPORTS = {
     "AgentResult": "harness.runtime.env",
     "CanaryConfig": "harness.modes.canary",
     "CanaryReport": "harness.modes.canary",
+    "CommandAgent": "harness.runtime.outside",
     "ContractError": "harness.errors",
     "Evidence": "harness.oracles.base",
     "HarnessError": "harness.errors",
@@ -59,6 +61,7 @@ _EXPORTS = {
     "Scenario": "harness.scenario.model",
     "ScenarioError": "harness.errors",
     "Score": "harness.oracles.base",
+    "ServiceAgent": "harness.runtime.outside",
     "ShadowResult": "harness.modes.shadow",
     "Task": "harness.runtime.env",
     "ToolAmbiguousError": "harness.errors",
@@ -82,6 +85,7 @@ __all__ = [
     "AgentResult",
     "CanaryConfig",
     "CanaryReport",
+    "CommandAgent",
     "ContractError",
     "Evidence",
     "HarnessError",
@@ -96,6 +100,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Score",
+    "ServiceAgent",
     "ShadowResult",
     "Task",
     "ToolAmbiguousError",
