@@ -13,8 +13,11 @@
   the agent starts itself run as threads, inside the same guards; those still
   alive when the run ends stay off the network afterwards.
 * randomness: the global ``random`` module is seeded from the run seed (as
-  pytest-randomly does) and ``uuid.uuid4`` draws from it, so SDK jitter and
-  generated ids are reproducible.
+  pytest-randomly does) and ``uuid.uuid4`` draws from it (its code is swapped,
+  so a module that imported the function draws the same), so SDK jitter and
+  generated ids are reproducible; an id drawn while a module is imported (a
+  library's process-wide constant) is not the run's, so the run that first
+  imports a library draws what every later run draws.
 * network: respx routes every httpx client to the HTTP door, and the client doors
   (:mod:`harness.gateway.doors`: requests/urllib3, httpx2, aiohttp, urllib) every
   other client; raw socket connects and name lookups are refused and recorded as
@@ -45,6 +48,7 @@ import socket
 import sys
 import threading
 import time
+import types
 import uuid
 import warnings
 import weakref
@@ -107,7 +111,19 @@ _real_getaddrinfo = socket.getaddrinfo
 #: The run's open connections to allowed hosts (an event loop waits for them in
 #: wall time, see :class:`_VirtualSelector`).
 _OUTSIDE: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-_real_uuid4 = uuid.uuid4
+#: ``uuid.uuid4`` itself: a run swaps its code, not the module's attribute, so a
+#: module that took the function (``from uuid import uuid4``) before a run, or
+#: during one, calls what every other caller calls.
+_uuid4 = uuid.uuid4
+_UUID4_CODE = _uuid4.__code__
+#: The real draw, whatever a run has made of ``uuid.uuid4``.
+_real_uuid4 = types.FunctionType(_UUID4_CODE, _uuid4.__globals__, "uuid4")
+
+
+def _run_uuid4() -> uuid.UUID:  # its code runs as uuid.uuid4's, in uuid's globals
+    return _aqe_run_uuid4()  # type: ignore[name-defined, no-any-return]  # noqa: F821
+
+
 _AF_UNIX = getattr(socket, "AF_UNIX", -1)
 _real_submit = ThreadPoolExecutor.submit
 _real_exit = os._exit
@@ -261,7 +277,7 @@ def sandbox(
     random.seed(seed)
 
     def uuid4() -> uuid.UUID:
-        if not mine():
+        if not mine() or _importing():
             return _real_uuid4()
         return uuid.UUID(int=random.getrandbits(128), version=4)
 
@@ -326,7 +342,8 @@ def sandbox(
             setattr(module, "_exit", guarded_exit)  # noqa: B010 - patching, on purpose
         for name, func in patched.items():
             setattr(time, name, func)
-        setattr(uuid, "uuid4", uuid4)  # noqa: B010 - patching, on purpose
+        setattr(uuid, "_aqe_run_uuid4", uuid4)  # noqa: B010 - patching, on purpose
+        _uuid4.__code__ = _run_uuid4.__code__
         setattr(socket.socket, "connect", refuse)  # noqa: B010
         setattr(socket.socket, "connect_ex", refuse_ex)  # noqa: B010
         setattr(socket, "getaddrinfo", resolve)  # noqa: B010
@@ -356,7 +373,7 @@ def sandbox(
         virtual.close_loops()
         for name, func in _REAL_TIME_FUNCTIONS.items():
             setattr(time, name, func)
-        setattr(uuid, "uuid4", _real_uuid4)  # noqa: B010
+        _uuid4.__code__ = _UUID4_CODE
         _LATE.update(mine.alive())
         late = bool(_LATE)
         setattr(socket.socket, "connect", _late_connect if late else _real_connect)  # noqa: B010
@@ -368,6 +385,18 @@ def sandbox(
         )
         random.setstate(random_state)
         _OUTSIDE.clear()
+
+
+def _importing() -> bool:
+    """Whether the caller runs in a module's import: an id a library draws then
+    is its own for the life of the process (the first run to import it must
+    not draw one more id from the run's stream than the runs after it)."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _allowed_connection(
