@@ -31,6 +31,7 @@ from harness.gateway.doors.httpx import router
 from harness.runtime.caught import CaughtWarnings, WarningLog, capture_warnings
 from harness.runtime.children import end_if_copy
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+from harness.runtime.libraries import library_hooks
 from harness.runtime.sandbox import Clock, Interrupts, run_async, sandbox
 
 if TYPE_CHECKING:
@@ -135,11 +136,12 @@ def _deliver(
     clock: Clock,
     interrupts: Interrupts,
 ) -> Delivery:
+    left: list[str] = []
     try:
-        outcome = agent(task, env)
-        left: list[str] = []
-        if inspect.isawaitable(outcome):
-            outcome = run_async(_awaited(outcome), clock, left=left)
+        with library_hooks():  # e.g. an SDK's exporter thread: see its module
+            outcome = agent(task, env)
+            if inspect.isawaitable(outcome):
+                outcome = run_async(_awaited(outcome), clock, left=left)
         result = AgentResult.coerce(outcome)
         return Delivery(result=result, failure=tasks_left(left), stopped=False)
     except RunAborted as exc:
