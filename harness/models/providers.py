@@ -31,6 +31,12 @@ from harness.models.wire import EVENT_STREAM, complete
 __all__ = ["PROVIDERS", "Model", "ModelProvider", "Script", "providers"]
 
 _ANY = {"type": "object"}
+#: A tracing batch: ``{"data": [trace or span, ...]}``.
+_TRACES = {
+    "type": "object",
+    "properties": {"data": {"type": "array", "items": {"type": "object"}}},
+    "required": ["data"],
+}
 #: Sent with the harness's own failures (no model, no recorded answer, a
 #: script's bug): the SDKs do not retry what would fail the same way again.
 _NO_RETRY = {"x-should-retry": "false"}
@@ -208,7 +214,8 @@ class ModelProvider(FakeService):
 
 
 class OpenAIProvider(ModelProvider):
-    """OpenAI's API: Chat Completions and Responses."""
+    """OpenAI's API: Chat Completions and Responses; and the traces ingest the
+    Agents SDK exports to, so its tracing works unchanged and stays in the run."""
 
     name: ClassVar[str] = "openai"
     provider: ClassVar[Provider] = "openai"
@@ -259,6 +266,16 @@ class OpenAIProvider(ModelProvider):
     )  # fmt: skip
     def create_response(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
         return self.answer("responses", params, ctx)
+
+    @operation(
+        "POST", "/v1/traces/ingest", tool="ingest_traces",
+        summary="Take an SDK's traces and spans (the OpenAI Agents SDK's exporter).",
+        request=_TRACES, response=_ANY,
+    )  # fmt: skip
+    def ingest_traces(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        """Accept the batch and keep it nowhere but the call's ``invoke`` line:
+        an SDK's telemetry is no model call, and it never leaves the run."""
+        return Reply(status=200, body={})
 
 
 class AnthropicProvider(ModelProvider):
