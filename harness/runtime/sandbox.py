@@ -117,7 +117,9 @@ _OUTSIDE: weakref.WeakSet[socket.socket] = weakref.WeakSet()
 _uuid4 = uuid.uuid4
 _UUID4_CODE = _uuid4.__code__
 #: The real draw, whatever a run has made of ``uuid.uuid4``.
-_real_uuid4 = types.FunctionType(_UUID4_CODE, _uuid4.__globals__, "uuid4")
+_real_uuid4: Callable[[], uuid.UUID] = types.FunctionType(
+    _UUID4_CODE, _uuid4.__globals__, "uuid4"
+)
 
 
 def _run_uuid4() -> uuid.UUID:  # its code runs as uuid.uuid4's, in uuid's globals

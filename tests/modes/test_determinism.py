@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import subprocess
 import sys
 import uuid
+from pathlib import Path
+from uuid import uuid4 as taken_uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -113,3 +116,56 @@ def test_traces_are_identical_across_processes_and_hash_seeds(
     assert len(digests) == 1
     (digest,) = digests
     assert len(digest.split()) == 4
+
+
+def test_an_id_drawn_while_a_module_is_imported_is_not_the_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A library imported for the first time during a run (module-level ids, as
+    opentelemetry's context keys) leaves the run's ids as a later run draws them."""
+    (tmp_path / "aqe_draws_on_import.py").write_text(
+        "import uuid\nKEY = uuid.uuid4()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "aqe_draws_on_import", raising=False)
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        import aqe_draws_on_import  # noqa: F401
+
+        return AgentResult(summary=str(uuid.uuid4()))
+
+    first = run_scenario(TIMEOUT, agent, seed=7)  # imports it
+    later = run_scenario(TIMEOUT, agent, seed=7)  # finds it imported
+
+    assert first.agent_result == later.agent_result
+    assert "aqe_draws_on_import" in sys.modules
+
+
+def test_uuid4_taken_by_name_before_a_run_draws_the_runs_ids() -> None:
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        return AgentResult(summary=f"{taken_uuid4()} {uuid.uuid4()}")
+
+    one = run_scenario(TIMEOUT, agent, seed=7)
+    two = run_scenario(TIMEOUT, agent, seed=7)
+
+    assert one.agent_result is not None
+    assert one.agent_result == two.agent_result
+    assert uuid.uuid4 is taken_uuid4  # the function is left in place
+
+
+def test_a_default_event_loop_a_sync_agent_leaves_open_is_closed_with_the_run() -> None:
+    """``get_event_loop()`` from sync code makes the thread's default loop, which
+    an SDK may keep open on purpose (the Agents SDK's ``Runner.run_sync``)."""
+    made: list[asyncio.AbstractEventLoop] = []
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        made.append(loop)
+        loop.run_until_complete(asyncio.sleep(30))
+        return AgentResult(summary="slept")
+
+    result = run_scenario(TIMEOUT, agent, seed=7)
+
+    assert result.warnings == ()
+    assert made[0].is_closed()
+    assert result.world.clock.now == 30

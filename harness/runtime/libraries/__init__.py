@@ -123,9 +123,7 @@ class _Then(importlib.abc.Loader):
     ) -> None:
         self._loader, self._then = loader, then
 
-    def create_module(
-        self, spec: importlib.machinery.ModuleSpec
-    ) -> ModuleType | None:
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
