@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from harness.adapters._chosen import chosen_specs
 from harness.errors import HarnessError, ToolError
 from harness.gateway.tools import error_text
 from harness.runtime.env import AgentEnv
@@ -41,17 +42,7 @@ def tools(env: AgentEnv, names: Iterable[str] | None = None) -> list[BaseTool]:
             "harness.adapters.langchain needs langchain-core, which is not"
             f" installed ({exc})\n    fix: pip install '{EXTRA}'"
         ) from None
-    specs = [s["function"] for s in env.tools.specs(format="openai")]
-    if names is not None:
-        wanted = list(names)
-        known = {s["name"] for s in specs}
-        unknown = [n for n in wanted if n not in known]
-        if unknown:
-            raise HarnessError(
-                f"harness.adapters.langchain.tools: no tool {unknown[0]!r} in"
-                f" env.tools\n    fix: use some of {', '.join(sorted(known))}"
-            )
-        specs = [s for s in specs if s["name"] in wanted]
+    specs = chosen_specs(env, names, who="harness.adapters.langchain.tools")
     return [
         StructuredTool(
             name=spec["name"],

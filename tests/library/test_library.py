@@ -43,7 +43,9 @@ def test_each_workflow_has_its_agent_module_and_pack() -> None:
     for workflow in workflows:
         module = importlib.import_module(f"harness.agents.{workflow}")
         assert callable(module.careful_agent), workflow
-        if workflow.startswith(("llm_", "langgraph_", "pydantic_ai_")):
+        if workflow.startswith(
+            ("llm_", "langgraph_", "pydantic_ai_", "openai_agents_")
+        ):
             continue  # an LLM agent runs under the pack of the workflow it automates
         assert (SCENARIOS / "policies" / f"{workflow}.yaml").is_file(), workflow
 
