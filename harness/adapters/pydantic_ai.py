@@ -35,6 +35,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness.adapters._chosen import chosen_specs
 from harness.errors import HarnessError, ToolError
 from harness.gateway.tools import error_text
 from harness.runtime.env import AgentEnv
@@ -58,17 +59,7 @@ def tools(env: AgentEnv, names: Iterable[str] | None = None) -> list[Tool[Any]]:
         from pydantic_ai import Tool
     except ImportError as exc:
         raise _missing(exc) from None
-    specs = [s["function"] for s in env.tools.specs(format="openai")]
-    if names is not None:
-        wanted = list(names)
-        known = {s["name"] for s in specs}
-        unknown = [n for n in wanted if n not in known]
-        if unknown:
-            raise HarnessError(
-                f"harness.adapters.pydantic_ai.tools: no tool {unknown[0]!r} in"
-                f" env.tools\n    fix: use some of {', '.join(sorted(known))}"
-            )
-        specs = [s for s in specs if s["name"] in wanted]
+    specs = chosen_specs(env, names, who="harness.adapters.pydantic_ai.tools")
     return [
         Tool.from_schema(
             _caller(env, spec["name"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import subprocess
@@ -151,21 +150,3 @@ def test_uuid4_taken_by_name_before_a_run_draws_the_runs_ids() -> None:
     assert one.agent_result is not None
     assert one.agent_result == two.agent_result
     assert uuid.uuid4 is taken_uuid4  # the function is left in place
-
-
-def test_a_default_event_loop_a_sync_agent_leaves_open_is_closed_with_the_run() -> None:
-    """``get_event_loop()`` from sync code makes the thread's default loop, which
-    an SDK may keep open on purpose (the Agents SDK's ``Runner.run_sync``)."""
-    made: list[asyncio.AbstractEventLoop] = []
-
-    def agent(task: Task, env: AgentEnv) -> AgentResult:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-        made.append(loop)
-        loop.run_until_complete(asyncio.sleep(30))
-        return AgentResult(summary="slept")
-
-    result = run_scenario(TIMEOUT, agent, seed=7)
-
-    assert result.warnings == ()
-    assert made[0].is_closed()
-    assert result.world.clock.now == 30
