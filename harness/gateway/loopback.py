@@ -36,6 +36,7 @@ import math
 import socket
 import ssl
 import struct
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -313,6 +314,17 @@ class _Server(ThreadingHTTPServer):
         self.owner.accepted += 1
         self.connections.add(request[0])
         return request
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failure of the server itself: the run raises it, never a traceback
+        on the user's terminal (a client hanging up is no failure)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            return
+        with self.owner.lock:
+            self.owner.fatal = self.owner.fatal or HarnessError(
+                f"the loopback server failed on a request: {error!r}"
+            )
 
     def shutdown_request(self, request: Any) -> None:
         self.connections.discard(request)
