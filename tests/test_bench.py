@@ -1,15 +1,17 @@
-"""``aqe bench gateway|models|canary|service`` report every figure the acceptances name (no
+"""``aqe bench gateway|models|canary|service|suite`` report every figure the acceptances name (no
 timing asserts)."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.bench import DOOR_RATIOS, MODEL_RATIOS
+from harness.bench_suite import TAU_BENCH_TASKS_PER_S, bench_suite, library_files
 from harness.cli import main
 
 KEYS = {
@@ -129,3 +131,37 @@ def test_bench_service_prints_the_loopback_round_trip_against_its_baselines(
     assert figures["loopback_vs_http_door"] == pytest.approx(
         figures["loopback_call_us"] / figures["http_call_us"], abs=0.01
     )
+
+
+def test_bench_suite_counts_runs_and_tool_calls_through_the_api_and_pytest() -> None:
+    figures = bench_suite(
+        paths=["scenarios/payments/refund_ok.yaml"], seeds=2, workers=(0,)
+    )
+    for key in ("api", "pytest_n0"):
+        assert figures[key]["runs"] == 2
+        assert figures[key]["failed"] == 0
+        assert figures[key]["tool_calls"] > 0
+        assert figures[key]["runs_per_s"] > 0
+    # the same runs either way: the same seeds, the same agent, the same calls
+    assert figures["api"]["tool_calls"] == figures["pytest_n0"]["tool_calls"]
+    assert figures["tau_bench_tasks_per_s"] == TAU_BENCH_TASKS_PER_S
+    assert "tau-bench" in figures["tau_bench_source"]
+    assert figures["api_vs_tau_bench"] == pytest.approx(
+        figures["api"]["runs_per_s"] / TAU_BENCH_TASKS_PER_S, abs=0.1
+    )
+
+
+def test_bench_suite_takes_the_scenarios_but_not_their_policy_packs() -> None:
+    files = library_files([Path("scenarios")])
+    assert files
+    assert all("policies" not in f.parts for f in files)
+    assert Path("scenarios/payments/refund_ok.yaml") in files
+
+
+def test_bench_suite_on_a_missing_path_says_where_to_run_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "suite", "--paths", "no/such/dir"]) == 2
+    err = capsys.readouterr().err
+    assert "no such path: no/such/dir" in err
+    assert "fix:" in err

@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "harness.reporting": 6,
     "harness.bench": 7,
     "harness.bench_service": 7,
+    "harness.bench_suite": 7,
     "harness.cli": 7,
     "harness._pytest": 7,
     "harness.plugin": 8,

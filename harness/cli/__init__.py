@@ -47,6 +47,20 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         from harness.bench_service import bench_service
 
         results = bench_service(rounds=args.rounds)
+    elif args.target == "suite":
+        from harness import bench_suite
+        from harness.errors import HarnessError
+
+        try:
+            results = bench_suite.bench_suite(
+                paths=args.paths, seeds=args.seeds, rounds=args.repeat
+            )
+        except HarnessError as err:
+            sys.stderr.write(f"{err}\n")
+            return 2
+        text = json.dumps(results, sort_keys=True)
+        sys.stdout.write((text if args.json else bench_suite.render(results)) + "\n")
+        return 0
     elif args.target == "models":
         from harness.errors import HarnessError
 
@@ -392,17 +406,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world", "canary", "models", "service"],
+        choices=["gateway", "world", "canary", "models", "service", "suite"],
         help="gateway: the cost of each door; world: building and resetting worlds;"
         " canary: a stream of generated cases through the kill switch and judge;"
         " models: model round trips through the official SDKs (at most 500 rounds);"
-        " service: a tool call over the loopback server from another process",
+        " service: a tool call over the loopback server from another process;"
+        " suite: the scenario library x K new seeds through the API and pytest",
     )
     bench.add_argument(
         "--cases", type=int, default=10_000, help="canary: cases in the stream"
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
+    bench.add_argument(
+        "--seeds", type=int, default=5, help="suite: new seeds per scenario"
+    )
+    bench.add_argument(
+        "--paths",
+        nargs="+",
+        default=["scenarios"],
+        metavar="PATH",
+        help="suite: the scenario files or directories",
+    )
+    bench.add_argument(
+        "--repeat", type=int, default=1, help="suite: interleaved rounds (median)"
+    )
     bench.set_defaults(func=_bench)
     validate = sub.add_parser(
         "validate",
