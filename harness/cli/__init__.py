@@ -48,7 +48,7 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
 
         results = bench_service(rounds=args.rounds)
     elif args.target == "suite":
-        from harness import bench_suite
+        import harness.bench_suite as bench_suite
         from harness.errors import HarnessError
 
         try:
