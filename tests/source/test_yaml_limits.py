@@ -4,6 +4,7 @@ deep, aliases that expand past a limit, numbers too long to read."""
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def test_a_hundred_thousand_open_lists_are_refused_at_the_first_too_deep() -> No
 
     (problem,) = problems(text)
 
-    assert time.monotonic() - started < 5
+    # reading all of them is quadratic (minutes); a busy machine takes seconds
+    assert time.monotonic() - started < 60
     column = len("task: ") + MAX_DEPTH + 1
     assert problem.startswith(f"x.yaml:3:{column}: lists and mappings nest deeper")
 
@@ -71,11 +73,15 @@ def test_a_billion_laughs_file_is_refused_quickly() -> None:
     rows = ["a: &a [x,x,x,x,x,x,x,x,x,x]"]
     for prev, name in zip("abcdef", "bcdefg", strict=True):
         rows.append(f"{name}: &{name} [{','.join([f'*{prev}'] * 10)}]")
-    started = time.monotonic()
+    tracemalloc.start()
+    try:
+        (problem,) = problems("\n".join(rows) + "\n")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
 
-    (problem,) = problems("\n".join(rows) + "\n")
-
-    assert time.monotonic() - started < 5
+    # refused before the 10 million values are built (they would take gigabytes)
+    assert peak < 64 * 2**20
     assert problem.startswith("x.yaml:1:")
     assert "holds more than 100,000 values once its aliases are expanded" in problem
     assert problem.endswith(
