@@ -12,9 +12,11 @@ budget cannot hold when a call's model has no price: it fails, naming the model.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
-from fakes.base import fingerprint
 from harness.models.prices import TABLE, prices
 from harness.models.providers import PROVIDER_NAMES
 from harness.models.usage import ModelUsage, usage_of, usd
@@ -41,14 +43,18 @@ def budget(run: RunView) -> Score:
         and h.value.get("service") not in PROVIDER_NAMES
     ]
     repeats: Counter[tuple[str, str]] = Counter()
+    costs: dict[str, float] = {}
     cost = 0.0
     worst_repeat = (0, "")
     for h in invokes:
         op = ops.get(h.f)
-        cost += pack.cost_of(h.f, op.action if op else None)
+        unit = costs.get(h.f)
+        if unit is None:
+            unit = costs[h.f] = pack.cost_of(h.f, op.action if op else None)
+        cost += unit
         if op is None or not op.write:
             continue  # polling a read is not retrying an operation
-        key = (h.f, fingerprint(dict(h.value.get("params", {}))))
+        key = (h.f, _canonical(h.value.get("params", {})))
         repeats[key] += 1
         if repeats[key] - 1 > worst_repeat[0]:
             worst_repeat = (repeats[key] - 1, h.f)
@@ -105,6 +111,12 @@ def budget(run: RunView) -> Score:
         evidence=tuple(evidence),
         details={"used": used, "model": model.to_json()},
     )
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    """The parameters as canonical JSON: equal for the same call made again (what
+    :func:`fakes.base.fingerprint` digests; the digest itself is not needed)."""
+    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _limit(name: str, limit: float) -> str:

@@ -20,7 +20,7 @@ from harness.oracles.base import (
     ledger_evidence,
     oracle,
 )
-from harness.world.history import EntryType
+from harness.world.history import EntryType, History, HistoryEntry
 from harness.world.ledger import LedgerEntry
 
 
@@ -33,6 +33,7 @@ def idempotency(run: RunView) -> Score:
     verdicts: dict[str, str] = {}
     evidence: list[Evidence] = []
     problems: list[str] = []
+    index = _CallIndex(history)
 
     def judge(key: str, entries: list[LedgerEntry], low: int, high: int) -> None:
         count = len(entries)
@@ -48,7 +49,7 @@ def idempotency(run: RunView) -> Score:
                 f"business key {key!r} committed {count} effects, at most {high} "
                 "allowed (duplicated)"
             )
-            evidence.extend(_story(run, entries))
+            evidence.extend(_story(index, entries))
         elif count < low:
             verdicts[key] = "lost"
             problems.append(
@@ -56,7 +57,7 @@ def idempotency(run: RunView) -> Score:
                 "expected (lost)"
             )
         elif entries and all(e.call in ambiguous_calls for e in entries):
-            if _acknowledged(run, entries):
+            if _acknowledged(run, index, entries):
                 verdicts[key] = "recovered"
             else:
                 verdicts[key] = "unacknowledged"
@@ -64,20 +65,24 @@ def idempotency(run: RunView) -> Score:
                     f"business key {key!r} took effect, but the agent never saw it"
                     " succeed nor checked (unacknowledged)"
                 )
-                evidence.extend(_story(run, entries))
+                evidence.extend(_story(index, entries))
         elif any(e.call in ambiguous_calls for e in entries):
             verdicts[key] = "recovered"
         else:
             verdicts[key] = "ok"
 
-    declared = {exp.key for exp in run.expect.idempotency}
-    for exp in run.expect.idempotency:
-        judge(exp.key, ledger.by_key(exp.key), exp.min_effects, exp.max_effects)
+    declared: dict[str, list[LedgerEntry]] = {
+        exp.key: [] for exp in run.expect.idempotency
+    }
     groups: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     for entry in ledger:
-        if entry.business_key not in declared:
+        if entry.business_key in declared:
+            declared[entry.business_key].append(entry)
+        else:
             params = repr(sorted(entry.params.items()))
             groups[(entry.business_key, params)].append(entry)
+    for exp in run.expect.idempotency:
+        judge(exp.key, declared[exp.key], exp.min_effects, exp.max_effects)
     for (key, _), entries in groups.items():
         judge(key, entries, 0, 1)
 
@@ -99,7 +104,79 @@ def idempotency(run: RunView) -> Score:
     )
 
 
-def _acknowledged(run: RunView, entries: list[LedgerEntry]) -> bool:
+class _CallIndex:
+    """The history by tool call, built once per score (each part on first use):
+    what ``_acknowledged`` and ``_story`` ask of every key, without a pass over
+    the history for each."""
+
+    __slots__ = ("_answers", "_calls", "history")
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self._answers: _Answers | None = None
+        self._calls: _Calls | None = None
+
+    @property
+    def answers(self) -> _Answers:
+        if self._answers is None:
+            self._answers = _Answers(self.history)
+        return self._answers
+
+    @property
+    def calls(self) -> _Calls:
+        if self._calls is None:
+            self._calls = _Calls(self.history)
+        return self._calls
+
+
+class _Answers:
+    """The latest call (``call or 0``) of an agent's ``ok`` answer that was a
+    replay, that named a given record, or that was a given tool's."""
+
+    __slots__ = ("by_f", "by_ref", "replay")
+
+    def __init__(self, history: History) -> None:
+        self.replay = -1
+        self.by_ref: dict[str, int] = {}
+        self.by_f: dict[str, int] = {}
+        ok = EntryType.OK
+        for h in history:
+            if h.type is not ok or h.process != "agent":
+                continue
+            call = h.call or 0
+            value = h.value
+            if value.get("replayed") and call > self.replay:
+                self.replay = call
+            ref = value.get("ref")
+            if isinstance(ref, str) and call > self.by_ref.get(ref, -1):
+                self.by_ref[ref] = call
+            if call > self.by_f.get(h.f, -1):
+                self.by_f[h.f] = call
+
+
+class _Calls:
+    """Every history entry by its call, each call's completion and key."""
+
+    __slots__ = ("by_call", "completed", "keys", "length")
+
+    def __init__(self, history: History) -> None:
+        self.by_call: dict[int | None, list[HistoryEntry]] = defaultdict(list)
+        #: call -> index of its (last) completion, where its effect is placed.
+        self.completed: dict[int | None, int] = {}
+        #: call -> the idempotency key of its (first) invoke.
+        self.keys: dict[int | None, str | None] = {}
+        self.length = len(history)
+        for h in history:
+            self.by_call[h.call].append(h)
+            if h.type is EntryType.INVOKE:
+                if h.call not in self.keys:
+                    key = h.value.get("idempotency_key")
+                    self.keys[h.call] = str(key) if key is not None else None
+            elif h.process == "agent":
+                self.completed[h.call] = h.index
+
+
+def _acknowledged(run: RunView, index: _CallIndex, entries: list[LedgerEntry]) -> bool:
     """Whether, after the ambiguous calls, the agent learned the outcome: a retry
     answered as a replay, an answer naming the effect's record, or a read of the
     same service (it checked)."""
@@ -112,51 +189,44 @@ def _acknowledged(run: RunView, entries: list[LedgerEntry]) -> bool:
         for op in run.world.services[name].operations
         if not op.write
     }
-    for h in run.world.history:
-        if h.process != "agent" or h.type is not EntryType.OK or (h.call or 0) < last:
-            continue
-        if h.value.get("replayed") or h.value.get("ref") in refs or h.f in reads:
-            return True
-    return False
+    answers = index.answers
+    return (
+        answers.replay >= last
+        or any(answers.by_ref.get(ref, -1) >= last for ref in refs)
+        or any(answers.by_f.get(f, -1) >= last for f in reads)
+    )
 
 
-def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
+def _story(index: _CallIndex, entries: list[LedgerEntry]) -> list[Evidence]:
     """The duplicated effects, interleaved with the faults and outcomes around them."""
-    calls = {e.call for e in entries}
-    completed = {
-        h.call: h.index
-        for h in run.world.history
-        if h.process == "agent" and h.type is not EntryType.INVOKE
-    }
+    calls = index.calls
     # An effect commits just before its call completes: place it there.
     ranked: list[tuple[float, float, Evidence]] = [
         (
             e.time,
-            completed.get(e.call, len(run.world.history)) - 0.5,
+            calls.completed.get(e.call, calls.length) - 0.5,
             ledger_evidence(e),
         )
         for e in entries
     ]
-    for h in run.world.history:
-        if h.call not in calls:
-            continue
-        if h.process == "nemesis":
-            text = (
-                f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
-                f"on call #{h.call} {h.value.get('target')}"
-            )
-        elif h.process == "agent" and h.type is not EntryType.INVOKE:
-            seen = h.value.get("seen")
-            shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
-            key = _key_of(run, h.call)
-            text = (
-                f"agent saw {shown} for call #{h.call} "
-                f"(idempotency key: {key or 'none'})"
-            )
-        else:
-            continue
-        evidence = history_evidence(h, text)
-        ranked.append((h.time, h.index, evidence))
+    for call in {e.call for e in entries}:
+        for h in calls.by_call.get(call, ()):
+            if h.process == "nemesis":
+                text = (
+                    f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
+                    f"on call #{h.call} {h.value.get('target')}"
+                )
+            elif h.process == "agent" and h.type is not EntryType.INVOKE:
+                seen = h.value.get("seen")
+                shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
+                key = calls.keys.get(h.call)
+                text = (
+                    f"agent saw {shown} for call #{h.call} "
+                    f"(idempotency key: {key or 'none'})"
+                )
+            else:
+                continue
+            ranked.append((h.time, h.index, history_evidence(h, text)))
     # In the order things happened: the fault, the commit, what the agent saw.
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [evidence for _, _, evidence in ranked]
@@ -165,11 +235,3 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
 def _fault_params(value: object) -> str:
     params = getattr(value, "get", lambda _k, _d=None: None)("params", {}) or {}
     return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
-
-
-def _key_of(run: RunView, call: int | None) -> str | None:
-    for h in run.world.history:
-        if h.call == call and h.type is EntryType.INVOKE:
-            key = h.value.get("idempotency_key")
-            return str(key) if key is not None else None
-    return None
