@@ -113,10 +113,15 @@ def budget(run: RunView) -> Score:
     )
 
 
+#: :func:`fakes.base.fingerprint`'s JSON, made once (``json.dumps`` with options
+#: builds an encoder per call).
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _canonical(params: Mapping[str, Any]) -> str:
     """The parameters as canonical JSON: equal for the same call made again (what
     :func:`fakes.base.fingerprint` digests; the digest itself is not needed)."""
-    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"), default=str)
+    return _JSON.encode(dict(params))
 
 
 def _limit(name: str, limit: float) -> str:

@@ -27,13 +27,11 @@ from harness.world.ledger import LedgerEntry
 @oracle("idempotency")
 def idempotency(run: RunView) -> Score:
     ledger, history = run.world.ledger, run.world.history
-    ambiguous_calls = {
-        e.call for e in history if e.process == "agent" and e.type is EntryType.INFO
-    }
+    index = _CallIndex(history)
+    ambiguous_calls = index.ambiguous
     verdicts: dict[str, str] = {}
     evidence: list[Evidence] = []
     problems: list[str] = []
-    index = _CallIndex(history)
 
     def judge(key: str, entries: list[LedgerEntry], low: int, high: int) -> None:
         count = len(entries)
@@ -105,75 +103,64 @@ def idempotency(run: RunView) -> Score:
 
 
 class _CallIndex:
-    """The history by tool call, built once per score (each part on first use):
-    what ``_acknowledged`` and ``_story`` ask of every key, without a pass over
-    the history for each."""
+    """The history by tool call, in one pass: what ``_acknowledged`` and
+    ``_story`` ask of every key, without a pass over the history for each."""
 
-    __slots__ = ("_answers", "_calls", "history")
-
-    def __init__(self, history: History) -> None:
-        self.history = history
-        self._answers: _Answers | None = None
-        self._calls: _Calls | None = None
-
-    @property
-    def answers(self) -> _Answers:
-        if self._answers is None:
-            self._answers = _Answers(self.history)
-        return self._answers
-
-    @property
-    def calls(self) -> _Calls:
-        if self._calls is None:
-            self._calls = _Calls(self.history)
-        return self._calls
-
-
-class _Answers:
-    """The latest call (``call or 0``) of an agent's ``ok`` answer that was a
-    replay, that named a given record, or that was a given tool's."""
-
-    __slots__ = ("by_f", "by_ref", "replay")
+    __slots__ = (
+        "ambiguous",
+        "by_call",
+        "by_f",
+        "by_ref",
+        "completed",
+        "keys",
+        "length",
+        "replay",
+    )
 
     def __init__(self, history: History) -> None:
-        self.replay = -1
-        self.by_ref: dict[str, int] = {}
-        self.by_f: dict[str, int] = {}
-        ok = EntryType.OK
-        for h in history:
-            if h.type is not ok or h.process != "agent":
-                continue
-            call = h.call or 0
-            value = h.value
-            if value.get("replayed") and call > self.replay:
-                self.replay = call
-            ref = value.get("ref")
-            if isinstance(ref, str) and call > self.by_ref.get(ref, -1):
-                self.by_ref[ref] = call
-            if call > self.by_f.get(h.f, -1):
-                self.by_f[h.f] = call
-
-
-class _Calls:
-    """Every history entry by its call, each call's completion and key."""
-
-    __slots__ = ("by_call", "completed", "keys", "length")
-
-    def __init__(self, history: History) -> None:
+        #: Calls the agent got an indeterminate answer to.
+        self.ambiguous: set[int | None] = set()
+        #: call -> its faults and answers (what a story tells), in order.
         self.by_call: dict[int | None, list[HistoryEntry]] = defaultdict(list)
-        #: call -> index of its (last) completion, where its effect is placed.
+        #: call -> index of its (last) answer, where its effect is placed.
         self.completed: dict[int | None, int] = {}
         #: call -> the idempotency key of its (first) invoke.
         self.keys: dict[int | None, str | None] = {}
+        #: The latest call (``call or 0``) of an agent's ``ok`` answer that was a
+        #: replay, that named a given record, or that was a given tool's.
+        self.replay = -1
+        self.by_ref: dict[str, int] = {}
+        self.by_f: dict[str, int] = {}
         self.length = len(history)
+        invoke, ok, info = EntryType.INVOKE, EntryType.OK, EntryType.INFO
         for h in history:
-            self.by_call[h.call].append(h)
-            if h.type is EntryType.INVOKE:
-                if h.call not in self.keys:
+            call, kind, process = h.call, h.type, h.process
+            if kind is invoke:
+                if call not in self.keys:
                     key = h.value.get("idempotency_key")
-                    self.keys[h.call] = str(key) if key is not None else None
-            elif h.process == "agent":
-                self.completed[h.call] = h.index
+                    self.keys[call] = str(key) if key is not None else None
+                continue
+            if process == "nemesis":
+                self.by_call[call].append(h)
+            if process != "agent":
+                continue
+            self.by_call[call].append(h)
+            self.completed[call] = h.index
+            if kind is info:
+                self.ambiguous.add(call)
+            elif kind is ok:
+                self._answered(h)
+
+    def _answered(self, h: HistoryEntry) -> None:
+        call = h.call or 0
+        value = h.value
+        if value.get("replayed") and call > self.replay:
+            self.replay = call
+        ref = value.get("ref")
+        if isinstance(ref, str) and call > self.by_ref.get(ref, -1):
+            self.by_ref[ref] = call
+        if call > self.by_f.get(h.f, -1):
+            self.by_f[h.f] = call
 
 
 def _acknowledged(run: RunView, index: _CallIndex, entries: list[LedgerEntry]) -> bool:
@@ -189,28 +176,26 @@ def _acknowledged(run: RunView, index: _CallIndex, entries: list[LedgerEntry]) -
         for op in run.world.services[name].operations
         if not op.write
     }
-    answers = index.answers
     return (
-        answers.replay >= last
-        or any(answers.by_ref.get(ref, -1) >= last for ref in refs)
-        or any(answers.by_f.get(f, -1) >= last for f in reads)
+        index.replay >= last
+        or any(index.by_ref.get(ref, -1) >= last for ref in refs)
+        or any(index.by_f.get(f, -1) >= last for f in reads)
     )
 
 
 def _story(index: _CallIndex, entries: list[LedgerEntry]) -> list[Evidence]:
     """The duplicated effects, interleaved with the faults and outcomes around them."""
-    calls = index.calls
     # An effect commits just before its call completes: place it there.
     ranked: list[tuple[float, float, Evidence]] = [
         (
             e.time,
-            calls.completed.get(e.call, calls.length) - 0.5,
+            index.completed.get(e.call, index.length) - 0.5,
             ledger_evidence(e),
         )
         for e in entries
     ]
     for call in {e.call for e in entries}:
-        for h in calls.by_call.get(call, ()):
+        for h in index.by_call.get(call, ()):
             if h.process == "nemesis":
                 text = (
                     f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
@@ -219,7 +204,7 @@ def _story(index: _CallIndex, entries: list[LedgerEntry]) -> list[Evidence]:
             elif h.process == "agent" and h.type is not EntryType.INVOKE:
                 seen = h.value.get("seen")
                 shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
-                key = calls.keys.get(h.call)
+                key = index.keys.get(h.call)
                 text = (
                     f"agent saw {shown} for call #{h.call} "
                     f"(idempotency key: {key or 'none'})"
