@@ -133,19 +133,20 @@ class _CallIndex:
         self.by_f: dict[str, int] = {}
         self.length = len(history)
         invoke, ok, info = EntryType.INVOKE, EntryType.OK, EntryType.INFO
+        keys, by_call, completed = self.keys, self.by_call, self.completed
         for h in history:
             call, kind, process = h.call, h.type, h.process
             if kind is invoke:
-                if call not in self.keys:
+                if call not in keys:
                     key = h.value.get("idempotency_key")
-                    self.keys[call] = str(key) if key is not None else None
+                    keys[call] = str(key) if key is not None else None
                 continue
             if process == "nemesis":
-                self.by_call[call].append(h)
+                by_call[call].append(h)
             if process != "agent":
                 continue
-            self.by_call[call].append(h)
-            self.completed[call] = h.index
+            by_call[call].append(h)
+            completed[call] = h.index
             if kind is info:
                 self.ambiguous.add(call)
             elif kind is ok:
