@@ -176,9 +176,10 @@ def _irreversible_steps(
     for position, entry in enumerate(ledger):
         if entry.reversible is not False or entry.service == "ops":
             continue
-        candidates = before(undoable.get((entry.operation, entry.ref), []), position)
-        if not any(
-            services[ledger[p].service].undoes(ledger[p], entry) for p in candidates
+        undone = undoable.get((entry.operation, entry.ref))
+        if not undone or not any(
+            services[ledger[p].service].undoes(ledger[p], entry)
+            for p in before(undone, position)
         ):
             steps.append(entry)
     return steps

@@ -96,13 +96,18 @@ def _uncompensated(run: RunView, work: list[LedgerEntry]) -> list[LedgerEntry]:
     left = []
     for index, entry in enumerate(work):
         service = services[entry.service]
-        undone = entry.compensation is not None and any(
-            service.undoes(entry, work[i])
-            for i in after(made.get((entry.compensation, entry.ref), []), index)
+        compensations = (
+            made.get((entry.compensation, entry.ref))
+            if entry.compensation is not None
+            else None
         )
-        undoing = any(
+        undone = bool(compensations) and any(
+            service.undoes(entry, work[i]) for i in after(compensations or [], index)
+        )
+        compensated = undoable.get((entry.operation, entry.ref))
+        undoing = bool(compensated) and any(
             services[work[i].service].undoes(work[i], entry)
-            for i in before(undoable.get((entry.operation, entry.ref), []), index)
+            for i in before(compensated or [], index)
         )
         if not undone and not undoing:
             left.append(entry)
