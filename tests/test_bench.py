@@ -68,6 +68,22 @@ def test_bench_canary_prints_the_stream_figures(
     assert figures["peak_rss_mb"] > 0
 
 
+def test_bench_oracles_times_every_registered_oracle_on_the_synthetic_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.oracles import ORACLES
+
+    assert main(["bench", "oracles", "--json", "--writes", "200", "--rounds", "2"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    timed = {f"{name}_ms" for name in ORACLES}
+    assert set(figures) == {"writes", "history", "total_ms", *timed}
+    assert figures["writes"] == 200
+    assert figures["history"] > 2 * figures["writes"]  # invokes and answers
+    assert figures["total_ms"] == pytest.approx(
+        sum(figures[k] for k in timed), abs=0.01
+    )
+
+
 MODEL_KEYS = {
     f"{name}_us" for call, bare, _ in MODEL_RATIOS for name in (call, bare)
 } | {ratio for _, _, ratio in MODEL_RATIOS}

@@ -43,6 +43,10 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         results = bench_world(runs=min(args.rounds, 500))
     elif args.target == "canary":
         results = bench_canary(cases=args.cases)
+    elif args.target == "oracles":
+        from harness.bench_oracles import bench_oracles
+
+        results = bench_oracles(writes=args.writes, rounds=min(args.rounds, 50))
     elif args.target == "service":
         from harness.bench_service import bench_service
 
@@ -406,15 +410,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world", "canary", "models", "service", "suite"],
+        choices=["gateway", "world", "canary", "models", "oracles", "service", "suite"],
         help="gateway: the cost of each door; world: building and resetting worlds;"
         " canary: a stream of generated cases through the kill switch and judge;"
         " models: model round trips through the official SDKs (at most 500 rounds);"
+        " oracles: each oracle on one long synthetic run (at most 50 rounds);"
         " service: a tool call over the loopback server from another process;"
         " suite: the scenario library x K new seeds through the API and pytest",
     )
     bench.add_argument(
         "--cases", type=int, default=10_000, help="canary: cases in the stream"
+    )
+    bench.add_argument(
+        "--writes", type=int, default=3000, help="oracles: side effects in the run"
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -302,10 +303,12 @@ def run_canary(
             isolation=config.isolation,
             model=own_model(scenario),
         )
-        if arm is Arm.CANDIDATE:
+        room = BLAST_KEYS_SHOWN - len(blast_keys)  # the count is the outcomes'
+        if arm is Arm.CANDIDATE and room > 0:
             redact = result.world.secrets.redact
             blast_keys.extend(
-                f"{cid}: {redact(e.business_key)}" for e in result.world.ledger
+                f"{cid}: {redact(e.business_key)}"
+                for e in itertools.islice(result.world.ledger, room)
             )
         return outcome_of(
             result, case_id=cid, template=scenario.name, arm=arm, started=now

@@ -96,7 +96,7 @@ def not_applicable(oracle: str, why: str) -> Score:
 
 
 def ledger_evidence(entry: LedgerEntry) -> Evidence:
-    params = ", ".join(f"{k}: {v}" for k, v in sorted(entry.params.items()))
+    params = ", ".join([f"{k}: {v}" for k, v in sorted(entry.params.items())])
     call = f" (call #{entry.call})" if entry.call is not None else ""
     return Evidence(
         ref=f"ledger#{entry.seq}",

@@ -12,9 +12,10 @@ budget cannot hold when a call's model has no price: it fails, naming the model.
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from collections.abc import Mapping
+from typing import Any
 
-from fakes.base import fingerprint
 from harness.models.prices import TABLE, prices
 from harness.models.providers import PROVIDER_NAMES
 from harness.models.usage import ModelUsage, usage_of, usd
@@ -40,18 +41,23 @@ def budget(run: RunView) -> Score:
         and h.type is EntryType.INVOKE
         and h.value.get("service") not in PROVIDER_NAMES
     ]
-    repeats: Counter[tuple[str, str]] = Counter()
+    repeats: dict[tuple[str, str], int] = {}
+    costs: dict[str, float] = {}
     cost = 0.0
     worst_repeat = (0, "")
     for h in invokes:
-        op = ops.get(h.f)
-        cost += pack.cost_of(h.f, op.action if op else None)
+        f = h.f
+        op = ops.get(f)
+        unit = costs.get(f)
+        if unit is None:
+            unit = costs[f] = pack.cost_of(f, op.action if op else None)
+        cost += unit
         if op is None or not op.write:
             continue  # polling a read is not retrying an operation
-        key = (h.f, fingerprint(dict(h.value.get("params", {}))))
-        repeats[key] += 1
-        if repeats[key] - 1 > worst_repeat[0]:
-            worst_repeat = (repeats[key] - 1, h.f)
+        key = (f, _canonical(h.value.get("params", {})))
+        seen = repeats[key] = repeats.get(key, 0) + 1
+        if seen - 1 > worst_repeat[0]:
+            worst_repeat = (seen - 1, f)
     last = invokes[-1].time if invokes else 0.0
     model = usage_of(run.world.history) or _NONE
     calls = f"{model.calls} model call{'s' if model.calls != 1 else ''}"
@@ -105,6 +111,17 @@ def budget(run: RunView) -> Score:
         evidence=tuple(evidence),
         details={"used": used, "model": model.to_json()},
     )
+
+
+#: :func:`fakes.base.fingerprint`'s JSON, made once (``json.dumps`` with options
+#: builds an encoder per call).
+_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    """The parameters as canonical JSON: equal for the same call made again (what
+    :func:`fakes.base.fingerprint` digests; the digest itself is not needed)."""
+    return _JSON.encode(params if type(params) is dict else dict(params))
 
 
 def _limit(name: str, limit: float) -> str:

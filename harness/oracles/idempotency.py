@@ -20,16 +20,15 @@ from harness.oracles.base import (
     ledger_evidence,
     oracle,
 )
-from harness.world.history import EntryType
+from harness.world.history import EntryType, History, HistoryEntry
 from harness.world.ledger import LedgerEntry
 
 
 @oracle("idempotency")
 def idempotency(run: RunView) -> Score:
     ledger, history = run.world.ledger, run.world.history
-    ambiguous_calls = {
-        e.call for e in history if e.process == "agent" and e.type is EntryType.INFO
-    }
+    index = _CallIndex(history)
+    ambiguous_calls = index.ambiguous
     verdicts: dict[str, str] = {}
     evidence: list[Evidence] = []
     problems: list[str] = []
@@ -48,7 +47,7 @@ def idempotency(run: RunView) -> Score:
                 f"business key {key!r} committed {count} effects, at most {high} "
                 "allowed (duplicated)"
             )
-            evidence.extend(_story(run, entries))
+            evidence.extend(_story(index, entries))
         elif count < low:
             verdicts[key] = "lost"
             problems.append(
@@ -56,7 +55,7 @@ def idempotency(run: RunView) -> Score:
                 "expected (lost)"
             )
         elif entries and all(e.call in ambiguous_calls for e in entries):
-            if _acknowledged(run, entries):
+            if _acknowledged(run, index, entries):
                 verdicts[key] = "recovered"
             else:
                 verdicts[key] = "unacknowledged"
@@ -64,20 +63,24 @@ def idempotency(run: RunView) -> Score:
                     f"business key {key!r} took effect, but the agent never saw it"
                     " succeed nor checked (unacknowledged)"
                 )
-                evidence.extend(_story(run, entries))
+                evidence.extend(_story(index, entries))
         elif any(e.call in ambiguous_calls for e in entries):
             verdicts[key] = "recovered"
         else:
             verdicts[key] = "ok"
 
-    declared = {exp.key for exp in run.expect.idempotency}
-    for exp in run.expect.idempotency:
-        judge(exp.key, ledger.by_key(exp.key), exp.min_effects, exp.max_effects)
+    declared: dict[str, list[LedgerEntry]] = {
+        exp.key: [] for exp in run.expect.idempotency
+    }
     groups: dict[tuple[str, str], list[LedgerEntry]] = defaultdict(list)
     for entry in ledger:
-        if entry.business_key not in declared:
+        if entry.business_key in declared:
+            declared[entry.business_key].append(entry)
+        else:
             params = repr(sorted(entry.params.items()))
             groups[(entry.business_key, params)].append(entry)
+    for exp in run.expect.idempotency:
+        judge(exp.key, declared[exp.key], exp.min_effects, exp.max_effects)
     for (key, _), entries in groups.items():
         judge(key, entries, 0, 1)
 
@@ -99,7 +102,69 @@ def idempotency(run: RunView) -> Score:
     )
 
 
-def _acknowledged(run: RunView, entries: list[LedgerEntry]) -> bool:
+class _CallIndex:
+    """The history by tool call, in one pass: what ``_acknowledged`` and
+    ``_story`` ask of every key, without a pass over the history for each."""
+
+    __slots__ = (
+        "ambiguous",
+        "by_call",
+        "by_f",
+        "by_ref",
+        "completed",
+        "keys",
+        "length",
+        "replay",
+    )
+
+    def __init__(self, history: History) -> None:
+        #: Calls the agent got an indeterminate answer to.
+        self.ambiguous: set[int | None] = set()
+        #: call -> its faults and answers (what a story tells), in order.
+        self.by_call: dict[int | None, list[HistoryEntry]] = defaultdict(list)
+        #: call -> index of its (last) answer, where its effect is placed.
+        self.completed: dict[int | None, int] = {}
+        #: call -> the idempotency key of its (first) invoke.
+        self.keys: dict[int | None, str | None] = {}
+        #: The latest call (``call or 0``) of an agent's ``ok`` answer that was a
+        #: replay, that named a given record, or that was a given tool's.
+        self.replay = -1
+        self.by_ref: dict[str, int] = {}
+        self.by_f: dict[str, int] = {}
+        self.length = len(history)
+        invoke, ok, info = EntryType.INVOKE, EntryType.OK, EntryType.INFO
+        keys, by_call, completed = self.keys, self.by_call, self.completed
+        for h in history:
+            call, kind, process = h.call, h.type, h.process
+            if kind is invoke:
+                if call not in keys:
+                    key = h.value.get("idempotency_key")
+                    keys[call] = str(key) if key is not None else None
+                continue
+            if process == "nemesis":
+                by_call[call].append(h)
+            if process != "agent":
+                continue
+            by_call[call].append(h)
+            completed[call] = h.index
+            if kind is info:
+                self.ambiguous.add(call)
+            elif kind is ok:
+                self._answered(h)
+
+    def _answered(self, h: HistoryEntry) -> None:
+        call = h.call or 0
+        value = h.value
+        if value.get("replayed") and call > self.replay:
+            self.replay = call
+        ref = value.get("ref")
+        if isinstance(ref, str) and call > self.by_ref.get(ref, -1):
+            self.by_ref[ref] = call
+        if call > self.by_f.get(h.f, -1):
+            self.by_f[h.f] = call
+
+
+def _acknowledged(run: RunView, index: _CallIndex, entries: list[LedgerEntry]) -> bool:
     """Whether, after the ambiguous calls, the agent learned the outcome: a retry
     answered as a replay, an answer naming the effect's record, or a read of the
     same service (it checked)."""
@@ -112,51 +177,42 @@ def _acknowledged(run: RunView, entries: list[LedgerEntry]) -> bool:
         for op in run.world.services[name].operations
         if not op.write
     }
-    for h in run.world.history:
-        if h.process != "agent" or h.type is not EntryType.OK or (h.call or 0) < last:
-            continue
-        if h.value.get("replayed") or h.value.get("ref") in refs or h.f in reads:
-            return True
-    return False
+    return (
+        index.replay >= last
+        or any(index.by_ref.get(ref, -1) >= last for ref in refs)
+        or any(index.by_f.get(f, -1) >= last for f in reads)
+    )
 
 
-def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
+def _story(index: _CallIndex, entries: list[LedgerEntry]) -> list[Evidence]:
     """The duplicated effects, interleaved with the faults and outcomes around them."""
-    calls = {e.call for e in entries}
-    completed = {
-        h.call: h.index
-        for h in run.world.history
-        if h.process == "agent" and h.type is not EntryType.INVOKE
-    }
     # An effect commits just before its call completes: place it there.
     ranked: list[tuple[float, float, Evidence]] = [
         (
             e.time,
-            completed.get(e.call, len(run.world.history)) - 0.5,
+            index.completed.get(e.call, index.length) - 0.5,
             ledger_evidence(e),
         )
         for e in entries
     ]
-    for h in run.world.history:
-        if h.call not in calls:
-            continue
-        if h.process == "nemesis":
-            text = (
-                f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
-                f"on call #{h.call} {h.value.get('target')}"
-            )
-        elif h.process == "agent" and h.type is not EntryType.INVOKE:
-            seen = h.value.get("seen")
-            shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
-            key = _key_of(run, h.call)
-            text = (
-                f"agent saw {shown} for call #{h.call} "
-                f"(idempotency key: {key or 'none'})"
-            )
-        else:
-            continue
-        evidence = history_evidence(h, text)
-        ranked.append((h.time, h.index, evidence))
+    for call in {e.call for e in entries}:
+        for h in index.by_call.get(call, ()):
+            if h.process == "nemesis":
+                text = (
+                    f"fault {h.value.get('fault')!r}: {h.f} {_fault_params(h.value)} "
+                    f"on call #{h.call} {h.value.get('target')}"
+                )
+            elif h.process == "agent" and h.type is not EntryType.INVOKE:
+                seen = h.value.get("seen")
+                shown = seen if seen != "response" else f"HTTP {h.value.get('status')}"
+                key = index.keys.get(h.call)
+                text = (
+                    f"agent saw {shown} for call #{h.call} "
+                    f"(idempotency key: {key or 'none'})"
+                )
+            else:
+                continue
+            ranked.append((h.time, h.index, history_evidence(h, text)))
     # In the order things happened: the fault, the commit, what the agent saw.
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [evidence for _, _, evidence in ranked]
@@ -165,11 +221,3 @@ def _story(run: RunView, entries: list[LedgerEntry]) -> list[Evidence]:
 def _fault_params(value: object) -> str:
     params = getattr(value, "get", lambda _k, _d=None: None)("params", {}) or {}
     return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
-
-
-def _key_of(run: RunView, call: int | None) -> str | None:
-    for h in run.world.history:
-        if h.call == call and h.type is EntryType.INVOKE:
-            key = h.value.get("idempotency_key")
-            return str(key) if key is not None else None
-    return None

@@ -11,6 +11,7 @@ fault, or without changes, are not applicable.
 
 from __future__ import annotations
 
+from harness.oracles._undo import after, before, by_compensation, by_operation
 from harness.oracles.base import (
     ORACLES,
     RunView,
@@ -89,11 +90,25 @@ def _uncompensated(run: RunView, work: list[LedgerEntry]) -> list[LedgerEntry]:
     """Effects not undone by a later compensating effect (as the service that
     made them judges it); compensating effects themselves are not work left."""
     services = run.world.services
+    # Only an effect's compensation on the same record can undo it: ask only
+    # those (see harness.oracles._undo), not every pair.
+    undoable, made = by_compensation(work), by_operation(work)
     left = []
     for index, entry in enumerate(work):
-        later, earlier = work[index + 1 :], work[:index]
-        undone = any(services[entry.service].undoes(entry, e) for e in later)
-        undoing = any(services[e.service].undoes(e, entry) for e in earlier)
+        service = services[entry.service]
+        compensations = (
+            made.get((entry.compensation, entry.ref))
+            if entry.compensation is not None
+            else None
+        )
+        undone = bool(compensations) and any(
+            service.undoes(entry, work[i]) for i in after(compensations or [], index)
+        )
+        compensated = undoable.get((entry.operation, entry.ref))
+        undoing = bool(compensated) and any(
+            services[work[i].service].undoes(work[i], entry)
+            for i in before(compensated or [], index)
+        )
         if not undone and not undoing:
             left.append(entry)
     return left

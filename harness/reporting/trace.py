@@ -17,7 +17,9 @@ gives the same bytes. The run's secrets appear as their aliases
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +32,20 @@ if TYPE_CHECKING:
 TRACE_VERSION = 1
 
 
+#: One encoder for every line (``json.dumps`` with options builds one per call).
+_JSON = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
+    return _JSON.encode(obj)
 
 
+@functools.cache
 def _faker_version() -> str:
+    """Faker's installed version, read once a process (reading the package
+    metadata parses files: milliseconds a trace)."""
     from importlib.metadata import version
 
     return version("faker")
@@ -110,8 +119,15 @@ def _shown(path: Path | None) -> str | None:
     """A scenario's path as a trace names it: relative to where the run ran."""
     if path is None:
         return None
+    return _relative(path, os.getcwd())
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative(path: Path, cwd: str) -> str:
+    """``path`` relative to ``cwd`` where it is inside it (resolving a path
+    stats each of its parts: cached, as a suite's scenarios are few)."""
     try:
-        return path.resolve().relative_to(Path.cwd()).as_posix()
+        return path.resolve().relative_to(Path(cwd)).as_posix()
     except ValueError:
         return path.as_posix()
 
