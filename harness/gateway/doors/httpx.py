@@ -89,11 +89,13 @@ class SimulationRouter(respx.MockRouter):
         if not serving:
             raise httpx.ConnectError(_ENDED, request=request)
         exchange = serving[-1]
+        headers = request.headers
+        encoding = headers.encoding  # what multi_items() decodes with, asked once
         try:
             reply = exchange(
                 request.method,
                 str(request.url),
-                request.headers.multi_items(),
+                [(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
                 request.read(),
             )
         except PassThrough:  # an allowed host (--aqe-allow-host): httpx sends it
@@ -102,10 +104,13 @@ class SimulationRouter(respx.MockRouter):
             ) from None
         except TransportFailure as failure:
             raise _ERRORS[failure.kind](failure.message, request=request) from None
+        # the reply's headers are those httpx would give ``content=`` (its own
+        # content-length included), so the body goes as the transport's stream:
+        # read once, by the client, as a real transport's is
         return httpx.Response(
             reply.status,
             headers=list(reply.headers),
-            content=reply.body,
+            stream=httpx.ByteStream(reply.body),
             request=request,
         )
 
