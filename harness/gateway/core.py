@@ -105,6 +105,8 @@ class Gateway:
         self.identities = dict(identities)
         self.faults = faults
         self.policy = policy
+        #: Whether the pack checks anything (a pack is fixed for the run).
+        self._governed = policy.active
         self.max_calls = max_calls
         self._key_aliases: dict[str, str] = {}
         #: A harness bug seen during the run (re-raised after it, whatever the
@@ -184,9 +186,9 @@ class Gateway:
         return None
 
     def _check_policy(self, p: _Progress) -> ToolResponse | None:
-        engine = self.policy
-        if not engine.active or not p.service.governed:
+        if not self._governed or not p.service.governed:
             return None
+        engine = self.policy
         world, req, service = self.world, p.req, p.service
         effective = service.effective_params(req.op, req.params)
         ops = cast("Ops | None", world.services.get("ops"))

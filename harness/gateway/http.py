@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote
 
 import httpx
-import respx
 
 from fakes.base import FakeService, Operation
 from harness.gateway.contracts import coerce
 from harness.gateway.core import Gateway, ToolRequest, Transport
-from harness.gateway.doors.httpx import router
+from harness.gateway.doors.httpx import Routing, router
 from harness.gateway.exchange import HttpReply, TransportFailure
 from harness.gateway.formcodec import decode_form, decode_pairs
 
@@ -75,30 +74,96 @@ def _header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return found
 
 
+class _Target(NamedTuple):
+    """Where a URL goes: its parts as httpx reads them, and its operation (None:
+    a simulated host with no such route) with the path's parameters."""
+
+    scheme: str
+    host: str
+    path: str
+    query: str
+    op: Operation | None
+    path_params: tuple[tuple[str, str], ...]
+
+
+class _Routes:
+    """The routes of one set of services, built once per process (a run's door
+    shares them): each host's operations by method, the static paths, and a
+    memo of the URLs already routed."""
+
+    #: The most URLs the memo keeps (it starts over when full).
+    MEMO = 4096
+
+    def __init__(self, services: Sequence[FakeService]) -> None:
+        self.hosts: dict[str, dict[str, list[tuple[re.Pattern[str], Operation]]]] = {}
+        self.static: dict[tuple[str, str, str], Operation] = {}
+        self.prefixes: dict[str, str] = {}
+        self.memo: dict[tuple[str, str], _Target] = {}
+        for service in services:
+            self.prefixes[service.name] = service.hosts[0]
+            by_method: dict[str, list[tuple[re.Pattern[str], Operation]]] = {}
+            for op in service.operations:
+                by_method.setdefault(op.method, []).append((_route_regex(op), op))
+            for host in service.hosts:
+                self.hosts[host] = by_method
+                for op in service.operations:
+                    if not op.path_params:
+                        self.static[(host, op.method, op.path)] = op
+
+    def target(self, method: str, url: str) -> _Target | None:
+        """Where ``method url`` goes; None for a host outside the simulation."""
+        key = (method, url)
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        scheme, host, path, query = split_url(url)
+        routes = self.hosts.get(host)
+        if routes is None:
+            return None
+        op = self.static.get((host, method, path))
+        params: tuple[tuple[str, str], ...] = ()
+        if op is None:
+            for regex, candidate in routes.get(method, ()):
+                matched = regex.match(path)
+                if matched is not None:
+                    op, params = candidate, tuple(matched.groupdict().items())
+                    break
+        found = _Target(scheme, host, path, query, op, params)
+        if len(self.memo) >= self.MEMO:
+            self.memo.clear()
+        self.memo[key] = found
+        return found
+
+
+#: Route tables by the services they serve (name, hosts, operations), with the
+#: operations kept alive so their ids stay theirs.
+_TABLES: dict[tuple[tuple[str, tuple[str, ...], int], ...], tuple[object, _Routes]] = {}
+
+
+def _routes(services: Iterable[FakeService]) -> _Routes:
+    """The route table of ``services``: built the first time, shared after."""
+    listed = tuple(services)
+    key = tuple((s.name, tuple(s.hosts), id(s.operations)) for s in listed)
+    found = _TABLES.get(key)
+    if found is None:
+        found = _TABLES[key] = (tuple(s.operations for s in listed), _Routes(listed))
+    return found[1]
+
+
 class HttpDoor:
     """Maps hosts and routes to operations and speaks HTTP for the gateway."""
 
     def __init__(self, gateway: Gateway, services: Iterable[FakeService]) -> None:
         self.gateway = gateway
-        self._hosts: dict[str, list[tuple[str, re.Pattern[str], Operation]]] = {}
-        self._static: dict[tuple[str, str, str], Operation] = {}
+        self._routes = _routes(services)
         #: Each service's name and its first host (``payments`` → ``payments.sim``).
-        self.prefixes: dict[str, str] = {}
-        for service in services:
-            self.prefixes[service.name] = service.hosts[0]
-            routes = [(op.method, _route_regex(op), op) for op in service.operations]
-            for host in service.hosts:
-                self._hosts[host] = routes
-                for op in service.operations:
-                    if not op.path_params:
-                        self._static[(host, op.method, op.path)] = op
+        self.prefixes: dict[str, str] = dict(self._routes.prefixes)
+        #: The simulated hosts.
+        self.hosts: tuple[str, ...] = tuple(self._routes.hosts)
 
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        return tuple(self._hosts)
-
-    def router(self) -> respx.MockRouter:
-        """A respx router sending every httpx request to :meth:`exchange`."""
+    def router(self) -> Routing:
+        """Every httpx request sent to :meth:`exchange`, while entered (the
+        process's respx router, serving this door)."""
         return router(self.exchange)
 
     def exchange(
@@ -106,26 +171,25 @@ class HttpDoor:
     ) -> HttpReply:
         """One request as plain values (the interface every client door uses):
         the simulated host's answer, or :class:`TransportFailure`."""
-        scheme, host, path, query = split_url(url)
         method = method.upper()
-        if host not in self._hosts:
+        target = self._routes.target(method, url)
+        if target is None:
+            scheme, host, path, _ = split_url(url)
             self.gateway.block(
                 method=method, url=f"{scheme}://{host}{path}", door="http"
             )
             raise TransportFailure(
                 "blocked",
                 f"aqe: blocked outbound request to {host}: only simulated hosts "
-                f"are reachable during a run ({', '.join(sorted(self._hosts))})",
+                f"are reachable during a run ({', '.join(sorted(self.hosts))})",
             )
-        op = self._static.get((host, method, path))
-        params: dict[str, Any] = {}
+        op, query = target.op, target.query
         if op is None:
-            op, params = self._match(host, method, path)
-            if op is None:
-                self.gateway.unrouted(
-                    method=method, url=f"https://{host}{path}", door="http"
-                )
-                return _not_found(method, path)
+            self.gateway.unrouted(
+                method=method, url=f"https://{target.host}{target.path}", door="http"
+            )
+            return _not_found(method, target.path)
+        params: dict[str, Any] = dict(target.path_params)
         if query:
             params.update(decode_pairs(_query_pairs(query)))
         named = _header_map(headers)
@@ -149,14 +213,8 @@ class HttpDoor:
         credential = (
             auth[7:] if auth[:7].lower() == "bearer " else named.get("x-api-key")
         )
-        response = self.gateway.call(
-            ToolRequest(
-                op=op,
-                params=params,
-                door="http",
-                credential=credential,
-                idempotency_key=named.get("idempotency-key"),
-            )
+        response = self.gateway.call(  # positional: this is the hot path
+            ToolRequest(op, params, "http", credential, named.get("idempotency-key"))
         )
         if response.transport is Transport.TIMEOUT:
             raise TransportFailure("timeout", "timed out")
@@ -167,21 +225,16 @@ class HttpDoor:
             return _reply(
                 response.status, response.headers.items(), response.raw or b""
             )
+        sent = json.dumps(response.body).encode()
+        if not response.headers:  # what _reply makes of the JSON type alone
+            return HttpReply(
+                status=response.status,
+                headers=(*_JSON, ("content-length", str(len(sent)))),
+                body=sent,
+            )
         return _reply(
-            response.status,
-            {**dict(_JSON), **response.headers}.items(),
-            json.dumps(response.body).encode(),
+            response.status, {**dict(_JSON), **response.headers}.items(), sent
         )
-
-    def _match(
-        self, host: str, method: str, path: str
-    ) -> tuple[Operation | None, dict[str, Any]]:
-        for route_method, regex, op in self._hosts.get(host, ()):
-            if route_method == method:
-                found = regex.match(path)
-                if found is not None:
-                    return op, dict(found.groupdict())
-        return None, {}
 
 
 def _reply(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> HttpReply:

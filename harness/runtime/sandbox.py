@@ -18,7 +18,8 @@
   generated ids are reproducible; an id drawn while a module is imported (a
   library's process-wide constant) is not the run's, so the run that first
   imports a library draws what every later run draws.
-* network: respx routes every httpx client to the HTTP door, and the client doors
+* network: respx routes every httpx client to the HTTP door (one router per
+  process, serving the run's exchange while it is open), and the client doors
   (:mod:`harness.gateway.doors`: requests/urllib3, httpx2, aiohttp, urllib) every
   other client; raw socket connects and name lookups are refused and recorded as
   security violations, so a client without a door is stopped too, at once;
@@ -58,12 +59,12 @@ from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import Any, Protocol, TypeVar
 
-import respx
 import time_machine
 
 from harness.errors import RunAborted
 from harness.gateway.allow import NOWHERE, AllowedHosts
 from harness.gateway.doors import client_doors
+from harness.gateway.doors.httpx import Routing
 from harness.gateway.exchange import Exchange
 from harness.runtime.children import Started, guard_children
 from harness.runtime.inline_anyio import inline_anyio
@@ -249,7 +250,7 @@ def _inline_submit(
 def sandbox(
     *,
     clock: Clock,
-    router: respx.MockRouter,
+    router: Routing,
     block: Block,
     seed: int,
     wall_timeout: float | None,
@@ -261,9 +262,11 @@ def sandbox(
 ) -> Iterator[Interrupts]:
     """Patch time, randomness and the network for one run; restore on exit.
 
-    ``router`` sends every httpx request to the simulation; ``exchange`` every
-    other client library's (:mod:`harness.gateway.doors`); ``block`` records the
-    connections refused below them; ``started`` the programs the agent starts.
+    ``router`` sends every httpx request to the simulation (the process's
+    respx router, serving the run: :func:`harness.gateway.doors.httpx.router`);
+    ``exchange`` every other client library's (:mod:`harness.gateway.doors`);
+    ``block`` records the connections refused below them; ``started`` the
+    programs the agent starts.
     ``allowed`` hosts are reached with ``connect`` and resolved with ``lookup``
     (``getaddrinfo``'s signature).
     """

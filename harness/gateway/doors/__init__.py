@@ -5,9 +5,9 @@ serves; ``LIBRARIES`` when it needs more than one, e.g. a mocking library) and a
 ``install(exchange)`` context manager that makes every request of that library,
 in any thread, go through ``exchange`` (:mod:`harness.gateway.exchange`) and come
 back as the library's own response or exception. A library that is not installed
-costs nothing: its door is never imported. httpx's door is a respx router
-(:func:`harness.gateway.doors.httpx.router`), always entered, so it is not
-listed; the others are listed here.
+costs nothing: its door is never imported. httpx's door is the process's respx
+router (:func:`harness.gateway.doors.httpx.router` hands it a run's exchange),
+entered for every run, so it is not listed; the others are listed here.
 """
 
 from __future__ import annotations

@@ -1,20 +1,33 @@
-"""The httpx door: a respx router that sends every httpx request to an exchange.
+"""The httpx door: one respx router per process sends every httpx request to the
+run's exchange.
 
-respx is httpx's own mocker, and one catch-all route (a route per host costs
-milliseconds a run) turns each request into plain values for the exchange
-(:mod:`harness.gateway.exchange`) and its answer into an ``httpx.Response``.
-Failures are httpx's own, with the request attached: ``timeout`` is
-``ReadTimeout``, ``reset`` ``RemoteProtocolError``, ``blocked`` ``ConnectError``;
-a request the exchange passes through (an allowed host) goes out by httpx's own
-transport.
+respx is httpx's own mocker: while its router is started, every ``httpx.Client``
+and ``httpx.AsyncClient`` (built before the run or during it, by the agent or
+inside an SDK) asks it first, in every thread. The router is built once per
+process, with one catch-all route, and a run only swaps its exchange in
+(:func:`router` returns the run's handle; entering it starts the router with that
+exchange, leaving it stops the router and clears the exchange), so a run costs
+no router, route or call list of its own.
+
+The router answers a request itself: it turns the request into plain values for
+the exchange (:mod:`harness.gateway.exchange`) and the answer into an
+``httpx.Response``, and keeps no record of the call (respx's call lists are
+``unittest.mock`` objects; the gateway's history is the record). Failures are
+httpx's own, with the request attached: ``timeout`` is ``ReadTimeout``,
+``reset`` ``RemoteProtocolError``, ``blocked`` ``ConnectError``; a request the
+exchange passes through (an allowed host) goes out by httpx's own transport.
 httpx is always installed, so this door is not in the optional registry: the
-sandbox enters its router for every run, in process and in the agent's own.
+sandbox enters it for every run, in process and in the agent's own.
 """
 
 from __future__ import annotations
 
+import threading
+from types import TracebackType
+
 import httpx
 import respx
+from respx.models import PassThrough as RespxPassThrough
 
 from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
 
@@ -23,29 +36,116 @@ _ERRORS: dict[str, type[httpx.TransportError]] = {
     "reset": httpx.RemoteProtocolError,
     "blocked": httpx.ConnectError,
 }
+_ENDED = (
+    "aqe: blocked outbound request: the run it was sent in has ended (a thread "
+    "the agent left running sent it)"
+)
 
 
-def router(exchange: Exchange) -> respx.MockRouter:
-    """A respx router answering every httpx request from ``exchange``."""
+class SimulationRouter(respx.MockRouter):
+    """The process's respx router: one catch-all route, answered by the exchange
+    of the run being served (the innermost, if a run is opened inside another).
 
-    def forward(request: httpx.Request) -> httpx.Response | httpx.Request:
+    Its routes never change, so starting it snapshots nothing and stopping it
+    rolls nothing back (respx copies its call lists, ``unittest.mock`` objects,
+    at every start); it records no calls.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            assert_all_called=False, assert_all_mocked=False, using="httpx"
+        )
+        #: The one route every request resolves to.
+        self.simulation = self.route(name="simulation")
+        #: The exchanges of the runs being served, innermost last.
+        self.serving: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> None:
+        """Nothing to snapshot: the routes are fixed."""
+
+    def rollback(self) -> None:
+        """Nothing to roll back: the routes are fixed."""
+
+    def serve(self, exchange: Exchange) -> None:
+        """Answer from ``exchange`` until :meth:`release`; start when first."""
+        with self._lock:
+            self.serving.append(exchange)
+            self.start()
+
+    def release(self, exchange: Exchange) -> None:
+        """Stop answering from ``exchange``; stop when it was the last."""
+        with self._lock:
+            for index in range(len(self.serving) - 1, -1, -1):
+                if self.serving[index] is exchange:
+                    del self.serving[index]
+                    self.stop()
+                    return
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        """The run's answer to ``request`` (respx's :meth:`Router.handler`,
+        without its matching and call records)."""
+        serving = self.serving
+        if not serving:
+            raise httpx.ConnectError(_ENDED, request=request)
+        exchange = serving[-1]
+        headers = request.headers
+        encoding = headers.encoding  # what multi_items() decodes with, asked once
         try:
             reply = exchange(
                 request.method,
                 str(request.url),
-                request.headers.multi_items(),
+                [(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
                 request.read(),
             )
         except PassThrough:  # an allowed host (--aqe-allow-host): httpx sends it
-            return request
+            raise RespxPassThrough(
+                "an allowed host", request=request, origin=self.simulation
+            ) from None
         except TransportFailure as failure:
             raise _ERRORS[failure.kind](failure.message, request=request) from None
+        # the reply's headers are those httpx would give ``content=`` (its own
+        # content-length included), so the body goes as the transport's stream:
+        # read once, by the client, as a real transport's is
         return httpx.Response(
-            reply.status, headers=list(reply.headers), content=reply.body
+            reply.status,
+            headers=list(reply.headers),
+            stream=httpx.ByteStream(reply.body),
+            request=request,
         )
 
-    mock = respx.MockRouter(
-        assert_all_called=False, assert_all_mocked=False, using="httpx"
-    )
-    mock.route().mock(side_effect=forward)
-    return mock
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        """:meth:`handler`, for an async client (the exchange answers at once)."""
+        return self.handler(request)
+
+
+#: The process's router, built when this module is imported (a fork server
+#: imports it, so each run's process starts with it).
+ROUTER = SimulationRouter()
+
+
+class Routing:
+    """One run's httpx routing: entering it serves ``exchange`` from the
+    process's router, leaving it stops."""
+
+    __slots__ = ("exchange",)
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+    def __enter__(self) -> Routing:
+        ROUTER.serve(self.exchange)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        ROUTER.release(self.exchange)
+
+
+def router(exchange: Exchange) -> Routing:
+    """Every httpx request answered from ``exchange``, while entered."""
+    return Routing(exchange)
