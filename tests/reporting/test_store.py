@@ -420,12 +420,19 @@ def test_two_processes_appending_to_one_file_lose_no_run(tmp_path: Path) -> None
         )
         for name in ("a", "b")
     ]
-    deadline = time.monotonic() + 30
-    while not all((tmp_path / f"ready-{n}").exists() for n in "ab"):
-        assert time.monotonic() < deadline, "the writers never started"
-        time.sleep(0.005)
-    gate.touch()
-    errors = [writer.communicate(timeout=60)[1] for writer in writers]
+    try:
+        # a wait, not a speed bound: starting Python on a busy machine takes a while
+        deadline = time.monotonic() + 300
+        while not all((tmp_path / f"ready-{n}").exists() for n in "ab"):
+            assert time.monotonic() < deadline, "the writers never started"
+            time.sleep(0.005)
+        gate.touch()
+        errors = [writer.communicate(timeout=300)[1] for writer in writers]
+    finally:
+        for writer in writers:  # a failed wait leaves no process or pipe behind
+            if writer.poll() is None:
+                writer.kill()
+            writer.communicate()
     assert [w.returncode for w in writers] == [0, 0], errors
     with open_store(path) as store:
         assert len(store.runs()) == 50
