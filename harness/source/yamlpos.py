@@ -90,7 +90,7 @@ def _compose(text: str, loaders: tuple[type, ...]) -> Node | None:
         if root is None or _read_alike(root):
             return root
     try:
-        return yaml.compose(text, Loader=last)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=last)
     except _TooBig as err:
         raise YamlSyntaxError(err.problem) from None
     except yaml.MarkedYAMLError as err:
@@ -124,10 +124,11 @@ def _read_alike(root: Node) -> bool:
         if id(node) in seen:  # an alias: its node was checked where it was written
             continue
         seen.add(id(node))
-        flow = in_flow or bool(node.flow_style)
         if isinstance(node, SequenceNode):
+            flow = in_flow or bool(node.flow_style)
             stack.extend((item, flow) for item in node.value)
         elif isinstance(node, MappingNode):
+            flow = in_flow or bool(node.flow_style)
             for key, value in node.value:  # an empty key (``? ``) is like a flow's
                 stack.extend(((key, flow or _empty(key)), (value, flow)))
     return True
@@ -260,9 +261,9 @@ def _c_event_loader() -> type | None:
     for the nodes: the C composer recurses in C, past any limit of ours."""
     if not yaml.__with_libyaml__:
         return None
-    from yaml.cyaml import CParser as parser
+    from yaml._yaml import CParser as parser
 
-    class CEventLoader(_DepthLimit, Composer, Resolver, parser):  # type: ignore[misc, valid-type]
+    class CEventLoader(_DepthLimit, Composer, Resolver, parser):
         def __init__(self, stream: str) -> None:
             parser.__init__(self, stream)
             Composer.__init__(self)
