@@ -5,20 +5,29 @@ PyYAML composes the node tree; values are built here so each JSON path maps to i
 overwrite. A file is read within limits (nesting depth, values after aliases
 expand, digits of a number), so a hostile or broken file is one clear error at a
 line and column, never a crash or a hang.
+
+The events come from libyaml's C parser when PyYAML has it (ten times faster than
+the pure-Python scanner, with the same marks); a text the C parser rejects is read
+again by the pure-Python parser, so every syntax error reads exactly as it did.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from harness.source.problems import JsonPath, Position, Problem, SourceMap, short
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: What libyaml reads unlike PyYAML (see :func:`_loaders`).
+_PURE_ONLY = re.compile(r"[\t\ufeff\x85\u2028\u2029]|(?:^|[\s\[\]{},])!")
 #: How deep lists and mappings may nest (scenarios and packs need under a dozen).
 MAX_DEPTH = 64
 #: How many values a file may hold once its aliases are expanded.
@@ -54,8 +63,34 @@ class YamlSyntaxError(Exception):
 
 def read_yaml(text: str) -> YamlDocument:
     """Build plain Python values from ``text`` with a source map of their positions."""
+    return _document(_compose(text, _loaders(text)))
+
+
+def _loaders(text: str) -> tuple[type, ...]:
+    """The loaders for ``text``: libyaml reads some texts PyYAML refuses or reads
+    otherwise (tabs, a byte-order mark past the start, the Unicode line breaks,
+    tags),
+    and those go to the pure parser only; see also :func:`_read_alike`."""
+    if _PURE_ONLY.search(text.removeprefix("\ufeff")):
+        return _LOADERS[-1:]
+    return _LOADERS
+
+
+def _compose(text: str, loaders: tuple[type, ...]) -> Node | None:
+    """The node tree of ``text`` from the first loader that reads it; the last
+    loader's error (the pure-Python parser's, whose messages we teach) if none."""
+    *faster, last = loaders
+    for loader in faster:
+        try:
+            root: Node | None = yaml.compose(text, Loader=loader)
+        except _TooBig as err:  # our own limit: the same at the same mark
+            raise YamlSyntaxError(err.problem) from None
+        except yaml.YAMLError:
+            continue  # read again by the next loader, for its message
+        if root is None or _read_alike(root):
+            return root
     try:
-        root = yaml.compose(text, Loader=_DepthLimitedLoader)
+        return yaml.compose(text, Loader=last)
     except _TooBig as err:
         raise YamlSyntaxError(err.problem) from None
     except yaml.MarkedYAMLError as err:
@@ -71,6 +106,39 @@ def read_yaml(text: str) -> YamlDocument:
                 position=Position(1, 1),
             )
         ) from None
+
+
+def _read_alike(root: Node) -> bool:
+    """Whether PyYAML reads the tree libyaml composed alike. Inside ``[...]`` or
+    ``{...}`` it may not: libyaml lets a plain scalar hold a ``?`` (PyYAML ends
+    the scalar there and refuses the text), and puts an empty value one column
+    further on than PyYAML does (as it does an empty key anywhere)."""
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    seen: set[int] = set()
+    while stack:
+        node, in_flow = stack.pop()
+        if isinstance(node, ScalarNode):
+            if in_flow and not node.style and ("?" in node.value or not node.value):
+                return False
+            continue
+        if id(node) in seen:  # an alias: its node was checked where it was written
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            flow = in_flow or bool(node.flow_style)
+            stack.extend((item, flow) for item in node.value)
+        elif isinstance(node, MappingNode):
+            flow = in_flow or bool(node.flow_style)
+            for key, value in node.value:  # an empty key (``? ``) is like a flow's
+                stack.extend(((key, flow or _empty(key)), (value, flow)))
+    return True
+
+
+def _empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and not node.style and not node.value
+
+
+def _document(root: Node | None) -> YamlDocument:
     if root is None:
         return YamlDocument(
             data=None, source_map=SourceMap(values={(): Position(1, 1)}, order={(): 0})
@@ -154,7 +222,7 @@ def _unreadable_reason(err: Exception, tag: str) -> str:
     return f"not a valid {tag.replace('tag:yaml.org,2002:', '!!')}"
 
 
-class _DepthLimitedLoader(yaml.SafeLoader):
+class _DepthLimit:
     """Composes no deeper than :data:`MAX_DEPTH` (the root counts as depth 1
     here): PyYAML composes recursively, and its scanner slows down with every
     open flow collection, so a file of ``[[[[...`` is stopped at the first one
@@ -166,22 +234,51 @@ class _DepthLimitedLoader(yaml.SafeLoader):
     def compose_sequence_node(self, anchor: Any) -> SequenceNode:
         self._enter()
         try:
-            return super().compose_sequence_node(anchor)
+            return super().compose_sequence_node(anchor)  # type: ignore[misc, no-any-return]
         finally:
             self._depth -= 1
 
     def compose_mapping_node(self, anchor: Any) -> MappingNode:
         self._enter()
         try:
-            return super().compose_mapping_node(anchor)
+            return super().compose_mapping_node(anchor)  # type: ignore[misc, no-any-return]
         finally:
             self._depth -= 1
 
     def _enter(self) -> None:
         self._depth += 1
         if self._depth > MAX_DEPTH + 1:
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event = self.peek_event()  # type: ignore[attr-defined]
             raise _TooBig(_deep(_position(event.start_mark)))
+
+
+class _DepthLimitedLoader(_DepthLimit, yaml.SafeLoader):
+    """The pure-Python reader, scanner and parser; the reference for messages."""
+
+
+def _c_event_loader() -> type | None:
+    """libyaml's parser for the events, PyYAML's composer (with the depth limit)
+    for the nodes: the C composer recurses in C, past any limit of ours."""
+    if not yaml.__with_libyaml__:
+        return None
+    from yaml._yaml import CParser as parser
+
+    class CEventLoader(_DepthLimit, Composer, Resolver, parser):
+        def __init__(self, stream: str) -> None:
+            parser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+    return CEventLoader
+
+
+_CEventLoader = _c_event_loader()
+#: The loaders :func:`read_yaml` tries, fastest first; the last one's errors teach.
+_LOADERS: tuple[type, ...] = (
+    (_DepthLimitedLoader,)
+    if _CEventLoader is None
+    else (_CEventLoader, _DepthLimitedLoader)
+)
 
 
 class _Builder:

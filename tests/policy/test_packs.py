@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from harness import (
     AgentEnv,
@@ -19,6 +21,7 @@ from harness import (
     run_scenario,
 )
 from harness.oracles.base import ORACLES, RunView, Score, oracle
+from harness.policy.loader import SCHEMA_PATH as PACK_SCHEMA_PATH
 from harness.policy.loader import load_pack
 from harness.policy.model import Mode
 from tests.conftest import small_scenario
@@ -214,6 +217,33 @@ def test_pack_file_errors_name_file_line_what_and_fix(tmp_path: Path) -> None:
         " fields (it has detect, pattern)\n    fix: say what must not leave: detect:"
         " card_number, a pattern, or fields: [service.collection.field]",
     )
+
+
+def test_pack_schema_is_a_valid_draft_2020_12_schema() -> None:
+    schema = json.loads(PACK_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+    Draft202012Validator.check_schema(schema)
+
+
+def test_a_pack_file_is_read_once_per_content(tmp_path: Path) -> None:
+    path = tmp_path / "pack.yaml"
+    path.write_text("name: first\nmode: enforce\n")
+
+    first, again = load_pack(path), load_pack(path)
+    path.write_text("name: second\nmode: enforce\n")
+    edited = load_pack(path)
+
+    assert again is first
+    assert (first.name, edited.name) == ("first", "second")
+
+
+def test_a_broken_pack_file_fails_every_time_it_is_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("mode: strict\n")
+
+    for _ in range(2):
+        with pytest.raises(ScenarioError, match="unknown mode 'strict'"):
+            load_pack(path)
 
 
 def test_an_inline_pack_is_checked_like_a_file() -> None:
