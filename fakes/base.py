@@ -197,7 +197,7 @@ class IdGenerator:
         rng: random.Random,
         base: frozenset[str] = frozenset(),
         *,
-        space: Mapping[int, str] | None = None,
+        space: Mapping[int, int] | None = None,
     ) -> None:
         self._rng = rng
         self._base = base
@@ -378,8 +378,12 @@ class FakeService:
     ) -> Seed:
         """Build this service's seeded initial state (cached per seed).
 
-        ``peers`` holds the states of the services built before this one, so
-        records can share keys across systems (a ticket names a real customer).
+        Called when a run first reads one of its collections. ``peers`` holds
+        the states of the services registered before this one (each built when
+        first read), so records can share keys across systems (a ticket names a
+        real customer). ``faker``, ``rng`` and ``ids`` are this service's own,
+        seeded from the seed and its name; people are cheaper made with
+        :class:`fakes.people.People` (Faker's names, read once) than ``faker``.
         """
         return {name: {} for name in cls.collections}
 
