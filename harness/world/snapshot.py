@@ -18,6 +18,7 @@ recently used first out.
 from __future__ import annotations
 
 import random
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -60,6 +61,10 @@ def resolve_scale(scale: str | WorldScale) -> WorldScale:
     except KeyError:
         known = ", ".join(SCALES)
         raise ValueError(f"unknown world scale {scale!r} (scales: {known})") from None
+
+
+#: Held while seeded records are built (re-entered for the peers a build reads).
+_BUILDING = threading.RLock()
 
 
 class _Peers(Mapping[str, "Seed"]):
@@ -111,11 +116,10 @@ class Snapshot:
         """Service ``name``'s seeded records (built on first use)."""
         built = self._built.get(name)
         if built is None:
-            built = self._built[name] = self._populate(self.services[name])
-            tables = self.tables[name]
-            for collection in built:  # a collection populate adds on its own
-                if collection not in tables:
-                    tables[collection] = BaseTable(built[collection])
+            with _BUILDING:  # an agent's threads may read a world at once
+                built = self._built.get(name)
+                if built is None:
+                    built = self._built[name] = self._populate(self.services[name])
         return built
 
     def _populate(self, cls: type[FakeService]) -> Seed:
@@ -135,6 +139,14 @@ class Snapshot:
             faker.random.setstate(saved)
         for collection in cls.collections:
             built.setdefault(collection, {})
+        undeclared = sorted(set(built) - set(cls.collections))
+        if undeclared:
+            raise ValueError(
+                f"{cls.__name__}.populate built collection {undeclared[0]!r}, which"
+                f" {cls.__name__}.collections does not declare\n"
+                f"    fix: add {undeclared[0]!r} to {cls.__name__}.collections"
+                " (a run's tables are made before its seeded records are built)"
+            )
         return built
 
     @property

@@ -152,3 +152,34 @@ def test_the_cache_lets_a_world_over_its_budget_go_at_the_next_new_seed(
     assert (info.misses, info.snapshots) == (2, 1)
     assert snapshot.load_snapshot(4108, services, SCALES["small"]).seed == 4108
     assert snapshot.load_snapshot.cache_info().hits == 1
+
+
+class _Undeclared(FakeService):
+    name = "undeclared"
+    hosts = ("undeclared.sim",)
+    collections: ClassVar[tuple[str, ...]] = ("plants",)
+
+    @classmethod
+    def populate(
+        cls,
+        faker: Faker,
+        rng: random.Random,
+        ids: IdGenerator,
+        peers: Mapping[str, Seed],
+        scale: WorldScale,
+    ) -> Seed:
+        return {"plants": {}, "pots": {}}
+
+
+def test_a_populate_that_builds_an_undeclared_collection_is_told_to_declare_it() -> (
+    None
+):
+    world = World(seed=4109, services=(_Undeclared,))
+    with pytest.raises(ValueError, match="does not declare") as caught:
+        world.service("undeclared").state["plants"].get("x")
+    assert str(caught.value) == (
+        "_Undeclared.populate built collection 'pots', which"
+        " _Undeclared.collections does not declare\n"
+        "    fix: add 'pots' to _Undeclared.collections"
+        " (a run's tables are made before its seeded records are built)"
+    )
