@@ -171,30 +171,49 @@ class WorldView(Protocol):
 
 #: Base64's two symbols mapped into letters: ids stay alphanumeric, like Stripe's.
 _ALNUM = bytes.maketrans(b"+/", b"xZ")
+_LOWER, _UPPER, _DIGITS = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "0123456789",
+)
+#: A seeded id's suffix starts with a capital, a run's with a small letter or a
+#: digit: the two never collide, so a run need not know the seeded ids.
+_SEEDED_FIRST = str.maketrans(_LOWER + _DIGITS, _UPPER + _UPPER[:10])
+_RUN_FIRST = str.maketrans(_UPPER, _LOWER)
 
 
 class IdGenerator:
     """Seeded, collision-free identifiers in a service's own style (``ch_3Nx…``).
 
-    A run's generator is a :meth:`fork` of the world's: it shares the seeded ids
-    (without copying them) and remembers only the ids the run makes.
+    The generator that builds a seeded world (:meth:`seeded`) and a run's
+    (:meth:`fork`) draw from disjoint id spaces, so a run's ids never repeat a
+    seeded one without the run holding the seeded ids.
     """
 
-    __slots__ = ("_base", "_rng", "_seen")
+    __slots__ = ("_base", "_first", "_rng", "_seen")
 
-    def __init__(self, rng: random.Random, base: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        base: frozenset[str] = frozenset(),
+        *,
+        space: Mapping[int, int] | None = None,
+    ) -> None:
         self._rng = rng
         self._base = base
         self._seen: set[str] = set()
+        self._first = space
 
     def new(self, prefix: str, length: int = 24) -> str:
-        rng = self._rng
+        rng, first, seen = self._rng, self._first, self._seen
         while True:
             raw = base64.b64encode(rng.randbytes(length * 3 // 4 + 3))
             suffix = raw.translate(_ALNUM).decode()[:length]
+            if first is not None:
+                suffix = suffix[0].translate(first) + suffix[1:]
             ident = f"{prefix}_{suffix}"
-            if ident not in self._seen and ident not in self._base:
-                self._seen.add(ident)
+            if ident not in seen and ident not in self._base:
+                seen.add(ident)
                 return ident
 
     def freeze(self) -> frozenset[str]:
@@ -202,9 +221,15 @@ class IdGenerator:
         return self._base | self._seen
 
     @classmethod
+    def seeded(cls, rng: random.Random) -> IdGenerator:
+        """The generator that builds a seeded world's records."""
+        return cls(rng, space=_SEEDED_FIRST)
+
+    @classmethod
     def fork(cls, base: frozenset[str], rng: random.Random) -> IdGenerator:
-        """A run's generator: its own stream, never repeating a seeded id."""
-        return cls(rng, base)
+        """A run's generator: its own stream, never repeating a seeded id (those
+        in ``base``, or any made by a :meth:`seeded` generator)."""
+        return cls(rng, base, space=_RUN_FIRST)
 
 
 class CallContext:
@@ -353,8 +378,12 @@ class FakeService:
     ) -> Seed:
         """Build this service's seeded initial state (cached per seed).
 
-        ``peers`` holds the states of the services built before this one, so
-        records can share keys across systems (a ticket names a real customer).
+        Called when a run first reads one of its collections. ``peers`` holds
+        the states of the services registered before this one (each built when
+        first read), so records can share keys across systems (a ticket names a
+        real customer). ``faker``, ``rng`` and ``ids`` are this service's own,
+        seeded from the seed and its name; people are cheaper made with
+        :class:`fakes.people.People` (Faker's names, read once) than ``faker``.
         """
         return {name: {} for name in cls.collections}
 

@@ -1,10 +1,10 @@
 """Seeded people for large worlds: Faker's vocabulary, combined at C speed.
 
-Faker's ``name()``/``email()`` cost a few hundred microseconds each (weighted
-choices over large lists); a world of 10,000 customers and 2,000 employees would
-spend most of its build there. A :class:`People` draws pools of first names, last
-names and domains from Faker once, then combines them with the world's own seeded
-stream. Emails are unique within a world.
+Faker's ``name()``/``email()`` cost tens of microseconds each (weighted choices
+over large lists); a world of 10,000 customers and 2,000 employees would spend
+most of its build there. A :class:`People` draws first names, last names and
+domains from the process's :func:`~fakes._vocab.vocabulary` (read from Faker once)
+with the world's own seeded stream. Emails are unique within a world.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import random
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from fakes._vocab import vocabulary
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -34,17 +36,22 @@ class Person:
 class People:
     """Unique, seeded people built from pools of Faker vocabulary."""
 
-    def __init__(self, faker: Faker, rng: random.Random, *, pool: int = 400) -> None:
+    def __init__(
+        self, faker: Faker | None, rng: random.Random, *, pool: int = 400
+    ) -> None:
+        """``faker`` and ``pool`` are kept for fakes written against the old
+        signature; the names come from the shared vocabulary."""
+        words = vocabulary()
         self._rng = rng
-        self._firsts = sorted({faker.first_name() for _ in range(pool)})
-        self._lasts = sorted({faker.last_name() for _ in range(pool)})
-        self._domains = sorted({faker.free_email_domain() for _ in range(12)})
+        self._firsts = words.first_names
+        self._lasts = words.last_names
+        self._domains = words.email_domains
         self._used: set[str] = set()
 
     def person(self, *, domain: str | None = None) -> Person:
         """A new person; ``domain`` pins the email domain (e.g. the company's)."""
         rng = self._rng
-        first, last = rng.choice(self._firsts), rng.choice(self._lasts)
+        first, last = self._firsts.draw(rng), self._lasts.draw(rng)
         local = _NOT_LOCAL.sub("", f"{first}.{last}".lower().replace(".", "_"))
         local = local or "user"
         host = domain or rng.choice(self._domains)

@@ -13,7 +13,7 @@ must never be mutated in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 Record = dict[str, Any]
@@ -52,13 +52,38 @@ def json_copy(value: Any) -> Any:
 
 
 class BaseTable:
-    """The immutable seeded records of one collection, with lazy field indexes."""
+    """The immutable seeded records of one collection, with lazy field indexes.
 
-    __slots__ = ("_indexes", "records")
+    A deferred table (:meth:`deferred`) builds its records on first read.
+    """
+
+    __slots__ = ("_indexes", "_load", "_records")
 
     def __init__(self, records: dict[str, Record]) -> None:
-        self.records = records
+        self._records: dict[str, Record] | None = records
+        self._load: Callable[[], dict[str, Record]] | None = None
         self._indexes: dict[str, dict[Any, list[str]]] = {}
+
+    @classmethod
+    def deferred(cls, load: Callable[[], dict[str, Record]]) -> BaseTable:
+        """A table whose records ``load`` builds when they are first read."""
+        table = cls({})
+        table._records, table._load = None, load
+        return table
+
+    @property
+    def records(self) -> dict[str, Record]:
+        records = self._records
+        if records is None:
+            assert self._load is not None
+            records = self._records = self._load()
+            self._load = None
+        return records
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the records are built (a deferred table's first read done)."""
+        return self._records is not None
 
     def index(self, field: str) -> dict[Any, list[str]]:
         """Record ids by the value of ``field`` (built on first use, then shared)."""
@@ -178,6 +203,8 @@ class Table(MutableMapping[str, Record]):
 
     def changed_since_start(self) -> list[str]:
         """Ids of records added, changed or deleted since the run started."""
+        if not self._own and not self._gone:
+            return []  # and a deferred base stays unbuilt
         out = [k for k, record in self._own.items() if record != self.original(k)]
         out.extend(k for k in self._gone if k in self._base.records)
         return out

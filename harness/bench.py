@@ -497,43 +497,86 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
-    """Build the large world once, then time run starts against a small one.
+#: What a typical library run reads of its world (the services most built).
+TOUCHED = ("payments", "iam", "tickets")
 
-    * ``build_s``: building the large seeded world (Faker and all) once;
-    * ``reset_ms``: median start of a run (a copy-on-write world) at that scale;
-    * ``rss_mb``: the process's resident memory with the large world built;
-    * ``reset_ms_small``: the same median for the small (100-customer) world.
-    """
-    from fakes import registered_services
-    from fakes.base import SCALES
+
+def _fresh_seeds(count: int, *, start: int) -> Iterator[int]:
+    """Seeds no snapshot in this process was made for (a run on a new seed)."""
     from harness.world.snapshot import load_snapshot
 
-    services = registered_services()
-    started = time.perf_counter()
-    load_snapshot(seed, services, SCALES["large"])
-    build = time.perf_counter() - started
-    load_snapshot(seed, services, SCALES["small"])
-    medians = _interleaved_medians(
-        {
-            "large": (lambda: World(seed=seed, scale="large"), nullcontext),
-            "small": (lambda: World(seed=seed, scale="small"), nullcontext),
-        },
-        runs,
+    load_snapshot.cache_clear()
+    yield from range(start, start + count)
+
+
+def _new_seed_ms(scale: str, seeds: Iterator[int], read: tuple[str, ...]) -> float:
+    """Median milliseconds of a world on a new seed: made, forked, ``read`` built."""
+    samples = []
+    for world_seed in seeds:
+        started = time.perf_counter_ns()
+        world = World(seed=world_seed, scale=scale)
+        for service in read:
+            world.snapshot.seed_of(service)
+        samples.append(time.perf_counter_ns() - started)
+    return statistics.median(samples) / 1e6
+
+
+def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
+    """What a run's world costs: on a new seed, on a cached one, in memory.
+
+    * ``start_ms_small`` / ``start_ms_large``: a run on a new seed starts in
+      (``World(...)`` made and forked; seeded records are built on first read),
+      median over fresh seeds; targets 2 ms and 20 ms;
+    * ``touched_ms_small`` / ``touched_ms_large``: the same, plus building what a
+      typical run reads (:data:`TOUCHED`);
+    * ``eager_ms_small`` / ``eager_s_large``: the baseline, every service built
+      (what each new seed cost before worlds were built on read), and the
+      ratios ``start_vs_eager_small`` and ``touched_vs_eager_small``;
+    * ``cached_start_ms``: a run's world on a seed already built (small);
+    * ``rss_mb_before`` / ``rss_mb_20_large``: resident memory before and after
+      20 large worlds on new seeds, each read as a typical run does (target
+      300 MB);
+    * ``records_large``: the records of a large world, every service built.
+    """
+    from fakes import registered_services
+
+    every = tuple(cls.name for cls in registered_services())
+    gc.collect()
+    rss_before = _rss_mb()
+    few = max(3, min(runs, 200) // 20)
+    base = 1_000_000 + seed
+    World(seed=seed, scale="small").snapshot.seed_of("payments")  # imports, vocab
+    eager_small = _new_seed_ms("small", _fresh_seeds(few, start=base), every)
+    start_small = _new_seed_ms("small", _fresh_seeds(runs, start=base + 10_000), ())
+    touched_small = _new_seed_ms(
+        "small", _fresh_seeds(few, start=base + 20_000), TOUCHED
     )
-    sizes = {
-        f"{service.name}.{name}": len(table)
-        for service in World(seed=seed, scale="large").services.values()
-        for name, table in service.state.items()
-        if len(table)
-    }
+    start_large = _new_seed_ms("large", _fresh_seeds(runs, start=base + 30_000), ())
+    touched_large = _new_seed_ms("large", _fresh_seeds(3, start=base + 40_000), TOUCHED)
+    eager_large = _new_seed_ms("large", _fresh_seeds(1, start=base + 50_000), every)
+    records_large = World(seed=base + 50_000, scale="large").snapshot.records()
+    medians = _interleaved_medians(
+        {"cached": (lambda: World(seed=seed, scale="small"), nullcontext)}, runs
+    )
+    for world_seed in _fresh_seeds(20, start=base + 60_000):
+        world = World(seed=world_seed, scale="large")
+        for service in TOUCHED:
+            world.snapshot.seed_of(service)
+    del world
+    gc.collect()
     return {
-        "build_s": round(build, 3),
-        "reset_ms": round(medians["large"] / 1000.0, 4),
-        "reset_ms_small": round(medians["small"] / 1000.0, 4),
-        "rss_mb": round(_rss_mb(), 1),
-        "records": sum(sizes.values()),
-        **{f"n_{k}": v for k, v in sorted(sizes.items())},
+        "start_ms_small": round(start_small, 3),
+        "start_ms_large": round(start_large, 3),
+        "touched_ms_small": round(touched_small, 2),
+        "touched_ms_large": round(touched_large, 1),
+        "eager_ms_small": round(eager_small, 2),
+        "eager_s_large": round(eager_large / 1000.0, 3),
+        "start_vs_eager_small": round(start_small / eager_small, 4),
+        "touched_vs_eager_small": round(touched_small / eager_small, 3),
+        "cached_start_ms": round(medians["cached"] / 1000.0, 4),
+        "rss_mb_before": round(rss_before, 1),
+        "rss_mb_20_large": round(_rss_mb(), 1),
+        "records_large": records_large,
     }
 
 

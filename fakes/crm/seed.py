@@ -18,6 +18,7 @@ from jsonschema.exceptions import best_match
 
 from fakes import _schema as s
 from fakes._company import iam_users, staff
+from fakes._vocab import vocabulary
 from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
 from fakes.crm.objects import (
     COLLECTIONS,
@@ -95,9 +96,9 @@ class _Draw:
 class CompanyNames:
     """Unique seeded company names with their email domains (no Faker per name)."""
 
-    def __init__(self, faker: Faker, draw: _Draw, *, pool: int = 300) -> None:
+    def __init__(self, faker: Faker | None, draw: _Draw, *, pool: int = 300) -> None:
         self._draw = draw
-        surnames = sorted({faker.last_name() for _ in range(pool)})
+        surnames = vocabulary().surnames
         self._surnames = [(n, _NOT_DOMAIN.sub("", n.lower())) for n in surnames]
         self._used: set[str] = set()
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fakes import _schema as s
+from fakes._vocab import vocabulary
 from fakes.base import FakeService, IdGenerator, Record, Seed
 from fakes.erp.objects import (
     APPROVAL_LIMIT,
@@ -143,7 +144,7 @@ def _seed_vendors(
     count: int,
     owners: list[str],
 ) -> list[Record]:
-    surnames = sorted({faker.last_name() for _ in range(min(100, 20 + count // 10))})
+    surnames = vocabulary().surnames
     countries = list(COUNTRIES)
     statuses = [status for status, _ in _VENDOR_MIX]
     weights = [weight for _, weight in _VENDOR_MIX]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fakes import _schema as s
 from fakes._company import staff
+from fakes._vocab import vocabulary
 from fakes.base import IdGenerator, Record, Seed, WorldScale
 from fakes.people import People
 
@@ -252,7 +253,7 @@ def seed_tickets(
     """
     charges = list(peers.get("payments", {}).get("charges", {}).values())
     customers = peers.get("payments", {}).get("customers", {})
-    questions = [faker.paragraph(nb_sentences=3) for _ in range(20)]
+    questions = rng.sample(vocabulary().paragraphs, 20)
     people = People(faker, rng, pool=40)
     assignees = staff(faker, rng, peers, 12)
     kinds = rng.choices(KINDS, weights=(70, 15, 5, 10), k=scale.tickets)

@@ -1,19 +1,31 @@
-"""Seeded worlds, built once per (seed, scale) and shared by every run.
+"""Seeded worlds: each service's records built when a run first reads them.
 
-Building the enterprise's data with Faker costs from milliseconds (small) to seconds
-(10,000 customers). It is done once per process for each seed and scale; the
-records are then frozen in :class:`~fakes.table.BaseTable` objects that every run
-reads through its own copy-on-write :class:`~fakes.table.Table`, so starting a run
-costs the same whatever the world's size.
+A snapshot of a seed costs nothing to make. Each service's seeded records are
+built on the first read of any of its collections (its ``populate``), from
+streams of its own: ``random.Random`` seeded with the seed and the service's
+name, its own id generator, its own seeding of the build Faker. A service sees
+the services registered before it (``peers``), built on demand as it reads them.
+So a service's records depend only on the seed, the scale and the services
+before it, never on which service, or which seed, a process built first; and a
+run pays for the services it touches, not for the whole enterprise.
+
+Built records are frozen in :class:`~fakes.table.BaseTable` objects that every run
+reads through its own copy-on-write :class:`~fakes.table.Table`. Snapshots are
+cached per process under a budget of records (about one large world), least
+recently used first out.
 """
 
 from __future__ import annotations
 
 import random
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from fakes._vocab import LOCALE as LOCALE
 from fakes.base import SCALES, IdGenerator, WorldScale
 from fakes.table import BaseTable, Table
 
@@ -22,28 +34,20 @@ if TYPE_CHECKING:
 
     from fakes.base import FakeService, Seed, State
 
-#: Faker's locale for the simulated enterprise (pinned for reproducible data).
-LOCALE = "en_US"
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The shared, never-mutated seeded world."""
-
-    tables: dict[str, dict[str, BaseTable]]
-    ids: frozenset[str]
-
-    def fork(self) -> dict[str, State]:
-        """Fresh copy-on-write states for one run (cost independent of size)."""
-        return {
-            service: {name: Table(base) for name, base in tables.items()}
-            for service, tables in self.tables.items()
-        }
-
 
 @lru_cache(maxsize=1)
 def shared_faker() -> Faker:
-    """One Faker instance per process, re-seeded per use with ``seed_instance``."""
+    """One Faker instance per process for runs, re-seeded per run with
+    ``seed_instance``."""
+    from faker import Faker
+
+    return Faker(LOCALE)
+
+
+@lru_cache(maxsize=1)
+def _build_faker() -> Faker:
+    """The Faker handed to ``populate``: its own instance, seeded per service and
+    restored after each build, so no run's or other service's stream moves."""
     from faker import Faker
 
     return Faker(LOCALE)
@@ -59,23 +63,177 @@ def resolve_scale(scale: str | WorldScale) -> WorldScale:
         raise ValueError(f"unknown world scale {scale!r} (scales: {known})") from None
 
 
-@lru_cache(maxsize=8)
-def load_snapshot(
-    seed: int, services: tuple[type[FakeService], ...], scale: WorldScale
-) -> Snapshot:
-    """The seeded world for ``seed`` at ``scale`` (built on first use, then cached)."""
-    faker = shared_faker()
-    faker.seed_instance(seed)
-    ids = IdGenerator(random.Random(f"aqe:{seed}:world-ids"))
-    seeds: dict[str, Seed] = {}
-    for cls in services:
-        rng = random.Random(f"aqe:{seed}:{cls.name}")
-        built = cls.populate(faker, rng, ids, seeds, scale)
-        for name in cls.collections:
-            built.setdefault(name, {})
-        seeds[cls.name] = built
-    tables = {
-        service: {name: BaseTable(records) for name, records in built.items()}
-        for service, built in seeds.items()
-    }
-    return Snapshot(tables=tables, ids=ids.freeze())
+#: Held while seeded records are built (re-entered for the peers a build reads).
+_BUILDING = threading.RLock()
+
+
+class _Peers(Mapping[str, "Seed"]):
+    """The services registered before one service, built as it reads them."""
+
+    __slots__ = ("_names", "_snapshot")
+
+    def __init__(self, snapshot: Snapshot, names: tuple[str, ...]) -> None:
+        self._snapshot = snapshot
+        self._names = names
+
+    def __getitem__(self, name: str) -> Seed:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._snapshot.seed_of(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class Snapshot:
+    """The shared, never-mutated seeded world of one seed and scale."""
+
+    __slots__ = ("_built", "_order", "scale", "seed", "services", "tables")
+
+    def __init__(
+        self, seed: int, services: tuple[type[FakeService], ...], scale: WorldScale
+    ) -> None:
+        self.seed = seed
+        self.scale = scale
+        self.services = {cls.name: cls for cls in services}
+        self._order = tuple(self.services)
+        self._built: dict[str, Seed] = {}
+        self.tables: dict[str, dict[str, BaseTable]] = {
+            cls.name: {
+                name: BaseTable.deferred(self._loader(cls.name, name))
+                for name in cls.collections
+            }
+            for cls in services
+        }
+
+    def _loader(self, service: str, collection: str) -> _Load:
+        return _Load(self, service, collection)
+
+    def seed_of(self, name: str) -> Seed:
+        """Service ``name``'s seeded records (built on first use)."""
+        built = self._built.get(name)
+        if built is None:
+            with _BUILDING:  # an agent's threads may read a world at once
+                built = self._built.get(name)
+                if built is None:
+                    built = self._built[name] = self._populate(self.services[name])
+        return built
+
+    def _populate(self, cls: type[FakeService]) -> Seed:
+        seed, name = self.seed, cls.name
+        faker = _build_faker()
+        saved = faker.random.getstate()
+        faker.seed_instance(f"aqe:{seed}:{name}:faker")
+        try:
+            built = cls.populate(
+                faker,
+                random.Random(f"aqe:{seed}:{name}"),
+                IdGenerator.seeded(random.Random(f"aqe:{seed}:{name}:ids")),
+                _Peers(self, self._order[: self._order.index(name)]),
+                self.scale,
+            )
+        finally:
+            faker.random.setstate(saved)
+        for collection in cls.collections:
+            built.setdefault(collection, {})
+        undeclared = sorted(set(built) - set(cls.collections))
+        if undeclared:
+            raise ValueError(
+                f"{cls.__name__}.populate built collection {undeclared[0]!r}, which"
+                f" {cls.__name__}.collections does not declare\n"
+                f"    fix: add {undeclared[0]!r} to {cls.__name__}.collections"
+                " (a run's tables are made before its seeded records are built)"
+            )
+        return built
+
+    @property
+    def built(self) -> tuple[str, ...]:
+        """The services whose records are built so far."""
+        return tuple(self._built)
+
+    def records(self) -> int:
+        """How many seeded records are built so far (what the cache weighs)."""
+        return sum(len(t) for s in self._built.values() for t in s.values())
+
+    def fork(self) -> dict[str, State]:
+        """Fresh copy-on-write states for one run (cost independent of size)."""
+        return {
+            service: {name: Table(base) for name, base in tables.items()}
+            for service, tables in self.tables.items()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Load:
+    snapshot: Snapshot
+    service: str
+    collection: str
+
+    def __call__(self) -> dict[str, dict[str, object]]:
+        return self.snapshot.seed_of(self.service)[self.collection]
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    snapshots: int
+    records: int
+
+
+#: Seeded records the cache keeps across snapshots (less than one large world:
+#: a large world is evicted by the next miss).
+CACHE_RECORDS = 100_000
+#: Snapshots the cache keeps at most, whatever their size.
+CACHE_SNAPSHOTS = 32
+
+
+class _SnapshotCache:
+    """Snapshots by (seed, services, scale), least recently used out first."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[
+            tuple[int, tuple[type[FakeService], ...], WorldScale], Snapshot
+        ] = OrderedDict()
+        self._hits = self._misses = 0
+
+    def __call__(
+        self, seed: int, services: tuple[type[FakeService], ...], scale: WorldScale
+    ) -> Snapshot:
+        key = (seed, services, scale)
+        found = self._entries.get(key)
+        if found is not None:
+            self._hits += 1
+            self._entries.move_to_end(key)
+        else:
+            self._misses += 1
+            self._evict()
+            found = self._entries[key] = Snapshot(seed, services, scale)
+        return found
+
+    def _evict(self) -> None:
+        """Make room: the oldest snapshots go while the cache is over budget."""
+        entries = self._entries
+        while len(entries) >= CACHE_SNAPSHOTS:
+            entries.popitem(last=False)
+        total = sum(s.records() for s in entries.values())
+        while entries and total > CACHE_RECORDS:
+            total -= entries.popitem(last=False)[1].records()
+
+    def cache_clear(self) -> None:
+        self._entries.clear()
+        self._hits = self._misses = 0
+
+    def cache_info(self) -> CacheInfo:
+        return CacheInfo(
+            hits=self._hits,
+            misses=self._misses,
+            snapshots=len(self._entries),
+            records=sum(s.records() for s in self._entries.values()),
+        )
+
+
+#: The seeded world for ``(seed, services, scale)``: made at once, built as read.
+load_snapshot = _SnapshotCache()

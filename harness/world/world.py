@@ -11,7 +11,12 @@ from harness.world.clock import SimClock
 from harness.world.history import History
 from harness.world.ledger import Ledger
 from harness.world.secrets import Secrets
-from harness.world.snapshot import load_snapshot, resolve_scale, shared_faker
+from harness.world.snapshot import (
+    Snapshot,
+    load_snapshot,
+    resolve_scale,
+    shared_faker,
+)
 
 if TYPE_CHECKING:
     from fakes.base import FakeService, Record
@@ -52,11 +57,11 @@ class World:
         services = services or registered_services()
         self.scale = resolve_scale(scale)
         snapshot = load_snapshot(self.world_seed, services, self.scale)
-        # Seeded after the snapshot: building one (first use of a seed) also
-        # draws from the shared Faker.
+        # Building seeded records (on first read) uses a Faker of its own.
         self.faker = shared_faker()
         self.faker.seed_instance(seed)
-        self.ids = IdGenerator.fork(snapshot.ids, derive_seed(seed, "ids"))
+        self.ids = IdGenerator.fork(frozenset(), derive_seed(seed, "ids"))
+        self.snapshot: Snapshot = snapshot
         states = snapshot.fork()
         self.services: dict[str, FakeService] = {
             cls.name: cls(states[cls.name], self) for cls in services

@@ -24,7 +24,7 @@ from harness.scenario.loader import scenario_from_dict
 from harness.scenario.model import RecordSpec, Scenario
 from harness.world.history import EntryType, HistoryEntry
 
-SEED = 0
+SEED = 1
 HOUR = 3600.0
 DAY = 24 * HOUR
 

@@ -92,7 +92,7 @@ def _vendor_then(after: str) -> Agent:
             name="Initech Supplies",
             tax_id="98-7654321",
             country="US",
-            iam_user="usr_obNh7X6zyZqvf1",
+            iam_user="usr_XaK5JB3TY7PWLf",
         )
         try:
             env.tools.call(

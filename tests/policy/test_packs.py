@@ -333,7 +333,7 @@ def test_an_approval_authorises_its_action_once() -> None:
 def _grant(group: str) -> Agent:
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         env.tools.call(
-            "grant_access", user="usr_obNh7X6zyZqvf1", group=group, justification="x"
+            "grant_access", user="usr_XaK5JB3TY7PWLf", group=group, justification="x"
         )
         return AgentResult(status="done")
 
@@ -342,7 +342,7 @@ def _grant(group: str) -> Agent:
 
 @pytest.mark.parametrize(
     ("group", "needs_approval"),
-    [("domain-admins", True), ("grp_NyjucIBj8I", True), ("sales", False)],
+    [("domain-admins", True), ("grp_WS6rcLmoBd", True), ("sales", False)],
 )
 def test_a_condition_reads_the_record_a_parameter_names(
     group: str, needs_approval: bool
