@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from harness.errors import RunAborted
@@ -248,14 +249,18 @@ _WATCHED = frozenset({"os.exec", "os.fork", "os.forkpty"})
 
 
 def _install_hook() -> None:
+    if _hooked:  # once per process: no lock to take on every run after
+        return
     with _lock:
         if not _hooked:
             sys.addaudithook(_audit)
             _hooked.append(True)
 
 
-def _patches() -> list[tuple[Any, str, Any, Any]]:
-    """(where, name, the guarded function, the real one) for every seam."""
+@cache
+def _patches() -> tuple[tuple[Any, str, Any, Any], ...]:
+    """(where, name, the guarded function, the real one) for every seam; made
+    once per process (the guarded functions find the open run in ``_current``)."""
     patches: list[tuple[Any, str, Any, Any]] = []
     if _real_subprocess_fork_exec is not None:
         guarded = _fork_exec(_real_subprocess_fork_exec, "subprocess")
@@ -273,7 +278,7 @@ def _patches() -> list[tuple[Any, str, Any, Any]]:
         patches.append((module, "system", _system, _real_system))
     if _real_spawnvef is not None:
         patches.append((os, "_spawnvef", _spawnvef, _real_spawnvef))
-    return patches
+    return tuple(patches)
 
 
 @contextmanager

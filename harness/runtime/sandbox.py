@@ -56,6 +56,7 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from types import FrameType
 from typing import Any, Protocol, TypeVar
 
@@ -590,16 +591,25 @@ def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        return _policy_class()(clock, mine)
+
+
+@cache
+def _policy_class() -> Any:
+    """The class of :func:`_virtual_loop_policy`'s policies, made once per process."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         base: Any = asyncio.DefaultEventLoopPolicy
 
     class VirtualLoopPolicy(base):  # type: ignore[misc]
-        def __init__(self) -> None:
+        def __init__(self, clock: Clock, mine: AgentThreads) -> None:
             super().__init__()
+            self.clock, self.mine = clock, mine
             self.made: list[asyncio.AbstractEventLoop] = []
 
         def new_event_loop(self) -> asyncio.AbstractEventLoop:
-            if mine():
-                made = virtual_loop(clock)
+            if self.mine():
+                made = virtual_loop(self.clock)
                 self.made.append(made)
                 return made
             loop: asyncio.AbstractEventLoop = super().new_event_loop()
@@ -611,9 +621,7 @@ def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
                     made.close()
             self.made.clear()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return VirtualLoopPolicy()
+    return VirtualLoopPolicy
 
 
 def _swap_policy(policy: Any) -> Any:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
+from httpx._client import ClientState
 
 from harness.errors import RunAborted
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
@@ -257,7 +258,7 @@ def in_process(
             yield session
         finally:
             http.close()
-            run_async(ahttp.aclose(), stage.clock)
+            close_async_client(ahttp, stage.clock)
 
 
 class _InProcess:
@@ -316,6 +317,16 @@ IN_PROCESS: Isolation = InProcessIsolation()
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every run's clients (loading CA certificates is slow)."""
     return ssl.create_default_context()
+
+
+def close_async_client(client: httpx.AsyncClient, clock: Clock) -> None:
+    """Close a run's ``AsyncClient``, on the simulated clock. One the agent never
+    opened (no request, no ``async with``) holds no connection, so closing it only
+    marks it closed, as ``aclose`` then does: no event loop is made for it."""
+    if client._state is ClientState.UNOPENED:
+        client._state = ClientState.CLOSED
+        return
+    run_async(client.aclose(), clock)
 
 
 async def _awaited(awaitable: Any) -> Any:
