@@ -37,6 +37,10 @@ from tests.conftest import ROOT
 PATH = ROOT / "scenarios" / "llm" / "langgraph_refund_ambiguous_timeout.yaml"
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("adapters.test_langgraph")
+
+
 @cache
 def scenario() -> Scenario:
     return load_scenario(PATH)

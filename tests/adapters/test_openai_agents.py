@@ -36,6 +36,10 @@ from tests.conftest import ROOT
 PATH = ROOT / "scenarios" / "llm" / "openai_agents_refund_ambiguous_timeout.yaml"
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("adapters.test_openai_agents")
+
+
 @cache
 def scenario() -> Scenario:
     return load_scenario(PATH)

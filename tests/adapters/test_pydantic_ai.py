@@ -43,6 +43,10 @@ from tests.conftest import ROOT
 PATH = ROOT / "scenarios" / "llm" / "pydantic_ai_refund_ambiguous_timeout.yaml"
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("adapters.test_pydantic_ai")
+
+
 @cache
 def scenario() -> Scenario:
     return load_scenario(PATH)

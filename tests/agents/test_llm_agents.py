@@ -32,6 +32,10 @@ FILES = sorted(LLM.glob("llm_*.yaml"))  # langgraph_*, pydantic_ai_*: tests/adap
 Script = Callable[[ModelCall], dict[str, Any]]
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("agents.test_llm_agents")
+
+
 @cache
 def scenario(name: str) -> Scenario:
     return load_scenario(LLM / f"{name}.yaml")

@@ -30,6 +30,10 @@ from tests.conftest import copy_payments, small_scenario
 # -- the agent: one fetch of task.input["url"] with the client it names ------------
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("gateway.test_allowed_hosts")
+
+
 def _raw(url: str, connect: Callable[[str, int], socket.socket]) -> dict[str, Any]:
     parts = httpx.URL(url)
     sock = connect(parts.host, parts.port or 80)

@@ -27,6 +27,10 @@ SLOW = os.environ.get("AQE_SLOW") == "1"
 SAMPLED = ["scenarios/payments", "scenarios/access"]
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("isolation.test_isolation")
+
+
 @pytest.fixture(scope="module")
 def isolation() -> Iterator[ProcessIsolation]:
     isolation = ProcessIsolation()

@@ -24,6 +24,10 @@ anthropic = pytest.importorskip("anthropic")
 SCENARIO = "refund_ambiguous_timeout"
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("models.test_providers")
+
+
 def _prompt(task: Task) -> str:
     return f"{task.instructions}\nInput: {json.dumps(dict(task.input), sort_keys=True)}"
 

@@ -32,6 +32,10 @@ SCENARIOS = ("refund_ok", "refund_ambiguous_timeout")
 EXAMPLES = 2000 if os.environ.get("AQE_SLOW") == "1" else 100
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("reporting.test_artefacts")
+
+
 def _records(run_dir: Path, agent: str) -> list[Any]:
     from harness.agents.loading import load_agent
     from harness.reporting.runfolder import ResultsLog

@@ -23,6 +23,10 @@ from tests.reporting.report_summaries import (
 VOID = {"meta", "br", "input", "line", "circle", "polyline", "hr", "img", "link"}
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("reporting.test_html")
+
+
 class _Structure(HTMLParser):
     """Every element closed in order; text of ``<title>``; ids seen."""
 

@@ -31,6 +31,9 @@ from harness.reporting.baseline import (
 )
 from harness.reporting.store import ResultStore, _to_wal, open_store
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("reporting.test_store")
+
 ACCEPTED = (
     "a file path (reports/history.sqlite), sqlite:///relative/path.sqlite, "
     "sqlite:////absolute/path.sqlite, or postgresql://user:password@host:5432/dbname"

@@ -31,6 +31,10 @@ from tests.conftest import copy_payments, payments_scenario
 HERE = "tests/runtime/test_warnings.py"
 
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("runtime.test_warnings")
+
+
 def line_of(text: str) -> int:
     """The line of this file that starts with ``text`` (once)."""
     (number,) = [

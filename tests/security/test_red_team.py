@@ -24,6 +24,9 @@ import pytest
 
 from tests.conftest import PAYMENTS
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("security.test_red_team")
+
 AGENTS = """
 import asyncio
 import ctypes

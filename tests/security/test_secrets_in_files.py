@@ -31,6 +31,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("security.test_secrets_in_files")
+
 #: The library's scenarios (the packs under ``policies`` are not scenarios).
 LIBRARY = sorted(
     p for p in (ROOT / "scenarios").rglob("*.yaml") if "policies" not in p.parts
