@@ -181,3 +181,18 @@ def test_bench_suite_on_a_missing_path_says_where_to_run_it(
     err = capsys.readouterr().err
     assert "no such path: no/such/dir" in err
     assert "fix:" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--seeds", "0"), ("--repeat", "-1"), ("--writes", "many")]
+)
+def test_bench_counts_below_one_are_refused_with_the_fix(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    target = "oracles" if flag == "--writes" else "suite"
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", target, flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: {value!r} is not a whole number of at least 1" in err
+    assert "fix: give e.g. 5" in err

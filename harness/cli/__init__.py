@@ -27,6 +27,19 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (seeds, rounds, writes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of at least 1 (fix: give e.g. 5)"
+        )
+    return value
+
+
 def _bench(args: argparse.Namespace, extra: list[str]) -> int:
     from harness.bench import (
         bench_canary,
@@ -422,12 +435,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases", type=int, default=10_000, help="canary: cases in the stream"
     )
     bench.add_argument(
-        "--writes", type=int, default=3000, help="oracles: side effects in the run"
+        "--writes",
+        type=_at_least_one,
+        default=3000,
+        help="oracles: side effects in the run",
     )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--rounds", type=int, default=2000, help="calls per measurement")
     bench.add_argument(
-        "--seeds", type=int, default=5, help="suite: new seeds per scenario"
+        "--seeds", type=_at_least_one, default=5, help="suite: new seeds per scenario"
     )
     bench.add_argument(
         "--paths",
@@ -437,7 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="suite: the scenario files or directories",
     )
     bench.add_argument(
-        "--repeat", type=int, default=1, help="suite: interleaved rounds (median)"
+        "--repeat",
+        type=_at_least_one,
+        default=1,
+        help="suite: interleaved rounds (median)",
     )
     bench.set_defaults(func=_bench)
     validate = sub.add_parser(
