@@ -7,6 +7,7 @@ compare``, ``replay``, ``report`` and ``rescore``."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -527,8 +528,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The process's parser: built once (it holds no state between parses, and
+    building it is most of what a short command such as ``aqe validate`` costs)."""
+    return build_parser()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run" and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -8,7 +8,8 @@ unknown and misspelt keys, aliases and alias bombs, wrong enum values, reference
 to missing records, parts of other files). The test runs 200 mutations by default;
 ``AQE_SLOW=1`` runs the issue's full 10,000, as the slow CI job does
 (``AQE_SLOW=1 pytest --hypothesis-profile=ci tests/scenario/test_mutated_files.py``,
-about two minutes). The mutations are derandomized: every run tries the same ones.
+in four shards of the files that pytest-xdist's workers share). The mutations are
+derandomized: every run tries the same ones.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from tests.conftest import ROOT
 
 #: The issue's full count runs only when asked (the slow CI job).
 EXAMPLES = 10_000 if os.environ.get("AQE_SLOW") == "1" else 200
+#: The examples are split over shards (each its own files), so pytest-xdist's
+#: workers share the sweep.
+SHARDS = 4
 
 LIBRARY = ROOT / "scenarios"
 #: Every part a scenario may have (the library uses some of them nowhere).
@@ -572,16 +576,18 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @settings(
-    max_examples=EXAMPLES,
+    max_examples=EXAMPLES // SHARDS,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(data=st.data(), original=st.sampled_from(ORIGINALS))
+@pytest.mark.parametrize("shard", range(SHARDS))
+@given(data=st.data())
 def test_a_mutated_scenario_or_pack_file_validates_or_names_itself(
-    library: Path, data: st.DataObject, original: Path
+    library: Path, shard: int, data: st.DataObject
 ) -> None:
+    original = data.draw(st.sampled_from(ORIGINALS[shard::SHARDS]), label="original")
     path = library / original.parent / f"mutant{original.suffix}"
     path.write_bytes(mutate(data.draw, original))
     result = validate(path)
