@@ -3,7 +3,8 @@ newer summary.json, baseline, results.jsonl or trace is one clear error naming t
 file (exit 4), never a traceback; ``aqe report`` of a killed session exits 7.
 
 The Hypothesis test runs 100 corruptions by default; ``AQE_SLOW=1`` runs
-the issue's full 2,000 (``AQE_SLOW=1 pytest tests/reporting/test_artefacts.py``).
+the issue's full 2,000 (``AQE_SLOW=1 pytest tests/reporting/test_artefacts.py``),
+in four shards of the commands that pytest-xdist's workers share.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ NAIVE = "harness.agents.reference:naive_refund_agent"
 SCENARIOS = ("refund_ok", "refund_ambiguous_timeout")
 #: The issue's full count runs only when asked (the slow CI job).
 EXAMPLES = 2000 if os.environ.get("AQE_SLOW") == "1" else 100
-
-
-#: one worker runs this module: its module-scoped set-up is made once (--dist loadgroup)
-pytestmark = pytest.mark.xdist_group("reporting.test_artefacts")
+#: The corruptions are split over shards (each its own commands), so
+#: pytest-xdist's workers share the sweep.
+SHARDS = 4
 
 
 def _records(run_dir: Path, agent: str) -> list[Any]:
@@ -245,7 +245,7 @@ def _copy(saved: Saved, work: Path) -> None:
 
 
 @settings(
-    max_examples=EXAMPLES,
+    max_examples=EXAMPLES // SHARDS,
     deadline=None,
     database=None,
     suppress_health_check=[
@@ -254,14 +254,16 @@ def _copy(saved: Saved, work: Path) -> None:
         HealthCheck.data_too_large,
     ],
 )
-@given(data=st.data(), name=st.sampled_from(COMMANDS))
+@pytest.mark.parametrize("shard", range(SHARDS))
+@given(data=st.data())
 def test_a_corrupt_saved_artefact_is_one_clear_error_naming_it(
     saved: Saved,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    shard: int,
     data: st.DataObject,
-    name: str,
 ) -> None:
+    name = data.draw(st.sampled_from(COMMANDS[shard::SHARDS]), label="command")
     work = tmp_path / "work"
     _copy(saved, work)
     target, argv = _command(name, saved, work)
