@@ -156,10 +156,29 @@ def _library_traces(
     return {p.name: p.read_bytes() for p in sorted((run / "traces").iterdir())}
 
 
-def test_the_library_gives_the_same_traces_in_either_isolation(tmp_path: Path) -> None:
+#: The library's folders, in two halves (the slow job's two items).
+_FOLDERS = sorted(
+    f"scenarios/{p.name}"
+    for p in (ROOT / "scenarios").iterdir()
+    if p.is_dir() and p.name != "policies"
+)
+_PARTS = [_FOLDERS[0::2], _FOLDERS[1::2]] if SLOW else [[p] for p in SAMPLED]
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        pytest.param(paths, id=f"part{n}", marks=pytest.mark.xdist_group(f"library{n}"))
+        for n, paths in enumerate(_PARTS)
+    ],
+)  # fmt: skip
+def test_the_library_gives_the_same_traces_in_either_isolation(
+    tmp_path: Path, paths: list[str]
+) -> None:
     """The acceptance line, in the slow job (AQE_SLOW=1): the whole library, 5
-    seeds. Otherwise two of its folders, 1 seed."""
-    seeds, paths = (5, ["scenarios"]) if SLOW else (1, SAMPLED)
+    seeds, in two halves that the workers share. Otherwise two of its folders,
+    1 seed, one item each."""
+    seeds = 5 if SLOW else 1
     isolated = _library_traces(tmp_path, "process", seeds, paths)
     here = _library_traces(tmp_path, "none", seeds, paths)
     files = [f for p in paths for f in (ROOT / p).rglob("*.yaml")]
