@@ -11,7 +11,9 @@ a ticket, a comment) committed twice with identical parameters is a duplicate.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from operator import attrgetter, methodcaller
+from typing import Any
 
 from harness.oracles.base import (
     Evidence,
@@ -93,14 +95,22 @@ def idempotency(run: RunView) -> Score:
         for e in effects
         if counts[e.business_key] == 1 and e.call not in ambiguous_calls
     }
+    rest = [e for e in effects if e.business_key not in plain]
+    # A key's parameters compare as their repr when any of its effects' could
+    # print like another type's; else as sets of items (equal exactly then).
+    printed = {e.business_key for e in rest if not _plain(e.params)}
     groups: list[list[LedgerEntry]] = []
-    split: dict[tuple[str, str], list[LedgerEntry]] = {}
-    for entry in [e for e in effects if e.business_key not in plain]:
+    split: dict[tuple[str, object], list[LedgerEntry]] = {}
+    for entry in rest:
         key = entry.business_key
         if counts[key] == 1:
             groups.append([entry])
             continue
-        params = repr(sorted(entry.params.items()))
+        params: object = (
+            repr(sorted(entry.params.items()))
+            if key in printed
+            else frozenset(entry.params.items())
+        )
         group = split.get((key, params))
         if group is None:
             group = split[key, params] = []
@@ -285,6 +295,22 @@ def _story(index: _Calls, entries: list[LedgerEntry]) -> list[Evidence]:
     # In the order things happened: the fault, the commit, what the agent saw.
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [evidence for _, _, evidence in ranked]
+
+
+#: The types of names and of values :func:`_plain` accepts.
+_NAMES, _VALUES = frozenset({str}), frozenset({str, int})
+
+
+def _plain(params: Mapping[str, Any]) -> bool:
+    """Whether ``params`` is a dict of str names to str or int values: two such
+    have the same ``repr`` of their sorted items exactly when they have the
+    same items (``repr`` tells ``1`` from ``True``; a value of another type can
+    print as an int or a str does)."""
+    return (
+        type(params) is dict
+        and _NAMES.issuperset(map(type, params))
+        and _VALUES.issuperset(map(type, params.values()))
+    )
 
 
 def _fault_params(value: object) -> str:

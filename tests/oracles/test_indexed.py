@@ -188,3 +188,16 @@ def test_a_key_committed_with_two_parameter_sets_keeps_the_order_of_its_problems
     indexed, reference = both(drawn_run(writes, declared=False))
     assert indexed == reference
     assert indexed["idempotency"].explanation.count("(duplicated)") == 3
+
+
+def test_an_effect_repeats_another_when_its_parameters_print_the_same() -> None:
+    def verdict(*calls: dict[str, Any]) -> str:
+        writes = [(TOOLS[1], params, "refund:a", "ok", None, False) for params in calls]
+        indexed, reference = both(drawn_run(writes, declared=False))
+        assert indexed == reference
+        return str(indexed["idempotency"].details["keys"]["refund:a"])
+
+    assert verdict({"amount": 1}, {"amount": 1}) == "duplicated"
+    assert verdict({"amount": 1}, {"amount": True}) == "ok"
+    assert verdict({"amount": 1}, {"amount": 1.0}) == "ok"
+    assert verdict({"amount": "gold"}, {"amount": Tier.GOLD}) == "ok"
