@@ -76,12 +76,13 @@ def test_bench_oracles_times_every_registered_oracle_on_the_synthetic_run(
     assert main(["bench", "oracles", "--json", "--writes", "200", "--rounds", "2"]) == 0
     figures = json.loads(capsys.readouterr().out)
     timed = {f"{name}_ms" for name in ORACLES}
-    assert set(figures) == {"writes", "history", "total_ms", *timed}
+    assert set(figures) == {"writes", "history", "total_ms", "total_cpu_ms", *timed}
     assert figures["writes"] == 200
     assert figures["history"] > 2 * figures["writes"]  # invokes and answers
     assert figures["total_ms"] == pytest.approx(
         sum(figures[k] for k in timed), abs=0.01
     )
+    assert 0 < figures["total_cpu_ms"] <= figures["total_ms"] * 1.5
 
 
 MODEL_KEYS = {

@@ -27,11 +27,17 @@ def by_compensation(entries: Sequence[LedgerEntry]) -> Index:
     return index
 
 
-def by_operation(entries: Sequence[LedgerEntry]) -> Index:
-    """Positions of every effect, by (operation, ref)."""
+def by_operation(
+    entries: Sequence[LedgerEntry], *, among: Index | None = None
+) -> Index:
+    """Positions of every effect, by (operation, ref); with ``among``, only of
+    the effects whose (operation, ref) is one of its keys (the compensations an
+    index of undoable effects can use)."""
     index: Index = defaultdict(list)
     for position, entry in enumerate(entries):
-        index[entry.operation, entry.ref].append(position)
+        key = (entry.operation, entry.ref)
+        if among is None or key in among:
+            index[key].append(position)
     return index
 
 

@@ -13,8 +13,12 @@ budget cannot hold when a call's model has no price: it fails, naming the model.
 from __future__ import annotations
 
 import json
+from collections import Counter, defaultdict
 from collections.abc import Mapping
-from typing import Any
+from functools import reduce
+from itertools import chain
+from operator import add
+from typing import TYPE_CHECKING, Any
 
 from harness.models.prices import TABLE, prices
 from harness.models.providers import PROVIDER_NAMES
@@ -22,6 +26,9 @@ from harness.models.usage import ModelUsage, usage_of, usd
 from harness.oracles.base import Evidence, RunView, Score, not_applicable, oracle
 from harness.world.clock import format_offset
 from harness.world.history import EntryType
+
+if TYPE_CHECKING:
+    from fakes.operations import Operation
 
 _NONE = ModelUsage(calls=0, tokens_in=0, tokens_out=0, cost_usd=0.0)
 _ORDER = ("tool_calls", "retries", "cost", "duration", "model_tokens", "model_cost")
@@ -41,23 +48,14 @@ def budget(run: RunView) -> Score:
         and h.type is EntryType.INVOKE
         and h.value.get("service") not in PROVIDER_NAMES
     ]
-    repeats: dict[tuple[str, str], int] = {}
-    costs: dict[str, float] = {}
-    cost = 0.0
-    worst_repeat = (0, "")
-    for h in invokes:
-        f = h.f
-        op = ops.get(f)
-        unit = costs.get(f)
-        if unit is None:
-            unit = costs[f] = pack.cost_of(f, op.action if op else None)
-        cost += unit
-        if op is None or not op.write:
-            continue  # polling a read is not retrying an operation
-        key = (f, _canonical(h.value.get("params", {})))
-        seen = repeats[key] = repeats.get(key, 0) + 1
-        if seen - 1 > worst_repeat[0]:
-            worst_repeat = (seen - 1, f)
+    tools = [h.f for h in invokes]
+    # Each tool's unit cost once; added up call by call, in order, as floats add.
+    units = {f: pack.cost_of(f, _action(ops.get(f))) for f in dict.fromkeys(tools)}
+    cost = reduce(add, map(units.__getitem__, tools), 0.0)
+    # Polling a read is not retrying an operation: only writes repeat.
+    writing = {f for f in units if (op := ops.get(f)) is not None and op.write}
+    writes = [(h.f, h.value.get("params", {})) for h in invokes if h.f in writing]
+    worst_repeat = _worst_repeat(writes)
     last = invokes[-1].time if invokes else 0.0
     model = usage_of(run.world.history) or _NONE
     calls = f"{model.calls} model call{'s' if model.calls != 1 else ''}"
@@ -116,6 +114,58 @@ def budget(run: RunView) -> Score:
 #: :func:`fakes.base.fingerprint`'s JSON, made once (``json.dumps`` with options
 #: builds an encoder per call).
 _JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _worst_repeat(writes: list[tuple[str, Any]]) -> tuple[int, str]:
+    """The most repeats of one write with the same parameters, and its tool
+    (the first to reach that count), as the parameters' canonical JSON counts
+    them. A tool whose calls' parameters are all :func:`_plain` has them
+    compared as sets of items (equal exactly when their JSON is); the others'
+    are compared by their JSON."""
+    calls: dict[str, list[Any]] = defaultdict(list)
+    for f, params in writes:
+        calls[f].append(params)
+    plain = {f for f, params in calls.items() if _plain(params)}
+    keys: list[tuple[str, object]]
+    if len(plain) == len(calls):  # the usual run: built by C-level maps
+        tools, params = [f for f, _ in writes], [p for _, p in writes]
+        keys = list(zip(tools, map(frozenset, map(dict.items, params)), strict=True))
+    else:
+        keys = [
+            (f, frozenset(params.items()) if f in plain else _canonical(params))
+            for f, params in writes
+        ]
+    counts = Counter(keys)
+    top = max(counts.values(), default=0)
+    if top < 2:
+        return (0, "")
+    reached = {key: 0 for key, count in counts.items() if count == top}
+    for key in keys:
+        if key in reached:
+            reached[key] += 1
+            if reached[key] == top:
+                return (top - 1, key[0])
+    raise AssertionError("unreachable: a key counted top times reaches top")
+
+
+#: The types of parameters :func:`_plain` accepts.
+_DICT, _NAMES, _VALUES = frozenset({dict}), frozenset({str}), frozenset({str, int})
+
+
+def _plain(calls: list[Any]) -> bool:
+    """Whether every call's parameters are a dict of str names to str or int
+    values: two such have equal items exactly when their canonical JSON is
+    equal (JSON would make ``1``, ``1.0`` and ``True`` differ, and a value
+    of another type can print as a string does)."""
+    return (
+        _DICT.issuperset(map(type, calls))
+        and _NAMES.issuperset(map(type, chain.from_iterable(calls)))
+        and _VALUES.issuperset(map(type, chain.from_iterable(map(dict.values, calls))))
+    )
+
+
+def _action(op: Operation | None) -> str | None:
+    return op.action if op is not None else None
 
 
 def _canonical(params: Mapping[str, Any]) -> str:

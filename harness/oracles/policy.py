@@ -35,11 +35,15 @@ def policy(run: RunView) -> Score:
     executed: Counter[str] = Counter()
     attempted: Counter[str] = Counter()
     covered = 0
-    for h in run.world.history:
-        if h.process != "agent" or h.type is EntryType.INVOKE:
-            continue
+    invoke = EntryType.INVOKE
+    decided = [
+        h
+        for h in run.world.history
+        if "policy" in h.value and h.process == "agent" and h.type is not invoke
+    ]
+    for h in decided:
         committed = bool(h.value.get("committed"))
-        for decision in h.value.get("policy", ()):
+        for decision in h.value["policy"]:
             if decision.get("kind", "approval") not in _KINDS:
                 continue
             verdict = decision["verdict"]

@@ -11,6 +11,8 @@ fault, or without changes, are not applicable.
 
 from __future__ import annotations
 
+from itertools import chain
+
 from harness.oracles._undo import after, before, by_compensation, by_operation
 from harness.oracles.base import (
     ORACLES,
@@ -92,26 +94,31 @@ def _uncompensated(run: RunView, work: list[LedgerEntry]) -> list[LedgerEntry]:
     services = run.world.services
     # Only an effect's compensation on the same record can undo it: ask only
     # those (see harness.oracles._undo), not every pair.
-    undoable, made = by_compensation(work), by_operation(work)
-    left = []
-    for index, entry in enumerate(work):
-        service = services[entry.service]
-        compensations = (
-            made.get((entry.compensation, entry.ref))
-            if entry.compensation is not None
-            else None
-        )
-        undone = bool(compensations) and any(
-            service.undoes(entry, work[i]) for i in after(compensations or [], index)
-        )
-        compensated = undoable.get((entry.operation, entry.ref))
-        undoing = bool(compensated) and any(
+    undoable = by_compensation(work)
+    made = by_operation(work, among=undoable)
+    settled = set()  # positions of effects undone, or that undo another
+    for index in {
+        *chain.from_iterable(undoable.values()),
+        *chain.from_iterable(made.values()),
+    }:
+        entry = work[index]
+        compensation = entry.compensation
+        if compensation is not None:
+            undoing = made.get((compensation, entry.ref))
+            if undoing and any(
+                services[entry.service].undoes(entry, work[i])
+                for i in after(undoing, index)
+            ):
+                settled.add(index)  # undone
+                continue
+        undone = undoable.get((entry.operation, entry.ref))
+        if undone and any(
             services[work[i].service].undoes(work[i], entry)
-            for i in before(compensated or [], index)
-        )
-        if not undone and not undoing:
-            left.append(entry)
-    return left
+            for i in before(undone, index)
+        ):
+            settled.add(index)  # itself an undo
+    # Any other effect can neither be undone nor undo one.
+    return [e for i, e in enumerate(work) if i not in settled]
 
 
 def _verdict(passed: bool, explanation: str, work: list[LedgerEntry]) -> Score:

@@ -4,9 +4,11 @@ the careful agent and with each workflow's faulty agents."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,12 @@ from hypothesis import strategies as st
 
 from harness import run_scenario
 from harness.agents.library import careful_agent
-from harness.bench_oracles import synthetic_run
+from harness.bench_oracles import _effect, _Writer, synthetic_run
 from harness.models.source import own_model
 from harness.oracles import ORACLES, RunView, Score
 from harness.run import scoring_oracles
 from harness.scenario.loader import load_scenario
+from harness.world.world import World
 from tests.oracles.quadratic import quadratic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +106,98 @@ def test_library_runs_score_the_same_indexed_as_quadratic(path: Path) -> None:
         for agent in _agents(path):
             run_scenario(scenario, agent, model=own_model(scenario), oracles=names)
     assert compared
+
+
+class Tier(StrEnum):
+    GOLD = "gold"
+
+
+#: Parameter values whose equality and canonical JSON disagree, or that JSON
+#: makes equal though Python does not: 1, 1.0 and True; "gold" and Tier.GOLD;
+#: 0.0 and -0.0; a nested dict; None.
+VALUES = (1, 1.0, True, "1", "gold", Tier.GOLD, 0.0, -0.0, None, {"n": 1})
+#: (tool, service, compensation) of the writes a drawn run makes.
+TOOLS = (
+    ("create_refund", "payments", None),
+    ("send_message", "notify", None),
+    ("create_ticket", "tickets", "close_ticket"),
+    ("close_ticket", "tickets", None),
+)
+
+write = st.tuples(
+    st.sampled_from(TOOLS),
+    st.dictionaries(st.sampled_from(["amount", "charge"]), st.sampled_from(VALUES)),
+    st.sampled_from(["refund:a", "refund:b", "ticket:t"]),
+    st.sampled_from(["ok", "lost"]),
+    st.sampled_from(["tkt_1", "tkt_2", None]),
+    st.booleans(),
+)
+
+
+def drawn_run(writes: list[tuple[Any, ...]], declared: bool) -> RunView:
+    """A run of ``writes`` (as :func:`drawn` draws them) on one synthetic world."""
+    base = synthetic_run(writes=1)
+    world = World(seed=0, world_seed=0)
+    writer = _Writer(world)
+    for n, ((f, service, undo), params, key, seen, ref, keyed) in enumerate(writes):
+        effect = _effect(key, params, ref or f"r{n}", compensation=undo)
+        retry = f"k{n % 3}" if keyed else None
+        writer.call(f, service, params, key=retry, effect=effect, seen=seen)
+    expect = base.expect
+    if not declared:
+        expect = dataclasses.replace(expect, idempotency=())
+    return dataclasses.replace(base, world=world, expect=expect)
+
+
+@settings(max_examples=40, deadline=None)
+@given(writes=st.lists(write, max_size=14), declared=st.booleans())
+def test_runs_of_look_alike_parameters_score_the_same_as_the_reference(
+    writes: list[tuple[Any, ...]], declared: bool
+) -> None:
+    indexed, reference = both(drawn_run(writes, declared))
+    assert indexed == reference
+
+
+def test_a_repeat_is_counted_by_canonical_json_not_by_python_equality() -> None:
+    refund = (TOOLS[0], "refund:a", "ok", None, False)
+    same = [({"amount": "gold"},), ({"amount": Tier.GOLD},)]
+    unlike = [({"amount": 1},), ({"amount": 1.0},), ({"amount": True},)]
+
+    def repeats(calls: list[tuple[dict[str, Any]]]) -> float:
+        writes = [(refund[0], params, *refund[1:]) for (params,) in calls]
+        indexed, reference = both(drawn_run(writes, declared=False))
+        assert indexed == reference
+        return float(indexed["budget"].details["used"]["retries"])
+
+    assert repeats(same) == 1.0
+    assert repeats(unlike) == 0.0
+
+
+def test_a_key_committed_with_two_parameter_sets_keeps_the_order_of_its_problems() -> (
+    None
+):
+    refund, ticket = TOOLS[0], TOOLS[2]
+    writes = [
+        (refund, {"amount": 1}, "refund:a", "ok", None, False),
+        (ticket, {"amount": 2}, "ticket:t", "ok", None, False),
+        (refund, {"amount": 3}, "refund:a", "ok", None, False),
+        (ticket, {"amount": 2}, "ticket:t", "ok", None, False),
+        (refund, {"amount": 3}, "refund:a", "ok", None, False),
+        (refund, {"amount": 1}, "refund:a", "ok", None, False),
+    ]
+    indexed, reference = both(drawn_run(writes, declared=False))
+    assert indexed == reference
+    assert indexed["idempotency"].explanation.count("(duplicated)") == 3
+
+
+def test_an_effect_repeats_another_when_its_parameters_print_the_same() -> None:
+    def verdict(*calls: dict[str, Any]) -> str:
+        writes = [(TOOLS[1], params, "refund:a", "ok", None, False) for params in calls]
+        indexed, reference = both(drawn_run(writes, declared=False))
+        assert indexed == reference
+        return str(indexed["idempotency"].details["keys"]["refund:a"])
+
+    assert verdict({"amount": 1}, {"amount": 1}) == "duplicated"
+    assert verdict({"amount": 1}, {"amount": True}) == "ok"
+    assert verdict({"amount": 1}, {"amount": 1.0}) == "ok"
+    assert verdict({"amount": "gold"}, {"amount": Tier.GOLD}) == "ok"
