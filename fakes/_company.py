@@ -71,3 +71,21 @@ def staff(
     domain = email_domain(iam_users(peers))
     people = People(faker, rng, pool=max(8, count))
     return [people.person(domain=domain).email for _ in range(count)]
+
+
+def sampled_staff(
+    users: Mapping[str, Mapping[str, Any]], rng: random.Random, count: int
+) -> list[str] | None:
+    """Emails of up to ``count`` active employees sampled from a lazily seeded
+    directory without making the others (None: ``users`` is not lazy)."""
+    slots_where = getattr(users, "slots_where", None)
+    at = getattr(users, "at", None)
+    slots = None if slots_where is None else slots_where("status", "active")
+    if slots is None or at is None:
+        return None
+    emails = []
+    for slot in rng.sample(slots, min(count, len(slots))):
+        user = at(slot)
+        if user is not None and user.get("status") == "active":
+            emails.append(str(user["email"]))
+    return emails

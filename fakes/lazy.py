@@ -93,6 +93,10 @@ class Draws:
     def pick(self, choices: Sequence[_T]) -> _T:
         return choices[self.below(len(choices))]
 
+    #: ``random.Random``'s names, for builders shared with eager seeding.
+    choice = pick
+    randrange = between
+
     def weighted(self, words: Weighted) -> str:
         """A word drawn with its weight (as :meth:`Weighted.draw`)."""
         at = self.random() * words.cumulative[-1]
@@ -281,6 +285,13 @@ class LazyRecords(Mapping[str, Record]):
             if record is not None and record.get(field) == value:
                 out.append((record["id"], record))
         return out
+
+    def slots_where(self, field: str, value: Any) -> list[int] | None:
+        """The slots that may hold records whose ``field`` is ``value`` (a
+        superset, from the skeleton, no record made), or None: no finder."""
+        finder = self._finders.get(field)
+        found = None if finder is None else finder(value)
+        return None if found is None else list(found)
 
     @property
     def made(self) -> int:
