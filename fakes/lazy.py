@@ -30,7 +30,7 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from fakes._vocab import Weighted
 from fakes.table import Record
@@ -394,6 +394,28 @@ class SeedContext:
     def peer(self, service: str, collection: str) -> Mapping[str, Record]:
         """A peer's seeded collection (empty when the world lacks the service)."""
         return self.peers.get(service, {}).get(collection, {})
+
+
+class SlotIds(Sequence[str]):
+    """The ids of some slots of a table, each encoded when first read."""
+
+    __slots__ = ("_codec", "_slots")
+
+    def __init__(self, slots: Sequence[int], codec: IdCodec) -> None:
+        self._slots = slots
+        self._codec = codec
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self._codec.ident(s) for s in self._slots[index]]
+        return self._codec.ident(self._slots[index])
 
 
 def slotted(table: Mapping[str, Record]) -> Callable[[int], Record | None]:

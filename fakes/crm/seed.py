@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
@@ -49,6 +50,7 @@ from fakes.lazy import (
     IdCodec,
     LazyRecords,
     SeedContext,
+    SlotIds,
     slotted,
 )
 from fakes.people import People, seeded_person
@@ -98,8 +100,7 @@ class CompanyNames:
     __slots__ = ("_add", "_mul", "_surnames")
 
     def __init__(self, key: int) -> None:
-        surnames = vocabulary().surnames
-        self._surnames = [(n, _NOT_DOMAIN.sub("", n.lower())) for n in surnames]
+        self._surnames = _company_words()
         space = self._space()
         mul = (key >> 20) % space | 1
         while math.gcd(mul, space) != 1:
@@ -122,6 +123,12 @@ class CompanyNames:
         return name, f"{slug}{_INDUSTRIES[industry].lower()}.com"
 
 
+@cache
+def _company_words() -> tuple[tuple[str, str], ...]:
+    """The vocabulary's surnames with their domain slugs (made once a process)."""
+    return tuple((n, _NOT_DOMAIN.sub("", n.lower())) for n in vocabulary().surnames)
+
+
 def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
     """IAM ids of who may own accounts: account executives, else sales, else anyone.
 
@@ -133,14 +140,15 @@ def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
     return [str(u["id"]) for u in executives or sales or active]
 
 
-def _owners(ctx: SeedContext) -> list[str]:
+def _owners(ctx: SeedContext) -> Sequence[str]:
     """Who owns the seeded accounts and leads (IAM's executives, else staff)."""
     users = ctx.peer("iam", "users")
     if isinstance(users, LazyRecords):
-        found = users.where("title", "Account Executive") or []
-        executives = [str(i) for i, u in found if u.get("status") == "active"]
+        titled = users.slots_where("title", "Account Executive") or []
+        active = set(users.slots_where("status", "active") or ())
+        executives = [slot for slot in titled if slot in active]
         if executives:
-            return executives
+            return SlotIds(executives, users.codec)
     owners = account_owners(u for u in users.values() if isinstance(u, Mapping))
     if owners:
         return owners
@@ -168,9 +176,9 @@ def seed_crm_lazily(ctx: SeedContext) -> dict[str, LazyRecords]:
         )
     }
     companies = CompanyNames(ctx.key("companies"))
-    owners: list[list[str]] = []
+    owners: list[Sequence[str]] = []
 
-    def owner_pool() -> list[str]:
+    def owner_pool() -> Sequence[str]:
         if not owners:
             owners.append(_owners(ctx))
         return owners[0]
@@ -237,7 +245,7 @@ def _seed_account(
     group: int,
     codecs: Mapping[str, IdCodec],
     companies: CompanyNames,
-    owners: list[str],
+    owners: Sequence[str],
     customer: Record | None,
 ) -> None:
     def ident(collection: str) -> str:
@@ -362,7 +370,7 @@ def _seed_lead(
     ident: str,
     slot: int,
     company: tuple[str, str],
-    owners: list[str],
+    owners: Sequence[str],
 ) -> Record:
     name, domain = company
     person = seeded_person(draw, slot, domain=domain)

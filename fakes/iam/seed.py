@@ -213,15 +213,14 @@ def seed_iam_lazily(
         (title_draw.astype(np.uint64) * n_titles[department]) >> np.uint64(32)
     ).astype(np.int64)
     rolls = np.frombuffer(skeleton.randbytes(2 * count), dtype="<u2").copy()
-    heads = {int(department[i]): i for i in range(min(count, len(names)))}
-    head = np.zeros(count, dtype=bool)
-    head[list(heads.values())] = True
+    # The first of each department is its head (the CEO's: the first of all).
+    heads = {dept: dept for dept in range(min(count, len(names)))}
+    head = np.arange(count) < len(names)
     # Each department's first member after its head holds its first title (the
     # company has an account executive, a support agent, ...), and is active.
-    for dept in range(1, len(names)):
-        first = np.flatnonzero((department == dept) & ~head)[:1]
-        title[first] = 0
-        rolls[first] = 65535
+    _, firsts = np.unique(department[len(names) :], return_index=True)
+    title[firsts + len(names)] = 0
+    rolls[firsts + len(names)] = 65535
     status = np.zeros(count, dtype=np.int64)  # 0 active, 1 suspended, 2 gone
     status[(rolls < _DEPROVISIONED) & ~head] = 2
     status[(rolls < _SUSPENDED) & ~head] = 1

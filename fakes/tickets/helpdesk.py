@@ -9,7 +9,7 @@ the event it waits for (a first public reply; solving the ticket).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -241,7 +241,9 @@ def link(one: Record, other: Record) -> None:
         other["linked"].append(one["id"])
 
 
-def _history(ticket: Record, rng: random.Random | Draws, assignees: list[str]) -> None:
+def _history(
+    ticket: Record, rng: random.Random | Draws, assignees: Sequence[str]
+) -> None:
     """Assignee, first reply, solution and resolution consistent with the status."""
     if ticket["status"] == "new":
         return
@@ -287,12 +289,12 @@ def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
         np.int64
     )
     questions = skeleton.sample(vocabulary().paragraphs, 20)
-    linked = _skeleton_links(kind, status, skeleton)
+    links = _Links(kind, status, skeleton)
     ids = ctx.codec("tickets", "tkt", 12)
     users = ctx.peer("iam", "users")
-    assignees_once: list[list[str]] = []
+    assignees_once: list[Sequence[str]] = []
 
-    def assignees() -> list[str]:
+    def assignees() -> Sequence[str]:
         if not assignees_once:
             stream = ctx.stream("assignees")
             found = sampled_staff(users, stream, 12)
@@ -333,7 +335,7 @@ def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
             ),
         )
         _history(record, draw, assignees())  # type: ignore[arg-type]
-        record["linked"] = [ids.ident(other) for other in linked.get(slot, ())]
+        record["linked"] = [ids.ident(other) for other in links.of(slot, kind_name)]
         record["sla"] = sla(record, SEEDED_AT)
         return record
 
@@ -376,35 +378,57 @@ def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
     )
 
 
-def _skeleton_links(
-    kind: np.ndarray[Any, Any], status: np.ndarray[Any, Any], rng: random.Random
-) -> dict[int, list[int]]:
-    """Slots linked to each slot: incidents to changes and problems, without
-    breaking the closure rules ."""
-    done = {STATUSES.index(s) for s in DONE}
-    closed = STATUSES.index("closed")
-    changes = np.flatnonzero(kind == KINDS.index("change")).tolist()
-    closed_changes = [c for c in changes if status[c] == closed]
-    open_changes = [c for c in changes if status[c] != closed]
-    problems = np.flatnonzero(kind == KINDS.index("problem")).tolist()
-    incidents = np.flatnonzero(kind == KINDS.index("incident")).tolist()
-    links: dict[int, list[int]] = {}
+class _Links:
+    """Which tickets link which: each incident's change and problem (or -1),
+    drawn in one pass; a ticket's links are found when it is made."""
 
-    def link(one: int, other: int) -> None:
-        if other not in links.setdefault(one, []):
-            links[one].append(other)
-        if one not in links.setdefault(other, []):
-            links[other].append(one)
+    __slots__ = ("_change", "_incidents", "_problem")
 
-    for incident in incidents:
-        pool = closed_changes if status[incident] in done else changes
-        if pool and rng.random() < 0.5:
-            link(incident, rng.choice(pool))
-        if problems and rng.random() < 0.3:
-            link(incident, rng.choice(problems))
-    open_set = set(open_changes)
-    blocked = any(open_set.intersection(links.get(i, ())) for i in incidents)
-    active = [i for i in incidents if status[i] not in done]
-    if not blocked and active and open_changes:
-        link(active[0], open_changes[0])
-    return links
+    def __init__(
+        self,
+        kind: np.ndarray[Any, Any],
+        status: np.ndarray[Any, Any],
+        rng: random.Random,
+    ) -> None:
+        done = np.isin(status, [STATUSES.index(s) for s in DONE])
+        closed = status == STATUSES.index("closed")
+        changes = np.flatnonzero(kind == KINDS.index("change"))
+        closed_changes = np.flatnonzero((kind == KINDS.index("change")) & closed)
+        problems = np.flatnonzero(kind == KINDS.index("problem"))
+        incidents = np.flatnonzero(kind == KINDS.index("incident"))
+        n = len(incidents)
+        raw = np.frombuffer(rng.randbytes(16 * n), dtype="<u4").astype(np.uint64)
+        rolls, picks = raw[: 2 * n].reshape(2, n) if n else (raw, raw), raw[2 * n :]
+        change = np.full(n, -1, dtype=np.int64)
+        problem = np.full(n, -1, dtype=np.int64)
+        for pool, among in (
+            (closed_changes, done[incidents]),
+            (changes, ~done[incidents]),
+        ):
+            if len(pool):
+                chosen = among & (rolls[0] < np.uint64(1 << 31)) if n else among
+                at = (picks[:n] * np.uint64(len(pool))) >> np.uint64(32)
+                change[chosen] = pool[at[chosen].astype(np.int64)]
+        if len(problems) and n:
+            chosen = rolls[1] < np.uint64(int(0.3 * (1 << 32)))
+            at = (picks[n:] * np.uint64(len(problems))) >> np.uint64(32)
+            problem[chosen] = problems[at[chosen].astype(np.int64)]
+        # Some open incident waits for an open change, so closure rules bite.
+        open_changes = np.flatnonzero((kind == KINDS.index("change")) & ~closed)
+        active = np.flatnonzero(~done[incidents])
+        blocked = np.isin(change[~done[incidents]], open_changes).any()
+        if not blocked and len(active) and len(open_changes):
+            change[active[0]] = open_changes[0]
+        self._incidents, self._change, self._problem = incidents, change, problem
+
+    def of(self, slot: int, kind: str) -> list[int]:
+        """The slots ``slot`` (a ticket of ``kind``) links, in slot order."""
+        incidents = self._incidents
+        if kind == "incident":
+            at = int(np.searchsorted(incidents, slot))
+            found = [int(self._change[at]), int(self._problem[at])]
+            return sorted(s for s in found if s >= 0)
+        column = self._change if kind == "change" else self._problem
+        if kind not in ("change", "problem"):
+            return []
+        return incidents[column == slot].tolist()
