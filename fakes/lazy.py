@@ -294,6 +294,11 @@ class LazyRecords(Mapping[str, Record]):
         return None if found is None else list(found)
 
     @property
+    def found_fields(self) -> tuple[str, ...]:
+        """The fields whose ``where`` the skeleton answers."""
+        return tuple(self._finders)
+
+    @property
     def made(self) -> int:
         """How many records are made so far (what a snapshot cache weighs)."""
         return len(self._made)

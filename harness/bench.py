@@ -543,14 +543,20 @@ def _first_reads_ms(scale: str, seeds: Iterator[int]) -> float:
     return statistics.median(samples) / 1e6
 
 
-def _new_seed_ms(scale: str, seeds: Iterator[int], read: tuple[str, ...]) -> float:
-    """Median milliseconds of a world on a new seed: made, forked, ``read`` built."""
+def _new_seed_ms(
+    scale: str, seeds: Iterator[int], read: tuple[str, ...], *, every: bool = False
+) -> float:
+    """Median milliseconds of a world on a new seed: made, forked, ``read`` built
+    (and, with ``every``, each of their records made, lazily seeded or not)."""
     samples = []
     for world_seed in seeds:
         started = time.perf_counter_ns()
         world = World(seed=world_seed, scale=scale)
         for service in read:
-            world.snapshot.seed_of(service)
+            tables = world.snapshot.seed_of(service)
+            for table in tables.values() if every else ():
+                for _ in table.values():
+                    pass
         samples.append(time.perf_counter_ns() - started)
     return statistics.median(samples) / 1e6
 
@@ -569,13 +575,14 @@ def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
     * ``touched_ms_small`` / ``touched_ms_large``: the same, plus building what a
       typical run reads (:data:`TOUCHED`);
     * ``eager_ms_small`` / ``eager_s_large``: the baseline, every service built
-      (what each new seed cost before worlds were built on read), and the
+      and every record made (what each new seed cost before worlds were built
+      on read, and before records were made one by one), and the
       ratios ``start_vs_eager_small`` and ``touched_vs_eager_small``;
     * ``cached_start_ms``: a run's world on a seed already built (small);
     * ``rss_mb_before`` / ``rss_mb_20_large``: resident memory before and after
       20 large worlds on new seeds, each read as a typical run does (the
       services of :data:`TOUCHED` and :func:`first_reads`; target 300 MB);
-    * ``records_large``: the records of a large world, every service built.
+    * ``records_large``: the records of a large world, every record made.
     """
     from fakes import registered_services
 
@@ -585,7 +592,9 @@ def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
     few = max(3, min(runs, 200) // 20)
     base = 1_000_000 + seed
     World(seed=seed, scale="small").snapshot.seed_of("payments")  # imports, vocab
-    eager_small = _new_seed_ms("small", _fresh_seeds(few, start=base), every)
+    eager_small = _new_seed_ms(
+        "small", _fresh_seeds(few, start=base), every, every=True
+    )
     start_small = _new_seed_ms("small", _fresh_seeds(runs, start=base + 10_000), ())
     touched_small = _new_seed_ms(
         "small", _fresh_seeds(few, start=base + 20_000), TOUCHED
@@ -594,7 +603,9 @@ def bench_world(*, runs: int = 200, seed: int = 0) -> dict[str, float]:
     start_large = _new_seed_ms("large", _fresh_seeds(runs, start=base + 30_000), ())
     first_large = _first_reads_ms("large", _fresh_seeds(few, start=base + 80_000))
     touched_large = _new_seed_ms("large", _fresh_seeds(3, start=base + 40_000), TOUCHED)
-    eager_large = _new_seed_ms("large", _fresh_seeds(1, start=base + 50_000), every)
+    eager_large = _new_seed_ms(
+        "large", _fresh_seeds(1, start=base + 50_000), every, every=True
+    )
     records_large = World(seed=base + 50_000, scale="large").snapshot.records()
     medians = _interleaved_medians(
         {"cached": (lambda: World(seed=seed, scale="small"), nullcontext)}, runs
