@@ -282,7 +282,8 @@ def seed_iam_lazily(
     def by_department(value: object) -> list[int] | None:
         if value not in names:
             return []
-        return of_department(names.index(str(value))).tolist()
+        found: list[int] = of_department(names.index(str(value))).tolist()
+        return found
 
     def by_title(value: object) -> list[int]:
         if not isinstance(value, str):

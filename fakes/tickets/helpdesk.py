@@ -334,7 +334,7 @@ def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
                 PRIORITIES if kind_name == "question" else ("normal", "high", "urgent")
             ),
         )
-        _history(record, draw, assignees())  # type: ignore[arg-type]
+        _history(record, draw, assignees())
         record["linked"] = [ids.ident(other) for other in links.of(slot, kind_name)]
         record["sla"] = sla(record, SEEDED_AT)
         return record
@@ -431,4 +431,5 @@ class _Links:
         column = self._change if kind == "change" else self._problem
         if kind not in ("change", "problem"):
             return []
-        return incidents[column == slot].tolist()
+        linking: list[int] = incidents[column == slot].tolist()
+        return linking
