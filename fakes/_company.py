@@ -61,6 +61,9 @@ def staff(
     faker: Faker, rng: random.Random, peers: Mapping[str, Seed], count: int
 ) -> list[str]:
     """Emails of up to ``count`` active employees: IAM's, else made up at the domain."""
+    lazily = sampled_staff(peers.get("iam", {}).get("users", {}), rng, count)
+    if lazily:
+        return list(lazily)
     active = [
         str(u["email"])
         for u in iam_users(peers)
