@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from fakes.people import People
 
@@ -61,6 +61,9 @@ def staff(
     faker: Faker, rng: random.Random, peers: Mapping[str, Seed], count: int
 ) -> list[str]:
     """Emails of up to ``count`` active employees: IAM's, else made up at the domain."""
+    lazily = sampled_staff(peers.get("iam", {}).get("users", {}), rng, count)
+    if lazily:
+        return list(lazily)
     active = [
         str(u["email"])
         for u in iam_users(peers)
@@ -71,3 +74,39 @@ def staff(
     domain = email_domain(iam_users(peers))
     people = People(faker, rng, pool=max(8, count))
     return [people.person(domain=domain).email for _ in range(count)]
+
+
+class _StaffEmails(Sequence[str]):
+    """Emails of sampled employees, each employee made when first picked."""
+
+    __slots__ = ("_at", "_slots")
+
+    def __init__(self, slots: list[int], at: Callable[[int], Any]) -> None:
+        self._slots = slots
+        self._at = at
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._slots))[index]]
+        return str(self._at(self._slots[index])["email"])
+
+
+def sampled_staff(
+    users: Mapping[str, Mapping[str, Any]], rng: random.Random, count: int
+) -> Sequence[str] | None:
+    """Emails of up to ``count`` active employees sampled from a lazily seeded
+    directory, each made only when its email is read (None: ``users`` is not
+    lazy)."""
+    slots_where = getattr(users, "slots_where", None)
+    at = getattr(users, "at", None)
+    slots = None if slots_where is None else slots_where("status", "active")
+    if slots is None or at is None:
+        return None
+    return _StaffEmails(rng.sample(slots, min(count, len(slots))), at)

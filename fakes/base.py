@@ -38,6 +38,8 @@ from fakes.table import Table, json_copy
 if TYPE_CHECKING:
     from faker import Faker
 
+    from fakes.lazy import SeedContext
+
 #: A collection's seeded records by id, as ``populate`` builds them.
 Seed = dict[str, dict[str, Record]]
 #: A run's collections: copy-on-write tables over the shared seed.
@@ -386,6 +388,19 @@ class FakeService:
         :class:`fakes.people.People` (Faker's names, read once) than ``faker``.
         """
         return {name: {} for name in cls.collections}
+
+    @classmethod
+    def seed_lazily(cls, ctx: SeedContext) -> Mapping[str, Mapping[str, Record]] | None:
+        """This service's seeded collections, each made record by record, or None.
+
+        Optional (the default None builds them all with :meth:`populate`): a
+        service whose worlds are large returns, per collection, a
+        :class:`fakes.lazy.LazyRecords` whose records are made when first read
+        from ``ctx``'s streams alone, so a run pays for the records it reads.
+        Such a service's ``populate`` should make the same kind of world, e.g.
+        with :func:`fakes.lazy.populate_lazily`.
+        """
+        return None
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         """Create a named scenario record of ``kind`` from ``fields``."""

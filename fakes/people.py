@@ -19,6 +19,8 @@ from fakes._vocab import vocabulary
 if TYPE_CHECKING:
     from faker import Faker
 
+    from fakes.lazy import Draws
+
 _NOT_LOCAL = re.compile(r"[^a-z0-9]+")
 
 
@@ -61,3 +63,14 @@ class People:
             email = f"{local}{n}@{host}"
         self._used.add(email)
         return Person(first=first, last=last, email=email)
+
+
+def seeded_person(draws: Draws, unique: int, *, domain: str | None = None) -> Person:
+    """A person for one lazily made record (:mod:`fakes.lazy`), from its own
+    draws; ``unique`` (the record's slot) keeps the email unique in its table."""
+    words = vocabulary()
+    first, last = draws.weighted(words.first_names), draws.weighted(words.last_names)
+    name = _NOT_LOCAL.sub("", first.lower()) or "user"
+    surname = _NOT_LOCAL.sub("", last.lower())
+    host = domain or draws.pick(words.email_domains)
+    return Person(first=first, last=last, email=f"{name}.{surname}{unique}@{host}")

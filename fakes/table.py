@@ -54,25 +54,28 @@ def json_copy(value: Any) -> Any:
 class BaseTable:
     """The immutable seeded records of one collection, with lazy field indexes.
 
-    A deferred table (:meth:`deferred`) builds its records on first read.
+    A deferred table (:meth:`deferred`) builds its records on first read. The
+    records are a dict, or a mapping that makes each record when first read
+    (:class:`fakes.lazy.LazyRecords`), whose own ``where`` answers the queries
+    its skeleton can without making every record.
     """
 
     __slots__ = ("_indexes", "_load", "_records")
 
-    def __init__(self, records: dict[str, Record]) -> None:
-        self._records: dict[str, Record] | None = records
-        self._load: Callable[[], dict[str, Record]] | None = None
+    def __init__(self, records: Mapping[str, Record]) -> None:
+        self._records: Mapping[str, Record] | None = records
+        self._load: Callable[[], Mapping[str, Record]] | None = None
         self._indexes: dict[str, dict[Any, list[str]]] = {}
 
     @classmethod
-    def deferred(cls, load: Callable[[], dict[str, Record]]) -> BaseTable:
+    def deferred(cls, load: Callable[[], Mapping[str, Record]]) -> BaseTable:
         """A table whose records ``load`` builds when they are first read."""
         table = cls({})
         table._records, table._load = None, load
         return table
 
     @property
-    def records(self) -> dict[str, Record]:
+    def records(self) -> Mapping[str, Record]:
         records = self._records
         if records is None:
             assert self._load is not None
@@ -98,6 +101,16 @@ class BaseTable:
                     continue
             self._indexes[field] = index
         return index
+
+    def where(self, field: str, value: Any) -> list[tuple[str, Record]]:
+        """``(id, record)`` of the records whose ``field`` equals ``value``."""
+        records = self.records
+        find = getattr(records, "where", None)
+        if find is not None:
+            found: list[tuple[str, Record]] | None = find(field, value)
+            if found is not None:
+                return found
+        return [(key, records[key]) for key in self.index(field).get(value, ())]
 
 
 class Table(MutableMapping[str, Record]):
@@ -160,8 +173,8 @@ class Table(MutableMapping[str, Record]):
         """Records whose ``field`` equals ``value`` (indexed over the base)."""
         own, gone = self._own, self._gone
         out = [
-            self._base.records[key]
-            for key in self._base.index(field).get(value, ())
+            record
+            for key, record in self._base.where(field, value)
             if key not in own and key not in gone
         ]
         out.extend(r for r in own.values() if r.get(field) == value)

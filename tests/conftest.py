@@ -68,6 +68,22 @@ def small_scenario(**overrides: object) -> Scenario:
     return scenario_from_dict(data)
 
 
+def seeded_ceo(seed: int = 0) -> str:
+    """The id of the seeded IAM's first employee, the CEO (active, in no
+    privileged group), in the world of ``seed`` (a run's default is 0)."""
+    from harness.world.world import World
+
+    return next(iter(World(seed=seed).service("iam").state["users"]))
+
+
+def seeded_group(name: str, seed: int = 0) -> str:
+    """The id of the seeded IAM group ``name`` in the world of ``seed``."""
+    from harness.world.world import World
+
+    groups = World(seed=seed).service("iam").state["groups"]
+    return str(groups.where("name", name)[0]["id"])
+
+
 @pytest.fixture
 def small() -> Scenario:
     return small_scenario()

@@ -8,18 +8,19 @@ records it needs, and every field it leaves out gets a plausible default.
 from __future__ import annotations
 
 import difflib
-import random
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from fakes import _schema as s
-from fakes._company import iam_users, staff
+from fakes._company import DEFAULT_DOMAIN
 from fakes._vocab import vocabulary
-from fakes.base import FakeService, IdGenerator, Record, Seed, WorldScale
+from fakes.base import FakeService, Record
 from fakes.crm.objects import (
     COLLECTIONS,
     DAY,
@@ -42,7 +43,17 @@ from fakes.crm.objects import (
     missing_rubric,
     settle_score,
 )
-from fakes.people import People
+from fakes.lazy import (
+    Draws,
+    Finder,
+    Groups,
+    IdCodec,
+    LazyRecords,
+    SeedContext,
+    SlotIds,
+    slotted,
+)
+from fakes.people import People, seeded_person
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -74,47 +85,48 @@ _SUFFIXES = ("Inc.", "LLC", "Group", "Corp.", "Ltd.")
 _NOT_DOMAIN = re.compile(r"[^a-z0-9]+")
 
 
-_T = TypeVar("_T")
-
-
-class _Draw:
-    """Fast seeded draws: ``random.choice``/``randrange`` cost 0.5 µs in Python."""
-
-    __slots__ = ("random",)
-
-    def __init__(self, rng: random.Random) -> None:
-        self.random = rng.random
-
-    def pick(self, choices: Sequence[_T]) -> _T:
-        return choices[int(self.random() * len(choices))]
-
-    def between(self, low: int, high: int) -> int:
-        """An integer in ``[low, high)``."""
-        return low + int(self.random() * (high - low))
+#: A group's places per collection: an account's contacts, usage, contract, deals.
+_WIDTH = 8
 
 
 class CompanyNames:
-    """Unique seeded company names with their email domains (no Faker per name)."""
+    """Unique seeded company names with their email domains, by index.
 
-    def __init__(self, faker: Faker | None, draw: _Draw, *, pool: int = 300) -> None:
-        self._draw = draw
-        surnames = vocabulary().surnames
-        self._surnames = [(n, _NOT_DOMAIN.sub("", n.lower())) for n in surnames]
-        self._used: set[str] = set()
+    Index ``i`` names the ``p(i)``-th of the (surname, industry, suffix)
+    combinations, ``p`` an affine permutation keyed by the seed: no two indexes
+    share a name, and none needs the names before it.
+    """
 
-    def next(self) -> tuple[str, str]:
-        """A new company name and its domain (``hoffmanlabs.com``)."""
-        pick, used = self._draw.pick, self._used
-        for _ in range(8):
-            surname, slug = pick(self._surnames)
-            industry = pick(_INDUSTRIES)
-            name = f"{surname} {industry} {pick(_SUFFIXES)}"
-            if name not in used:
-                break
-        else:  # the pool is nearly exhausted: number the name to keep it unique
-            name = f"{name} {len(used)}"
-        used.add(name)
-        return name, f"{slug}{industry.lower()}.com"
+    __slots__ = ("_add", "_mul", "_surnames")
+
+    def __init__(self, key: int) -> None:
+        self._surnames = _company_words()
+        space = self._space()
+        mul = (key >> 20) % space | 1
+        while math.gcd(mul, space) != 1:
+            mul += 2
+        self._mul, self._add = mul, key % space
+
+    def _space(self) -> int:
+        return len(self._surnames) * len(_INDUSTRIES) * len(_SUFFIXES)
+
+    def name(self, index: int) -> tuple[str, str]:
+        """Company ``index``'s name and domain (``hoffmanlabs.com``)."""
+        space = self._space()
+        combo = (index % space * self._mul + self._add) % space
+        combo, suffix = divmod(combo, len(_SUFFIXES))
+        combo, industry = divmod(combo, len(_INDUSTRIES))
+        surname, slug = self._surnames[combo]
+        name = f"{surname} {_INDUSTRIES[industry]} {_SUFFIXES[suffix]}"
+        if index >= space:  # more companies than names: number the rest
+            name = f"{name} {index // space}"
+        return name, f"{slug}{_INDUSTRIES[industry].lower()}.com"
+
+
+@cache
+def _company_words() -> tuple[tuple[str, str], ...]:
+    """The vocabulary's surnames with their domain slugs (made once a process)."""
+    return tuple((n, _NOT_DOMAIN.sub("", n.lower())) for n in vocabulary().surnames)
 
 
 def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -128,41 +140,119 @@ def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
     return [str(u["id"]) for u in executives or sales or active]
 
 
-def seed_crm(
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    peers: Mapping[str, Seed],
-    scale: WorldScale,
-) -> Seed:
-    """One account per payments customer, with contacts, deals, usage, contracts."""
-    seed: Seed = {name: {} for name in COLLECTIONS}
-    draw = _Draw(rng)
-    people = People(faker, rng, pool=min(400, max(40, scale.customers // 4)))
-    companies = CompanyNames(faker, draw)
-    owners = account_owners(iam_users(peers)) or staff(
-        faker, rng, peers, max(8, scale.employees // 20)
-    )
-    customers: list[Record | None] = list(
-        peers.get("payments", {}).get("customers", {}).values()
-    )
-    for customer in customers or [None] * scale.customers:
-        _seed_account(seed, draw, ids, people, companies, owners, customer)
-    for _ in range(max(20, scale.customers // 4)):
-        _seed_lead(seed, draw, ids, people, companies, owners)
-    return seed
+def _owners(ctx: SeedContext) -> Sequence[str]:
+    """Who owns the seeded accounts and leads (IAM's executives, else staff)."""
+    users = ctx.peer("iam", "users")
+    if isinstance(users, LazyRecords):
+        titled = users.slots_where("title", "Account Executive") or []
+        active = set(users.slots_where("status", "active") or ())
+        executives = [slot for slot in titled if slot in active]
+        if executives:
+            return SlotIds(executives, users.codec)
+    owners = account_owners(u for u in users.values() if isinstance(u, Mapping))
+    if owners:
+        return owners
+    people = People(None, ctx.stream("owners"))
+    return [people.person(domain=DEFAULT_DOMAIN).email for _ in range(8)]
+
+
+def seed_crm_lazily(ctx: SeedContext) -> dict[str, LazyRecords]:
+    """One account per payments customer (the same slot), with its contacts,
+    usage, contract and deals made with it, and a pool of leads; each account
+    is made, with its own, when first read."""
+    customers = ctx.peer("payments", "customers")
+    at = slotted(customers)
+    n_accounts = len(customers) or ctx.scale.customers
+    n_leads = max(20, ctx.scale.customers // 4)
+    codecs = {
+        name: ctx.codec(name, prefix, 14)
+        for name, prefix in (
+            ("accounts", "acc"),
+            ("contacts", "con"),
+            ("usage", "use"),
+            ("contracts", "ctr"),
+            ("opportunities", "opp"),
+            ("leads", "lead"),
+        )
+    }
+    companies = CompanyNames(ctx.key("companies"))
+    owners: list[Sequence[str]] = []
+
+    def owner_pool() -> Sequence[str]:
+        if not owners:
+            owners.append(_owners(ctx))
+        return owners[0]
+
+    account_key = ctx.key("accounts")
+
+    def build(group: int) -> dict[str, list[Record]]:
+        made: dict[str, list[Record]] = {name: [] for name in COLLECTIONS}
+        _seed_account(
+            made,
+            Draws(account_key ^ group),
+            group,
+            codecs,
+            companies,
+            owner_pool(),
+            at(group) if customers else None,
+        )
+        return made
+
+    groups = Groups(n_accounts, _WIDTH, build)
+
+    def customer_account(value: object) -> list[int]:
+        codec = getattr(customers, "codec", None)
+        slot = codec.slot(value) if isinstance(codec, IdCodec) else None
+        return [] if slot is None or slot >= n_accounts else [slot]
+
+    def of_account(collection: str) -> Finder:
+        def find(value: object) -> list[int]:
+            return groups.of_group(collection, codecs["accounts"].slot(value))
+
+        return find
+
+    tables = {
+        "accounts": LazyRecords(
+            codec=codecs["accounts"],
+            make=lambda slot: groups.record("accounts", slot * _WIDTH),
+            count=n_accounts,
+            finders={"customer": customer_account},
+        ),
+    }
+    for name in ("contacts", "usage", "contracts", "opportunities"):
+        tables[name] = groups.table(name, codecs[name], {"account": of_account(name)})
+    lead_key = ctx.key("leads")
+
+    def lead(slot: int) -> Record | None:
+        if not 0 <= slot < n_leads:
+            return None
+        name = companies.name(n_accounts + slot)
+        return _seed_lead(
+            Draws(lead_key ^ slot),
+            codecs["leads"].ident(slot),
+            slot,
+            name,
+            owner_pool(),
+        )
+
+    tables["leads"] = LazyRecords(codec=codecs["leads"], make=lead, count=n_leads)
+    return tables
 
 
 def _seed_account(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
-    people: People,
+    made: dict[str, list[Record]],
+    draw: Draws,
+    group: int,
+    codecs: Mapping[str, IdCodec],
     companies: CompanyNames,
-    owners: list[str],
+    owners: Sequence[str],
     customer: Record | None,
 ) -> None:
-    name, domain = companies.next()
+    def ident(collection: str) -> str:
+        slot = group * _WIDTH + len(made[collection])
+        return codecs[collection].ident(slot)
+
+    name, domain = companies.name(group)
     tier = draw.pick(_TIER_DECK)
     seats = draw.between(*_SEATS[tier])
     price = PRICE_PER_SEAT[tier]
@@ -171,7 +261,7 @@ def _seed_account(
     created = customer["created"] if customer else NOW - draw.between(30, 720) * DAY
     account = make(
         "account",
-        ids.new("acc", 14),
+        codecs["accounts"].ident(group),
         created,
         {
             "name": name,
@@ -187,39 +277,37 @@ def _seed_account(
         },
         draw.between(1, 4),
     )
-    ident = account["id"]
-    seed["accounts"][ident] = account
+    made["accounts"].append(account)
 
     # The payments customer is the one who pays: the account's economic buyer.
     if customer and customer.get("name") and customer.get("email"):
         buyers = [(customer["name"], customer["email"], "economic_buyer")]
     else:
-        person = people.person(domain=domain)
+        person = seeded_person(draw, group * _WIDTH, domain=domain)
         buyers = [(person.name, person.email, "economic_buyer")]
-    for _ in range(draw.between(0, 3)):
-        person = people.person(domain=domain)
+    for extra in range(draw.between(0, 3)):
+        person = seeded_person(draw, group * _WIDTH + 1 + extra, domain=domain)
         buyers.append((person.name, person.email, draw.pick(_EXTRA_ROLES)))
     for full_name, email, role in buyers:
-        fields = {"account": ident, "name": full_name, "email": email, "role": role}
-        contact = make("contact", ids.new("con", 14), created, fields)
-        seed["contacts"][contact["id"]] = contact
+        fields = {"account": account["id"], "name": full_name, "email": email}
+        fields["role"] = role
+        made["contacts"].append(make("contact", ident("contacts"), created, fields))
 
     for period, start in _PERIODS:
         fields = {
-            "account": ident,
+            "account": account["id"],
             "product": "platform",
             "period": period,
             "seats_purchased": seats,
             "seats_active": int(seats * (0.3 + 0.85 * draw.random())),
             "api_calls": draw.between(1_000, 2_000_000),
         }
-        usage = make("usage", ids.new("use", 14), start, fields)
-        seed["usage"][usage["id"]] = usage
+        made["usage"].append(make("usage", ident("usage"), start, fields))
     if not paying:
         return
 
     fields = {
-        "account": ident,
+        "account": account["id"],
         "start": day(renews_in - 365),
         "end": day(renews_in - 1),
         "auto_renew": draw.random() < 0.8,
@@ -229,28 +317,31 @@ def _seed_account(
         "terms": draw.pick(TERMS),
     }
     version = draw.between(1, 3)
-    contract = make("contract", ids.new("ctr", 14), created, fields, version)
-    seed["contracts"][contract["id"]] = contract
+    made["contracts"].append(
+        make("contract", ident("contracts"), created, fields, version)
+    )
     if renews_in < 120:  # the renewal is being worked: later stages nearer the date
         stage = (
             draw.pick(("negotiation", "closed_won", "closed_lost"))
             if renews_in < 0
             else OPEN_STAGES[3 - renews_in // 30]
         )
-        _seed_deal(seed, draw, ids, account, "renewal", stage, account["arr"])
+        _seed_deal(made, draw, ident("opportunities"), account, "renewal", stage)
     if draw.random() < 0.3:
         amount = draw.between(5, 200) * 100_000
-        _seed_deal(seed, draw, ids, account, "expansion", draw.pick(STAGES), amount)
+        stage = draw.pick(STAGES)
+        deal = ident("opportunities")
+        _seed_deal(made, draw, deal, account, "expansion", stage, amount)
 
 
 def _seed_deal(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
+    made: dict[str, list[Record]],
+    draw: Draws,
+    ident: str,
     account: Record,
     kind: str,
     stage: str,
-    amount: int,
+    amount: int | None = None,
 ) -> None:
     discount = draw.pick(_DISCOUNT_DECK)
     exception = draw.pick(_EXCEPTION_DECK)
@@ -262,7 +353,7 @@ def _seed_deal(
         "name": f"{account['name']} {kind}",
         "kind": kind,
         "stage": stage,
-        "amount": amount,
+        "amount": account["arr"] if amount is None else amount,
         "currency": "usd",
         "close_date": close or account["renewal_date"],
         "discount_pct": discount,
@@ -270,25 +361,24 @@ def _seed_deal(
         "owner": account["owner"],
     }
     version = draw.between(1, 5)
-    deal = make("opportunity", ids.new("opp", 14), account["created"], fields, version)
-    seed["opportunities"][deal["id"]] = deal
+    deal = make("opportunity", ident, account["created"], fields, version)
+    made["opportunities"].append(deal)
 
 
 def _seed_lead(
-    seed: Seed,
-    draw: _Draw,
-    ids: IdGenerator,
-    people: People,
-    companies: CompanyNames,
-    owners: list[str],
-) -> None:
-    company, domain = companies.next()
-    person = people.person(domain=domain)
+    draw: Draws,
+    ident: str,
+    slot: int,
+    company: tuple[str, str],
+    owners: Sequence[str],
+) -> Record:
+    name, domain = company
+    person = seeded_person(draw, slot, domain=domain)
     known = draw.random
     fields: Record = {
         "name": person.name,
         "email": person.email,
-        "company": company,
+        "company": name,
         "source": draw.pick(LEAD_SOURCES),
         "employees": draw.pick(_HEADCOUNTS) if known() < 0.85 else None,
         "budget_confirmed": draw.random() < 0.5 if known() < 0.75 else None,
@@ -306,8 +396,7 @@ def _seed_lead(
         qualified = lead_score(fields) >= QUALIFYING_SCORE
         fields["status"] = "qualified" if qualified else "disqualified"
         settle_score(fields)
-    lead = make("lead", ids.new("lead", 14), NOW - draw.between(1, 90) * DAY, fields)
-    seed["leads"][lead["id"]] = lead
+    return make("lead", ident, NOW - draw.between(1, 90) * DAY, fields)
 
 
 # -- scenario records -------------------------------------------------------------

@@ -39,6 +39,7 @@ from fakes.base import (
 from fakes.crm import objects as c
 from fakes.crm import seed
 from fakes.crm.objects import CONVERSION, next_stages
+from fakes.lazy import SeedContext, populate_lazily
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -113,7 +114,11 @@ class Crm(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return seed.seed_crm(faker, rng, ids, peers, scale)
+        return populate_lazily(cls, rng, peers, scale)
+
+    @classmethod
+    def seed_lazily(cls, ctx: SeedContext) -> Mapping[str, Mapping[str, Record]]:
+        return seed.seed_crm_lazily(ctx)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         return seed.create_record(self, kind, fields)

@@ -6,13 +6,16 @@ the users, groups and grants a scenario creates by name.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fakes import _schema as s
-from fakes.base import FakeService, IdGenerator, Record, Seed
+from fakes.base import FakeService, IdGenerator, Record
 from fakes.iam.objects import (
     COMPANY_DOMAIN,
     DAY,
@@ -32,10 +35,11 @@ from fakes.iam.objects import (
     group_object,
     user_object,
 )
-from fakes.people import People
+from fakes.lazy import Draws, Groups, LazyRecords, SeedContext
+from fakes.people import seeded_person
 
 if TYPE_CHECKING:
-    from faker import Faker
+    pass
 
 _USER_FIELDS = (
     "name",
@@ -65,46 +69,6 @@ _WEIGHTS = tuple(share for share, _ in DEPARTMENTS.values())
 _HEAD_TITLE = "Head of "
 #: What an email's local part keeps of a name (as fakes.people does).
 _NOT_LOCAL = re.compile(r"[^a-z0-9]+")
-
-
-def seed_iam(
-    collections: tuple[str, ...],
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    employees: int,
-) -> Seed:
-    """Employees, the groups (owned by department heads), and their grants."""
-    seed: Seed = {name: {} for name in collections}
-    users = _seed_users(faker, rng, ids, employees)
-    seed["users"] = {u["id"]: u for u in users}
-    heads = {u["department"]: u["id"] for u in users if _is_head(u)}
-    ceo = users[0]["id"] if users else None
-    groups: dict[str, Record] = {}
-    for name, description, privileged, owner in GROUPS:
-        group = group_object(ids.new("grp", 10), name, description, privileged)
-        group["owner"] = heads.get(owner, ceo)
-        groups[name] = group
-        seed["groups"][group["id"]] = group
-    for user in users:
-        for name in _seeded_memberships(rng, user):
-            group = groups[name]
-            grant = grant_object(
-                ids.new("gr", 14),
-                user["created"] + rng.randrange(0, 30) * DAY,
-                user=user["id"],
-                group=group,
-                granted_by=group["owner"] or "iam-admin",
-                reason=rng.choice(GRANT_REASONS),
-            )
-            if group["privileged"] and rng.random() < 0.3:
-                grant["expires_at"] = NOW + rng.randrange(7, 90) * DAY
-            if user["status"] == "deprovisioned" or rng.random() < 0.03:
-                grant["status"] = "revoked"
-                grant["revoked_at"] = max(grant["created"], user["updated"])
-                grant["revoked_by"] = "offboarding"
-            seed["grants"][grant["id"]] = grant
-    return seed
 
 
 def create_record(iam: FakeService, kind: str, fields: Mapping[str, Any]) -> Record:
@@ -197,53 +161,7 @@ def _create_user(iam: FakeService, fields: Mapping[str, Any]) -> Record:
     return user
 
 
-def _seed_users(
-    faker: Faker, rng: random.Random, ids: IdGenerator, count: int
-) -> list[Record]:
-    """Employees: a CEO, one head per department, then everyone else.
-
-    Managers are earlier employees of the same department, so the reporting
-    lines form a tree rooted at the CEO.
-    """
-    people = People(faker, rng, pool=min(200, max(40, count // 10)))
-    departments = ["Executive", *_DEPARTMENTS]
-    departments.extend(rng.choices(_DEPARTMENTS, weights=_WEIGHTS, k=count))
-    numbers = rng.sample(range(10_000, 100_000), count)
-    users: list[Record] = []
-    staff: dict[str, list[str]] = {}
-    for i in range(count):
-        department, person = departments[i], people.person(domain=COMPANY_DOMAIN)
-        members = staff.setdefault(department, [])
-        if i == 0:
-            title, manager = "Chief Executive Officer", None
-        elif not members:
-            title, manager = _HEAD_TITLE + department, users[0]["id"]
-        else:
-            title = rng.choice(DEPARTMENTS[department][1])
-            manager = members[rng.randrange(1 + len(members) // 8)]
-        user = user_object(
-            ids.new("usr", 14),
-            NOW - rng.randrange(30, 3000) * DAY,
-            name=person.name,
-            email=person.email,
-            employee_id=f"E{numbers[i]}",
-            department=department,
-            title=title,
-            manager=manager,
-        )
-        roll = rng.random()
-        if members and roll < 0.07:
-            user["status"] = "suspended" if roll < 0.04 else "deprovisioned"
-            user["updated"] = max(user["created"], NOW - rng.randrange(1, 60) * DAY)
-        user["mfa_enrolled"] = rng.random() < 0.88
-        if rng.random() < 0.5:
-            user["last_credential_reset"] = NOW - rng.randrange(1, 365) * DAY
-        members.append(user["id"])
-        users.append(user)
-    return users
-
-
-def _seeded_memberships(rng: random.Random, user: Record) -> list[str]:
+def _seeded_memberships(rng: random.Random | Draws, user: Record) -> list[str]:
     """The groups a seeded employee is in."""
     names = ["all-staff"]
     department = user["department"]
@@ -257,3 +175,200 @@ def _seeded_memberships(rng: random.Random, user: Record) -> list[str]:
 
 def _is_head(user: Record) -> bool:
     return str(user["title"]).startswith(_HEAD_TITLE)
+
+
+# -- the lazily made directory ----------------------------------------------------
+
+#: A user's grants are made with the user, in slots ``user * _GRANTS + place``.
+_GRANTS = 4
+_EMPLOYEE_NUMBERS = 90_000
+_SUSPENDED, _DEPROVISIONED = 2621, 4588  # 4% and 7% of 65536
+
+
+def seed_iam_lazily(
+    collections: tuple[str, ...], ctx: SeedContext
+) -> dict[str, Mapping[str, Record]]:
+    """The same directory, each employee (with their grants) made when read.
+
+    The skeleton holds each employee's department, title and status (so the
+    heads, the account executives and the active staff are found unmade) and
+    their employee number, an affine bijection of their slot.
+    """
+    count = ctx.scale.employees
+    names = ["Executive", *_DEPARTMENTS]
+    skeleton = ctx.stream("skeleton")
+    rest = max(0, count - len(names))
+    draws = np.frombuffer(skeleton.randbytes(4 * rest), dtype="<u4")
+    shares = np.cumsum(np.array(_WEIGHTS, dtype=np.uint64))
+    picked = np.searchsorted(
+        shares, (draws.astype(np.uint64) * shares[-1]) >> np.uint64(32), side="right"
+    )
+    department = np.concatenate(
+        [np.arange(len(names), dtype=np.int64), picked.astype(np.int64) + 1]
+    )[:count]
+    titles = [("Chief Executive Officer",)] + [DEPARTMENTS[d][1] for d in _DEPARTMENTS]
+    n_titles = np.array([len(t) for t in titles], dtype=np.uint64)
+    title_draw = np.frombuffer(skeleton.randbytes(4 * count), dtype="<u4")
+    title = (
+        (title_draw.astype(np.uint64) * n_titles[department]) >> np.uint64(32)
+    ).astype(np.int64)
+    rolls = np.frombuffer(skeleton.randbytes(2 * count), dtype="<u2").copy()
+    # The first of each department is its head (the CEO's: the first of all).
+    heads = {dept: dept for dept in range(min(count, len(names)))}
+    head = np.arange(count) < len(names)
+    # Each department's first member after its head holds its first title (the
+    # company has an account executive, a support agent, ...), and is active.
+    _, firsts = np.unique(department[len(names) :], return_index=True)
+    title[firsts + len(names)] = 0
+    rolls[firsts + len(names)] = 65535
+    status = np.zeros(count, dtype=np.int64)  # 0 active, 1 suspended, 2 gone
+    status[(rolls < _DEPROVISIONED) & ~head] = 2
+    status[(rolls < _SUSPENDED) & ~head] = 1
+    key = ctx.key("numbers")
+    mul = (key >> 17) % _EMPLOYEE_NUMBERS | 1
+    while math.gcd(mul, _EMPLOYEE_NUMBERS) != 1:
+        mul += 2
+    offset = key % _EMPLOYEE_NUMBERS
+    user_ids = ctx.codec("users", "usr", 14)
+    members: dict[int, np.ndarray[Any, Any]] = {}
+    user_key = ctx.key("users")
+
+    def of_department(dept: int) -> np.ndarray[Any, Any]:
+        found = members.get(dept)
+        if found is None:
+            found = members[dept] = np.flatnonzero(department == dept)
+        return found
+
+    def title_of(slot: int) -> str:
+        dept = int(department[slot])
+        if slot == 0:
+            return "Chief Executive Officer"
+        if head[slot]:
+            return _HEAD_TITLE + names[dept]
+        return titles[dept][int(title[slot])]
+
+    def user(slot: int) -> Record | None:
+        if not 0 <= slot < count:
+            return None
+        draw = Draws(user_key ^ slot)
+        dept = int(department[slot])
+        person = seeded_person(draw, slot, domain=COMPANY_DOMAIN)
+        if slot == 0:
+            manager = None
+        elif head[slot]:
+            manager = user_ids.ident(0)
+        else:
+            earlier = of_department(dept)
+            place = int(np.searchsorted(earlier, slot))
+            manager = user_ids.ident(int(earlier[draw.below(1 + place // 8)]))
+        record = user_object(
+            user_ids.ident(slot),
+            NOW - draw.between(30, 3000) * DAY,
+            name=person.name,
+            email=person.email,
+            employee_id=f"E{10_000 + (slot * mul + offset) % _EMPLOYEE_NUMBERS}",
+            department=names[dept],
+            title=title_of(slot),
+            manager=manager,
+        )
+        if status[slot]:
+            record["status"] = USER_STATUSES[int(status[slot])]
+            record["updated"] = max(record["created"], NOW - draw.between(1, 60) * DAY)
+        record["mfa_enrolled"] = draw.random() < 0.88
+        if draw.random() < 0.5:
+            record["last_credential_reset"] = NOW - draw.between(1, 365) * DAY
+        return record
+
+    def by_department(value: object) -> list[int] | None:
+        if value not in names:
+            return []
+        found: list[int] = of_department(names.index(str(value))).tolist()
+        return found
+
+    def by_title(value: object) -> list[int]:
+        if not isinstance(value, str):
+            return []
+        if value.startswith(_HEAD_TITLE) or value == "Chief Executive Officer":
+            return [i for i in heads.values() if title_of(i) == value]
+        found: list[int] = []
+        for dept, options in enumerate(titles):
+            if value in options and dept:
+                at = (department == dept) & (title == options.index(value)) & ~head
+                found.extend(np.flatnonzero(at).tolist())
+        return sorted(found)
+
+    def by_status(value: object) -> list[int]:
+        if value not in USER_STATUSES:
+            return []
+        return np.flatnonzero(status == USER_STATUSES.index(str(value))).tolist()
+
+    def by_email(value: object) -> list[int]:
+        local = str(value).rsplit("@", 1)[0]
+        digits = len(local) - len(local.rstrip("0123456789"))
+        return [int(local[-digits:])] if digits else []
+
+    def by_number(value: object) -> list[int]:
+        text = str(value)
+        if not text.startswith("E") or not text[1:].isdigit():
+            return []
+        number = int(text[1:]) - 10_000
+        inverse = pow(mul, -1, _EMPLOYEE_NUMBERS)
+        return [(number - offset) * inverse % _EMPLOYEE_NUMBERS]
+
+    users = LazyRecords(
+        codec=user_ids,
+        make=user,
+        count=count,
+        finders={
+            "department": by_department,
+            "title": by_title,
+            "status": by_status,
+            "email": by_email,
+            "employee_id": by_number,
+        },
+    )
+    ids = IdGenerator.seeded(ctx.stream("ids"))
+    groups: dict[str, Record] = {}
+    for name, description, privileged, owner in GROUPS:
+        group = group_object(ids.new("grp", 10), name, description, privileged)
+        dept = names.index(owner) if owner in names else -1
+        owner_slot = heads.get(dept, 0 if count else None)
+        group["owner"] = None if owner_slot is None else user_ids.ident(owner_slot)
+        groups[name] = group
+    grant_ids = ctx.codec("grants", "gr", 14)
+    grant_key = ctx.key("grants")
+
+    def build(slot: int) -> dict[str, list[Record]]:
+        member = users.at(slot)
+        assert member is not None
+        draw = Draws(grant_key ^ slot)
+        made: list[Record] = []
+        for name in _seeded_memberships(draw, member):
+            group = groups[name]
+            grant = grant_object(
+                grant_ids.ident(slot * _GRANTS + len(made)),
+                member["created"] + draw.between(0, 30) * DAY,
+                user=member["id"],
+                group=group,
+                granted_by=group["owner"] or "iam-admin",
+                reason=draw.pick(GRANT_REASONS),
+            )
+            if group["privileged"] and draw.random() < 0.3:
+                grant["expires_at"] = NOW + draw.between(7, 90) * DAY
+            if member["status"] == "deprovisioned" or draw.random() < 0.03:
+                grant["status"] = "revoked"
+                grant["revoked_at"] = max(grant["created"], member["updated"])
+                grant["revoked_by"] = "offboarding"
+            made.append(grant)
+        return {"grants": made}
+
+    grants = Groups(count, _GRANTS, build)
+    tables: dict[str, Mapping[str, Record]] = {name: {} for name in collections}
+    tables["users"] = users
+    tables["groups"] = {g["id"]: g for g in groups.values()}
+    tables["grants"] = grants.table(
+        "grants",
+        grant_ids,
+        {"user": lambda v: grants.of_group("grants", user_ids.slot(v))},
+    )
+    return tables

@@ -46,7 +46,8 @@ from fakes.iam.objects import (
     find_group,
     grant_object,
 )
-from fakes.iam.seed import RECORD_FIELDS, create_record, seed_iam
+from fakes.iam.seed import RECORD_FIELDS, create_record, seed_iam_lazily
+from fakes.lazy import SeedContext, populate_lazily
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -76,7 +77,11 @@ class Iam(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return seed_iam(cls.collections, faker, rng, ids, scale.employees)
+        return populate_lazily(cls, rng, peers, scale)
+
+    @classmethod
+    def seed_lazily(cls, ctx: SeedContext) -> Mapping[str, Mapping[str, Record]]:
+        return seed_iam_lazily(cls.collections, ctx)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         return create_record(self, kind, fields)

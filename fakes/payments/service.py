@@ -27,6 +27,8 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.lazy import SeedContext, populate_lazily
+from fakes.payments.seed import seed_payments
 from fakes.payments.stripe import (
     CHARGE,
     CURRENCIES,
@@ -39,7 +41,6 @@ from fakes.payments.stripe import (
     money,
     stripe_error,
 )
-from fakes.people import People
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -87,41 +88,11 @@ class Payments(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        seed: Seed = {name: {} for name in cls.collections}
-        now = 1_767_225_600
-        customers = []
-        people = People(faker, rng, pool=min(400, max(40, scale.customers // 4)))
-        for _ in range(scale.customers):
-            person = people.person()
-            customer = customer_object(
-                ids.new("cus", 14),
-                now - rng.randrange(30, 720) * DAY,
-                person.name,
-                person.email,
-            )
-            seed["customers"][customer["id"]] = customer
-            customers.append(customer)
-        for _ in range(scale.charges):
-            customer = rng.choice(customers)
-            amount = rng.randrange(500, 200_000, 100)
-            charge = charge_object(
-                ids.new("ch"),
-                now - rng.randrange(1, 90) * DAY,
-                amount,
-                rng.choice(CURRENCIES),
-                customer,
-            )
-            seed["charges"][charge["id"]] = charge
-            if rng.random() < 0.15:
-                apply_refund(
-                    seed,
-                    ids.new("re"),
-                    charge,
-                    amount // 2,
-                    charge["created"] + DAY,
-                    None,
-                )
-        return seed
+        return populate_lazily(cls, rng, peers, scale)
+
+    @classmethod
+    def seed_lazily(cls, ctx: SeedContext) -> Mapping[str, Mapping[str, Record]]:
+        return seed_payments(ctx)
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         ids, now = self.world.ids, int(self.world.clock.epoch())

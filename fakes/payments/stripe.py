@@ -145,7 +145,18 @@ def apply_refund(
     reason: Any,
 ) -> Record:
     """Record a refund of ``charge`` (which must be writable) and update it."""
-    refund: Record = {
+    refund = refund_object(ident, charge, amount, created, reason)
+    state["refunds"][ident] = refund
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    return refund
+
+
+def refund_object(
+    ident: str, charge: Record, amount: int, created: int, reason: Any
+) -> Record:
+    """A refund of ``charge`` (the charge is not changed)."""
+    return {
         "id": ident,
         "object": "refund",
         "amount": amount,
@@ -158,7 +169,3 @@ def apply_refund(
         "reason": reason,
         "status": "succeeded",
     }
-    state["refunds"][ident] = refund
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    return refund

@@ -9,17 +9,20 @@ the event it waits for (a first public reply; solving the ticket).
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fakes import _schema as s
-from fakes._company import staff
+from fakes._company import sampled_staff, staff
 from fakes._vocab import vocabulary
-from fakes.base import IdGenerator, Record, Seed, WorldScale
-from fakes.people import People
+from fakes.base import Record
+from fakes.lazy import Draws, LazyRecords, SeedContext, slotted
+from fakes.people import seeded_person
 
 if TYPE_CHECKING:
-    from faker import Faker
+    pass
 
 HOUR = 3600
 #: The simulated "today" every seeded world is built for (2026-01-01T00:00Z).
@@ -238,61 +241,9 @@ def link(one: Record, other: Record) -> None:
         other["linked"].append(one["id"])
 
 
-def seed_tickets(
-    faker: Faker,
-    rng: random.Random,
-    ids: IdGenerator,
-    peers: Mapping[str, Seed],
-    scale: WorldScale,
-) -> dict[str, Record]:
-    """``scale.tickets`` tickets of every kind, customer questions first.
-
-    Every ticket names a real customer and charge of the payments world (incidents,
-    problems and changes are raised from a customer's report). Some open incidents
-    link open changes, so closure rules have something to refuse.
-    """
-    charges = list(peers.get("payments", {}).get("charges", {}).values())
-    customers = peers.get("payments", {}).get("customers", {})
-    questions = rng.sample(vocabulary().paragraphs, 20)
-    people = People(faker, rng, pool=40)
-    assignees = staff(faker, rng, peers, 12)
-    kinds = rng.choices(KINDS, weights=(70, 15, 5, 10), k=scale.tickets)
-    tickets: list[Record] = []
-    for kind in kinds:
-        charge = rng.choice(charges) if charges else None
-        customer = customers.get(charge["customer"]) if charge else None
-        requester = (
-            {"name": customer["name"], "email": customer["email"]}
-            if customer
-            else {"name": (p := people.person()).name, "email": p.email}
-        )
-        status = rng.choice(STATUSES)
-        # Work in progress is recent; finished work spreads over two months.
-        age = rng.randrange(1, (60 * 24) if status in DONE else (5 * 24))
-        ticket = new_ticket(
-            ids.new("tkt", 12),
-            SEEDED_AT - age * HOUR,
-            kind=kind,
-            subject=rng.choice(SUBJECTS[kind]),
-            description=rng.choice(DESCRIPTIONS.get(kind, questions)),
-            requester=requester,
-            customer=customer["id"] if customer else None,
-            charge=charge["id"] if charge else None,
-            status=status,
-            priority=rng.choice(
-                PRIORITIES if kind == "question" else ("normal", "high", "urgent")
-            ),
-        )
-        _history(ticket, rng, assignees)
-        tickets.append(ticket)
-    _link_incidents(tickets, rng)
-    for ticket in tickets:
-        ticket["sla"] = sla(ticket, SEEDED_AT)
-    ordered = sorted(tickets, key=lambda t: t["kind"] != "question")
-    return {t["id"]: t for t in ordered}
-
-
-def _history(ticket: Record, rng: random.Random, assignees: list[str]) -> None:
+def _history(
+    ticket: Record, rng: random.Random | Draws, assignees: Sequence[str]
+) -> None:
     """Assignee, first reply, solution and resolution consistent with the status."""
     if ticket["status"] == "new":
         return
@@ -308,22 +259,177 @@ def _history(ticket: Record, rng: random.Random, assignees: list[str]) -> None:
             ticket["resolution"] = rng.choice(RESOLUTIONS)
 
 
-def _link_incidents(tickets: list[Record], rng: random.Random) -> None:
-    """Link incidents to changes and problems without breaking the closure rules."""
-    changes = [t for t in tickets if t["kind"] == "change"]
-    open_changes = [t for t in changes if t["status"] != "closed"]
-    closed_changes = [t for t in changes if t["status"] == "closed"]
-    problems = [t for t in tickets if t["kind"] == "problem"]
-    incidents = [t for t in tickets if t["kind"] == "incident"]
-    for incident in incidents:
-        done = incident["status"] in DONE
-        pool = closed_changes if done else changes
-        if pool and rng.random() < 0.5:
-            link(incident, rng.choice(pool))
-        if problems and rng.random() < 0.3:
-            link(incident, rng.choice(problems))
-    open_ids = {c["id"] for c in open_changes}
-    blocked = any(open_ids.intersection(i["linked"]) for i in incidents)
-    active = [i for i in incidents if i["status"] not in DONE]
-    if not blocked and active and open_changes:
-        link(active[0], open_changes[0])
+# -- the lazily made helpdesk ------------------------------------------------------
+
+_KIND_WEIGHTS = np.cumsum(np.array((70, 15, 5, 10), dtype=np.uint64))
+
+
+def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
+    """``scale.tickets`` tickets, customer questions first, each made when read.
+
+    The skeleton holds each ticket's kind, status and charge (so its customer)
+    and the links between incidents, changes and problems, drawn as
+    :func:`seed_tickets` drew them.
+    """
+    count = ctx.scale.tickets
+    skeleton = ctx.stream("skeleton")
+    charges = ctx.peer("payments", "charges")
+    charge_at = slotted(charges)
+    n_charges = len(charges)
+    raw = np.frombuffer(skeleton.randbytes(4 * count), dtype="<u4").astype(np.uint64)
+    kinds = np.searchsorted(
+        _KIND_WEIGHTS, (raw * _KIND_WEIGHTS[-1]) >> np.uint64(32), side="right"
+    )
+    kind = kinds[np.argsort(kinds != 0, kind="stable")]  # questions first
+    draws = np.frombuffer(skeleton.randbytes(8 * count), dtype="<u4").astype(np.uint64)
+    status = ((draws[:count] * np.uint64(len(STATUSES))) >> np.uint64(32)).astype(
+        np.int64
+    )
+    charge = ((draws[count:] * np.uint64(max(1, n_charges))) >> np.uint64(32)).astype(
+        np.int64
+    )
+    questions = skeleton.sample(vocabulary().paragraphs, 20)
+    links = _Links(kind, status, skeleton)
+    ids = ctx.codec("tickets", "tkt", 12)
+    users = ctx.peer("iam", "users")
+    assignees_once: list[Sequence[str]] = []
+
+    def assignees() -> Sequence[str]:
+        if not assignees_once:
+            stream = ctx.stream("assignees")
+            found = sampled_staff(users, stream, 12)
+            if found is None:
+                found = staff(None, stream, ctx.peers, 12)  # type: ignore[arg-type]
+            assignees_once.append(found)
+        return assignees_once[0]
+
+    ticket_key = ctx.key("tickets")
+
+    def ticket(slot: int) -> Record | None:
+        if not 0 <= slot < count:
+            return None
+        draw = Draws(ticket_key ^ slot)
+        of = charge_at(int(charge[slot])) if n_charges else None
+        customer = ctx.peer("payments", "customers").get(of["customer"]) if of else None
+        if customer:
+            requester = {"name": customer["name"], "email": customer["email"]}
+        else:
+            person = seeded_person(draw, slot)
+            requester = {"name": person.name, "email": person.email}
+        kind_name = KINDS[int(kind[slot])]
+        state = STATUSES[int(status[slot])]
+        # Work in progress is recent; finished work spreads over two months.
+        age = draw.between(1, (60 * 24) if state in DONE else (5 * 24))
+        record = new_ticket(
+            ids.ident(slot),
+            SEEDED_AT - age * HOUR,
+            kind=kind_name,
+            subject=draw.pick(SUBJECTS[kind_name]),
+            description=draw.pick(DESCRIPTIONS.get(kind_name, questions)),
+            requester=requester,
+            customer=customer["id"] if customer else None,
+            charge=of["id"] if of else None,
+            status=state,
+            priority=draw.pick(
+                PRIORITIES if kind_name == "question" else ("normal", "high", "urgent")
+            ),
+        )
+        _history(record, draw, assignees())
+        record["linked"] = [ids.ident(other) for other in links.of(slot, kind_name)]
+        record["sla"] = sla(record, SEEDED_AT)
+        return record
+
+    def by_kind(value: object) -> list[int]:
+        return (
+            []
+            if value not in KINDS
+            else np.flatnonzero(kind == KINDS.index(str(value))).tolist()
+        )
+
+    def by_status(value: object) -> list[int]:
+        if value not in STATUSES:
+            return []
+        return np.flatnonzero(status == STATUSES.index(str(value))).tolist()
+
+    def by_charge(value: object) -> list[int] | None:
+        if not isinstance(charges, LazyRecords):
+            return None
+        slot = charges.codec.slot(value)
+        return [] if slot is None else np.flatnonzero(charge == slot).tolist()
+
+    def by_customer(value: object) -> list[int] | None:
+        if not isinstance(charges, LazyRecords):
+            return None
+        of = charges.slots_where("customer", value)
+        if of is None:
+            return None
+        return np.flatnonzero(np.isin(charge, np.array(of, dtype=np.int64))).tolist()
+
+    return LazyRecords(
+        codec=ids,
+        make=ticket,
+        count=count,
+        finders={
+            "kind": by_kind,
+            "status": by_status,
+            "charge": by_charge,
+            "customer": by_customer,
+        },
+    )
+
+
+class _Links:
+    """Which tickets link which: each incident's change and problem (or -1),
+    drawn in one pass; a ticket's links are found when it is made."""
+
+    __slots__ = ("_change", "_incidents", "_problem")
+
+    def __init__(
+        self,
+        kind: np.ndarray[Any, Any],
+        status: np.ndarray[Any, Any],
+        rng: random.Random,
+    ) -> None:
+        done = np.isin(status, [STATUSES.index(s) for s in DONE])
+        closed = status == STATUSES.index("closed")
+        changes = np.flatnonzero(kind == KINDS.index("change"))
+        closed_changes = np.flatnonzero((kind == KINDS.index("change")) & closed)
+        problems = np.flatnonzero(kind == KINDS.index("problem"))
+        incidents = np.flatnonzero(kind == KINDS.index("incident"))
+        n = len(incidents)
+        raw = np.frombuffer(rng.randbytes(16 * n), dtype="<u4").astype(np.uint64)
+        rolls, picks = raw[: 2 * n].reshape(2, n) if n else (raw, raw), raw[2 * n :]
+        change = np.full(n, -1, dtype=np.int64)
+        problem = np.full(n, -1, dtype=np.int64)
+        for pool, among in (
+            (closed_changes, done[incidents]),
+            (changes, ~done[incidents]),
+        ):
+            if len(pool):
+                chosen = among & (rolls[0] < np.uint64(1 << 31)) if n else among
+                at = (picks[:n] * np.uint64(len(pool))) >> np.uint64(32)
+                change[chosen] = pool[at[chosen].astype(np.int64)]
+        if len(problems) and n:
+            chosen = rolls[1] < np.uint64(int(0.3 * (1 << 32)))
+            at = (picks[n:] * np.uint64(len(problems))) >> np.uint64(32)
+            problem[chosen] = problems[at[chosen].astype(np.int64)]
+        # Some open incident waits for an open change, so closure rules bite.
+        open_changes = np.flatnonzero((kind == KINDS.index("change")) & ~closed)
+        active = np.flatnonzero(~done[incidents])
+        blocked = np.isin(change[~done[incidents]], open_changes).any()
+        if not blocked and len(active) and len(open_changes):
+            change[active[0]] = open_changes[0]
+        self._incidents, self._change, self._problem = incidents, change, problem
+
+    def of(self, slot: int, kind: str) -> list[int]:
+        """The slots ``slot`` (a ticket of ``kind``) links, in slot order."""
+        incidents = self._incidents
+        if kind == "incident":
+            at = int(np.searchsorted(incidents, slot))
+            found = [int(self._change[at]), int(self._problem[at])]
+            return sorted(s for s in found if s >= 0)
+        column = self._change if kind == "change" else self._problem
+        if kind not in ("change", "problem"):
+            return []
+        linking: list[int] = incidents[column == slot].tolist()
+        return linking

@@ -29,6 +29,7 @@ from fakes.base import (
     operation,
     paginate,
 )
+from fakes.lazy import SeedContext, populate_lazily
 from fakes.tickets.helpdesk import (
     COMMENT,
     DONE,
@@ -39,7 +40,7 @@ from fakes.tickets.helpdesk import (
     TICKET,
     link,
     new_ticket,
-    seed_tickets,
+    seed_tickets_lazily,
     sla,
     view,
 )
@@ -105,7 +106,11 @@ class Tickets(FakeService):
         peers: Mapping[str, Seed],
         scale: WorldScale,
     ) -> Seed:
-        return {"tickets": seed_tickets(faker, rng, ids, peers, scale), "comments": {}}
+        return populate_lazily(cls, rng, peers, scale)
+
+    @classmethod
+    def seed_lazily(cls, ctx: SeedContext) -> Mapping[str, Mapping[str, Record]]:
+        return {"tickets": seed_tickets_lazily(ctx), "comments": {}}
 
     def create_record(self, kind: str, fields: Mapping[str, Any]) -> Record:
         if kind not in self.record_kinds:

@@ -9,6 +9,10 @@ So a service's records depend only on the seed, the scale and the services
 before it, never on which service, or which seed, a process built first; and a
 run pays for the services it touches, not for the whole enterprise.
 
+A service may seed lazily instead (``seed_lazily``, :mod:`fakes.lazy`): its
+collections are then skeletons whose records are made, one by one, when first
+read, so a run on a new seed pays for the records it reads, not the service.
+
 Built records are frozen in :class:`~fakes.table.BaseTable` objects that every run
 reads through its own copy-on-write :class:`~fakes.table.Table`. Snapshots are
 cached per process under a budget of records (about one large world), least
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from fakes._vocab import LOCALE as LOCALE
 from fakes.base import SCALES, IdGenerator, WorldScale
+from fakes.lazy import LazyRecords, SeedContext
 from fakes.table import BaseTable, Table
 
 if TYPE_CHECKING:
@@ -124,6 +129,12 @@ class Snapshot:
 
     def _populate(self, cls: type[FakeService]) -> Seed:
         seed, name = self.seed, cls.name
+        peers = _Peers(self, self._order[: self._order.index(name)])
+        lazy = cls.seed_lazily(
+            SeedContext(label=f"aqe:{seed}:{name}", scale=self.scale, peers=peers)
+        )
+        if lazy is not None:
+            return self._checked(cls, dict(lazy))  # type: ignore[arg-type]
         faker = _build_faker()
         saved = faker.random.getstate()
         faker.seed_instance(f"aqe:{seed}:{name}:faker")
@@ -132,11 +143,15 @@ class Snapshot:
                 faker,
                 random.Random(f"aqe:{seed}:{name}"),
                 IdGenerator.seeded(random.Random(f"aqe:{seed}:{name}:ids")),
-                _Peers(self, self._order[: self._order.index(name)]),
+                peers,
                 self.scale,
             )
         finally:
             faker.random.setstate(saved)
+        return self._checked(cls, built)
+
+    @staticmethod
+    def _checked(cls: type[FakeService], built: Seed) -> Seed:
         for collection in cls.collections:
             built.setdefault(collection, {})
         undeclared = sorted(set(built) - set(cls.collections))
@@ -156,7 +171,11 @@ class Snapshot:
 
     def records(self) -> int:
         """How many seeded records are built so far (what the cache weighs)."""
-        return sum(len(t) for s in self._built.values() for t in s.values())
+        return sum(
+            t.made if isinstance(t, LazyRecords) else len(t)
+            for s in self._built.values()
+            for t in s.values()
+        )
 
     def fork(self) -> dict[str, State]:
         """Fresh copy-on-write states for one run (cost independent of size)."""

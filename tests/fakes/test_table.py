@@ -19,7 +19,7 @@ from tests.conftest import PAYMENTS, payments_scenario
 def base_digest(seed: int) -> str:
     snap = snapshot.load_snapshot(seed, registered_services(), SCALES["small"])
     data = {
-        service: {name: table.records for name, table in tables.items()}
+        service: {name: dict(table.records) for name, table in tables.items()}
         for service, tables in snap.tables.items()
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

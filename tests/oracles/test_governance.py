@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness import AgentEnv, AgentResult, Task, ToolError, run_scenario
-from tests.conftest import small_scenario
+from tests.conftest import seeded_ceo, small_scenario
 
 Agent = Callable[[Task, AgentEnv], AgentResult]
 
@@ -85,6 +85,7 @@ ERP_RECORDS: dict[str, Any] = {
 
 def _vendor_then(after: str) -> Agent:
     """Onboard a vendor (a reversible change), hit a failure, then ``after``."""
+    ceo = seeded_ceo()
 
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         vendor = env.tools.call(
@@ -92,7 +93,7 @@ def _vendor_then(after: str) -> Agent:
             name="Initech Supplies",
             tax_id="98-7654321",
             country="US",
-            iam_user="usr_XaK5JB3TY7PWLf",
+            iam_user=ceo,
         )
         try:
             env.tools.call(

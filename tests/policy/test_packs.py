@@ -24,7 +24,7 @@ from harness.oracles.base import ORACLES, RunView, Score, oracle
 from harness.policy.loader import SCHEMA_PATH as PACK_SCHEMA_PATH
 from harness.policy.loader import load_pack
 from harness.policy.model import Mode
-from tests.conftest import small_scenario
+from tests.conftest import seeded_ceo, seeded_group, small_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 OVER_LIMIT = ROOT / "scenarios" / "payments" / "refund_over_limit_approval.yaml"
@@ -331,10 +331,12 @@ def test_an_approval_authorises_its_action_once() -> None:
 
 
 def _grant(group: str) -> Agent:
+    ceo = seeded_ceo()
+    if group.startswith("id:"):  # the group named by its seeded id
+        group = seeded_group(group.removeprefix("id:"))
+
     def agent(task: Task, env: AgentEnv) -> AgentResult:
-        env.tools.call(
-            "grant_access", user="usr_XaK5JB3TY7PWLf", group=group, justification="x"
-        )
+        env.tools.call("grant_access", user=ceo, group=group, justification="x")
         return AgentResult(status="done")
 
     return agent
@@ -342,7 +344,7 @@ def _grant(group: str) -> Agent:
 
 @pytest.mark.parametrize(
     ("group", "needs_approval"),
-    [("domain-admins", True), ("grp_WS6rcLmoBd", True), ("sales", False)],
+    [("domain-admins", True), ("id:domain-admins", True), ("sales", False)],
 )
 def test_a_condition_reads_the_record_a_parameter_names(
     group: str, needs_approval: bool
