@@ -47,6 +47,8 @@ OUTPUT_TAIL = 64 * 1024
 SERVER_WAIT = 120.0
 #: How long the harness tries to connect to an allowed host for the agent.
 CONNECT_WAIT = 10.0
+#: Module names per ``warm`` packet to the fork server (~10 KiB of JSON).
+WARM_PACKET = 250
 #: The harness's and the fakes' own code.
 _PACKAGE = Path(__file__).resolve().parents[1]
 _HARNESS_CODE = (_PACKAGE, _PACKAGE.parent / "fakes")
@@ -258,9 +260,13 @@ class _Server:
                     )
 
     def warm(self, modules: list[Any]) -> None:
-        """Have the server import what a run imported (see the server)."""
+        """Have the server import what a run imported (see the server), in
+        packets of :data:`WARM_PACKET` names: a framework's thousands of module
+        names in one packet could be more than the socket carries at once."""
         with suppress(OSError, ValueError):
-            self.send({"op": "warm", "modules": modules})
+            for start in range(0, len(modules), WARM_PACKET):
+                chunk = modules[start : start + WARM_PACKET]
+                self.send({"op": "warm", "modules": chunk})
 
     def reap(self) -> int | None:
         """Kill the run's processes; the exit status of the run's own, if known."""

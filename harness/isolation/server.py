@@ -40,6 +40,9 @@ from typing import Any
 
 #: The most modules one ``warm`` message imports.
 MAX_WARM = 2000
+#: The largest control message the server reads (a packet past it would be cut
+#: short, and a cut ``warm`` list is not JSON).
+MAX_PACKET = 1 << 20
 _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
 #: SIOCGIFFLAGS / SIOCSIFFLAGS and the flags of an interface that is up.
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
@@ -168,13 +171,14 @@ def main() -> None:
         if control not in ready:
             continue
         try:
-            data, fds, _, _ = socket.recv_fds(control, 65536, 2)
+            data, fds, _, _ = socket.recv_fds(control, MAX_PACKET, 2)
         except OSError:
             data, fds = b"", []
         if not data:  # the harness went away: so does every run
             _kill_all(init, running)
             return
-        op = json.loads(data).get("op")
+        message = _message(data)
+        op = message.get("op")
         if op == "run" and len(fds) == 2:
             status = None
             running = os.fork()
@@ -191,7 +195,7 @@ def main() -> None:
                 os.close(fd)
             _send(control, {"op": "started", "pid": running})
         elif op == "warm":
-            _warm(json.loads(data).get("modules"))
+            _warm(message.get("modules"))
         elif op == "reap":
             _kill_all(init, running)
             reap(0)
@@ -200,6 +204,16 @@ def main() -> None:
         else:
             for fd in fds:
                 os.close(fd)
+
+
+def _message(data: bytes) -> dict[str, Any]:
+    """A control message; one that does not read as a JSON object is none (the
+    server keeps serving: its runs are the session's)."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 def _warm(modules: object) -> None:
