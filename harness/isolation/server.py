@@ -29,6 +29,8 @@ import fcntl
 import importlib
 import json
 import os
+import pkgutil
+import platform
 import select
 import signal
 import socket
@@ -91,6 +93,15 @@ def _lock() -> bool:
     return True
 
 
+def _ask_once() -> None:
+    """What every run's sandbox asks the standard library for, asked here once,
+    so each forked run inherits the cached answer instead of asking anew:
+    ``platform.processor()`` runs ``uname -p`` in a subprocess, and
+    ``pkgutil.resolve_name`` (``mock.patch``'s) compiles its pattern."""
+    platform.processor()
+    pkgutil.resolve_name("os.path")
+
+
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.send(json.dumps(message).encode())
 
@@ -115,6 +126,7 @@ def main() -> None:
         from harness.runtime.session import tls_context
 
         tls_context()  # loaded once, inherited by every run
+        _ask_once()
         agent = load_agent(spec)
     except BaseException as exc:
         message = str(exc) if type(exc).__name__ == "AgentLoadError" else None

@@ -232,3 +232,21 @@ def test_a_bad_isolation_on_the_command_line_names_the_choices(
     result.stderr.fnmatch_lines(
         ["*--aqe-isolation: invalid choice: 'sandbox' (choose from *process*none*)"]
     )
+
+
+def test_the_fork_server_asks_for_the_processor_once_for_every_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import platform
+    import subprocess
+
+    from harness.isolation import server
+
+    monkeypatch.setattr(platform, "_uname_cache", None)
+    server._ask_once()
+
+    def no_subprocess(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("a run asked uname again")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    assert platform.processor() == server.platform.processor()
