@@ -12,9 +12,11 @@ root only there, cannot undo them. It speaks to the harness over a ``SOCK_SEQPAC
 control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
-* harness -> server: ``run`` (with the two descriptors), ``reap``;
+* harness -> server: ``run`` (with the two descriptors), ``reap``, ``warm``
+  (modules a run imported, to import before the next fork), ``sync``;
 * server -> harness: ``ready`` or ``error`` once, ``started``, ``exited`` (the
-  run's process ended by itself), ``reaped``.
+  run's process ended by itself), ``reaped``, ``synced`` (what came before
+  the ``sync`` is done).
 
 The server's word is not trusted for verdicts: the harness records from its own
 side of the run's socket.
@@ -189,8 +191,8 @@ def main() -> None:
         if not data:  # the harness went away: so does every run
             _kill_all(init, running)
             return
-        message = _message(data)
-        op = message.get("op")
+        request = _message(data)
+        op = request.get("op")
         if op == "run" and len(fds) == 2:
             status = None
             running = os.fork()
@@ -207,7 +209,9 @@ def main() -> None:
                 os.close(fd)
             _send(control, {"op": "started", "pid": running})
         elif op == "warm":
-            _warm(message.get("modules"))
+            _warm(request.get("modules"))
+        elif op == "sync":
+            _send(control, {"op": "synced"})
         elif op == "reap":
             _kill_all(init, running)
             reap(0)
