@@ -47,6 +47,8 @@ OUTPUT_TAIL = 64 * 1024
 SERVER_WAIT = 120.0
 #: How long the harness tries to connect to an allowed host for the agent.
 CONNECT_WAIT = 10.0
+#: Module names per ``warm`` packet to the fork server (~10 KiB of JSON).
+WARM_PACKET = 250
 #: The harness's and the fakes' own code.
 _PACKAGE = Path(__file__).resolve().parents[1]
 _HARNESS_CODE = (_PACKAGE, _PACKAGE.parent / "fakes")
@@ -190,6 +192,8 @@ class _Server:
         self.read_only = tuple(str(p) for p in hello.get("read_only") or ())
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
+        #: Whether the server may still be importing what a run imported.
+        self._warming = False
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -231,6 +235,7 @@ class _Server:
     def run(
         self, stage: Stage, allowed: AllowedHosts = NOWHERE
     ) -> Iterator[AgentSession]:
+        self._warmed()
         before = self.kernel_attempts()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         out_r, out_w = os.pipe()
@@ -258,9 +263,30 @@ class _Server:
                     )
 
     def warm(self, modules: list[Any]) -> None:
-        """Have the server import what a run imported (see the server)."""
+        """Have the server import what a run imported (see the server), in
+        packets of :data:`WARM_PACKET` names: a framework's thousands of module
+        names in one packet could be more than the socket carries at once.
+        It imports them while the harness goes on; the next run waits for it
+        (:meth:`_warmed`)."""
         with suppress(OSError, ValueError):
-            self.send({"op": "warm", "modules": modules})
+            for start in range(0, len(modules), WARM_PACKET):
+                chunk = modules[start : start + WARM_PACKET]
+                self.send({"op": "warm", "modules": chunk})
+            self.send({"op": "sync"})
+            self._warming = True
+
+    def _warmed(self) -> None:
+        """Wait until the server has imported what it was asked to: so what
+        those imports do (in the agent's namespaces) is no run's doing, and
+        the kernel's counters move only for the run under way."""
+        if not self._warming:
+            return
+        self._warming = False
+        deadline = time.monotonic() + SERVER_WAIT
+        while True:
+            message = self.receive(max(0.0, deadline - time.monotonic()))
+            if message is None or message.get("op") == "synced":
+                return
 
     def reap(self) -> int | None:
         """Kill the run's processes; the exit status of the run's own, if known."""
@@ -324,6 +350,8 @@ class _Run:
         self._ended: str | None = None  # why the process is gone, once it is
         self._status: int | None = None
         self._warnings = CaughtWarnings()
+        #: What the run imported, for the server to import before the next run.
+        self._imported: list[Any] = []
         wall = stage.wall_timeout
         self._deadline = time.monotonic() + wall if wall else None
 
@@ -380,8 +408,8 @@ class _Run:
             return None
         self._warnings = CaughtWarnings.from_wire(message.get("warnings"))
         imported = message.get("imported")
-        if isinstance(imported, list) and imported:
-            self._server.warm(imported)
+        if isinstance(imported, list):
+            self._imported = imported  # warmed after the reap (see end)
         left = message.get("left")
         return str(left) if left else None
 
@@ -416,6 +444,10 @@ class _Run:
         status = self._server.reap()
         if self._status is None:
             self._status = status
+        if self._imported:
+            # after the reap, not before: the server imports them while the
+            # harness scores this run and builds the next one's world
+            self._server.warm(self._imported)
         self._drain_output(final=True)
         self._sock.close()
         os.close(self._out)

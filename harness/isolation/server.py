@@ -12,9 +12,11 @@ root only there, cannot undo them. It speaks to the harness over a ``SOCK_SEQPAC
 control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
-* harness -> server: ``run`` (with the two descriptors), ``reap``;
+* harness -> server: ``run`` (with the two descriptors), ``reap``, ``warm``
+  (modules a run imported, to import before the next fork), ``sync``;
 * server -> harness: ``ready`` or ``error`` once, ``started``, ``exited`` (the
-  run's process ended by itself), ``reaped``.
+  run's process ended by itself), ``reaped``, ``synced`` (what came before
+  the ``sync`` is done).
 
 The server's word is not trusted for verdicts: the harness records from its own
 side of the run's socket.
@@ -29,6 +31,8 @@ import fcntl
 import importlib
 import json
 import os
+import pkgutil
+import platform
 import select
 import signal
 import socket
@@ -40,6 +44,9 @@ from typing import Any
 
 #: The most modules one ``warm`` message imports.
 MAX_WARM = 2000
+#: The largest control message the server reads (a packet past it would be cut
+#: short, and a cut ``warm`` list is not JSON).
+MAX_PACKET = 1 << 20
 _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
 #: SIOCGIFFLAGS / SIOCSIFFLAGS and the flags of an interface that is up.
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
@@ -88,6 +95,15 @@ def _lock() -> bool:
     return True
 
 
+def _ask_once() -> None:
+    """What every run's sandbox asks the standard library for, asked here once,
+    so each forked run inherits the cached answer instead of asking anew:
+    ``platform.processor()`` runs ``uname -p`` in a subprocess, and
+    ``pkgutil.resolve_name`` (``mock.patch``'s) compiles its pattern."""
+    platform.processor()
+    pkgutil.resolve_name("os.path")
+
+
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.send(json.dumps(message).encode())
 
@@ -112,6 +128,7 @@ def main() -> None:
         from harness.runtime.session import tls_context
 
         tls_context()  # loaded once, inherited by every run
+        _ask_once()
         agent = load_agent(spec)
     except BaseException as exc:
         message = str(exc) if type(exc).__name__ == "AgentLoadError" else None
@@ -168,13 +185,14 @@ def main() -> None:
         if control not in ready:
             continue
         try:
-            data, fds, _, _ = socket.recv_fds(control, 65536, 2)
+            data, fds, _, _ = socket.recv_fds(control, MAX_PACKET, 2)
         except OSError:
             data, fds = b"", []
         if not data:  # the harness went away: so does every run
             _kill_all(init, running)
             return
-        op = json.loads(data).get("op")
+        request = _message(data)
+        op = request.get("op")
         if op == "run" and len(fds) == 2:
             status = None
             running = os.fork()
@@ -191,7 +209,9 @@ def main() -> None:
                 os.close(fd)
             _send(control, {"op": "started", "pid": running})
         elif op == "warm":
-            _warm(json.loads(data).get("modules"))
+            _warm(request.get("modules"))
+        elif op == "sync":
+            _send(control, {"op": "synced"})
         elif op == "reap":
             _kill_all(init, running)
             reap(0)
@@ -200,6 +220,16 @@ def main() -> None:
         else:
             for fd in fds:
                 os.close(fd)
+
+
+def _message(data: bytes) -> dict[str, Any]:
+    """A control message; one that does not read as a JSON object is none (the
+    server keeps serving: its runs are the session's)."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 def _warm(modules: object) -> None:

@@ -72,6 +72,23 @@ def test_an_agent_only_this_process_can_import_runs_here(
     assert run_scenario(scenario, local, seed=1, isolation=isolation).sandbox == "none"
 
 
+def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    assert run_scenario(scenario, careful_agent, seed=3, isolation=isolation).passed
+    (server,) = isolation._servers.values()
+    # what a run importing a framework reports: thousands of names, ~110 KB
+    server.warm([f"aqe_no_such_module_{i:04d}_{'x' * 80}" for i in range(1000)])
+
+    again = run_scenario(scenario, careful_agent, seed=3, isolation=isolation)
+
+    assert again.passed
+    assert again.sandbox == "kernel"
+    assert list(isolation._servers.values()) == [server]
+    assert server.alive()
+
+
 @pytest.mark.parametrize(
     ("text", "size"),
     [("2G", 2 * 1024**3), ("256M", 256 * 1024**2), ("1.5GiB", 3 * 1024**3 // 2)],
@@ -234,3 +251,21 @@ def test_a_bad_isolation_on_the_command_line_names_the_choices(
     result.stderr.fnmatch_lines(
         ["*--aqe-isolation: invalid choice: 'sandbox' (choose from *process*none*)"]
     )
+
+
+def test_the_fork_server_asks_for_the_processor_once_for_every_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import platform
+    import subprocess
+
+    from harness.isolation import server
+
+    monkeypatch.setattr(platform, "_uname_cache", None)
+    server._ask_once()
+
+    def no_subprocess(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("a run asked uname again")
+
+    monkeypatch.setattr(subprocess, "check_output", no_subprocess)
+    assert platform.processor() == server.platform.processor()
