@@ -31,6 +31,7 @@ TRANSPORT_MODULES = ("httpx._transports.default", "httpx2._transports.default")
 #: The variables a default context's CA files come from (with ``trust_env``).
 _CA_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
 
+_NAME = "create_ssl_context"
 _SHARED: dict[tuple[Any, ...], ssl.SSLContext] = {}
 _LOCK = threading.Lock()
 
@@ -75,10 +76,10 @@ def shared_tls_contexts() -> Iterator[None]:
     patched: list[tuple[ModuleType, Any]] = []
     try:
         for module in _transport_modules():
-            original = module.create_ssl_context
-            module.create_ssl_context = _sharing(module.__name__, original)
+            original = getattr(module, _NAME)
+            setattr(module, _NAME, _sharing(module.__name__, original))
             patched.append((module, original))
         yield
     finally:
         for module, original in reversed(patched):
-            module.create_ssl_context = original
+            setattr(module, _NAME, original)
