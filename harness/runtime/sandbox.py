@@ -25,7 +25,9 @@
   security violations, so a client without a door is stopped too, at once;
   hosts ``--aqe-allow-host`` allows are the exception (their requests, lookups
   and TCP connections go out for real; an event loop waiting on one waits in
-  wall time).
+  wall time). The httpx and httpx2 clients an SDK builds during the run share
+  one default TLS context per process (:mod:`.tls`): loading CA files is most
+  of what building an SDK's client costs.
 * a wall-clock alarm stops an agent stuck in a loop that makes no tool calls (in
   the harness's own process; an agent in its own process is killed instead).
 * interrupts: a SIGINT (the user's Ctrl-C) is noted, so a ``KeyboardInterrupt``
@@ -69,6 +71,7 @@ from harness.gateway.doors.httpx import Routing
 from harness.gateway.exchange import Exchange
 from harness.runtime.children import Started, guard_children
 from harness.runtime.inline_anyio import inline_anyio
+from harness.runtime.tls import shared_tls_contexts
 
 T = TypeVar("T")
 
@@ -359,6 +362,7 @@ def sandbox(
         stack.callback(_travel(clock, mine).stop)
         if exchange is not None:
             stack.enter_context(client_doors(exchange))
+        stack.enter_context(shared_tls_contexts())
         stack.enter_context(
             guard_children(mine=mine, started=started, refusals=interrupts.exits)
         )
