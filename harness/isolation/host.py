@@ -39,6 +39,9 @@ from harness.runtime.netns import kernel_attempts, namespaces_unavailable, netns
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
 from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
 
+#: The fork server's script (standard library only until its namespaces are set).
+_SERVER = Path(__file__).with_name("server.py")
+
 #: ``--aqe-memory``'s default: 2 GiB of address space per agent process.
 DEFAULT_MEMORY = 2 * 1024**3
 #: How much of the agent's output is kept (its tail).
@@ -161,7 +164,11 @@ class _Server:
             "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
             "AQE_ISOLATION_READONLY": json.dumps([str(p) for p in read_only]),
         }
-        command = [sys.executable, "-m", "harness.isolation.server"]
+        # run as a script (-P: its folder not on the path), not with -m: -m
+        # imports the harness package first, and a library it imports may start
+        # threads (numpy's BLAS does), which unshare(CLONE_NEWUSER) refuses,
+        # leaving the read-only binds unlocked
+        command = [sys.executable, "-P", str(_SERVER)]
         self._process = subprocess.Popen(
             [*netns.UNSHARE, *command] if unshare else command,
             env=env,

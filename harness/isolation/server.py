@@ -1,7 +1,9 @@
 """The fork server: imports the agent once, then forks one fresh process per run.
 
-Started by the harness (:mod:`harness.isolation.host`) as
-``python -m harness.isolation.server``, inside new user, network, PID and mount
+Started by the harness (:mod:`harness.isolation.host`) as a script
+(``python -P .../server.py``: nothing but the standard library is imported until
+its namespaces are set, since a thread some library starts on import makes
+``unshare`` refuse a new user namespace), inside new user, network, PID and mount
 namespaces where the machine allows them (``unshare``), so the namespaces exist
 before any agent code runs. It is PID 1 of its PID namespace: the agent cannot
 signal it, and ending a run kills every process the run started, however it
