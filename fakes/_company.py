@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
+from fakes.lazy import SlotView
 from fakes.people import People
 
 if TYPE_CHECKING:
@@ -76,28 +77,6 @@ def staff(
     return [people.person(domain=domain).email for _ in range(count)]
 
 
-class _StaffEmails(Sequence[str]):
-    """Emails of sampled employees, each employee made when first picked."""
-
-    __slots__ = ("_at", "_slots")
-
-    def __init__(self, slots: list[int], at: Callable[[int], Any]) -> None:
-        self._slots = slots
-        self._at = at
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self._slots))[index]]
-        return str(self._at(self._slots[index])["email"])
-
-
 def sampled_staff(
     users: Mapping[str, Mapping[str, Any]], rng: random.Random, count: int
 ) -> Sequence[str] | None:
@@ -109,4 +88,5 @@ def sampled_staff(
     slots = None if slots_where is None else slots_where("status", "active")
     if slots is None or at is None:
         return None
-    return _StaffEmails(rng.sample(slots, min(count, len(slots))), at)
+    sample = rng.sample(slots, min(count, len(slots)))
+    return SlotView(sample, lambda slot: str(at(slot)["email"]))

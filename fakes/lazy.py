@@ -401,14 +401,15 @@ class SeedContext:
         return self.peers.get(service, {}).get(collection, {})
 
 
-class SlotIds(Sequence[str]):
-    """The ids of some slots of a table, each encoded when first read."""
+class SlotView(Sequence[str]):
+    """Strings made from some slots of a table (their ids, their emails...),
+    each made when first read."""
 
-    __slots__ = ("_codec", "_slots")
+    __slots__ = ("_make", "_slots")
 
-    def __init__(self, slots: Sequence[int], codec: IdCodec) -> None:
+    def __init__(self, slots: Sequence[int], make: Callable[[int], str]) -> None:
         self._slots = slots
-        self._codec = codec
+        self._make = make
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -419,8 +420,13 @@ class SlotIds(Sequence[str]):
     def __getitem__(self, index: slice) -> Sequence[str]: ...
     def __getitem__(self, index: int | slice) -> str | Sequence[str]:
         if isinstance(index, slice):
-            return [self._codec.ident(s) for s in self._slots[index]]
-        return self._codec.ident(self._slots[index])
+            return [self._make(s) for s in self._slots[index]]
+        return self._make(self._slots[index])
+
+
+def slot_ids(slots: Sequence[int], codec: IdCodec) -> SlotView:
+    """The ids of ``slots``, each encoded when first read."""
+    return SlotView(slots, codec.ident)
 
 
 def slotted(table: Mapping[str, Record]) -> Callable[[int], Record | None]:

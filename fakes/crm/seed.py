@@ -50,7 +50,7 @@ from fakes.lazy import (
     IdCodec,
     LazyRecords,
     SeedContext,
-    SlotIds,
+    slot_ids,
     slotted,
 )
 from fakes.people import People, seeded_person
@@ -148,7 +148,7 @@ def _owners(ctx: SeedContext) -> Sequence[str]:
         active = set(users.slots_where("status", "active") or ())
         executives = [slot for slot in titled if slot in active]
         if executives:
-            return SlotIds(executives, users.codec)
+            return slot_ids(executives, users.codec)
     owners = account_owners(u for u in users.values() if isinstance(u, Mapping))
     if owners:
         return owners
