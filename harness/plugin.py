@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 
 from harness._pytest.config import add_options, aqe_config
+from harness._pytest.rewrite import leave_the_harness_unrewritten
 from harness.errors import HarnessError
+
+leave_the_harness_unrewritten()  # ~2 s of CPU per pytest process (see the module)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
