@@ -161,6 +161,9 @@ def test_bench_suite_counts_runs_and_tool_calls_through_the_api_and_pytest() -> 
         assert figures[key]["runs_per_s"] > 0
     # the same runs either way: the same seeds, the same agent, the same calls
     assert figures["api"]["tool_calls"] == figures["pytest_n0"]["tool_calls"]
+    # the first round ran the same scenario on a seed of its own, apart
+    assert figures["api_first_round"]["runs"] == 1
+    assert figures["api_first_round"]["seconds"] > 0
     assert figures["tau_bench_tasks_per_s"] == TAU_BENCH_TASKS_PER_S
     assert "tau-bench" in figures["tau_bench_source"]
     assert figures["api_vs_tau_bench"] == pytest.approx(
