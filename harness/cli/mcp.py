@@ -146,7 +146,10 @@ def over_http(port: int, announce: Callable[[str], None]) -> Serve:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a supervisor's stop) ends the serving as Ctrl-C does."""
+    """SIGTERM (a supervisor's stop) ends the serving as Ctrl-C does; so does
+    SIGINT even where it was ignored when the process started (a background job
+    of a non-interactive shell, ``aqe mcp --http &`` in a CI script, inherits
+    SIGINT ignored, and Python then leaves it ignored)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -154,11 +157,15 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {
+        signum: signal.signal(signum, interrupt)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _announce(url: str) -> None:

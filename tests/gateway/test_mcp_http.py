@@ -425,7 +425,16 @@ def test_a_naive_http_client_fails_idempotency(tmp_path: Path) -> None:
 # -- aqe mcp --http ------------------------------------------------------------------
 
 
-def test_aqe_mcp_http_serves_until_sigint_then_scores_the_run(tmp_path: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# "ignored": started as a background job of a non-interactive shell is
+# (``aqe mcp --http &`` in a CI script), with SIGINT ignored from the start
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_aqe_mcp_http_serves_until_sigint_then_scores_the_run(
+    tmp_path: Path, sigint: str
+) -> None:
     command = [
         sys.executable,
         "-m",
@@ -448,6 +457,7 @@ def test_aqe_mcp_http_serves_until_sigint_then_scores_the_run(tmp_path: Path) ->
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
+        preexec_fn=_ignore_sigint if sigint == "ignored" else None,
     ) as server:
         assert server.stderr is not None
         first = server.stderr.readline()
@@ -466,7 +476,11 @@ def test_aqe_mcp_http_serves_until_sigint_then_scores_the_run(tmp_path: Path) ->
         status = anyio.run(client)
         (tmp_path / "result.json").write_text(json.dumps({"status": status}))
         server.send_signal(signal.SIGINT)
-        out, rest = server.communicate(timeout=120)
+        try:
+            out, rest = server.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            pytest.fail(f"aqe mcp --http did not end on SIGINT: {server.communicate()}")
 
     assert first.startswith("aqe mcp: serving at http://127.0.0.1:")
     assert first.endswith("/mcp (Ctrl-C ends the run)\n")
