@@ -319,9 +319,15 @@ def test_the_users_ctrl_c_during_a_run_still_stops_it(small: Scenario) -> None:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(1)  # simulated: the signal arrives before it returns
 
-    with pytest.raises(KeyboardInterrupt):
-        run_scenario(small, agent, seed=1)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # as in a terminal: pytest started as a background job of a non-interactive
+    # shell has SIGINT ignored, and then no Ctrl-C reaches it at all
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_scenario(small, agent, seed=1)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_an_async_agent_waiting_on_work_in_a_thread_is_not_a_deadlock(
