@@ -128,6 +128,15 @@ class ProcessIsolation:
         self._servers.clear()
 
 
+def unprotected(asked: Iterable[Path | str], protected: Iterable[str]) -> list[str]:
+    """The paths asked to be read-only in the agent's namespace that exist here
+    but the fork server did not bind read-only and lock: a kernel sandbox that
+    left the reports or the harness's code writable is no sandbox, and its runs
+    fall back to the process guards, marked unsandboxed, with the reason."""
+    done = set(protected)
+    return [str(p) for p in asked if os.path.exists(p) and str(p) not in done]
+
+
 def importable_spec(agent: Callable[..., Any]) -> str | None:
     """``module:qualname`` if importing it gives back this very agent."""
     module = getattr(agent, "__module__", None)
@@ -197,6 +206,14 @@ class _Server:
             raise HarnessError("unshare left the agent in the harness's network")
         #: What the agent's process cannot change (bound read-only, locked).
         self.read_only = tuple(str(p) for p in hello.get("read_only") or ())
+        if unshare:
+            left_writable = unprotected(read_only, self.read_only)
+            if left_writable:
+                self._stop()
+                raise HarnessError(
+                    "the agent's namespace could not make read-only: "
+                    + ", ".join(left_writable)
+                )
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
         #: Whether the server may still be importing what a run imported.

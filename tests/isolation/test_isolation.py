@@ -17,6 +17,7 @@ from harness import AgentEnv, Task
 from harness._pytest.config import parse_size
 from harness.agents.library import careful_agent
 from harness.isolation import ProcessIsolation
+from harness.isolation.host import unprotected
 from harness.reporting.trace import trace_bytes
 from harness.run import run_scenario
 from harness.scenario.loader import load_scenario
@@ -269,3 +270,50 @@ def test_the_fork_server_asks_for_the_processor_once_for_every_run(
 
     monkeypatch.setattr(subprocess, "check_output", no_subprocess)
     assert platform.processor() == server.platform.processor()
+
+
+def test_a_kernel_sandbox_makes_every_path_asked_read_only(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    isolation = ProcessIsolation(read_only=(reports, tmp_path / "not-there"))
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    try:
+        result = run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
+        (server,) = isolation._servers.values()
+    finally:
+        isolation.close()
+    assert result.sandbox == "kernel"
+    assert isolation.notes == []
+    assert str(reports.resolve()) in server.read_only
+
+
+def test_a_sandbox_that_left_the_reports_writable_is_marked_unsandboxed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the fork server could not bind and lock a path read-only (a
+    threaded server process cannot enter a new user namespace), its runs do
+    not count as kernel-sandboxed: they fall back and the session says why."""
+    import harness.isolation.host as host
+
+    monkeypatch.setattr(host, "unprotected", lambda asked, done: [str(tmp_path)])
+    isolation = ProcessIsolation(read_only=(tmp_path,))
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    try:
+        result = run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
+    finally:
+        isolation.close()
+    assert result.passed
+    assert result.sandbox == "process"
+    assert isolation.notes == [
+        f"the agent's namespace could not make read-only: {tmp_path}"
+    ]
+
+
+def test_only_paths_that_exist_and_were_not_protected_are_left_writable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    asked = [tmp_path / "a", tmp_path / "b", tmp_path / "gone"]
+    assert unprotected(asked, [str(tmp_path / "a")]) == [str(tmp_path / "b")]
+    assert unprotected(asked, [str(p) for p in asked[:2]]) == []
