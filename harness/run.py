@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import Any, NotRequired, TypedDict
 
 from harness.errors import HarnessError
@@ -413,18 +414,39 @@ def _resolve_fault_matches(scenario: Scenario, world: World) -> tuple[FaultSpec,
 
 
 def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any:
-    """``resolve_refs`` through frozen dataclasses, leaving enum members alone."""
+    """``resolve_refs`` through frozen dataclasses, leaving enum members alone;
+    what names no record (no ``$`` anywhere in it) is kept as it is, so a
+    template's expectations cost a run only the references they hold."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _resolve_fields(getattr(value, f.name), records)
-            for f in dataclasses.fields(value)
+            name: _resolve_fields(field, records)
+            for name in _field_names(type(value))
+            if _mentions_refs(field := getattr(value, name))
         }
-        return dataclasses.replace(value, **changes)
+        return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, Enum):
         return value
     if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
         return tuple(_resolve_fields(v, records) for v in value)
     return resolve_refs(value, records)
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def _mentions_refs(value: Any) -> bool:
+    """Whether a ``$`` (a record reference) is anywhere in ``value``."""
+    if isinstance(value, str):
+        return "$" in value
+    if isinstance(value, Mapping):
+        return any(_mentions_refs(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_mentions_refs(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(_mentions_refs(getattr(value, n)) for n in _field_names(type(value)))
+    return False
 
 
 class _Defaulting(dict[str, Any]):
