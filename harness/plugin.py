@@ -25,6 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
@@ -37,7 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"aqe: {err}") from None
     if not settings.active:
         return
+    from harness._pytest.finalize import quick_exit
+    from harness._pytest.rewrites import narrow_plugin_rewrites
     from harness._pytest.secrets import WarningRedactor
+
+    narrow_plugin_rewrites(config)
+    quick_exit()
 
     config.pluginmanager.register(WarningRedactor(config), "aqe-secrets")
     if hasattr(config, "workerinput"):

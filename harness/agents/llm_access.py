@@ -31,8 +31,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
-
 from harness.agents._llm import Conversation, conversation, prompt, run_tool
 from harness.agents._llm import tool_specs as _tool_specs
 from harness.models.call import ModelCall
@@ -73,6 +71,10 @@ Finish with one short sentence saying what you did."""
 def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentResult:
     """The Messages tool-use loop, as the SDK's docs show it; streamed when
     ``stream`` (or the task input's ``stream``) is true."""
+    import anthropic
+
+    # imported here, not with the module: the harness imports this module for its
+    # scripted models, and has no use for the SDK (seconds of CPU a session)
     stream = stream or bool(task.input.get("stream"))
     client = anthropic.Anthropic()
     tools: Any = _tool_specs(env, TOOLS, "anthropic")

@@ -31,8 +31,6 @@ import json
 import re
 from typing import Any
 
-import openai
-
 from harness.agents._llm import (
     Conversation,
     conversation,
@@ -78,6 +76,10 @@ Finish with one short sentence saying what you did."""
 
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The Responses API function-calling loop, as the SDK's docs show it."""
+    import openai
+
+    # imported here, not with the module: the harness imports this module for its
+    # scripted models, and has no use for the SDK (seconds of CPU a session)
     client = openai.OpenAI()
     tools: Any = _tool_specs(env, TOOLS, "responses")
     items: list[Any] = [{"role": "user", "content": prompt(task)}]

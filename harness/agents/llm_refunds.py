@@ -31,10 +31,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletionMessage
+from typing import TYPE_CHECKING, Any
 
 from harness.agents._llm import (
     Conversation,
@@ -48,6 +45,9 @@ from harness.errors import ToolError, ToolTimeout
 from harness.gateway.tools import error_text
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessage
 
 MODEL = "gpt-5"
 #: Refunds above this amount (in cents) need a human's approval (the pack's rule).
@@ -96,6 +96,10 @@ def _loop(
     run: Callable[[AgentEnv, str, dict[str, Any]], str],
 ) -> AgentResult:
     """The loop: ask the model, run the tools it calls (with ``run``), repeat."""
+    import openai
+
+    # imported here, not with the module: the harness imports this module for its
+    # scripted models, and has no use for the SDK (seconds of CPU a session)
     client = openai.OpenAI()
     tools: Any = _tool_specs(env, TOOLS, "openai")
     messages: list[Any] = [
