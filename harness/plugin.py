@@ -18,7 +18,7 @@ from harness._pytest.config import add_options, aqe_config
 from harness._pytest.rewrite import leave_the_harness_unrewritten
 from harness.errors import HarnessError
 
-leave_the_harness_unrewritten()  # ~2 s of CPU per pytest process (see the module)
+leave_the_harness_unrewritten()  # in every session (see the module)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not settings.active:
         return
     from harness._pytest.finalize import quick_exit
-    from harness._pytest.rewrites import narrow_plugin_rewrites
+    from harness._pytest.rewrite import narrow_plugin_rewrites
     from harness._pytest.secrets import WarningRedactor
 
     narrow_plugin_rewrites(config)

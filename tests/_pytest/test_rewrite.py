@@ -1,4 +1,6 @@
-"""pytest does not rewrite the harness's own modules; test files are rewritten as ever."""
+"""pytest does not rewrite the harness's own modules, and in a session that asked
+for aqe rewrites only the plugins' entry-point modules of other distributions
+(faker, hypothesis): test modules keep their assert introspection."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import sys
 import pytest
 
 from harness._pytest.rewrite import PACKAGES, leave_the_harness_unrewritten
+from tests.conftest import copy_payments
 
 #: What the plugin imports before it unmarks the harness.
 BEFORE = {
@@ -61,3 +64,63 @@ def test_a_projects_own_assertions_are_still_rewritten(
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*assert 4 == 5*", "*where 4 = double(2)*"])
+
+
+CAREFUL = "harness.agents.reference:careful_refund_agent"
+
+# Prints the rewrite hook's marks when the session ends.
+MARKS_CONFTEST = """
+def pytest_unconfigure(config):
+    marks = sorted(config.pluginmanager.rewrite_hook._must_rewrite)
+    print("MARKS " + " ".join(marks))
+"""
+
+FAILING_TEST = "def test_sum():\n    total = 1 + 1\n    assert total == 3\n"
+
+
+def marks(result: pytest.RunResult) -> set[str]:
+    lines = [line for line in result.stdout.lines if line.startswith("MARKS ")]
+    assert len(lines) == 1, result.stdout.str()
+    return set(lines[0].split()[1:])
+
+
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    copy_payments(pytester)
+    pytester.makeconftest(MARKS_CONFTEST)
+    (pytester.path / "test_sum.py").write_text(FAILING_TEST)
+    return pytester
+
+
+def test_an_aqe_session_rewrites_only_the_plugins_entry_point_modules(
+    pytester: pytest.Pytester,
+) -> None:
+    result = project(pytester).runpytest_subprocess(
+        f"--aqe-agent={CAREFUL}", "test_sum.py", "-p", "no:cacheprovider"
+    )
+
+    got = marks(result)
+    assert "faker.contrib.pytest.plugin" in got
+    assert not {"harness", "fakes", "faker", "hypothesis"} & got
+
+
+def test_a_test_module_keeps_its_assert_introspection_in_an_aqe_session(
+    pytester: pytest.Pytester,
+) -> None:
+    result = project(pytester).runpytest_subprocess(
+        f"--aqe-agent={CAREFUL}", "test_sum.py", "-p", "no:cacheprovider"
+    )
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E       assert 2 == 3"])
+
+
+def test_a_session_that_does_not_ask_for_aqe_keeps_pytests_own_marks(
+    pytester: pytest.Pytester,
+) -> None:
+    result = project(pytester).runpytest_subprocess(
+        "test_sum.py", "-p", "no:cacheprovider"
+    )
+
+    got = marks(result)
+    assert {"faker", "hypothesis"} <= got
+    assert not PACKAGES & got  # the harness's own are never rewritten
