@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from fakes import _schema as s
 from fakes.base import FakeService, IdGenerator, Record
 from fakes.iam.objects import (
@@ -194,6 +192,8 @@ def seed_iam_lazily(
     heads, the account executives and the active staff are found unmade) and
     their employee number, an affine bijection of their slot.
     """
+    import numpy as np  # seeding a world needs it; reading scenarios does not
+
     count = ctx.scale.employees
     names = ["Executive", *_DEPARTMENTS]
     skeleton = ctx.stream("skeleton")

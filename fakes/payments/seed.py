@@ -8,8 +8,6 @@ charge's refunds reads the skeleton, not every charge.
 
 from __future__ import annotations
 
-import numpy as np
-
 from fakes.lazy import Draws, LazyRecords, SeedContext
 from fakes.payments.stripe import (
     CURRENCIES,
@@ -29,6 +27,8 @@ _REFUNDED = 9830
 
 def seed_payments(ctx: SeedContext) -> dict[str, LazyRecords]:
     """Customers, their charges and the refunds of some, each made when read."""
+    import numpy as np  # seeding a world needs it; reading scenarios does not
+
     n_customers = ctx.scale.customers
     n_charges = ctx.scale.charges if n_customers else 0
     customer_ids = ctx.codec("customers", "cus", 14)

@@ -12,8 +12,6 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from fakes import _schema as s
 from fakes._company import sampled_staff, staff
 from fakes._vocab import vocabulary
@@ -22,7 +20,7 @@ from fakes.lazy import Draws, LazyRecords, SeedContext, slotted
 from fakes.people import seeded_person
 
 if TYPE_CHECKING:
-    pass
+    import numpy as np
 
 HOUR = 3600
 #: The simulated "today" every seeded world is built for (2026-01-01T00:00Z).
@@ -261,7 +259,8 @@ def _history(
 
 # -- the lazily made helpdesk ------------------------------------------------------
 
-_KIND_WEIGHTS = np.cumsum(np.array((70, 15, 5, 10), dtype=np.uint64))
+#: Questions, incidents, changes and problems, in shares of 100 (cumulative).
+_KIND_WEIGHTS = (70, 85, 90, 100)
 
 
 def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
@@ -271,15 +270,16 @@ def seed_tickets_lazily(ctx: SeedContext) -> LazyRecords:
     and the links between incidents, changes and problems, drawn as
     :func:`seed_tickets` drew them.
     """
+    import numpy as np  # seeding a world needs it; reading scenarios does not
+
+    weights = np.array(_KIND_WEIGHTS, dtype=np.uint64)
     count = ctx.scale.tickets
     skeleton = ctx.stream("skeleton")
     charges = ctx.peer("payments", "charges")
     charge_at = slotted(charges)
     n_charges = len(charges)
     raw = np.frombuffer(skeleton.randbytes(4 * count), dtype="<u4").astype(np.uint64)
-    kinds = np.searchsorted(
-        _KIND_WEIGHTS, (raw * _KIND_WEIGHTS[-1]) >> np.uint64(32), side="right"
-    )
+    kinds = np.searchsorted(weights, (raw * weights[-1]) >> np.uint64(32), side="right")
     kind = kinds[np.argsort(kinds != 0, kind="stable")]  # questions first
     draws = np.frombuffer(skeleton.randbytes(8 * count), dtype="<u4").astype(np.uint64)
     status = ((draws[:count] * np.uint64(len(STATUSES))) >> np.uint64(32)).astype(
@@ -390,6 +390,8 @@ class _Links:
         status: np.ndarray[Any, Any],
         rng: random.Random,
     ) -> None:
+        import numpy as np
+
         done = np.isin(status, [STATUSES.index(s) for s in DONE])
         closed = status == STATUSES.index("closed")
         changes = np.flatnonzero(kind == KINDS.index("change"))
@@ -423,6 +425,8 @@ class _Links:
 
     def of(self, slot: int, kind: str) -> list[int]:
         """The slots ``slot`` (a ticket of ``kind``) links, in slot order."""
+        import numpy as np
+
         incidents = self._incidents
         if kind == "incident":
             at = int(np.searchsorted(incidents, slot))

@@ -18,12 +18,10 @@ agent the same bytes.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import queue
 import re
-import ssl
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -173,6 +171,11 @@ def upstream_call(
         headers["anthropic-version"] = ANTHROPIC_VERSION
     else:
         headers["authorization"] = f"Bearer {key}"
+    # imported here: only record and live runs reach an upstream, and reading
+    # scenarios (which names the providers) should not load TLS
+    import http.client
+    import ssl
+
     port = parts.port
     connection: http.client.HTTPConnection
     if parts.scheme == "https":

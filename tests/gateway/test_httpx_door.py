@@ -222,3 +222,56 @@ def test_the_url_memo_starts_over_when_full(
         auth, b"",
     )  # fmt: skip
     assert answer.status == 200
+
+
+def test_an_async_request_the_exchange_passes_through_goes_out_by_its_own() -> None:
+    def passing(
+        method: str, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpReply:
+        raise PassThrough(url)
+
+    async def outside(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=f"outside {request.content.decode()}")
+
+    async def send() -> str:
+        transport = httpx.MockTransport(outside)
+        async with httpx.AsyncClient(transport=transport) as client:
+            response = await client.post("https://allowed.example/x", content=b"hi")
+            return response.text
+
+    with door.router(passing):
+        assert asyncio.run(send()) == "outside hi"
+
+
+def test_the_run_answers_before_a_respx_router_the_test_started() -> None:
+    with respx.mock(assert_all_called=False) as outer:
+        outer.get("https://payments.sim/x").respond(text="the test's")
+        with door.router(Recording("run")), httpx.Client() as client:
+            assert client.get("https://payments.sim/x").text == "run"
+        with httpx.Client() as client:
+            assert client.get("https://payments.sim/x").text == "the test's"
+    assert _httpx_is_unpatched()
+
+
+def test_request_headers_reach_the_exchange_decoded_as_httpx_decodes_them() -> None:
+    seen: list[list[tuple[str, str]]] = []
+
+    def noting(
+        method: str, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> HttpReply:
+        seen.append(headers)
+        return HttpReply(status=204, headers=(("x-answer", "yes"),), body=b"")
+
+    with door.router(noting), httpx.Client() as client:
+        sent = [
+            client.get("https://payments.sim/x", headers={"X-Name": name})
+            for name in ("plain", "plain", "café".encode(), "caf\xe9".encode("latin-1"))
+        ]
+    for headers, response in zip(seen, sent, strict=True):
+        raw, encoding = response.request.headers.raw, response.request.headers.encoding
+        assert headers == [(k.decode(encoding), v.decode(encoding)) for k, v in raw]
+        assert response.headers["x-answer"] == "yes"
+    assert ("X-Name", "café") in seen[2]
+    assert ("X-Name", "caf\xe9") in seen[3]
+    assert seen[0] == seen[1]
+    assert seen[0] is not seen[1]  # each request its own list

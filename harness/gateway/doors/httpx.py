@@ -18,15 +18,24 @@ httpx's own, with the request attached: ``timeout`` is ``ReadTimeout``,
 exchange passes through (an allowed host) goes out by httpx's own transport.
 httpx is always installed, so this door is not in the optional registry: the
 sandbox enters it for every run, in process and in the agent's own.
+
+The router patches httpx through its own respx mocker (:class:`SimulationMocker`,
+respx's httpx mocker with a lighter transport): respx's builds a
+``MockTransport``, a fallback list and an ``inspect`` check for every request;
+this one hands the client a small transport that asks the router and, for a
+request the router passes through, the client's own transport.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any, ClassVar
 
 import httpx
 import respx
+from respx.mocks import HTTPXMocker
 from respx.models import PassThrough as RespxPassThrough
 
 from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
@@ -42,6 +51,91 @@ _ENDED = (
 )
 
 
+class _Simulated(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """What a client's ``_transport_for_url`` returns while the router is
+    started: the router's answer, or (passed through) the client's own
+    transport's."""
+
+    __slots__ = ("client", "own", "url")
+
+    def __init__(self, client: Any, own: Callable[..., Any], url: httpx.URL) -> None:
+        self.client = client
+        self.own = own
+        self.url = url
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return ROUTER.handler(request)
+        except RespxPassThrough:
+            transport: httpx.BaseTransport = self.own(self.client, self.url)
+            return transport.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        try:
+            return ROUTER.handler(request)
+        except RespxPassThrough:
+            transport: httpx.AsyncBaseTransport = self.own(self.client, self.url)
+            return await transport.handle_async_request(request)
+
+
+class SimulationMocker(HTTPXMocker):
+    """respx's httpx mocker (the same method of the same clients is patched),
+    whose patched method returns a :class:`_Simulated` transport."""
+
+    name: ClassVar[str] = "aqe"
+    targets: ClassVar[list[str]] = list(HTTPXMocker.targets)
+    target_methods: ClassVar[list[str]] = list(HTTPXMocker.target_methods)
+
+    @classmethod
+    def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+        """The patched ``_transport_for_url``; ``spec`` is httpx's own."""
+
+        def _transport_for_url(self: Any, url: httpx.URL) -> _Simulated:
+            return _Simulated(self, spec, url)
+
+        return _transport_for_url
+
+
+#: Request headers already decoded, by their raw bytes (a client sends the same
+#: few sets, over and over).
+_DECODED: dict[tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _request_headers(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """The request's headers as ``multi_items()`` decodes them (ASCII, else the
+    encoding httpx settles on), in their own case."""
+    raw = tuple(headers.raw)
+    decoded = _DECODED.get(raw)
+    if decoded is None:
+        try:
+            decoded = tuple((k.decode("ascii"), v.decode("ascii")) for k, v in raw)
+        except UnicodeDecodeError:
+            encoding = headers.encoding
+            decoded = tuple((k.decode(encoding), v.decode(encoding)) for k, v in raw)
+        if len(_DECODED) >= 1024:
+            _DECODED.clear()
+        _DECODED[raw] = decoded
+    return list(decoded)
+
+
+#: Response headers already made (the fakes answer with the same few sets).
+_HEADERS: dict[tuple[tuple[str, str], ...], httpx.Headers] = {}
+
+
+def _response_headers(pairs: tuple[tuple[str, str], ...]) -> httpx.Headers:
+    """``pairs`` as ``httpx.Headers`` (a response copies them)."""
+    try:
+        made = _HEADERS.get(pairs)
+    except TypeError:  # a door's reply with a list among its pairs
+        return httpx.Headers(list(pairs))
+    if made is None:
+        if len(_HEADERS) >= 1024:
+            _HEADERS.clear()
+        made = _HEADERS[pairs] = httpx.Headers(list(pairs))
+    return made
+
+
 class SimulationRouter(respx.MockRouter):
     """The process's respx router: one catch-all route, answered by the exchange
     of the run being served (the innermost, if a run is opened inside another).
@@ -53,7 +147,9 @@ class SimulationRouter(respx.MockRouter):
 
     def __init__(self) -> None:
         super().__init__(
-            assert_all_called=False, assert_all_mocked=False, using="httpx"
+            assert_all_called=False,
+            assert_all_mocked=False,
+            using=SimulationMocker.name,
         )
         #: The one route every request resolves to.
         self.simulation = self.route(name="simulation")
@@ -89,13 +185,11 @@ class SimulationRouter(respx.MockRouter):
         if not serving:
             raise httpx.ConnectError(_ENDED, request=request)
         exchange = serving[-1]
-        headers = request.headers
-        encoding = headers.encoding  # what multi_items() decodes with, asked once
         try:
             reply = exchange(
                 request.method,
                 str(request.url),
-                [(k.decode(encoding), v.decode(encoding)) for k, v in headers.raw],
+                _request_headers(request.headers),
                 request.read(),
             )
         except PassThrough:  # an allowed host (--aqe-allow-host): httpx sends it
@@ -109,7 +203,7 @@ class SimulationRouter(respx.MockRouter):
         # read once, by the client, as a real transport's is
         return httpx.Response(
             reply.status,
-            headers=list(reply.headers),
+            headers=_response_headers(reply.headers),
             stream=httpx.ByteStream(reply.body),
             request=request,
         )
