@@ -14,8 +14,10 @@ from harness.runtime import heap
 
 
 @pytest.fixture
-def fresh_modules() -> Iterator[list[str]]:
-    """Module names a test adds to ``sys.modules``, removed after it."""
+def fresh_modules(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Module names a test adds to ``sys.modules``, removed after it; the heap
+    counted as settled with the modules there are now."""
+    monkeypatch.setattr(heap, "_settled_at", [len(sys.modules)])
     names: list[str] = []
     yield names
     for name in names:
@@ -30,7 +32,6 @@ def _import_many(names: list[str], count: int) -> None:
 
 
 def test_a_large_import_is_settled_once(fresh_modules: list[str]) -> None:
-    heap.settle_after_imports()  # whatever came before this test
     assert not heap.settle_after_imports()  # nothing new: the steady state
     _import_many(fresh_modules, heap.IMPORTS_TO_SETTLE)
     frozen = gc.get_freeze_count()
@@ -41,7 +42,6 @@ def test_a_large_import_is_settled_once(fresh_modules: list[str]) -> None:
 
 
 def test_a_few_new_modules_do_not_cost_a_collection(fresh_modules: list[str]) -> None:
-    heap.settle_after_imports()
     _import_many(fresh_modules, heap.IMPORTS_TO_SETTLE - 1)
     assert not heap.settle_after_imports()
 
@@ -49,7 +49,6 @@ def test_a_few_new_modules_do_not_cost_a_collection(fresh_modules: list[str]) ->
 def test_a_process_with_the_collector_off_is_left_as_it_is(
     fresh_modules: list[str],
 ) -> None:
-    heap.settle_after_imports()
     _import_many(fresh_modules, heap.IMPORTS_TO_SETTLE)
     frozen = gc.get_freeze_count()
     gc.disable()
