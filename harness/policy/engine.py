@@ -84,7 +84,15 @@ Checked = list[tuple[PolicyDecision, dict[str, Any] | None]]
 class PolicyEngine:
     """A pack's checks for one run (budgets count across its calls)."""
 
-    __slots__ = ("_approvals", "_attempts", "_cost", "_sensitive", "pack", "world")
+    __slots__ = (
+        "_approvals",
+        "_attempts",
+        "_cost",
+        "_permissions",
+        "_sensitive",
+        "pack",
+        "world",
+    )
 
     def __init__(self, pack: PolicyPack, world: World) -> None:
         self.pack = pack
@@ -94,6 +102,8 @@ class PolicyEngine:
             for rule in pack.approvals
         ]
         self._attempts: dict[tuple[str, str], int] = {}
+        #: Each operation's permission decision (frozen: the same every call).
+        self._permissions: dict[Operation, PolicyDecision] = {}
         self._cost = 0.0
         self._sensitive: SensitiveValues | None = None
 
@@ -146,19 +156,10 @@ class PolicyEngine:
         pack = self.pack
         if pack.permissions is None:
             return []
-        rule = f"{op.service}.{op.resource}: {op.verb}"
-        if pack.allows(op.service, op.resource, op.verb):
-            return [PolicyDecision(kind="permission", rule=rule, verdict="allowed")]
-        grants = pack.permissions.get(op.service, {})
-        allowed = grants.get(op.resource, grants.get("*", frozenset()))
-        detail = (
-            f"allowed there: {', '.join(sorted(allowed))}" if allowed else "no access"
-        )
-        return [
-            PolicyDecision(
-                kind="permission", rule=rule, verdict="denied", detail=detail
-            )
-        ]
+        decision = self._permissions.get(op)
+        if decision is None:  # the pack is fixed for the run: once per operation
+            decision = self._permissions[op] = _permission(pack, op)
+        return [decision]
 
     def _approval(
         self, op: Operation, params: Mapping[str, Any], ops: Ops | None
@@ -244,6 +245,18 @@ class PolicyEngine:
             )
             for leak in leaks
         ]
+
+
+def _permission(pack: PolicyPack, op: Operation) -> PolicyDecision:
+    """The pack's permission decision on ``op`` (its service, resource, verb)."""
+    resource, verb = op.resource, op.verb
+    rule = f"{op.service}.{resource}: {verb}"
+    if pack.allows(op.service, resource, verb):
+        return PolicyDecision(kind="permission", rule=rule, verdict="allowed")
+    grants = (pack.permissions or {}).get(op.service, {})
+    allowed = grants.get(resource, grants.get("*", frozenset()))
+    detail = f"allowed there: {', '.join(sorted(allowed))}" if allowed else "no access"
+    return PolicyDecision(kind="permission", rule=rule, verdict="denied", detail=detail)
 
 
 __all__ = ["OUTBOUND", "VIOLATIONS", "Checked", "PolicyDecision", "PolicyEngine"]
