@@ -87,6 +87,7 @@ class PolicyEngine:
     __slots__ = (
         "_approvals",
         "_attempts",
+        "_budgeted",
         "_cost",
         "_permissions",
         "_sensitive",
@@ -102,8 +103,11 @@ class PolicyEngine:
             for rule in pack.approvals
         ]
         self._attempts: dict[tuple[str, str], int] = {}
-        #: Each operation's permission decision (frozen: the same every call).
-        self._permissions: dict[Operation, PolicyDecision] = {}
+        #: Each operation's permission decision under this pack (frozen: the
+        #: same every call, and every run with the pack).
+        self._permissions = _decisions(pack)
+        #: Whether the pack has a budget (fixed, as the pack is).
+        self._budgeted = pack.budgets.any
         self._cost = 0.0
         self._sensitive: SensitiveValues | None = None
 
@@ -157,7 +161,7 @@ class PolicyEngine:
         if pack.permissions is None:
             return []
         decision = self._permissions.get(op)
-        if decision is None:  # the pack is fixed for the run: once per operation
+        if decision is None:  # once per operation and pack
             decision = self._permissions[op] = _permission(pack, op)
         return [decision]
 
@@ -198,9 +202,9 @@ class PolicyEngine:
     def _budget(
         self, op: Operation, params: Mapping[str, Any], now: float, calls: int
     ) -> list[PolicyDecision]:
-        budgets = self.pack.budgets
-        if not budgets.any:
+        if not self._budgeted:
             return []
+        budgets = self.pack.budgets
         out: list[PolicyDecision] = []
         self._cost += self.pack.cost_of(op.name, op.action)
         tries = 1
@@ -245,6 +249,20 @@ class PolicyEngine:
             )
             for leak in leaks
         ]
+
+
+#: Permission decisions by pack (kept alive with them, so an id stays its own).
+_DECISIONS: dict[int, tuple[PolicyPack, dict[Operation, PolicyDecision]]] = {}
+
+
+def _decisions(pack: PolicyPack) -> dict[Operation, PolicyDecision]:
+    """The permission decisions made under ``pack`` so far, by operation."""
+    found = _DECISIONS.get(id(pack))
+    if found is None or found[0] is not pack:
+        if len(_DECISIONS) >= 256:
+            _DECISIONS.clear()
+        found = _DECISIONS[id(pack)] = (pack, {})
+    return found[1]
 
 
 def _permission(pack: PolicyPack, op: Operation) -> PolicyDecision:
