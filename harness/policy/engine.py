@@ -211,25 +211,20 @@ class PolicyEngine:
         if op.write:  # polling a read is not retrying an operation
             key = (op.name, fingerprint(dict(params)))
             tries = self._attempts[key] = self._attempts.get(key, 0) + 1
-        over = [
-            ("tool_calls", budgets.tool_calls, calls, f"call {calls}"),
-            (
-                "retries",
-                budgets.retries,
-                tries - 1,
-                f"repeat {tries - 1} of {op.name}",
-            ),
-            ("cost", budgets.cost, self._cost, f"cost {self._cost:g}"),
-            ("duration", budgets.duration, now, f"at {now:g}s"),
-        ]
-        for name, limit, used, detail in over:
+        over = (
+            ("tool_calls", budgets.tool_calls, calls),
+            ("retries", budgets.retries, tries - 1),
+            ("cost", budgets.cost, self._cost),
+            ("duration", budgets.duration, now),
+        )
+        for name, limit, used in over:
             if limit is not None and used > limit:
                 out.append(
                     PolicyDecision(
                         kind="budget",
                         rule=f"budget {name} {limit:g}",
                         verdict="exceeded",
-                        detail=detail,
+                        detail=_budget_detail(name, used, op),
                     )
                 )
         return out
@@ -249,6 +244,17 @@ class PolicyEngine:
             )
             for leak in leaks
         ]
+
+
+def _budget_detail(name: str, used: float, op: Operation) -> str:
+    """What an exceeded budget's decision says was used (made only when one is)."""
+    if name == "tool_calls":
+        return f"call {used}"
+    if name == "retries":
+        return f"repeat {used} of {op.name}"
+    if name == "cost":
+        return f"cost {used:g}"
+    return f"at {used:g}s"
 
 
 #: Permission decisions by pack (kept alive with them, so an id stays its own).
