@@ -80,6 +80,7 @@ def _routes() -> Any:
     ``aioresponses`` match object and an id)."""
     import aiohttp
     from aioresponses import CallbackResult
+    from aioresponses.core import RequestMatch
     from multidict import CIMultiDict
 
     response_type = response_class()
@@ -108,9 +109,16 @@ def _routes() -> Any:
         return callback
 
     mocked = _unrecorded()()
-    mocked._responses, mocked._matches = [], {}  # what its start() sets
-    for method in _METHODS:
-        mocked.add(_ANY, method=method, callback=answer(method), repeat=True)
+    # what its start() sets, and its add()'s matches keyed by name, not by a
+    # uuid4: the first run builds them, and must draw from the run's random
+    # stream no more than any later run
+    mocked._responses = []
+    mocked._matches = {
+        f"aqe-{method}": RequestMatch(
+            _ANY, method=method, callback=answer(method), repeat=True
+        )
+        for method in _METHODS
+    }
     return mocked
 
 
