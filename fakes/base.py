@@ -302,8 +302,13 @@ def same_param(a: Any, b: Any) -> bool:
 
 def fingerprint(params: Mapping[str, Any]) -> str:
     """A stable digest of request parameters (idempotency, business keys)."""
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    text = _FINGERPRINT_JSON.encode(params)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: :func:`fingerprint`'s JSON, made once (``json.dumps`` with options builds an
+#: encoder per call).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(slots=True)

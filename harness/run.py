@@ -421,9 +421,8 @@ def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any
     template's expectations cost a run only the references they hold."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            name: _resolve_fields(field, records)
-            for name in _field_names(type(value))
-            if _mentions_refs(field := getattr(value, name))
+            name: _resolve_fields(getattr(value, name), records)
+            for name in _fields_with_refs(value)
         }
         return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, Enum):
@@ -431,6 +430,29 @@ def _resolve_fields(value: Any, records: Mapping[str, Mapping[str, Any]]) -> Any
     if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
         return tuple(_resolve_fields(v, records) for v in value)
     return resolve_refs(value, records)
+
+
+#: The fields of frozen dataclasses (a template's expectations) that mention
+#: records, by the value's id, the value kept alive with them: a stream's cases
+#: share their template's expectations.
+_REF_FIELDS: dict[int, tuple[object, tuple[str, ...]]] = {}
+
+
+def _fields_with_refs(value: Any) -> tuple[str, ...]:
+    """The names of ``value``'s fields that mention a record (``$``)."""
+    found = _REF_FIELDS.get(id(value))
+    if found is None or found[0] is not value:
+        kind: type = type(value)
+        names = tuple(
+            name for name in _field_names(kind) if _mentions_refs(getattr(value, name))
+        )
+        params = getattr(kind, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            return names  # a value that can change is read anew
+        if len(_REF_FIELDS) >= 1024:
+            _REF_FIELDS.clear()
+        found = _REF_FIELDS[id(value)] = (value, names)
+    return found[1]
 
 
 @cache

@@ -40,7 +40,7 @@ def budget(run: RunView) -> Score:
     limits = pack.budgets
     if not limits.any:
         return not_applicable("budget", "no budgets in this scenario's pack")
-    ops = {op.name: op for s in run.world.services.values() for op in s.operations}
+    ops = _operations(tuple(s.operations for s in run.world.services.values()))
     invokes = [
         h
         for h in run.world.history
@@ -109,6 +109,24 @@ def budget(run: RunView) -> Score:
         evidence=tuple(evidence),
         details={"used": used, "model": model.to_json()},
     )
+
+
+#: Operations by tool name, by the services' operation tuples (declared once per
+#: class, so a run's services share them), with the tuples kept alive.
+_OPERATIONS: dict[tuple[int, ...], tuple[object, dict[str, Operation]]] = {}
+
+
+def _operations(declared: tuple[tuple[Operation, ...], ...]) -> dict[str, Operation]:
+    """The operations of a run's services by tool name (the same dict for runs
+    with the same services: read only)."""
+    key = tuple(map(id, declared))
+    found = _OPERATIONS.get(key)
+    if found is None:
+        if len(_OPERATIONS) >= 64:
+            _OPERATIONS.clear()
+        by_name = {op.name: op for ops in declared for op in ops}
+        found = _OPERATIONS[key] = (declared, by_name)
+    return found[1]
 
 
 #: :func:`fakes.base.fingerprint`'s JSON, made once (``json.dumps`` with options

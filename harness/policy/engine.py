@@ -84,7 +84,16 @@ Checked = list[tuple[PolicyDecision, dict[str, Any] | None]]
 class PolicyEngine:
     """A pack's checks for one run (budgets count across its calls)."""
 
-    __slots__ = ("_approvals", "_attempts", "_cost", "_sensitive", "pack", "world")
+    __slots__ = (
+        "_approvals",
+        "_attempts",
+        "_budgeted",
+        "_cost",
+        "_permissions",
+        "_sensitive",
+        "pack",
+        "world",
+    )
 
     def __init__(self, pack: PolicyPack, world: World) -> None:
         self.pack = pack
@@ -94,6 +103,11 @@ class PolicyEngine:
             for rule in pack.approvals
         ]
         self._attempts: dict[tuple[str, str], int] = {}
+        #: Each operation's permission decision under this pack (frozen: the
+        #: same every call, and every run with the pack).
+        self._permissions = _decisions(pack)
+        #: Whether the pack has a budget (fixed, as the pack is).
+        self._budgeted = pack.budgets.any
         self._cost = 0.0
         self._sensitive: SensitiveValues | None = None
 
@@ -146,19 +160,10 @@ class PolicyEngine:
         pack = self.pack
         if pack.permissions is None:
             return []
-        rule = f"{op.service}.{op.resource}: {op.verb}"
-        if pack.allows(op.service, op.resource, op.verb):
-            return [PolicyDecision(kind="permission", rule=rule, verdict="allowed")]
-        grants = pack.permissions.get(op.service, {})
-        allowed = grants.get(op.resource, grants.get("*", frozenset()))
-        detail = (
-            f"allowed there: {', '.join(sorted(allowed))}" if allowed else "no access"
-        )
-        return [
-            PolicyDecision(
-                kind="permission", rule=rule, verdict="denied", detail=detail
-            )
-        ]
+        decision = self._permissions.get(op)
+        if decision is None:  # once per operation and pack
+            decision = self._permissions[op] = _permission(pack, op)
+        return [decision]
 
     def _approval(
         self, op: Operation, params: Mapping[str, Any], ops: Ops | None
@@ -197,34 +202,29 @@ class PolicyEngine:
     def _budget(
         self, op: Operation, params: Mapping[str, Any], now: float, calls: int
     ) -> list[PolicyDecision]:
-        budgets = self.pack.budgets
-        if not budgets.any:
+        if not self._budgeted:
             return []
+        budgets = self.pack.budgets
         out: list[PolicyDecision] = []
         self._cost += self.pack.cost_of(op.name, op.action)
         tries = 1
         if op.write:  # polling a read is not retrying an operation
             key = (op.name, fingerprint(dict(params)))
             tries = self._attempts[key] = self._attempts.get(key, 0) + 1
-        over = [
-            ("tool_calls", budgets.tool_calls, calls, f"call {calls}"),
-            (
-                "retries",
-                budgets.retries,
-                tries - 1,
-                f"repeat {tries - 1} of {op.name}",
-            ),
-            ("cost", budgets.cost, self._cost, f"cost {self._cost:g}"),
-            ("duration", budgets.duration, now, f"at {now:g}s"),
-        ]
-        for name, limit, used, detail in over:
+        over = (
+            ("tool_calls", budgets.tool_calls, calls),
+            ("retries", budgets.retries, tries - 1),
+            ("cost", budgets.cost, self._cost),
+            ("duration", budgets.duration, now),
+        )
+        for name, limit, used in over:
             if limit is not None and used > limit:
                 out.append(
                     PolicyDecision(
                         kind="budget",
                         rule=f"budget {name} {limit:g}",
                         verdict="exceeded",
-                        detail=detail,
+                        detail=_budget_detail(name, used, op),
                     )
                 )
         return out
@@ -244,6 +244,43 @@ class PolicyEngine:
             )
             for leak in leaks
         ]
+
+
+def _budget_detail(name: str, used: float, op: Operation) -> str:
+    """What an exceeded budget's decision says was used (made only when one is)."""
+    if name == "tool_calls":
+        return f"call {used}"
+    if name == "retries":
+        return f"repeat {used} of {op.name}"
+    if name == "cost":
+        return f"cost {used:g}"
+    return f"at {used:g}s"
+
+
+#: Permission decisions by pack (kept alive with them, so an id stays its own).
+_DECISIONS: dict[int, tuple[PolicyPack, dict[Operation, PolicyDecision]]] = {}
+
+
+def _decisions(pack: PolicyPack) -> dict[Operation, PolicyDecision]:
+    """The permission decisions made under ``pack`` so far, by operation."""
+    found = _DECISIONS.get(id(pack))
+    if found is None or found[0] is not pack:
+        if len(_DECISIONS) >= 256:
+            _DECISIONS.clear()
+        found = _DECISIONS[id(pack)] = (pack, {})
+    return found[1]
+
+
+def _permission(pack: PolicyPack, op: Operation) -> PolicyDecision:
+    """The pack's permission decision on ``op`` (its service, resource, verb)."""
+    resource, verb = op.resource, op.verb
+    rule = f"{op.service}.{resource}: {verb}"
+    if pack.allows(op.service, resource, verb):
+        return PolicyDecision(kind="permission", rule=rule, verdict="allowed")
+    grants = (pack.permissions or {}).get(op.service, {})
+    allowed = grants.get(resource, grants.get("*", frozenset()))
+    detail = f"allowed there: {', '.join(sorted(allowed))}" if allowed else "no access"
+    return PolicyDecision(kind="permission", rule=rule, verdict="denied", detail=detail)
 
 
 __all__ = ["OUTBOUND", "VIOLATIONS", "Checked", "PolicyDecision", "PolicyEngine"]

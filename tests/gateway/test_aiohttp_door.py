@@ -170,3 +170,23 @@ def test_an_aiohttp_call_outside_the_simulation_is_blocked_and_never_sent(
         "aqe: blocked outbound request to 127.0.0.1"
     )
     assert received == []
+
+
+def test_the_first_run_in_a_process_draws_what_later_runs_draw() -> None:
+    """Building the door's routes (the first run in a process does) takes
+    nothing from the run's random stream."""
+    from harness.gateway.doors import aiohttp as door
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        import random
+        import uuid
+
+        return AgentResult(output={"draw": [random.random(), str(uuid.uuid4())]})
+
+    door._routes.cache_clear()  # as in a new process
+    first = run_scenario(small_scenario(), agent, seed=11)
+    later = run_scenario(small_scenario(), agent, seed=11)
+
+    assert first.agent_result is not None
+    assert later.agent_result is not None
+    assert first.agent_result.output == later.agent_result.output

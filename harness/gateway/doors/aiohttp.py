@@ -30,16 +30,66 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ANY = re.compile(r".*")
 
 
+#: The exchanges of the runs being served, innermost last: the process's routes
+#: (:func:`_routes`) answer from the last.
+_SERVING: list[Exchange] = []
+_ENDED = (
+    "aqe: blocked outbound request: the run it was sent in has ended (a thread "
+    "the agent left running sent it)"
+)
+
+
 @contextmanager
 def install(exchange: Exchange) -> Iterator[None]:
     import aiohttp
+
+    mocked = _routes()
+    # a run's own record of responses (closed when it ends) and of requests
+    outer = mocked._responses, mocked.requests
+    mocked._responses, mocked.requests = [], {}
+    _SERVING.append(exchange)
+
+    # aioresponses' own patch is an autospec mock (about 6 ms to make per run);
+    # its matching and response building are what this door needs
+    original = aiohttp.ClientSession._request
+
+    async def request(session: Any, method: str, url: Any, *a: Any, **k: Any) -> Any:
+        try:
+            return await mocked._request_mock(session, method, url, *a, **k)
+        except PassThrough:
+            return await original(session, method, url, *a, **k)
+
+    aiohttp.ClientSession._request = request  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        aiohttp.ClientSession._request = original  # type: ignore[method-assign]
+        for index in range(len(_SERVING) - 1, -1, -1):
+            if _SERVING[index] is exchange:
+                del _SERVING[index]
+                break
+        for response in mocked._responses:
+            response.close()
+        mocked._responses, mocked.requests = outer
+
+
+@cache
+def _routes() -> Any:
+    """The process's aioresponses, with one catch-all route per method whose
+    callback answers from the run being served (built once: a route costs an
+    ``aioresponses`` match object and an id)."""
+    import aiohttp
     from aioresponses import CallbackResult
+    from aioresponses.core import RequestMatch
     from multidict import CIMultiDict
 
     response_type = response_class()
 
     def answer(method: str) -> Callable[..., Any]:
         def callback(url: Any, **kwargs: Any) -> CallbackResult:
+            if not _SERVING:
+                raise aiohttp.ClientConnectionError(_ENDED)
+            exchange = _SERVING[-1]
             headers, body = _request(kwargs)
             try:
                 reply = exchange(method, str(url), headers, body)
@@ -59,27 +109,17 @@ def install(exchange: Exchange) -> Iterator[None]:
         return callback
 
     mocked = _unrecorded()()
-    mocked._responses, mocked._matches = [], {}  # what its start() sets
-    for method in _METHODS:
-        mocked.add(_ANY, method=method, callback=answer(method), repeat=True)
-
-    # aioresponses' own patch is an autospec mock (about 6 ms to make per run);
-    # its matching and response building are what this door needs
-    original = aiohttp.ClientSession._request
-
-    async def request(session: Any, method: str, url: Any, *a: Any, **k: Any) -> Any:
-        try:
-            return await mocked._request_mock(session, method, url, *a, **k)
-        except PassThrough:
-            return await original(session, method, url, *a, **k)
-
-    aiohttp.ClientSession._request = request  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        aiohttp.ClientSession._request = original  # type: ignore[method-assign]
-        for response in mocked._responses:
-            response.close()
+    # what its start() sets, and its add()'s matches keyed by name, not by a
+    # uuid4: the first run builds them, and must draw from the run's random
+    # stream no more than any later run
+    mocked._responses = []
+    mocked._matches = {
+        f"aqe-{method}": RequestMatch(
+            _ANY, method=method, callback=answer(method), repeat=True
+        )
+        for method in _METHODS
+    }
+    return mocked
 
 
 @cache

@@ -28,10 +28,12 @@ request the router passes through, the client's own transport.
 
 from __future__ import annotations
 
+import pkgutil
 import threading
 from collections.abc import Callable
+from functools import cache
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 import respx
@@ -79,13 +81,75 @@ class _Simulated(httpx.BaseTransport, httpx.AsyncBaseTransport):
             return await transport.handle_async_request(request)
 
 
+class _MethodPatch:
+    """One method of one class replaced while started, as respx's ``mock.patch``
+    replaces it (the method found there is the spec the mock wraps; stopping puts
+    it back, or removes the replacement when the method was inherited)."""
+
+    __slots__ = ("local", "make", "name", "original", "owner")
+
+    def __init__(
+        self, owner: type, name: str, make: Callable[[Any], Callable[..., Any]]
+    ) -> None:
+        self.owner, self.name, self.make = owner, name, make
+        self.original: Any = None
+        self.local = False
+
+    def start(self) -> None:
+        found = self.owner.__dict__.get(self.name, _MISSING)
+        self.local = found is not _MISSING
+        self.original = found if self.local else getattr(self.owner, self.name)
+        setattr(self.owner, self.name, self.make(self.original))
+
+    def stop(self) -> None:
+        if self.local:
+            setattr(self.owner, self.name, self.original)
+        else:
+            delattr(self.owner, self.name)
+        self.original = None
+
+
+_MISSING = object()
+
+
+@cache
+def _target(name: str) -> Any:
+    """A mocker's target class by its dotted name, resolved once per process."""
+    return pkgutil.resolve_name(name)
+
+
 class SimulationMocker(HTTPXMocker):
     """respx's httpx mocker (the same method of the same clients is patched),
-    whose patched method returns a :class:`_Simulated` transport."""
+    whose patched method returns a :class:`_Simulated` transport.
+
+    It starts and stops as respx's mockers do (once for all its routers), but
+    patches with :class:`_MethodPatch` rather than ``mock.patch``, which resolves
+    each target by import at every start: a run starts and stops the router.
+    """
 
     name: ClassVar[str] = "aqe"
     targets: ClassVar[list[str]] = list(HTTPXMocker.targets)
     target_methods: ClassVar[list[str]] = list(HTTPXMocker.target_methods)
+
+    @classmethod
+    def start(cls) -> None:
+        if cls._patches:  # started already (respx's own rule)
+            return
+        patches = cast("list[Any]", cls._patches)
+        for target in cls.targets:
+            owner = _target(target)
+            for method in cls.target_methods:
+                if hasattr(owner, method):
+                    patch = _MethodPatch(owner, method, cls.mock)
+                    patch.start()
+                    patches.append(patch)
+
+    @classmethod
+    def stop(cls, force: bool = False) -> None:
+        if cls.routers and not force:  # a router still uses it (respx's own rule)
+            return
+        while cls._patches:
+            cls._patches.pop().stop()
 
     @classmethod
     def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
