@@ -34,7 +34,7 @@ from fakes.iam.objects import (
     user_object,
 )
 from fakes.lazy import Draws, Groups, LazyRecords, SeedContext
-from fakes.people import seeded_person
+from fakes.people import seeded_person, seeded_uniques
 
 if TYPE_CHECKING:
     pass
@@ -303,9 +303,7 @@ def seed_iam_lazily(
         return np.flatnonzero(status == USER_STATUSES.index(str(value))).tolist()
 
     def by_email(value: object) -> list[int]:
-        local = str(value).rsplit("@", 1)[0]
-        digits = len(local) - len(local.rstrip("0123456789"))
-        return [int(local[-digits:])] if digits else []
+        return [u for u in seeded_uniques(value) if u < count]
 
     def by_number(value: object) -> list[int]:
         text = str(value)
