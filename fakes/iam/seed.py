@@ -313,10 +313,15 @@ def seed_iam_lazily(
         inverse = pow(mul, -1, _EMPLOYEE_NUMBERS)
         return [(number - offset) * inverse % _EMPLOYEE_NUMBERS]
 
+    def email_of(slot: int) -> str:
+        # The first of a user's draws make its name and email (``user``).
+        return seeded_person(Draws(user_key ^ slot), slot, domain=COMPANY_DOMAIN).email
+
     users = LazyRecords(
         codec=user_ids,
         make=user,
         count=count,
+        fields={"email": email_of},
         finders={
             "department": by_department,
             "title": by_title,

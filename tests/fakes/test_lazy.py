@@ -219,3 +219,33 @@ def test_every_company_name_leads_back_to_its_index() -> None:
         assert names.indexes(name) == [index], (index, name)
     assert names.indexes("Northwind Robotics") == []
     assert names.indexes(None) == []
+
+
+def test_a_field_made_alone_is_the_field_of_the_record() -> None:
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4309)
+    users = world.snapshot.seed_of("iam")["users"]
+    assert isinstance(users, LazyRecords)
+    alone = list(users.values_of("email"))
+    assert users.made == 0
+    assert alone == [r["email"] for r in users.values()]
+    for (service, name), table in lazy_tables(world).items():
+        for field in table._fields:
+            expected = [r.get(field) for r in table.values()]
+            assert list(table.values_of(field)) == expected, (service, name, field)
+
+
+def test_a_run_s_table_gives_a_field_in_the_order_of_its_records() -> None:
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4310)
+    users = world.service("iam").records("users")
+    seeded = world.snapshot.seed_of("iam")["users"]
+    assert isinstance(seeded, LazyRecords)
+    first, second = seeded.codec.ident(3), seeded.codec.ident(5)
+    users.writable(first)["email"] = "changed@elsewhere.example"
+    del users[second]
+    users["usr_new"] = {"id": "usr_new", "email": "new@acme.example"}
+    alone = list(users.values_of("email"))
+    assert seeded.made == 2
+    assert alone == [u.get("email") for u in users.values()]
+    assert alone[-2:] == ["changed@elsewhere.example", "new@acme.example"]
