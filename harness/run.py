@@ -27,6 +27,7 @@ from harness.oracles import ORACLES, Evidence, RunView, Score
 from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
 from harness.runtime.env import AgentResult, Identity, Task
+from harness.runtime.heap import settle_after_imports
 from harness.runtime.session import IN_PROCESS, Isolation, OutsideAgent, Stage, shown
 from harness.scenario.model import (
     Expectations,
@@ -309,6 +310,7 @@ def run_scenario(
     ``setup``: a world :func:`prepare_run` made for this scenario and seed, to run
     in instead of a fresh one (shadow mode checks its fork before the agent acts).
     """
+    settle_after_imports()  # what the last run imported stays: the collector skips it
     if setup is None:
         setup = prepare_run(scenario, seed=seed, max_calls=max_calls, model=model)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
