@@ -247,6 +247,9 @@ def seed_iam_lazily(
             return _HEAD_TITLE + names[dept]
         return titles[dept][int(title[slot])]
 
+    def employee_number(slot: int) -> str:
+        return f"E{10_000 + (slot * mul + offset) % _EMPLOYEE_NUMBERS}"
+
     def user(slot: int) -> Record | None:
         if not 0 <= slot < count:
             return None
@@ -266,7 +269,7 @@ def seed_iam_lazily(
             NOW - draw.between(30, 3000) * DAY,
             name=person.name,
             email=person.email,
-            employee_id=f"E{10_000 + (slot * mul + offset) % _EMPLOYEE_NUMBERS}",
+            employee_id=employee_number(slot),
             department=names[dept],
             title=title_of(slot),
             manager=manager,
@@ -321,7 +324,7 @@ def seed_iam_lazily(
         codec=user_ids,
         make=user,
         count=count,
-        fields={"email": email_of},
+        fields={"email": email_of, "employee_id": employee_number},
         finders={
             "department": by_department,
             "title": by_title,

@@ -57,11 +57,16 @@ def seed_payments(ctx: SeedContext) -> dict[str, LazyRecords]:
     def customers_with(email: object) -> list[int]:
         return [u for u in seeded_uniques(email) if u < n_customers]
 
+    def email_of(slot: int) -> str:
+        # A customer's first draws make its name and email (``customer``).
+        return seeded_person(Draws(customer_key ^ slot), slot).email
+
     customers = LazyRecords(
         codec=customer_ids,
         make=customer,
         count=n_customers,
         finders={"email": customers_with},
+        fields={"email": email_of},
     )
 
     def charge(slot: int) -> Record | None:
