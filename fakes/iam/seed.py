@@ -35,6 +35,7 @@ from fakes.iam.objects import (
 )
 from fakes.lazy import Draws, Groups, LazyRecords, SeedContext
 from fakes.people import seeded_person, seeded_uniques
+from fakes.table import Table
 
 if TYPE_CHECKING:
     pass
@@ -140,7 +141,7 @@ def _create_user(iam: FakeService, fields: Mapping[str, Any]) -> Record:
         if "employee_id" in fields:
             raise ValueError(f"employee_id {employee_id!r} is already taken")
         employee_id = f"E{world.rng.randrange(10_000, 100_000)}"
-    heads = [u for u in users.where("department", department) if _is_head(u)]
+    heads = _heads_of(users, department)
     titles = DEPARTMENTS.get(department, (0, ("Specialist",)))[1]
     user = user_object(
         world.ids.new("usr", 14),
@@ -173,6 +174,26 @@ def _seeded_memberships(rng: random.Random | Draws, user: Record) -> list[str]:
 
 def _is_head(user: Record) -> bool:
     return str(user["title"]).startswith(_HEAD_TITLE)
+
+
+def _heads_of(users: Table, department: str) -> list[Record]:
+    """The heads of ``department``, seeded ones first, as a scan would list them.
+
+    A seeded head's title is ``Head of`` its department and no other seeded
+    title starts so: the seeded heads are found by title, without making every
+    member of the department.
+    """
+    own = users.changed
+    mine = {id(record) for record in own.values()}
+    return [
+        user
+        for user in users.where("title", _HEAD_TITLE + department)
+        if id(user) not in mine and user.get("department") == department
+    ] + [
+        user
+        for user in own.values()
+        if user.get("department") == department and _is_head(user)
+    ]
 
 
 # -- the lazily made directory ----------------------------------------------------
