@@ -345,7 +345,13 @@ def seed_iam_lazily(
         codec=user_ids,
         make=user,
         count=count,
-        fields={"email": email_of, "employee_id": employee_number},
+        fields={
+            "id": user_ids.ident,
+            "email": email_of,
+            "employee_id": employee_number,
+            "department": lambda slot: names[int(department[slot])],
+            "status": lambda slot: USER_STATUSES[int(status[slot])],
+        },
         finders={
             "department": by_department,
             "title": by_title,
