@@ -396,8 +396,10 @@ def _any_employee(erp: FakeService) -> str | None:
     iam = erp.world.services.get("iam")
     if iam is None:
         return None
-    staff = iam.state["users"].where("status", "active")
-    return str(erp.world.rng.choice(staff)["id"]) if staff else None
+    users = iam.state["users"]  # ids and statuses made alone, in where's order
+    pairs = zip(users.values_of("id"), users.values_of("status"), strict=True)
+    staff = [ident for ident, status in pairs if status == "active"]
+    return str(erp.world.rng.choice(staff)) if staff else None
 
 
 def _check_choice(
