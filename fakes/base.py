@@ -243,6 +243,10 @@ class IdGenerator:
                 seen.add(ident)
                 return ident
 
+    def made(self, ident: str) -> bool:
+        """Whether this generator made ``ident``."""
+        return ident in self._seen
+
     def freeze(self) -> frozenset[str]:
         """Every id made so far (the seeded world's ids)."""
         return self._base | self._seen

@@ -221,3 +221,20 @@ def test_ids_are_the_same_for_the_same_stream_in_every_version() -> None:
         ["ch_bSXPc0xJod0nPk2Pq19b240Q", "slot_wdc0d3ZIq3O94g", "prov_mtpelnlrnT"],
         ["ch_bSXPc0xJod0nPk2Pq19b240Q", "slot_wdc0d3ZIq3O94g", "prov_MtpelnlrnT"],
     ]
+
+
+def test_the_owner_of_a_record_the_run_made_is_found_without_seeding_others() -> None:
+    from harness.world import snapshot
+
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4501)
+    patient = world.service("calendar").create_record("patient", {"name": "Ana Cruz"})
+    built = world.snapshot.built
+    owner = world.owner_of(patient["id"])
+    assert owner is not None
+    assert (owner[0].name, owner[1]) == ("calendar", patient)
+    assert world.snapshot.built == built
+    seeded = next(iter(world.service("payments").records("customers")))
+    found = world.owner_of(seeded)
+    assert found is not None
+    assert found[0].name == "payments"
