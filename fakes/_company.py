@@ -35,9 +35,13 @@ def iam_users(peers: Mapping[str, Seed]) -> list[Mapping[str, Any]]:
 
 def email_domain(users: Iterable[Mapping[str, Any]]) -> str:
     """The most common email domain among employees (the company's own)."""
+    return _most_common_domain(user.get("email") for user in users)
+
+
+def _most_common_domain(emails: Iterable[object]) -> str:
+    """The most common domain of the first emails (the default if none)."""
     domains: Counter[str] = Counter()
-    for user in islice(users, _SAMPLE):
-        email = user.get("email")
+    for email in islice(emails, _SAMPLE):
         if isinstance(email, str) and "@" in email:
             domains[email.rsplit("@", 1)[1].lower()] += 1
     if not domains:
@@ -49,7 +53,9 @@ def world_domain(world: WorldView) -> str:
     """The company's email domain in a live world (IAM's, or the default)."""
     iam = world.services.get("iam")
     users = iam.state.get("users") if iam is not None else None
-    return email_domain(users.values()) if users is not None else DEFAULT_DOMAIN
+    if users is None:
+        return DEFAULT_DOMAIN
+    return _most_common_domain(users.values_of("email"))  # not every user made
 
 
 def is_internal(address: str, domain: str) -> bool:

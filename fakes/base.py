@@ -14,11 +14,11 @@ humans, the other services); the harness's world implements it.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
 import random
+from binascii import b2a_base64
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -184,6 +184,18 @@ _SEEDED_FIRST = str.maketrans(_LOWER + _DIGITS, _UPPER + _UPPER[:10])
 _RUN_FIRST = str.maketrans(_UPPER, _LOWER)
 
 
+def _byte_table(space: Mapping[int, int]) -> bytes | None:
+    """``space`` as a bytes translation table (None: it maps beyond a byte)."""
+    table = [space.get(i, i) for i in range(256)]
+    if all(isinstance(v, int) and 0 <= v < 256 for v in table):
+        return bytes(table)
+    return None
+
+
+#: The two id spaces' first-character maps, as bytes tables (made once).
+_BYTE_TABLES = {id(s): _byte_table(s) for s in (_SEEDED_FIRST, _RUN_FIRST)}
+
+
 class IdGenerator:
     """Seeded, collision-free identifiers in a service's own style (``ch_3Nx…``).
 
@@ -192,7 +204,7 @@ class IdGenerator:
     seeded one without the run holding the seeded ids.
     """
 
-    __slots__ = ("_base", "_first", "_rng", "_seen")
+    __slots__ = ("_base", "_first", "_first_bytes", "_rng", "_seen")
 
     def __init__(
         self,
@@ -205,18 +217,35 @@ class IdGenerator:
         self._base = base
         self._seen: set[str] = set()
         self._first = space
+        self._first_bytes = (
+            None
+            if space is None
+            else _BYTE_TABLES[id(space)]
+            if id(space) in _BYTE_TABLES
+            else _byte_table(space)
+        )
 
     def new(self, prefix: str, length: int = 24) -> str:
-        rng, first, seen = self._rng, self._first, self._seen
+        rng, first, seen = self._rng, self._first_bytes, self._seen
+        size = length * 3 // 4 + 3
         while True:
-            raw = base64.b64encode(rng.randbytes(length * 3 // 4 + 3))
-            suffix = raw.translate(_ALNUM).decode()[:length]
+            raw = b2a_base64(rng.randbytes(size), newline=False)[:length]
+            raw = raw.translate(_ALNUM)
             if first is not None:
-                suffix = suffix[0].translate(first) + suffix[1:]
+                suffix = (raw[:1].translate(first) + raw[1:]).decode()
+            elif self._first is not None:  # a map beyond bytes
+                suffix = raw.decode()
+                suffix = suffix[0].translate(self._first) + suffix[1:]
+            else:
+                suffix = raw.decode()
             ident = f"{prefix}_{suffix}"
             if ident not in seen and ident not in self._base:
                 seen.add(ident)
                 return ident
+
+    def made(self, ident: str) -> bool:
+        """Whether this generator made ``ident``."""
+        return ident in self._seen
 
     def freeze(self) -> frozenset[str]:
         """Every id made so far (the seeded world's ids)."""

@@ -200,10 +200,12 @@ class LazyRecords(Mapping[str, Record]):
     ``make(slot)`` returns the record in ``slot`` (or None: an empty slot, in a
     collection whose records are made in groups); ``slots()`` yields every slot
     in order (it may make records to know them); ``count`` is the number of
-    records if known without making them.
+    records if known without making them. ``fields`` make one field of the
+    record in a slot, as ``make`` would, without the rest (a collection whose
+    every slot holds a record): :meth:`values_of` reads them.
     """
 
-    __slots__ = ("_count", "_finders", "_made", "_make", "_slots", "codec")
+    __slots__ = ("_count", "_fields", "_finders", "_made", "_make", "_slots", "codec")
 
     def __init__(
         self,
@@ -213,6 +215,7 @@ class LazyRecords(Mapping[str, Record]):
         count: int | None = None,
         slots: Callable[[], Iterable[int]] | None = None,
         finders: Mapping[str, Finder] | None = None,
+        fields: Mapping[str, Callable[[int], Any]] | None = None,
     ) -> None:
         if slots is None:
             if count is None:
@@ -224,6 +227,7 @@ class LazyRecords(Mapping[str, Record]):
         self._count = count
         self._slots = slots
         self._finders = dict(finders or {})
+        self._fields = dict(fields or {})
         self._made: dict[int, Record] = {}
 
     def at(self, slot: int) -> Record | None:
@@ -269,6 +273,25 @@ class LazyRecords(Mapping[str, Record]):
     def values(self) -> Iterator[Record]:  # type: ignore[override]
         for _, record in self.items():
             yield record
+
+    def values_of(self, field: str, without: Iterable[str] = ()) -> Iterator[Any]:
+        """``record.get(field)`` of every record but those whose ids are in
+        ``without``, in slot order; made by the field's maker where there is
+        one (no record made), else read from the records."""
+        skip = {slot for slot in map(self.codec.slot, without) if slot is not None}
+        field_of = self._fields.get(field)
+        made = self._made
+        for slot in self._slots():
+            if slot in skip:
+                continue
+            record = made.get(slot)
+            if record is None and field_of is not None:
+                yield field_of(slot)
+                continue
+            if record is None:
+                record = self.at(slot)
+            if record is not None:
+                yield record.get(field)
 
     def where(self, field: str, value: Any) -> list[tuple[str, Record]] | None:
         """``(id, record)`` of the records whose ``field`` is ``value``, found

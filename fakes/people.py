@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from fakes._vocab import vocabulary
@@ -74,3 +75,37 @@ def seeded_person(draws: Draws, unique: int, *, domain: str | None = None) -> Pe
     surname = _NOT_LOCAL.sub("", last.lower())
     host = domain or draws.pick(words.email_domains)
     return Person(first=first, last=last, email=f"{name}.{surname}{unique}@{host}")
+
+
+#: The most digits a seeded ``unique`` has (a slot is below 2**32).
+_UNIQUE_DIGITS = 10
+
+
+def seeded_uniques(email: object) -> list[int]:
+    """The ``unique`` numbers a :func:`seeded_person` with ``email`` may have
+    been made with: a superset, for finders over lazily made tables (the local
+    part's trailing digits; each suffix of them if a name has a digit)."""
+    if not isinstance(email, str):
+        return []
+    local = email.rpartition("@")[0]
+    digits = local[len(local.rstrip("0123456789")) :][-_UNIQUE_DIGITS:]
+    if not digits:
+        return []
+    if _names_without_digits():
+        return [] if digits[0] == "0" and digits != "0" else [int(digits)]
+    return sorted(
+        {
+            int(digits[i:])
+            for i in range(len(digits))
+            if digits[i] != "0" or i == len(digits) - 1
+        }
+    )
+
+
+@cache
+def _names_without_digits() -> bool:
+    """Whether no vocabulary name has a digit (an email's digits are then all
+    its unique number)."""
+    words = vocabulary()
+    names = (*words.first_names.words, *words.last_names.words)
+    return not any(char.isdigit() for name in names for char in name)

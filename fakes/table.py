@@ -169,6 +169,18 @@ class Table(MutableMapping[str, Record]):
                 yield record
         yield from own.values()
 
+    def values_of(self, field: str) -> Iterator[Any]:
+        """``record.get(field)`` of every record, in :meth:`values` order (a
+        lazily seeded base makes the field alone where its skeleton can)."""
+        own, gone = self._own, self._gone
+        base = self._base.records
+        values_of = getattr(base, "values_of", None)
+        if values_of is not None:
+            yield from values_of(field, [*own, *gone])
+            yield from (record.get(field) for record in own.values())
+        else:
+            yield from (record.get(field) for record in self.values())
+
     def where(self, field: str, value: Any) -> list[Record]:
         """Records whose ``field`` equals ``value`` (indexed over the base)."""
         own, gone = self._own, self._gone

@@ -126,14 +126,20 @@ def day_of(timestamp: int) -> str:
 
 
 def slot_object(
-    ident: str, provider: str, start: int, minutes: int = SLOT_MINUTES
+    ident: str,
+    provider: str,
+    start: int,
+    minutes: int = SLOT_MINUTES,
+    *,
+    day: str | None = None,
 ) -> Record:
-    """An open slot of ``provider``'s time, ``minutes`` long from ``start``."""
+    """An open slot of ``provider``'s time, ``minutes`` long from ``start``
+    (``day``: its :func:`day_of`, if the caller has it)."""
     return {
         "id": ident,
         "object": "slot",
         "provider": provider,
-        "date": day_of(start),
+        "date": day_of(start) if day is None else day,
         "start": start,
         "end": start + minutes * 60,
         "status": "open",

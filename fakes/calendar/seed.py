@@ -32,6 +32,7 @@ from fakes.calendar.objects import (
     SPECIALTIES,
     VISIT_REASONS,
     appointment_object,
+    day_of,
     slot_object,
 )
 
@@ -138,15 +139,18 @@ def seed_calendar(rng: random.Random, ids: IdGenerator, scale: WorldScale) -> Se
         patients.append(patient)
     slots: dict[str, Record] = {}
     appointments: dict[str, Record] = {}
+    workdays = [  # no weekend clinics; each day's slot starts, made once
+        [(start, day_of(start)) for start in (midnight + m * 60 for m in SLOT_STARTS)]
+        for midnight in (FIRST_DAY + day * DAY for day in range(SCHEDULE_DAYS))
+        if datetime.fromtimestamp(midnight, UTC).weekday() < 5
+    ]
+    new_id, roll_of = ids.new, rng.random
     for provider in providers:
-        for day in range(SCHEDULE_DAYS):
-            midnight = FIRST_DAY + day * DAY
-            if datetime.fromtimestamp(midnight, UTC).weekday() >= 5:
-                continue  # no weekend clinics
-            for minutes in SLOT_STARTS:
-                start = midnight + minutes * 60
-                slot = slot_object(ids.new("slot", 14), provider["id"], start)
-                roll = rng.random()
+        of = provider["id"]
+        for starts in workdays:
+            for start, date_of in starts:
+                slot = slot_object(new_id("slot", 14), of, start, day=date_of)
+                roll = roll_of()
                 if roll < 0.05:
                     slot["status"] = "blocked"
                 elif roll < 0.4:

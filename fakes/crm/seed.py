@@ -53,7 +53,7 @@ from fakes.lazy import (
     slot_ids,
     slotted,
 )
-from fakes.people import People, seeded_person
+from fakes.people import People, seeded_person, seeded_uniques
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -110,6 +110,29 @@ class CompanyNames:
     def _space(self) -> int:
         return len(self._surnames) * len(_INDUSTRIES) * len(_SUFFIXES)
 
+    def indexes(self, name: object) -> list[int]:
+        """The indexes whose name may be ``name`` (none if no index has it):
+        the permutation inverted, so finding a company makes no other."""
+        if not isinstance(name, str):
+            return []
+        space = self._space()
+        found = set()
+        head, _, tail = name.rpartition(" ")
+        readings = [(name, 0)]
+        if tail.isdecimal() and tail.isascii() and tail[0] != "0":
+            readings.append((head, int(tail)))
+        for text, repeat in readings:
+            rest, _, suffix = text.rpartition(" ")
+            surname, _, industry = rest.rpartition(" ")
+            if suffix not in _SUFFIXES or industry not in _INDUSTRIES:
+                continue
+            for place in _surname_places().get(surname, ()):
+                combo = place * len(_INDUSTRIES) + _INDUSTRIES.index(industry)
+                combo = combo * len(_SUFFIXES) + _SUFFIXES.index(suffix)
+                index = (combo - self._add) * pow(self._mul, -1, space) % space
+                found.add(repeat * space + index)
+        return sorted(found)
+
     def name(self, index: int) -> tuple[str, str]:
         """Company ``index``'s name and domain (``hoffmanlabs.com``)."""
         space = self._space()
@@ -127,6 +150,15 @@ class CompanyNames:
 def _company_words() -> tuple[tuple[str, str], ...]:
     """The vocabulary's surnames with their domain slugs (made once a process)."""
     return tuple((n, _NOT_DOMAIN.sub("", n.lower())) for n in vocabulary().surnames)
+
+
+@cache
+def _surname_places() -> dict[str, tuple[int, ...]]:
+    """Where each surname is in :func:`_company_words` (made once a process)."""
+    places: dict[str, tuple[int, ...]] = {}
+    for place, (surname, _) in enumerate(_company_words()):
+        places[surname] = (*places.get(surname, ()), place)
+    return places
 
 
 def account_owners(users: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -211,16 +243,44 @@ def seed_crm_lazily(ctx: SeedContext) -> dict[str, LazyRecords]:
 
         return find
 
+    def named(value: object) -> list[int]:
+        return [i for i in companies.indexes(value) if i < n_accounts]
+
+    def contacts_with(value: object) -> list[int] | None:
+        # A contact is its account's customer, or a person made with a unique
+        # number of the account's group (``_seed_account``).
+        if not isinstance(value, str):
+            return []  # every seeded contact has an email
+        of = {u // _WIDTH for u in seeded_uniques(value)}
+        if customers:
+            paying = (
+                customers.slots_where("email", value)
+                if isinstance(customers, LazyRecords)
+                else None
+            )
+            if paying is None:
+                return None  # a customer's email the skeleton cannot find
+            of.update(paying)
+        return [
+            slot
+            for group in sorted(of)
+            if group < n_accounts
+            for slot in groups.of_group("contacts", group)
+        ]
+
     tables = {
         "accounts": LazyRecords(
             codec=codecs["accounts"],
             make=lambda slot: groups.record("accounts", slot * _WIDTH),
             count=n_accounts,
-            finders={"customer": customer_account},
+            finders={"customer": customer_account, "name": named},
         ),
     }
     for name in ("contacts", "usage", "contracts", "opportunities"):
-        tables[name] = groups.table(name, codecs[name], {"account": of_account(name)})
+        finders = {"account": of_account(name)}
+        if name == "contacts":
+            finders["email"] = contacts_with
+        tables[name] = groups.table(name, codecs[name], finders)
     lead_key = ctx.key("leads")
 
     def lead(slot: int) -> Record | None:
@@ -235,7 +295,12 @@ def seed_crm_lazily(ctx: SeedContext) -> dict[str, LazyRecords]:
             owner_pool(),
         )
 
-    tables["leads"] = LazyRecords(codec=codecs["leads"], make=lead, count=n_leads)
+    def leads_with(value: object) -> list[int]:
+        return [u for u in seeded_uniques(value) if u < n_leads]
+
+    tables["leads"] = LazyRecords(
+        codec=codecs["leads"], make=lead, count=n_leads, finders={"email": leads_with}
+    )
     return tables
 
 

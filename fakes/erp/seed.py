@@ -93,11 +93,11 @@ def seed_erp(
         "invoices": {},
         "postings": {},
     }
-    active = [u for u in iam_users.values() if u["status"] == "active"]
-    owners = [u["id"] for u in active if u["department"] in ("Operations", "Finance")]
-    owners = owners or [u["id"] for u in active]
-    approvers = [u["id"] for u in active if u["department"] == "Finance"] or owners
-    requesters = [u["id"] for u in active]
+    active = [(i, dept) for i, status, dept in _staff(iam_users) if status == "active"]
+    owners = [i for i, dept in active if dept in ("Operations", "Finance")]
+    owners = owners or [i for i, _ in active]
+    approvers = [i for i, dept in active if dept == "Finance"] or owners
+    requesters = [i for i, _ in active]
     vendors = _seed_vendors(faker, rng, ids, vendor_count, owners)
     seed["vendors"] = {v["id"]: v for v in vendors}
     if not requesters:
@@ -135,6 +135,16 @@ def seed_erp(
         if invoice is not None:
             seed["invoices"][invoice["id"]] = invoice
     return seed
+
+
+def _staff(users: Mapping[str, Record]) -> list[tuple[Any, Any, Any]]:
+    """Each IAM user's id, status and department (a lazily seeded directory
+    makes these fields alone, not the users)."""
+    values_of = getattr(users, "values_of", None)
+    if values_of is None:
+        return [(u["id"], u["status"], u["department"]) for u in users.values()]
+    fields = (values_of("id"), values_of("status"), values_of("department"))
+    return list(zip(*fields, strict=True))
 
 
 def _seed_vendors(
@@ -386,8 +396,10 @@ def _any_employee(erp: FakeService) -> str | None:
     iam = erp.world.services.get("iam")
     if iam is None:
         return None
-    staff = iam.state["users"].where("status", "active")
-    return str(erp.world.rng.choice(staff)["id"]) if staff else None
+    users = iam.state["users"]  # ids and statuses made alone, in where's order
+    pairs = zip(users.values_of("id"), users.values_of("status"), strict=True)
+    staff = [ident for ident, status in pairs if status == "active"]
+    return str(erp.world.rng.choice(staff)) if staff else None
 
 
 def _check_choice(

@@ -34,7 +34,8 @@ from fakes.iam.objects import (
     user_object,
 )
 from fakes.lazy import Draws, Groups, LazyRecords, SeedContext
-from fakes.people import seeded_person
+from fakes.people import seeded_person, seeded_uniques
+from fakes.table import Table
 
 if TYPE_CHECKING:
     pass
@@ -140,7 +141,7 @@ def _create_user(iam: FakeService, fields: Mapping[str, Any]) -> Record:
         if "employee_id" in fields:
             raise ValueError(f"employee_id {employee_id!r} is already taken")
         employee_id = f"E{world.rng.randrange(10_000, 100_000)}"
-    heads = [u for u in users.where("department", department) if _is_head(u)]
+    heads = _heads_of(users, department)
     titles = DEPARTMENTS.get(department, (0, ("Specialist",)))[1]
     user = user_object(
         world.ids.new("usr", 14),
@@ -173,6 +174,26 @@ def _seeded_memberships(rng: random.Random | Draws, user: Record) -> list[str]:
 
 def _is_head(user: Record) -> bool:
     return str(user["title"]).startswith(_HEAD_TITLE)
+
+
+def _heads_of(users: Table, department: str) -> list[Record]:
+    """The heads of ``department``, seeded ones first, as a scan would list them.
+
+    A seeded head's title is ``Head of`` its department and no other seeded
+    title starts so: the seeded heads are found by title, without making every
+    member of the department.
+    """
+    own = users.changed
+    mine = {id(record) for record in own.values()}
+    return [
+        user
+        for user in users.where("title", _HEAD_TITLE + department)
+        if id(user) not in mine and user.get("department") == department
+    ] + [
+        user
+        for user in own.values()
+        if user.get("department") == department and _is_head(user)
+    ]
 
 
 # -- the lazily made directory ----------------------------------------------------
@@ -247,6 +268,9 @@ def seed_iam_lazily(
             return _HEAD_TITLE + names[dept]
         return titles[dept][int(title[slot])]
 
+    def employee_number(slot: int) -> str:
+        return f"E{10_000 + (slot * mul + offset) % _EMPLOYEE_NUMBERS}"
+
     def user(slot: int) -> Record | None:
         if not 0 <= slot < count:
             return None
@@ -266,7 +290,7 @@ def seed_iam_lazily(
             NOW - draw.between(30, 3000) * DAY,
             name=person.name,
             email=person.email,
-            employee_id=f"E{10_000 + (slot * mul + offset) % _EMPLOYEE_NUMBERS}",
+            employee_id=employee_number(slot),
             department=names[dept],
             title=title_of(slot),
             manager=manager,
@@ -303,9 +327,7 @@ def seed_iam_lazily(
         return np.flatnonzero(status == USER_STATUSES.index(str(value))).tolist()
 
     def by_email(value: object) -> list[int]:
-        local = str(value).rsplit("@", 1)[0]
-        digits = len(local) - len(local.rstrip("0123456789"))
-        return [int(local[-digits:])] if digits else []
+        return [u for u in seeded_uniques(value) if u < count]
 
     def by_number(value: object) -> list[int]:
         text = str(value)
@@ -315,10 +337,21 @@ def seed_iam_lazily(
         inverse = pow(mul, -1, _EMPLOYEE_NUMBERS)
         return [(number - offset) * inverse % _EMPLOYEE_NUMBERS]
 
+    def email_of(slot: int) -> str:
+        # The first of a user's draws make its name and email (``user``).
+        return seeded_person(Draws(user_key ^ slot), slot, domain=COMPANY_DOMAIN).email
+
     users = LazyRecords(
         codec=user_ids,
         make=user,
         count=count,
+        fields={
+            "id": user_ids.ident,
+            "email": email_of,
+            "employee_id": employee_number,
+            "department": lambda slot: names[int(department[slot])],
+            "status": lambda slot: USER_STATUSES[int(status[slot])],
+        },
         finders={
             "department": by_department,
             "title": by_title,

@@ -16,7 +16,7 @@ from fakes.payments.stripe import (
     customer_object,
     refund_object,
 )
-from fakes.people import seeded_person
+from fakes.people import seeded_person, seeded_uniques
 from fakes.table import Record
 
 #: The seeded world's today (2026-01-01).
@@ -54,7 +54,20 @@ def seed_payments(ctx: SeedContext) -> dict[str, LazyRecords]:
             customer_ids.ident(slot), created, person.name, person.email
         )
 
-    customers = LazyRecords(codec=customer_ids, make=customer, count=n_customers)
+    def customers_with(email: object) -> list[int]:
+        return [u for u in seeded_uniques(email) if u < n_customers]
+
+    def email_of(slot: int) -> str:
+        # A customer's first draws make its name and email (``customer``).
+        return seeded_person(Draws(customer_key ^ slot), slot).email
+
+    customers = LazyRecords(
+        codec=customer_ids,
+        make=customer,
+        count=n_customers,
+        finders={"email": customers_with},
+        fields={"email": email_of},
+    )
 
     def charge(slot: int) -> Record | None:
         if not 0 <= slot < n_charges:

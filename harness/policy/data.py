@@ -332,8 +332,8 @@ class SensitiveValues:
         table = None if service is None else service.state.get(collection)
         if table is None:
             return  # the pack loader reports unknown services and collections
-        for record in table.values():
-            yield from _scalars(record.get(field))
+        for value in table.values_of(field):  # seeded fields made alone
+            yield from _scalars(value)
 
     def _matcher(self, field_names: tuple[str, ...]) -> _ValueMatcher:
         matcher = self._matchers.get(field_names)

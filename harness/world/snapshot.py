@@ -207,15 +207,21 @@ class CacheInfo(NamedTuple):
 CACHE_RECORDS = 100_000
 #: Snapshots the cache keeps at most, whatever their size.
 CACHE_SNAPSHOTS = 32
+#: Every this many misses, every snapshot is weighed again (between them, only
+#: those looked up since the last miss: worlds made since then grew them).
+_REWEIGH_ALL = 32
+
+_Key = tuple[int, tuple[type["FakeService"], ...], WorldScale]
 
 
 class _SnapshotCache:
     """Snapshots by (seed, services, scale), least recently used out first."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[
-            tuple[int, tuple[type[FakeService], ...], WorldScale], Snapshot
-        ] = OrderedDict()
+        self._entries: OrderedDict[_Key, Snapshot] = OrderedDict()
+        #: Each snapshot's records when last weighed, and who was looked up since.
+        self._weights: dict[_Key, int] = {}
+        self._looked_up: set[_Key] = set()
         self._hits = self._misses = 0
 
     def __call__(
@@ -230,19 +236,27 @@ class _SnapshotCache:
             self._misses += 1
             self._evict()
             found = self._entries[key] = Snapshot(seed, services, scale)
+        self._looked_up.add(key)
         return found
 
     def _evict(self) -> None:
         """Make room: the oldest snapshots go while the cache is over budget."""
-        entries = self._entries
+        entries, weights = self._entries, self._weights
         while len(entries) >= CACHE_SNAPSHOTS:
-            entries.popitem(last=False)
-        total = sum(s.records() for s in entries.values())
+            weights.pop(entries.popitem(last=False)[0], None)
+        weigh = entries if self._misses % _REWEIGH_ALL == 0 else self._looked_up
+        for key in weigh:
+            if key in entries:
+                weights[key] = entries[key].records()
+        self._looked_up.clear()
+        total = sum(weights.values())
         while entries and total > CACHE_RECORDS:
-            total -= entries.popitem(last=False)[1].records()
+            total -= weights.pop(entries.popitem(last=False)[0], 0)
 
     def cache_clear(self) -> None:
         self._entries.clear()
+        self._weights.clear()
+        self._looked_up.clear()
         self._hits = self._misses = 0
 
     def cache_info(self) -> CacheInfo:

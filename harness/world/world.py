@@ -74,6 +74,15 @@ class World:
         services = list(self.services.values())
         if prefer in self.services:
             services.insert(0, self.services[prefer])
+        if self.ids.made(ident):
+            # A run's id: no seeded record has one (IdGenerator.fork), so only
+            # the run's own records are looked at, and no service is seeded.
+            for service in services:
+                for table in service.state.values():
+                    record = table.changed.get(ident)
+                    if record is not None:
+                        return service, record
+            return None
         for service in services:
             found = service.find_record(ident)
             if found is not None:

@@ -537,3 +537,22 @@ def test_a_scenario_record_that_cannot_exist_is_refused_with_the_reason(
     with pytest.raises(HarnessError) as caught:
         prepare_run(unchecked(spec), seed=SEED)
     assert str(caught.value) == f"scenario 't': cannot create record 'r': {reason}"
+
+
+def test_a_new_user_s_manager_is_the_head_a_scan_of_the_department_finds() -> None:
+    from fakes.iam.objects import DEPARTMENTS
+    from fakes.iam.seed import _heads_of, _is_head
+
+    for seed in (4401, 4402):
+        world = World(seed=seed)
+        iam = world.service("iam")
+        iam.create_record("user", {"name": "Hana Head", "department": "Sales"})
+        iam.create_record(
+            "user", {"name": "Ola Other", "department": "Sales", "title": "Head of X"}
+        )
+        users = iam.state["users"]
+        first = next(iter(users))
+        users.writable(first)["title"] = "Head of Sales"
+        for department in ["Executive", *DEPARTMENTS, "Nowhere"]:
+            scan = [u for u in users.where("department", department) if _is_head(u)]
+            assert _heads_of(users, department) == scan, department

@@ -172,3 +172,80 @@ def test_populate_of_a_lazily_seeded_fake_makes_every_record() -> None:
         SCALES["small"],
     )
     assert again == seed
+
+
+def test_finders_by_email_and_name_answer_as_a_scan_for_every_record() -> None:
+    for seed in (4306, 4307):
+        world = World(seed=seed)
+        tables = lazy_tables(world)
+        for key, field in (
+            (("crm", "contacts"), "email"),
+            (("crm", "accounts"), "name"),
+            (("crm", "leads"), "email"),
+            (("payments", "customers"), "email"),
+            (("iam", "users"), "email"),
+        ):
+            table = tables[key]
+            records = list(table.values())
+            values = [r[field] for r in records]
+            near = [f"{v} 2" for v in values[:5]] + [f"x{v}" for v in values[:5]]
+            near += [v.replace("@", "0@") for v in values[:5]]
+            for value in [*values, *near, "", "@", "0@x", "9" * 5000 + "@x"]:
+                expected = [(r["id"], r) for r in records if r[field] == value]
+                assert table.where(field, value) == expected, (key, value)
+
+
+def test_a_contact_found_by_email_makes_only_its_account() -> None:
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4308)
+    crm = world.service("crm")
+    contacts = world.snapshot.seed_of("crm")["contacts"]
+    wanted = contacts.at(8 * 37 + 1) or contacts.at(8 * 37)
+    assert wanted is not None
+    accounts = world.snapshot.seed_of("crm")["accounts"]
+    assert crm.query("contacts", {"email": wanted["email"]}) == [wanted]
+    assert crm.query("accounts", {"name": "Northwind Robotics"}) == []
+    assert contacts.made <= 8, contacts.made
+    assert accounts.made == 0, accounts.made
+
+
+def test_every_company_name_leads_back_to_its_index() -> None:
+    from fakes.crm.seed import CompanyNames
+
+    names = CompanyNames(stable_key("companies"))
+    space = names._space()
+    for index in [*range(300), *range(space - 5, space + 5), 3 * space + 11]:
+        name, _ = names.name(index)
+        assert names.indexes(name) == [index], (index, name)
+    assert names.indexes("Northwind Robotics") == []
+    assert names.indexes(None) == []
+
+
+def test_a_field_made_alone_is_the_field_of_the_record() -> None:
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4309)
+    users = world.snapshot.seed_of("iam")["users"]
+    assert isinstance(users, LazyRecords)
+    alone = list(users.values_of("email"))
+    assert users.made == 0
+    assert alone == [r["email"] for r in users.values()]
+    for (service, name), table in lazy_tables(world).items():
+        for field in table._fields:
+            expected = [r.get(field) for r in table.values()]
+            assert list(table.values_of(field)) == expected, (service, name, field)
+
+
+def test_a_run_s_table_gives_a_field_in_the_order_of_its_records() -> None:
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4310)
+    users = world.service("iam").records("users")
+    seeded = world.snapshot.seed_of("iam")["users"]
+    assert isinstance(seeded, LazyRecords)
+    first, second = seeded.codec.ident(3), seeded.codec.ident(5)
+    users.writable(first)["email"] = "changed@elsewhere.example"
+    del users[second]
+    users["usr_new"] = {"id": "usr_new", "email": "new@acme.example"}
+    alone = list(users.values_of("email"))
+    assert seeded.made == 2
+    assert alone == [u.get("email") for u in users.values()]
+    assert alone[-2:] == ["changed@elsewhere.example", "new@acme.example"]

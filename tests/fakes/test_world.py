@@ -200,3 +200,41 @@ def test_a_client_without_credentials_is_blocked_from_other_hosts_too(
         client.get("http://localhost:8080/")
     [entry] = sandboxed.world.history.by_process("security")
     assert entry.value["url"] == "http://localhost/"
+
+
+def test_ids_are_the_same_for_the_same_stream_in_every_version() -> None:
+    """A seeded world's and a run's ids are part of the trace: pinned here."""
+    import random
+
+    from fakes.base import IdGenerator
+
+    made = [
+        [g.new("ch"), g.new("slot", 14), g.new("prov", 10)]
+        for g in (
+            IdGenerator.seeded(random.Random(11)),
+            IdGenerator.fork(frozenset(), random.Random(11)),
+            IdGenerator(random.Random(11)),
+        )
+    ]
+    assert made == [
+        ["ch_BSXPc0xJod0nPk2Pq19b240Q", "slot_Wdc0d3ZIq3O94g", "prov_MtpelnlrnT"],
+        ["ch_bSXPc0xJod0nPk2Pq19b240Q", "slot_wdc0d3ZIq3O94g", "prov_mtpelnlrnT"],
+        ["ch_bSXPc0xJod0nPk2Pq19b240Q", "slot_wdc0d3ZIq3O94g", "prov_MtpelnlrnT"],
+    ]
+
+
+def test_the_owner_of_a_record_the_run_made_is_found_without_seeding_others() -> None:
+    from harness.world import snapshot
+
+    snapshot.load_snapshot.cache_clear()
+    world = World(seed=4501)
+    patient = world.service("calendar").create_record("patient", {"name": "Ana Cruz"})
+    built = world.snapshot.built
+    owner = world.owner_of(patient["id"])
+    assert owner is not None
+    assert (owner[0].name, owner[1]) == ("calendar", patient)
+    assert world.snapshot.built == built
+    seeded = next(iter(world.service("payments").records("customers")))
+    found = world.owner_of(seeded)
+    assert found is not None
+    assert found[0].name == "payments"
