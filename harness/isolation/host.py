@@ -85,7 +85,11 @@ class ProcessIsolation:
         self.read_only = tuple(
             dict.fromkeys([*(p.resolve() for p in read_only), *_HARNESS_CODE])
         )
-        self._servers: dict[str, _Server] = {}
+        #: Per agent, two fork servers: one for runs a model answers (it comes
+        #: to hold the model SDKs their agents import: a heap of ~200 MB) and one
+        #: for the rest, whose heap stays small, so forking and ending each of
+        #: their processes costs a third as much.
+        self._servers: dict[tuple[str, bool], _Server] = {}
         #: Why runs could not be kernel-sandboxed.
         self.notes: list[str] = []
 
@@ -98,9 +102,10 @@ class ProcessIsolation:
             allowed = allowed.with_addresses()
         if spec is None:  # a closure or a lambda: only this process has it
             return in_process(agent, stage, allowed)
-        server = self._servers.get(spec)
+        key = (spec, stage.modelled)
+        server = self._servers.get(key)
         if server is None or not server.alive():
-            server = self._servers[spec] = self._start(spec)
+            server = self._servers[key] = self._start(spec)
         return server.run(stage, allowed)
 
     def _start(self, spec: str) -> _Server:
