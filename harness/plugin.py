@@ -76,6 +76,15 @@ def pytest_collection_modifyitems(
     gather_canary(session, config, items)
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if not aqe_config(config).active or aqe_config(config).model:
+        return None
+    from harness._pytest.schedule import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 @pytest.fixture
 def aqe_run(request: pytest.FixtureRequest) -> Any:
     """Run a scenario with the session's agent: ``aqe_run(scenario, agent=None,

@@ -324,6 +324,7 @@ def run_scenario(
         clock=world.clock,
         seed=seed,
         wall_timeout=wall_timeout,
+        modelled=setup.model is not None and setup.model.source is not None,
     )
     opened = (
         agent.open_session(stage)

@@ -85,7 +85,11 @@ class ProcessIsolation:
         self.read_only = tuple(
             dict.fromkeys([*(p.resolve() for p in read_only), *_HARNESS_CODE])
         )
-        self._servers: dict[str, _Server] = {}
+        #: Per agent, two fork servers: one for runs a model answers (it comes
+        #: to hold the model SDKs their agents import: a heap of ~200 MB) and one
+        #: for the rest, whose heap stays small, so forking and ending each of
+        #: their processes costs a third as much.
+        self._servers: dict[tuple[str, bool], _Server] = {}
         #: Why runs could not be kernel-sandboxed.
         self.notes: list[str] = []
 
@@ -98,9 +102,10 @@ class ProcessIsolation:
             allowed = allowed.with_addresses()
         if spec is None:  # a closure or a lambda: only this process has it
             return in_process(agent, stage, allowed)
-        server = self._servers.get(spec)
+        key = (spec, stage.modelled)
+        server = self._servers.get(key)
         if server is None or not server.alive():
-            server = self._servers[spec] = self._start(spec)
+            server = self._servers[key] = self._start(spec)
         return server.run(stage, allowed)
 
     def _start(self, spec: str) -> _Server:
@@ -216,8 +221,9 @@ class _Server:
                 )
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
-        #: Whether the server may still be importing what a run imported.
-        self._warming = False
+        #: ``sync``s sent after warm lists and not yet answered (the server may
+        #: still be importing what runs imported).
+        self._syncs = 0
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -297,20 +303,22 @@ class _Server:
                 chunk = modules[start : start + WARM_PACKET]
                 self.send({"op": "warm", "modules": chunk})
             self.send({"op": "sync"})
-            self._warming = True
+            self._syncs += 1
 
     def _warmed(self) -> None:
         """Wait until the server has imported what it was asked to: so what
         those imports do (in the agent's namespaces) is no run's doing, and
-        the kernel's counters move only for the run under way."""
-        if not self._warming:
-            return
-        self._warming = False
+        the kernel's counters move only for the run under way. Every ``sync``
+        is answered: one left unread would be taken for the next run's
+        ``started``."""
         deadline = time.monotonic() + SERVER_WAIT
-        while True:
+        while self._syncs:
             message = self.receive(max(0.0, deadline - time.monotonic()))
-            if message is None or message.get("op") == "synced":
+            if message is None:
+                self._syncs = 0
                 return
+            if message.get("op") == "synced":
+                self._syncs -= 1
 
     def reap(self) -> int | None:
         """Kill the run's processes; the exit status of the run's own, if known."""

@@ -63,6 +63,10 @@ class Stage:
     clock: SimClock
     seed: int
     wall_timeout: float | None
+    #: Whether a model answers the run's model calls: its agent likely imports
+    #: a model SDK, so process isolation forks it from a fork server of its own
+    #: (one that has imported the SDKs), and the others from one that has not.
+    modelled: bool = False
 
 
 class AgentSession(Protocol):

@@ -18,6 +18,7 @@ from harness._pytest.config import parse_size
 from harness.agents.library import careful_agent
 from harness.isolation import ProcessIsolation
 from harness.isolation.host import unprotected
+from harness.models.source import for_scenario
 from harness.reporting.trace import trace_bytes
 from harness.run import run_scenario
 from harness.scenario.loader import load_scenario
@@ -88,6 +89,38 @@ def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
     assert again.sandbox == "kernel"
     assert list(isolation._servers.values()) == [server]
     assert server.alive()
+
+
+def test_runs_a_model_answers_fork_from_a_fork_server_of_their_own() -> None:
+    """Their agents import model SDKs (a heap of ~200 MB): the other runs'
+    processes are forked from a server without them."""
+    llm = load_scenario(ROOT / "scenarios/llm/llm_refund_ambiguous_timeout.yaml")
+    plain = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    spec = "harness.agents.library:careful_agent"
+    isolation = ProcessIsolation()
+    try:
+        there = [
+            run_scenario(
+                llm,
+                careful_agent,
+                seed=seed,
+                model=for_scenario(llm, agent=spec, seed=seed),
+                isolation=isolation,
+            )
+            for seed in (5, 6)
+        ]
+        alone = run_scenario(plain, careful_agent, seed=5, isolation=isolation)
+        servers = dict(isolation._servers)
+    finally:
+        isolation.close()
+    here = run_scenario(
+        llm, careful_agent, seed=6, model=for_scenario(llm, agent=spec, seed=6)
+    )
+
+    assert sorted(servers) == [(spec, False), (spec, True)]
+    assert [r.sandbox for r in [*there, alone]] == ["kernel"] * 3
+    assert all(r.passed for r in [*there, alone, here])
+    assert trace_bytes(there[1]) == trace_bytes(here)
 
 
 @pytest.mark.parametrize(
