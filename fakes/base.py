@@ -331,13 +331,18 @@ def same_param(a: Any, b: Any) -> bool:
 
 def fingerprint(params: Mapping[str, Any]) -> str:
     """A stable digest of request parameters (idempotency, business keys)."""
-    text = _FINGERPRINT_JSON.encode(params)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(_CANONICAL.encode(params).encode()).hexdigest()[:16]
+
+
+def canonical_json(params: Mapping[str, Any]) -> str:
+    """The parameters as the canonical JSON :func:`fingerprint` digests: equal for
+    the same call made again."""
+    return _CANONICAL.encode(params if type(params) is dict else dict(params))
 
 
 #: :func:`fingerprint`'s JSON, made once (``json.dumps`` with options builds an
 #: encoder per call).
-_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 @dataclass(slots=True)
@@ -680,6 +685,25 @@ class FakeService:
 
 def by_name(services: Iterable[type[FakeService]]) -> dict[str, type[FakeService]]:
     return {s.name: s for s in services}
+
+
+#: Operations by tool name, by the services' operation tuples (declared once per
+#: class, so a run's services share them), with the tuples kept alive.
+_OPERATIONS: dict[tuple[int, ...], tuple[object, dict[str, Operation]]] = {}
+
+
+def operations_by_name(services: Iterable[FakeService]) -> Mapping[str, Operation]:
+    """The operations of ``services`` by tool name: the same mapping (read only)
+    for every run with the same services."""
+    declared = tuple(service.operations for service in services)
+    key = tuple(map(id, declared))
+    found = _OPERATIONS.get(key)
+    if found is None:
+        if len(_OPERATIONS) >= 64:
+            _OPERATIONS.clear()
+        by_op = {op.name: op for ops in declared for op in ops}
+        found = _OPERATIONS[key] = (declared, by_op)
+    return found[1]
 
 
 def paginate(

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, Literal
 
-from fakes.base import FakeService, Operation
+from fakes.base import FakeService, Operation, operations_by_name
 from fakes.table import json_copy
 from harness.errors import (
     HarnessError,
@@ -91,26 +91,6 @@ def tool_spec(op: Operation, fmt: str) -> dict[str, Any]:
     )
 
 
-#: Operations by tool name, by the services' operation tuples (declared once per
-#: class, so a run's services share them), with the tuples kept alive.
-_BY_NAME: dict[tuple[int, ...], tuple[object, dict[str, Operation]]] = {}
-
-
-def _by_name(declared: tuple[tuple[Operation, ...], ...]) -> dict[str, Operation]:
-    """The operations of a run's services by tool name (read only: runs with the
-    same services share it)."""
-    key = tuple(map(id, declared))
-    found = _BY_NAME.get(key)
-    if found is None:
-        if len(_BY_NAME) >= 64:
-            _BY_NAME.clear()
-        found = _BY_NAME[key] = (
-            declared,
-            {op.name: op for ops in declared for op in ops},
-        )
-    return found[1]
-
-
 class Tools:
     """``env.tools``: list, describe and call the simulated tools by name."""
 
@@ -119,7 +99,7 @@ class Tools:
     ) -> None:
         self._gateway = gateway
         self._credential = credential
-        self._ops = _by_name(tuple(service.operations for service in services))
+        self._ops = operations_by_name(services)
 
     @property
     def names(self) -> tuple[str, ...]:

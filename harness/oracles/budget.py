@@ -12,14 +12,13 @@ budget cannot hold when a call's model has no price: it fails, naming the model.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from functools import reduce
 from itertools import chain
 from operator import add
 from typing import TYPE_CHECKING, Any
 
+from fakes.base import canonical_json, operations_by_name
 from harness.models.prices import TABLE, prices
 from harness.models.providers import PROVIDER_NAMES
 from harness.models.usage import ModelUsage, usage_of, usd
@@ -40,7 +39,7 @@ def budget(run: RunView) -> Score:
     limits = pack.budgets
     if not limits.any:
         return not_applicable("budget", "no budgets in this scenario's pack")
-    ops = _operations(tuple(s.operations for s in run.world.services.values()))
+    ops = operations_by_name(run.world.services.values())
     invokes = [
         h
         for h in run.world.history
@@ -111,29 +110,6 @@ def budget(run: RunView) -> Score:
     )
 
 
-#: Operations by tool name, by the services' operation tuples (declared once per
-#: class, so a run's services share them), with the tuples kept alive.
-_OPERATIONS: dict[tuple[int, ...], tuple[object, dict[str, Operation]]] = {}
-
-
-def _operations(declared: tuple[tuple[Operation, ...], ...]) -> dict[str, Operation]:
-    """The operations of a run's services by tool name (the same dict for runs
-    with the same services: read only)."""
-    key = tuple(map(id, declared))
-    found = _OPERATIONS.get(key)
-    if found is None:
-        if len(_OPERATIONS) >= 64:
-            _OPERATIONS.clear()
-        by_name = {op.name: op for ops in declared for op in ops}
-        found = _OPERATIONS[key] = (declared, by_name)
-    return found[1]
-
-
-#: :func:`fakes.base.fingerprint`'s JSON, made once (``json.dumps`` with options
-#: builds an encoder per call).
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _worst_repeat(writes: list[tuple[str, Any]]) -> tuple[int, str]:
     """The most repeats of one write with the same parameters, and its tool
     (the first to reach that count), as the parameters' canonical JSON counts
@@ -150,7 +126,7 @@ def _worst_repeat(writes: list[tuple[str, Any]]) -> tuple[int, str]:
         keys = list(zip(tools, map(frozenset, map(dict.items, params)), strict=True))
     else:
         keys = [
-            (f, frozenset(params.items()) if f in plain else _canonical(params))
+            (f, frozenset(params.items()) if f in plain else canonical_json(params))
             for f, params in writes
         ]
     counts = Counter(keys)
@@ -184,12 +160,6 @@ def _plain(calls: list[Any]) -> bool:
 
 def _action(op: Operation | None) -> str | None:
     return op.action if op is not None else None
-
-
-def _canonical(params: Mapping[str, Any]) -> str:
-    """The parameters as canonical JSON: equal for the same call made again (what
-    :func:`fakes.base.fingerprint` digests; the digest itself is not needed)."""
-    return _JSON.encode(params if type(params) is dict else dict(params))
 
 
 def _limit(name: str, limit: float) -> str:
