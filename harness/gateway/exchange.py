@@ -55,3 +55,40 @@ class PassThrough(Exception):
     """Not for the simulation: the request goes to a host ``--aqe-allow-host``
     allows (:mod:`harness.gateway.allow`), so the door sends it with its client's
     own transport."""
+
+
+#: What a door tells a request sent after its run ended.
+RUN_ENDED = (
+    "aqe: blocked outbound request: the run it was sent in has ended (a thread "
+    "the agent left running sent it)"
+)
+
+
+class Serving:
+    """The exchanges of the runs a process-wide door serves, innermost last (a
+    run inside a run is answered by the inner one)."""
+
+    __slots__ = ("_stack",)
+
+    def __init__(self) -> None:
+        self._stack: list[Exchange] = []
+
+    def push(self, exchange: Exchange) -> None:
+        self._stack.append(exchange)
+
+    def remove(self, exchange: Exchange) -> bool:
+        """Stop serving ``exchange``; whether it was being served."""
+        stack = self._stack
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index] is exchange:
+                del stack[index]
+                return True
+        return False
+
+    def current(self) -> Exchange | None:
+        """The exchange that answers now (None: no run is being served)."""
+        stack = self._stack
+        return stack[-1] if stack else None
+
+    def __bool__(self) -> bool:
+        return bool(self._stack)

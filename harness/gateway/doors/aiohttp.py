@@ -21,7 +21,13 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
+from harness.gateway.exchange import (
+    RUN_ENDED,
+    Exchange,
+    PassThrough,
+    Serving,
+    TransportFailure,
+)
 
 #: The client this door serves, and what it needs installed.
 LIBRARY = "aiohttp"
@@ -30,13 +36,9 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _ANY = re.compile(r".*")
 
 
-#: The exchanges of the runs being served, innermost last: the process's routes
-#: (:func:`_routes`) answer from the last.
-_SERVING: list[Exchange] = []
-_ENDED = (
-    "aqe: blocked outbound request: the run it was sent in has ended (a thread "
-    "the agent left running sent it)"
-)
+#: The exchanges of the runs being served: the process's routes (:func:`_routes`)
+#: answer from the innermost.
+_SERVING = Serving()
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def install(exchange: Exchange) -> Iterator[None]:
     # a run's own record of responses (closed when it ends) and of requests
     outer = mocked._responses, mocked.requests
     mocked._responses, mocked.requests = [], {}
-    _SERVING.append(exchange)
+    _SERVING.push(exchange)
 
     # aioresponses' own patch is an autospec mock (about 6 ms to make per run);
     # its matching and response building are what this door needs
@@ -64,10 +66,7 @@ def install(exchange: Exchange) -> Iterator[None]:
         yield
     finally:
         aiohttp.ClientSession._request = original  # type: ignore[method-assign]
-        for index in range(len(_SERVING) - 1, -1, -1):
-            if _SERVING[index] is exchange:
-                del _SERVING[index]
-                break
+        _SERVING.remove(exchange)
         for response in mocked._responses:
             response.close()
         mocked._responses, mocked.requests = outer
@@ -87,9 +86,9 @@ def _routes() -> Any:
 
     def answer(method: str) -> Callable[..., Any]:
         def callback(url: Any, **kwargs: Any) -> CallbackResult:
-            if not _SERVING:
-                raise aiohttp.ClientConnectionError(_ENDED)
-            exchange = _SERVING[-1]
+            exchange = _SERVING.current()
+            if exchange is None:
+                raise aiohttp.ClientConnectionError(RUN_ENDED)
             headers, body = _request(kwargs)
             try:
                 reply = exchange(method, str(url), headers, body)

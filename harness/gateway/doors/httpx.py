@@ -40,17 +40,19 @@ import respx
 from respx.mocks import HTTPXMocker
 from respx.models import PassThrough as RespxPassThrough
 
-from harness.gateway.exchange import Exchange, PassThrough, TransportFailure
+from harness.gateway.exchange import (
+    RUN_ENDED,
+    Exchange,
+    PassThrough,
+    Serving,
+    TransportFailure,
+)
 
 _ERRORS: dict[str, type[httpx.TransportError]] = {
     "timeout": httpx.ReadTimeout,
     "reset": httpx.RemoteProtocolError,
     "blocked": httpx.ConnectError,
 }
-_ENDED = (
-    "aqe: blocked outbound request: the run it was sent in has ended (a thread "
-    "the agent left running sent it)"
-)
 
 
 class _Simulated(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -218,7 +220,7 @@ class SimulationRouter(respx.MockRouter):
         #: The one route every request resolves to.
         self.simulation = self.route(name="simulation")
         #: The exchanges of the runs being served, innermost last.
-        self.serving: list[Exchange] = []
+        self.serving = Serving()
         self._lock = threading.Lock()
 
     def snapshot(self) -> None:
@@ -230,25 +232,21 @@ class SimulationRouter(respx.MockRouter):
     def serve(self, exchange: Exchange) -> None:
         """Answer from ``exchange`` until :meth:`release`; start when first."""
         with self._lock:
-            self.serving.append(exchange)
+            self.serving.push(exchange)
             self.start()
 
     def release(self, exchange: Exchange) -> None:
         """Stop answering from ``exchange``; stop when it was the last."""
         with self._lock:
-            for index in range(len(self.serving) - 1, -1, -1):
-                if self.serving[index] is exchange:
-                    del self.serving[index]
-                    self.stop()
-                    return
+            if self.serving.remove(exchange):
+                self.stop()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """The run's answer to ``request`` (respx's :meth:`Router.handler`,
         without its matching and call records)."""
-        serving = self.serving
-        if not serving:
-            raise httpx.ConnectError(_ENDED, request=request)
-        exchange = serving[-1]
+        exchange = self.serving.current()
+        if exchange is None:
+            raise httpx.ConnectError(RUN_ENDED, request=request)
         try:
             reply = exchange(
                 request.method,
