@@ -18,7 +18,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 #: Faker's locale for the simulated enterprise (pinned, like Faker itself).
 LOCALE = "en_US"
@@ -87,3 +87,66 @@ def vocabulary() -> Vocabulary:
         email_domains=tuple(sorted(internet.free_email_domains)),
         paragraphs=paragraphs,
     )
+
+
+# -- a run's own Faker -----------------------------------------------------------------
+
+
+_Faker = TypeVar("_Faker")
+
+
+def with_cached_weights(faker: _Faker) -> _Faker:
+    """``faker`` whose weighted draws reuse their cumulative weights.
+
+    A Faker provider draws one word from a weighted table (``first_names_female``,
+    ``formats``: ordered dicts of hundreds of words) by copying the table's weights
+    into a tuple and handing them to ``random.choices``, which sums them again:
+    most of what a run's ``faker.name()`` costs. Here each provider's
+    ``random_elements`` sums a table once per process and draws with
+    ``cum_weights``, which ``random.choices`` turns into the same one ``random()``
+    and the same bisect: the same words from the same stream. Every other draw
+    (unweighted, several at once, unique) is Faker's own.
+    """
+    for provider in faker.providers:  # type: ignore[attr-defined]
+        own = provider.random_elements
+        if getattr(own, "_aqe_cached", False):
+            continue
+        provider.random_elements = _weighted_draw(provider, own)
+    return faker
+
+
+#: Each weighted table's words and cumulative weights, by the table's id (the
+#: table is kept alive with them, so its id stays its own).
+_CUMULATIVE: dict[int, tuple[Any, tuple[Any, ...], list[float]]] = {}
+
+
+def _cumulative(table: Any) -> tuple[tuple[Any, ...], list[float]]:
+    found = _CUMULATIVE.get(id(table))
+    if found is None or found[0] is not table:
+        found = _CUMULATIVE[id(table)] = (
+            table,
+            tuple(table.keys()),
+            list(itertools.accumulate(table.values())),
+        )
+    return found[1], found[2]
+
+
+def _weighted_draw(provider: Any, own: Any) -> Any:
+    from collections import OrderedDict
+
+    def random_elements(
+        elements: Any = ("a", "b", "c"),
+        length: int | None = None,
+        unique: bool = False,
+        use_weighting: bool | None = None,
+    ) -> Any:
+        weighted = (
+            provider.__use_weighting__ if use_weighting is None else use_weighting
+        )
+        if length == 1 and not unique and weighted and type(elements) is OrderedDict:
+            words, cumulative = _cumulative(elements)
+            return provider.generator.random.choices(words, cum_weights=cumulative)
+        return own(elements, length, unique, use_weighting)
+
+    random_elements._aqe_cached = True  # type: ignore[attr-defined]
+    return random_elements

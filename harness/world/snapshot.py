@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from fakes._vocab import LOCALE as LOCALE
+from fakes._vocab import with_cached_weights
 from fakes.base import SCALES, IdGenerator, WorldScale
 from fakes.lazy import LazyRecords, SeedContext
 from fakes.table import BaseTable, Table
@@ -43,10 +44,10 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=1)
 def shared_faker() -> Faker:
     """One Faker instance per process for runs, re-seeded per run with
-    ``seed_instance``."""
+    ``seed_instance`` (its weighted draws cached: the same words, faster)."""
     from faker import Faker
 
-    return Faker(LOCALE)
+    return with_cached_weights(Faker(LOCALE))
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +56,7 @@ def _build_faker() -> Faker:
     restored after each build, so no run's or other service's stream moves."""
     from faker import Faker
 
-    return Faker(LOCALE)
+    return with_cached_weights(Faker(LOCALE))
 
 
 def resolve_scale(scale: str | WorldScale) -> WorldScale:
