@@ -63,6 +63,8 @@ def mask(secret: str) -> str:
 #: Digit groups joined by single spaces or dashes, not glued to a word before.
 _DIGIT_RUN = re.compile(r"(?<!\w)\d+(?:[ -]\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
+#: The fewest digits of a card number (and the most).
+_CARD_MIN_DIGITS, _CARD_MAX_DIGITS = 13, 19
 
 
 def luhn_valid(digits: str) -> bool:
@@ -84,6 +86,8 @@ def _card_numbers(text: str) -> Iterator[_Span]:
     never part of a card, and a last group glued to a word is not a group.
     """
     for run in _DIGIT_RUN.finditer(text):
+        if len(run[0]) < _CARD_MIN_DIGITS:  # fewer digits than any card has
+            continue
         groups = [
             (run.start() + m.start(), m.group()) for m in _DIGIT_GROUP.finditer(run[0])
         ]
@@ -110,7 +114,11 @@ def _card_window(groups: list[tuple[int, str]], first: int) -> int | None:
     """The end of the longest card starting at group ``first``, or None."""
     for last in range(len(groups), first, -1):
         digits = "".join(group for _, group in groups[first:last])
-        if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits):
+        if (
+            _CARD_MIN_DIGITS <= len(digits) <= _CARD_MAX_DIGITS
+            and len(set(digits)) > 1
+            and luhn_valid(digits)
+        ):
             return last
     return None
 
