@@ -325,12 +325,12 @@ def for_scenario(
             raise HarnessError(f"{own.at}: model.script: {exc}") from None
     elif own is not None and own.turns:
         chosen = Turns(own.turns)
+    if mode == "scripted" and chosen is None:
+        return None  # no script for this one: its model calls say so
     cassettes = None
     if scenario.path is not None:
         folder = own.cassettes if own is not None and own.cassettes else "cassettes"
         cassettes = Path(scenario.path).parent / folder
-    if mode == "scripted" and chosen is None:
-        return None  # no script for this one: its model calls say so
     return choose(
         mode=mode,
         script=chosen if mode in (None, "scripted") else None,
