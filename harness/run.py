@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, TypeGuard
 
 from harness.errors import HarnessError
 from harness.faults.plan import FaultPlan
@@ -177,11 +177,18 @@ def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
 
 
 def agent_name(agent: Callable[..., Any]) -> str:
-    if isinstance(agent, OutsideAgent):
+    if _outside(agent):
         return agent.spec
     module = getattr(agent, "__module__", None) or "?"
     name = getattr(agent, "__qualname__", None) or type(agent).__name__
     return f"{module}:{name}"
+
+
+def _outside(agent: object) -> TypeGuard[OutsideAgent]:
+    """Whether ``agent`` opens its own session: ``isinstance(agent,
+    OutsideAgent)``, asked only of an agent with an ``open_session`` (a runtime
+    protocol's check walks the protocol's members; an agent function has none)."""
+    return hasattr(agent, "open_session") and isinstance(agent, OutsideAgent)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -328,7 +335,7 @@ def run_scenario(
     )
     opened = (
         agent.open_session(stage)
-        if isinstance(agent, OutsideAgent)
+        if _outside(agent)
         else (isolation or IN_PROCESS).open(agent, stage)
     )
     with opened as session:
