@@ -310,9 +310,11 @@ def run_canary(
                 f"{cid}: {redact(e.business_key)}"
                 for e in itertools.islice(result.world.ledger, room)
             )
-        return outcome_of(
+        outcome = outcome_of(
             result, case_id=cid, template=scenario.name, arm=arm, started=now
         )
+        result.world.close()  # all the stream keeps of a run is its outcome
+        return outcome
 
     for percent, count in zip(config.steps, per_stage, strict=True):
         stage_cand: list[CaseOutcome] = []

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fakes.base import IdGenerator, WorldScale
+from harness.errors import HarnessError
 from harness.world.clock import SimClock
 from harness.world.history import History
 from harness.world.ledger import Ledger
@@ -29,6 +30,22 @@ def derive_seed(seed: int, label: str) -> random.Random:
     on ``PYTHONHASHSEED``, the process, or the xdist worker.
     """
     return random.Random(f"aqe:{seed}:{label}")
+
+
+class _Closed:
+    """What a closed world's services see as their world: any use says so."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        raise HarnessError(
+            f"world.{name}: this run's world is closed (World.close): its services"
+            " take no further call\n    fix: read a closed world's records, history"
+            " and ledger; make calls before closing it"
+        )
+
+
+_CLOSED: Any = _Closed()
 
 
 class World:
@@ -88,6 +105,16 @@ class World:
             if found is not None:
                 return service, found[1]
         return None
+
+    def close(self) -> None:
+        """Let the world go once its run is judged and recorded: its services no
+        longer point back at it, so it is freed by reference counting when its
+        last holder drops it, not by the cyclic collector (a stream of runs
+        otherwise leaves each world, its tables, history and ledger for the
+        collector to walk). Its records, history, ledger and secrets stay
+        readable; its services take no further call."""
+        for service in self.services.values():
+            service.world = _CLOSED
 
     def service(self, name: str) -> FakeService:
         try:

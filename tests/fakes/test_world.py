@@ -238,3 +238,28 @@ def test_the_owner_of_a_record_the_run_made_is_found_without_seeding_others() ->
     found = world.owner_of(seeded)
     assert found is not None
     assert found[0].name == "payments"
+
+
+def test_a_closed_world_is_freed_by_reference_counting_and_refuses_calls() -> None:
+    import gc
+    import weakref
+
+    from harness.errors import HarnessError
+
+    world = World(seed=SEED)
+    payments = world.service("payments")
+    charge = payments.create_record("charge", {"amount": 1200})
+    world.close()
+    assert world.service("payments").state["charges"][charge["id"]] == charge
+    with pytest.raises(HarnessError, match=r"world\.ids: this run's world is closed"):
+        payments.create_record("charge", {"amount": 1200})
+    del payments
+    gone = weakref.ref(world)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del world
+        assert gone() is None  # no cycle left for the collector
+    finally:
+        if enabled:
+            gc.enable()
