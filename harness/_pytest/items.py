@@ -322,7 +322,8 @@ def run_for_test(
 
 def session_isolation(config: pytest.Config) -> Isolation | None:
     """Where this session's agents run: their own processes (one fork server
-    per agent, kept for the session), or None (pytest's process) for
+    per agent, kept for the session; what the servers imported is kept in
+    pytest's cache for the next session), or None (pytest's process) for
     ``--aqe-isolation none``; either way with the session's allowed hosts."""
     settings = aqe_config(config)
     if settings.isolation == "none":
@@ -334,11 +335,14 @@ def session_isolation(config: pytest.Config) -> Isolation | None:
     isolation = config.stash.get(_ISOLATION, None)
     if isolation is None:
         from harness.isolation import ProcessIsolation
+        from harness.isolation.warmlists import WarmLists
 
+        cache = getattr(config, "cache", None)  # none with -p no:cacheprovider
         isolation = config.stash[_ISOLATION] = ProcessIsolation(
             memory=settings.memory,
             read_only=_protected(config),
             allow_hosts=settings.allow_hosts,
+            warm_lists=WarmLists(cache.get, cache.set) if cache else None,
         )
         config.add_cleanup(isolation.close)
     return isolation

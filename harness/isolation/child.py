@@ -404,8 +404,10 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
                 }
             )
         left = interrupts.exits[0] if interrupts.exits else threads_left(before)
-    # what the run imported, so the fork server can have it ready for the next
-    new = sorted(n for n in set(sys.modules) - imported if _MODULE.fullmatch(n))
+    # what the run imported, so the fork server can have it ready for the next:
+    # in the order imported (a package before its modules), so a list cut short
+    # keeps the packages whose imports bring in the rest
+    new = [n for n in list(sys.modules) if n not in imported and _MODULE.fullmatch(n)]
     _flush()
     channel.send(
         {

@@ -31,6 +31,7 @@ from harness.errors import AgentLoadError, HarnessError, RunAborted, ToolError
 from harness.gateway.allow import NOWHERE, AllowedHost, AllowedHosts
 from harness.gateway.exchange import TransportFailure
 from harness.isolation import wire
+from harness.isolation.warmlists import WarmLists
 from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.children import status_text
@@ -66,7 +67,9 @@ class ProcessIsolation:
     (:attr:`notes`, and ``sandbox: process`` in their records). ``allow_hosts``:
     hosts outside the simulation runs may reach, as ``--aqe-allow-host`` takes
     them; the harness makes those connections, in its own network, and hands
-    them to the agent's process.
+    them to the agent's process. ``warm_lists``: where each fork server's
+    modules are kept between sessions (:mod:`.warmlists`), so the next
+    session's server imports them before its first run, not after.
     """
 
     def __init__(
@@ -76,8 +79,10 @@ class ProcessIsolation:
         namespaces: bool = True,
         read_only: tuple[Path, ...] = (),
         allow_hosts: Iterable[str | AllowedHost] = (),
+        warm_lists: WarmLists | None = None,
     ):
         self.memory = memory
+        self.warm_lists = warm_lists
         self.namespaces = namespaces
         self.allow_hosts = AllowedHosts.parse(allow_hosts)
         #: Paths the agent's process may read but not change (the harness's own
@@ -105,10 +110,11 @@ class ProcessIsolation:
         key = (spec, stage.modelled)
         server = self._servers.get(key)
         if server is None or not server.alive():
-            server = self._servers[key] = self._start(spec)
+            server = self._servers[key] = self._start(spec, stage.modelled)
         return server.run(stage, allowed)
 
-    def _start(self, spec: str) -> _Server:
+    def _start(self, spec: str, modelled: bool) -> _Server:
+        known = self.warm_lists.known(spec, modelled) if self.warm_lists else []
         if self.namespaces:
             reason = namespaces_unavailable()
             if reason is None:
@@ -118,6 +124,7 @@ class ProcessIsolation:
                         memory=self.memory,
                         unshare=True,
                         read_only=self.read_only,
+                        warm=known,
                     )
                 except AgentLoadError:
                     raise
@@ -125,11 +132,13 @@ class ProcessIsolation:
                     reason = str(exc).splitlines()[0]
             if reason not in self.notes:
                 self.notes.append(reason)
-        return _Server(spec, memory=self.memory, unshare=False)
+        return _Server(spec, memory=self.memory, unshare=False, warm=known)
 
     def close(self) -> None:
-        for server in self._servers.values():
+        for (spec, modelled), server in self._servers.items():
             server.close()
+            if self.warm_lists is not None:
+                self.warm_lists.keep(spec, modelled, server.warmed)
         self._servers.clear()
 
 
@@ -165,6 +174,7 @@ class _Server:
         memory: int | None,
         unshare: bool,
         read_only: tuple[Path, ...] = (),
+        warm: list[str] | None = None,
     ) -> None:
         self.spec = spec
         self.memory = memory
@@ -224,6 +234,10 @@ class _Server:
         #: ``sync``s sent after warm lists and not yet answered (the server may
         #: still be importing what runs imported).
         self._syncs = 0
+        #: Every module the server was asked to import, in order.
+        self._warmed_names: dict[str, None] = {}
+        if warm:  # imported before the first fork: its run waits for it
+            self.warm(warm)
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -298,12 +312,21 @@ class _Server:
         names in one packet could be more than the socket carries at once.
         It imports them while the harness goes on; the next run waits for it
         (:meth:`_warmed`)."""
+        self._warmed_names.update(
+            dict.fromkeys(m for m in modules if isinstance(m, str))
+        )
         with suppress(OSError, ValueError):
             for start in range(0, len(modules), WARM_PACKET):
                 chunk = modules[start : start + WARM_PACKET]
                 self.send({"op": "warm", "modules": chunk})
             self.send({"op": "sync"})
             self._syncs += 1
+
+    @property
+    def warmed(self) -> list[str]:
+        """The modules the server was asked to import (and so holds, those that
+        import), in the order asked."""
+        return list(self._warmed_names)
 
     def _warmed(self) -> None:
         """Wait until the server has imported what it was asked to: so what

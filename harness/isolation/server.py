@@ -107,6 +107,20 @@ def _ask_once() -> None:
     pkgutil.resolve_name("os.path")
 
 
+def _import_once() -> None:
+    """What every run's sandbox imports, whatever its agent: the client doors and
+    the libraries they route (the first run of each server would import them,
+    then the server again from its warm list), and the library hooks' modules
+    (not the libraries they act on: those are the agent's to import)."""
+    from harness.gateway.doors import available
+    from harness.runtime.libraries import hooks
+
+    for door in available():
+        for name in getattr(door, "LIBRARIES", (door.LIBRARY,)):
+            importlib.import_module(name)
+    hooks()
+
+
 def _settle() -> None:
     """Collect the garbage of what was imported, then freeze the rest: a run's
     process shares the server's memory copy-on-write, and its collector would
@@ -141,6 +155,7 @@ def main() -> None:
 
         tls_context()  # loaded once, inherited by every run
         _ask_once()
+        _import_once()
         agent = load_agent(spec)
         _settle()
     except BaseException as exc:
