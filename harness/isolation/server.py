@@ -111,7 +111,12 @@ def _settle() -> None:
     """Collect the garbage of what was imported, then freeze the rest: a run's
     process shares the server's memory copy-on-write, and its collector would
     otherwise walk (and so copy) every object the server holds: a full
-    collection there costs ~300 ms of CPU with the SDK agents imported."""
+    collection there costs ~300 ms of CPU with the SDK agents imported.
+    The TLS contexts the runs' clients share are built first, for the same
+    reason: once here, not once in every run's process."""
+    from harness.runtime.tls import prebuild
+
+    prebuild()
     gc.collect()
     gc.freeze()
 

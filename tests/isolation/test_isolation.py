@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import AgentEnv, Task
+from harness import AgentEnv, AgentResult, Task
 from harness._pytest.config import parse_size
 from harness.agents.library import careful_agent
 from harness.isolation import ProcessIsolation
@@ -89,6 +89,24 @@ def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
     assert again.sandbox == "kernel"
     assert list(isolation._servers.values()) == [server]
     assert server.alive()
+
+
+def tls_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """What TLS contexts its process holds before it builds any client."""
+    from harness.runtime import tls
+
+    return AgentResult(output={"shared": sorted(key[0] for key in tls._SHARED)})
+
+
+def test_a_runs_process_inherits_the_tls_context_its_clients_share(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    result = run_scenario(scenario, tls_agent, seed=1, isolation=isolation)
+
+    assert result.sandbox == "kernel"
+    assert result.agent_result is not None
+    assert "httpx._transports.default" in result.agent_result.output["shared"]
 
 
 def test_runs_a_model_answers_fork_from_a_fork_server_of_their_own() -> None:
