@@ -109,6 +109,30 @@ def test_a_runs_process_inherits_the_tls_context_its_clients_share(
     assert "httpx._transports.default" in result.agent_result.output["shared"]
 
 
+def importing_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``tabnanny`` was there when the run began; it is afterwards."""
+    had = "tabnanny" in sys.modules
+    import tabnanny  # noqa: F401
+
+    return AgentResult(output={"had": had})
+
+
+def test_what_a_run_imported_is_imported_for_the_next_run(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    results = [
+        run_scenario(scenario, importing_agent, seed=seed, isolation=isolation)
+        for seed in (1, 2)
+    ]
+
+    assert [r.sandbox for r in results] == ["kernel"] * 2
+    assert [r.agent_result.output["had"] for r in results if r.agent_result] == [
+        False,
+        True,
+    ]
+
+
 def test_runs_a_model_answers_fork_from_a_fork_server_of_their_own() -> None:
     """Their agents import model SDKs (a heap of ~200 MB): the other runs'
     processes are forked from a server without them."""
