@@ -224,6 +224,8 @@ class _Server:
         #: ``sync``s sent after warm lists and not yet answered (the server may
         #: still be importing what runs imported).
         self._syncs = 0
+        #: The models the server was asked to finish (see :meth:`complete`).
+        self._completing: set[str] = set()
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -302,6 +304,23 @@ class _Server:
             for start in range(0, len(modules), WARM_PACKET):
                 chunk = modules[start : start + WARM_PACKET]
                 self.send({"op": "warm", "modules": chunk})
+            self.send({"op": "sync"})
+            self._syncs += 1
+
+    def complete(self, models: list[Any]) -> None:
+        """Have the server finish the pydantic models a run finished (see the
+        server's ``complete``), each once: a model the server cannot finish is
+        finished by every run, and is not asked for again."""
+        new = [m for m in dict.fromkeys(models) if isinstance(m, str)]
+        new = [m for m in new if m not in self._completing]
+        if not new:
+            return
+        self._completing.update(new)
+        with suppress(OSError, ValueError):
+            for start in range(0, len(new), WARM_PACKET):
+                self.send(
+                    {"op": "complete", "models": new[start : start + WARM_PACKET]}
+                )
             self.send({"op": "sync"})
             self._syncs += 1
 
@@ -384,6 +403,8 @@ class _Run:
         self._warnings = CaughtWarnings()
         #: What the run imported, for the server to import before the next run.
         self._imported: list[Any] = []
+        #: The pydantic models the run finished, for the server to finish too.
+        self._completed: list[Any] = []
         wall = stage.wall_timeout
         self._deadline = time.monotonic() + wall if wall else None
 
@@ -442,6 +463,9 @@ class _Run:
         imported = message.get("imported")
         if isinstance(imported, list):
             self._imported = imported  # warmed after the reap (see end)
+        completed = message.get("completed")
+        if isinstance(completed, list):
+            self._completed = completed  # likewise
         left = message.get("left")
         return str(left) if left else None
 
@@ -480,6 +504,8 @@ class _Run:
             # after the reap, not before: the server imports them while the
             # harness scores this run and builds the next one's world
             self._server.warm(self._imported)
+        if self._completed:
+            self._server.complete(self._completed)
         self._drain_output(final=True)
         self._sock.close()
         os.close(self._out)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from harness import AgentEnv, AgentResult, Task
 from harness._pytest.config import parse_size
@@ -131,6 +132,37 @@ def test_what_a_run_imported_is_imported_for_the_next_run(
         False,
         True,
     ]
+
+
+class Deferred(BaseModel):
+    """A model built on first use, as the model SDKs' are."""
+
+    model_config = ConfigDict(defer_build=True)
+    amount: int
+
+
+def deferred_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``Deferred`` was built when the run began; it is afterwards."""
+    built = Deferred.__pydantic_complete__
+    Deferred.model_validate({"amount": 1})
+    return AgentResult(output={"built": built})
+
+
+def test_a_model_a_run_built_on_first_use_is_built_for_the_next_run(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    results = [
+        run_scenario(scenario, deferred_agent, seed=seed, isolation=isolation)
+        for seed in (1, 2)
+    ]
+
+    assert [r.sandbox for r in results] == ["kernel"] * 2
+    assert [r.agent_result.output["built"] for r in results if r.agent_result] == [
+        False,
+        True,
+    ]
+    assert Deferred.__pydantic_complete__ is False  # only the agent's processes
 
 
 def test_runs_a_model_answers_fork_from_a_fork_server_of_their_own() -> None:
