@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import itertools
 import json
 import os
 import re
@@ -348,7 +350,7 @@ def _flush() -> None:
 
 
 def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
-    imported = set(sys.modules)
+    imported = len(sys.modules)
     start = channel.wait()
     task = Task(**start["task"])
     identity = Identity(**start["identity"])
@@ -364,6 +366,7 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
         identity=identity,
     )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
+    completed = _record_completions()
     sys.addaudithook(_audit(channel))
     allowed = AllowedHosts.from_wire(start.get("allow"))
     exchange = allowed.guard(RemoteExchange(channel))
@@ -407,16 +410,67 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     # what the run imported, so the fork server can have it ready for the next:
     # in the order imported (a package before its modules), so a list cut short
     # keeps the packages whose imports bring in the rest
-    new = [n for n in list(sys.modules) if n not in imported and _MODULE.fullmatch(n)]
+    new = [n for n in reversed(_imported_since(imported)) if _MODULE.fullmatch(n)]
     _flush()
     channel.send(
         {
             "op": "finished",
             "left": left,
             "imported": new[:MAX_WARM],
+            "completed": _names(completed)[:MAX_WARM],
             "warnings": log.caught().to_wire(),
         }
     )
+
+
+def _imported_since(count: int) -> list[str]:
+    """The modules that came into ``sys.modules`` since it held ``count``: the
+    newest entries (a dict keeps its order). Only those are read: touching the
+    name of every module the fork server imported (a set of ``sys.modules``)
+    would copy thousands of the server's pages into this process, one per name
+    (~6 ms of page faults a run with the SDKs imported). A run that dropped
+    modules reports fewer; the warm list is only a head start."""
+    return list(
+        itertools.islice(reversed(sys.modules), max(0, len(sys.modules) - count))
+    )
+
+
+def _record_completions() -> list[type]:
+    """The pydantic models finished in this process from now on, recorded as
+    pydantic finishes them (``complete_model_class``, the one place every model
+    is finished, at its class statement or on first use).
+
+    The model SDKs defer building their models' schemas to first use (openai and
+    anthropic: thousands of models, ``defer_build``), so every run's process
+    built the same ones again, once per run (~20 ms of a Responses API run): the
+    fork server finishes the ones a run reports before its next fork (see the
+    server's ``complete``). Pydantic imported by the run itself is not watched:
+    the fork server has it from the next run on."""
+    done: list[type] = []
+    module = sys.modules.get("pydantic._internal._model_construction")
+    complete = getattr(module, "complete_model_class", None)
+    if module is None or not callable(complete):
+        return done
+
+    @functools.wraps(complete)
+    def complete_model_class(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        finished = complete(cls, *args, **kwargs)
+        if finished is True:
+            done.append(cls)
+        return finished
+
+    module.complete_model_class = complete_model_class  # type: ignore[attr-defined]
+    return done
+
+
+def _names(classes: list[type]) -> list[str]:
+    """``module:qualname`` of each class that has one a fork server can look up."""
+    names = []
+    for cls in classes:
+        module, qualname = getattr(cls, "__module__", None), cls.__qualname__
+        if isinstance(module, str) and _MODULE.fullmatch(qualname):
+            names.append(f"{module}:{qualname}")
+    return list(dict.fromkeys(names))
 
 
 def _result(result: AgentResult | None) -> dict[str, Any] | None:

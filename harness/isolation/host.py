@@ -236,6 +236,8 @@ class _Server:
         self._syncs = 0
         #: Every module the server was asked to import, in order.
         self._warmed_names: dict[str, None] = {}
+        #: The models the server was asked to finish (see :meth:`complete`).
+        self._completing: set[str] = set()
         if warm:  # imported before the first fork: its run waits for it
             self.warm(warm)
 
@@ -328,6 +330,23 @@ class _Server:
         import), in the order asked."""
         return list(self._warmed_names)
 
+    def complete(self, models: list[Any]) -> None:
+        """Have the server finish the pydantic models a run finished (see the
+        server's ``complete``), each once: a model the server cannot finish is
+        finished by every run, and is not asked for again."""
+        new = [m for m in dict.fromkeys(models) if isinstance(m, str)]
+        new = [m for m in new if m not in self._completing]
+        if not new:
+            return
+        self._completing.update(new)
+        with suppress(OSError, ValueError):
+            for start in range(0, len(new), WARM_PACKET):
+                self.send(
+                    {"op": "complete", "models": new[start : start + WARM_PACKET]}
+                )
+            self.send({"op": "sync"})
+            self._syncs += 1
+
     def _warmed(self) -> None:
         """Wait until the server has imported what it was asked to: so what
         those imports do (in the agent's namespaces) is no run's doing, and
@@ -407,6 +426,8 @@ class _Run:
         self._warnings = CaughtWarnings()
         #: What the run imported, for the server to import before the next run.
         self._imported: list[Any] = []
+        #: The pydantic models the run finished, for the server to finish too.
+        self._completed: list[Any] = []
         wall = stage.wall_timeout
         self._deadline = time.monotonic() + wall if wall else None
 
@@ -465,6 +486,9 @@ class _Run:
         imported = message.get("imported")
         if isinstance(imported, list):
             self._imported = imported  # warmed after the reap (see end)
+        completed = message.get("completed")
+        if isinstance(completed, list):
+            self._completed = completed  # likewise
         left = message.get("left")
         return str(left) if left else None
 
@@ -503,6 +527,8 @@ class _Run:
             # after the reap, not before: the server imports them while the
             # harness scores this run and builds the next one's world
             self._server.warm(self._imported)
+        if self._completed:
+            self._server.complete(self._completed)
         self._drain_output(final=True)
         self._sock.close()
         os.close(self._out)

@@ -15,7 +15,9 @@ control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
 * harness -> server: ``run`` (with the two descriptors), ``reap``, ``warm``
-  (modules a run imported, to import before the next fork), ``sync``;
+  (modules a run imported, to import before the next fork), ``complete``
+  (pydantic models a run finished building, to finish before the next fork),
+  ``sync``;
 * server -> harness: ``ready`` or ``error`` once, ``started``, ``exited`` (the
   run's process ended by itself), ``reaped``, ``synced`` (what came before
   the ``sync`` is done).
@@ -125,7 +127,12 @@ def _settle() -> None:
     """Collect the garbage of what was imported, then freeze the rest: a run's
     process shares the server's memory copy-on-write, and its collector would
     otherwise walk (and so copy) every object the server holds: a full
-    collection there costs ~300 ms of CPU with the SDK agents imported."""
+    collection there costs ~300 ms of CPU with the SDK agents imported.
+    The TLS contexts the runs' clients share are built first, for the same
+    reason: once here, not once in every run's process."""
+    from harness.runtime.tls import prebuild
+
+    prebuild()
     gc.collect()
     gc.freeze()
 
@@ -239,6 +246,8 @@ def main() -> None:
             _send(control, {"op": "started", "pid": running})
         elif op == "warm":
             _warm(request.get("modules"))
+        elif op == "complete":
+            _complete(request.get("models"))
         elif op == "sync":
             _settle()
             _send(control, {"op": "synced"})
@@ -270,6 +279,32 @@ def _warm(modules: object) -> None:
         if isinstance(name, str) and name not in sys.modules:
             with contextlib.suppress(BaseException):
                 importlib.import_module(name)
+
+
+def _complete(models: object) -> None:
+    """Finish building the pydantic models runs finished, so the next fork
+    starts with them built (see ``_record_completions`` in the child). Each is
+    looked up among the modules imported (nothing is imported for it) and
+    rebuilt as pydantic rebuilds a deferred model on first use, from the
+    namespace of its own module."""
+    if not isinstance(models, list):
+        return
+    base: Any = getattr(sys.modules.get("pydantic"), "BaseModel", None)
+    if base is None:
+        return
+    for name in models[:MAX_WARM]:
+        if not isinstance(name, str):
+            continue
+        module, _, qualname = name.partition(":")
+        with contextlib.suppress(BaseException):
+            found: Any = sys.modules.get(module)
+            for part in qualname.split(".") if found is not None else ():
+                found = getattr(found, part)
+            if not (isinstance(found, type) and issubclass(found, base)):
+                continue
+            model: Any = found
+            if model.__pydantic_complete__ is False:
+                model.model_rebuild(raise_errors=False, _parent_namespace_depth=0)
 
 
 def _kill_all(init: bool, running: int | None) -> None:

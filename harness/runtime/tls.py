@@ -10,6 +10,11 @@ process, as requests shares its preloaded one; a transport given its own context
 ``verify=False`` or a certificate builds its context as it always does. The
 context is the one the library would build (same CA files, read from the same
 variables), so a request to an allowed host verifies as it would have.
+
+Under process isolation each run is a fresh process, so "once per process" is
+once per run: the fork server builds the contexts of the transports it has
+imported before it forks (:func:`prebuild`), and every run's process inherits
+them, its own copy, instead of parsing the CA files again (~20 ms a run).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import importlib
 import importlib.util
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,27 +52,53 @@ def _transport_modules() -> tuple[ModuleType, ...]:
     return tuple(found)
 
 
+def _key(module: str, trust_env: bool) -> tuple[Any, ...]:
+    """What a default context depends on: the transport, and the CA variables
+    when it trusts the environment."""
+    return (
+        module,
+        trust_env,
+        *(os.environ.get(name) if trust_env else None for name in _CA_VARIABLES),
+    )
+
+
+def _shared(
+    module: str, build: Callable[..., ssl.SSLContext], trust_env: bool
+) -> ssl.SSLContext:
+    key = _key(module, trust_env)
+    context = _SHARED.get(key)
+    if context is None:
+        with _LOCK:
+            context = _SHARED.get(key)
+            if context is None:
+                context = build(verify=True, cert=None, trust_env=trust_env)
+                _SHARED[key] = context
+    return context
+
+
 def _sharing(module: str, build: Callable[..., ssl.SSLContext]) -> Callable[..., Any]:
     def create_ssl_context(
         verify: Any = True, cert: Any = None, trust_env: bool = True
     ) -> ssl.SSLContext:
         if verify is not True or cert:
             return build(verify=verify, cert=cert, trust_env=trust_env)
-        key = (
-            module,
-            trust_env,
-            *(os.environ.get(name) if trust_env else None for name in _CA_VARIABLES),
-        )
-        context = _SHARED.get(key)
-        if context is None:
-            with _LOCK:
-                context = _SHARED.get(key)
-                if context is None:
-                    context = build(verify=True, cert=None, trust_env=trust_env)
-                    _SHARED[key] = context
-        return context
+        return _shared(module, build, trust_env)
 
+    create_ssl_context.__wrapped__ = build  # type: ignore[attr-defined]
     return create_ssl_context
+
+
+def prebuild() -> None:
+    """Build now the default context (trusting the environment, as clients do
+    unless told not to) of each transport module already imported, to be
+    shared by the clients runs build: a fork server asks before it forks.
+    Nothing is imported here: a transport no run has used costs nothing."""
+    for name in TRANSPORT_MODULES:
+        module = sys.modules.get(name)
+        build = getattr(module, _NAME, None)
+        if module is None or not callable(build):
+            continue
+        _shared(name, getattr(build, "__wrapped__", build), True)
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
-from harness import AgentEnv, Task
+from harness import AgentEnv, AgentResult, Task
 from harness._pytest.config import parse_size
 from harness.agents.library import careful_agent
 from harness.isolation import ProcessIsolation
@@ -89,6 +90,79 @@ def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
     assert again.sandbox == "kernel"
     assert list(isolation._servers.values()) == [server]
     assert server.alive()
+
+
+def tls_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """What TLS contexts its process holds before it builds any client."""
+    from harness.runtime import tls
+
+    return AgentResult(output={"shared": sorted(key[0] for key in tls._SHARED)})
+
+
+def test_a_runs_process_inherits_the_tls_context_its_clients_share(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    result = run_scenario(scenario, tls_agent, seed=1, isolation=isolation)
+
+    assert result.sandbox == "kernel"
+    assert result.agent_result is not None
+    assert "httpx._transports.default" in result.agent_result.output["shared"]
+
+
+def importing_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``tabnanny`` was there when the run began; it is afterwards."""
+    had = "tabnanny" in sys.modules
+    import tabnanny  # noqa: F401
+
+    return AgentResult(output={"had": had})
+
+
+def test_what_a_run_imported_is_imported_for_the_next_run(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    results = [
+        run_scenario(scenario, importing_agent, seed=seed, isolation=isolation)
+        for seed in (1, 2)
+    ]
+
+    assert [r.sandbox for r in results] == ["kernel"] * 2
+    assert [r.agent_result.output["had"] for r in results if r.agent_result] == [
+        False,
+        True,
+    ]
+
+
+class Deferred(BaseModel):
+    """A model built on first use, as the model SDKs' are."""
+
+    model_config = ConfigDict(defer_build=True)
+    amount: int
+
+
+def deferred_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``Deferred`` was built when the run began; it is afterwards."""
+    built = Deferred.__pydantic_complete__
+    Deferred.model_validate({"amount": 1})
+    return AgentResult(output={"built": built})
+
+
+def test_a_model_a_run_built_on_first_use_is_built_for_the_next_run(
+    isolation: ProcessIsolation,
+) -> None:
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    results = [
+        run_scenario(scenario, deferred_agent, seed=seed, isolation=isolation)
+        for seed in (1, 2)
+    ]
+
+    assert [r.sandbox for r in results] == ["kernel"] * 2
+    assert [r.agent_result.output["built"] for r in results if r.agent_result] == [
+        False,
+        True,
+    ]
+    assert Deferred.__pydantic_complete__ is False  # only the agent's processes
 
 
 def test_runs_a_model_answers_fork_from_a_fork_server_of_their_own() -> None:

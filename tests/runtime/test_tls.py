@@ -4,6 +4,7 @@ asking for its own context still gets its own, and nothing changes outside runs.
 from __future__ import annotations
 
 import ssl
+import sys
 from pathlib import Path
 
 import certifi
@@ -11,7 +12,8 @@ import httpx
 import pytest
 
 from harness import AgentEnv, AgentResult, Task, run_scenario
-from harness.runtime.tls import shared_tls_contexts
+from harness.runtime import tls
+from harness.runtime.tls import prebuild, shared_tls_contexts
 from harness.scenario.model import Scenario
 
 
@@ -71,3 +73,26 @@ def test_the_shared_context_follows_the_ca_variables_a_client_trusts(
         with httpx.Client() as trusting, httpx.Client(trust_env=False) as untrusting:
             assert _context(trusting) is not default
             assert _context(untrusting) is untrusted
+
+
+def test_a_prebuilt_context_is_the_one_the_clients_of_runs_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tls, "_SHARED", {})
+    prebuild()
+    built = dict(tls._SHARED)
+    with shared_tls_contexts(), httpx.Client() as inside:
+        shared = _context(inside)
+
+    assert shared in built.values()
+    assert built == tls._SHARED  # nothing built again
+    assert shared.verify_mode is ssl.CERT_REQUIRED
+
+
+def test_prebuilding_imports_no_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tls, "_SHARED", {})
+    monkeypatch.delitem(sys.modules, "httpx2._transports.default", raising=False)
+    prebuild()
+
+    assert [key[0] for key in tls._SHARED] == ["httpx._transports.default"]
+    assert "httpx2._transports.default" not in sys.modules
