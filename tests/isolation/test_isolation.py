@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -121,17 +121,7 @@ def importing_agent(task: Task, env: AgentEnv) -> AgentResult:
 def test_what_a_run_imported_is_imported_for_the_next_run(
     isolation: ProcessIsolation,
 ) -> None:
-    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
-    results = [
-        run_scenario(scenario, importing_agent, seed=seed, isolation=isolation)
-        for seed in (1, 2)
-    ]
-
-    assert [r.sandbox for r in results] == ["kernel"] * 2
-    assert [r.agent_result.output["had"] for r in results if r.agent_result] == [
-        False,
-        True,
-    ]
+    assert _two_runs(importing_agent, isolation, "had") == [False, True]
 
 
 class Deferred(BaseModel):
@@ -151,17 +141,7 @@ def deferred_agent(task: Task, env: AgentEnv) -> AgentResult:
 def test_a_model_a_run_built_on_first_use_is_built_for_the_next_run(
     isolation: ProcessIsolation,
 ) -> None:
-    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
-    results = [
-        run_scenario(scenario, deferred_agent, seed=seed, isolation=isolation)
-        for seed in (1, 2)
-    ]
-
-    assert [r.sandbox for r in results] == ["kernel"] * 2
-    assert [r.agent_result.output["built"] for r in results if r.agent_result] == [
-        False,
-        True,
-    ]
+    assert _two_runs(deferred_agent, isolation, "built") == [False, True]
     assert Deferred.__pydantic_complete__ is False  # only the agent's processes
 
 
@@ -424,3 +404,16 @@ def test_only_paths_that_exist_and_were_not_protected_are_left_writable(
     asked = [tmp_path / "a", tmp_path / "b", tmp_path / "gone"]
     assert unprotected(asked, [str(tmp_path / "a")]) == [str(tmp_path / "b")]
     assert unprotected(asked, [str(p) for p in asked[:2]]) == []
+
+
+def _two_runs(
+    agent: Callable[..., AgentResult], isolation: ProcessIsolation, key: str
+) -> list[object]:
+    """``output[key]`` of two runs of ``agent`` (seeds 1 and 2), one after the
+    other in the same fork server's processes."""
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    results = [
+        run_scenario(scenario, agent, seed=seed, isolation=isolation) for seed in (1, 2)
+    ]
+    assert [r.sandbox for r in results] == ["kernel"] * 2
+    return [r.agent_result.output[key] for r in results if r.agent_result]
