@@ -22,6 +22,10 @@ How a block is run:
   ``test_*`` functions are run by pytest with each careful agent as
   ``--aqe-agent``, and must pass; a function ``(task, env)`` (an agent) is run on
   ``refund_ok`` and must not fail ``agent`` (it ran to its return).
+* A ``yaml`` block (a scenario fragment) is neither: run only through an entry.
+
+Fast by default (about 15 s on an idle 2-core machine, three sessions); the rest,
+``slow=`` below, about 90 s more.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ SLOW = os.environ.get("AQE_SLOW") == "1"
 README = ROOT / "README.md"
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w*)\n(?P<body>.*?)^(?P=indent)```$", re.M | re.S)  # fmt: skip
 COMMANDS = ("bash", "sh", "console")
-#: Languages that are neither a command nor Python (a scenario fragment): not run.
+#: Languages that are neither a command nor Python (a scenario fragment): run only
+#: through an ``EXAMPLES`` entry.
 NOT_CODE = ("yaml",)
 #: The ``--aqe-agent`` a Python block's tests run with (the shipped careful agents
 #: that take any payments task; the others need a model or node).
@@ -94,6 +99,11 @@ EXAMPLES: dict[str, Elsewhere | Run] = {
     # the test suite itself (this test among it): .ci/run runs it as written
     "pip install -q -e '.[test]' && .venv/bin/python -m pytest -n 2": Elsewhere(
         where=".ci/run", anchor="python -m pytest -n 2"
+    ),
+    # the LLM agent's scripted turns: run with that agent, as the scenario's model
+    "turns:                      # the run's N-th model call": Elsewhere(
+        where="tests/models/test_readme_llm.py::test_the_readme_llm_agent_passes_with_the_readme_turns",
+        anchor="turns:",
     ),
     # "the session exits 6": its three failures regress against the baseline
     "aqe run scenarios/payments --agent harness.agents.reference:naive_refund_agent\n": Run(
