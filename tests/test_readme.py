@@ -47,6 +47,7 @@ from pathlib import Path
 import pytest
 
 from harness import run_scenario
+from harness.run import run_seed
 from tests.conftest import ROOT, payments_scenario
 
 SLOW = os.environ.get("AQE_SLOW") == "1"
@@ -225,6 +226,24 @@ def test_a_block_run_elsewhere_is_run_there(block: Block) -> None:
     assert way.anchor in source.replace("\\", ""), (
         f"{path} no longer names {way.anchor!r}: does it still run README.md:{block.line}?"
     )
+
+
+def test_a_console_block_run_elsewhere_shows_the_seed_the_run_gets() -> None:
+    """``aqe mcp: NAME (seed N, session seed S)``: the seed a run of NAME gets."""
+    shown = [
+        (b.line, m)
+        for b in BLOCKS
+        if b.lang == "console" and isinstance(how(b), Elsewhere)
+        for m in re.finditer(
+            r"aqe mcp: (\w+) \(seed (\d+), session seed (\d+)\)", b.text
+        )
+    ]
+    assert shown, "README.md shows no aqe mcp verdict line any more: drop this test"
+    for line, m in shown:
+        seed = run_seed(int(m[3]), m[1])
+        assert int(m[2]) == seed, (
+            f"README.md:{line}: {m[0]}, but the run's seed is {seed}"
+        )
 
 
 # -- Python blocks ----------------------------------------------------------------
