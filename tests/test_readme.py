@@ -359,7 +359,9 @@ def test_a_command_runs_with_its_exit_status(command: Command, tmp_path: Path) -
     said = done.stdout + done.stderr
     where = f"README.md:{command.block.line}: {command.line}"
     assert done.returncode == way.exit, (
-        f"{where}\nexit {done.returncode}\n{said[-4000:]}"
+        f"{where}\nexit {done.returncode}, not {way.exit} (another status, or too"
+        " slow to run by default? say so in EXAMPLES, tests/test_readme.py)\n"
+        + said[-4000:]
     )
     rest = said
     for expected in command.output:
