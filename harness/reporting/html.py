@@ -172,6 +172,8 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         f"{_e(n)} {_e(status)}</span>"
         for status, n in counts.items()
     )
+    if view.not_selected(summary):
+        chips += f"<span>{view.not_selected(summary)} not selected</span>"
     body += f'<p class="chips">{chips}</p>\n' if chips else ""
     changes = view.changes(summary)
     if changes:
@@ -182,6 +184,9 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         names = view.scenarios_with_status(summary, status)
         if names:
             body += _list(f"{status.capitalize()} scenarios", names)
+    note = view.selection_text(summary)
+    if note:
+        body += f'<p class="note">{_e(note[0].upper() + note[1:])}.</p>\n'
     return _section("regressions", "Regressions vs the baseline", body)
 
 

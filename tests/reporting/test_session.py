@@ -44,6 +44,7 @@ def test_a_session_writes_its_run_folder_with_every_report(
     assert names == [
         "report.html",
         "results.jsonl",
+        "selection.json",
         "summary.json",
         "summary.md",
         "traces",
