@@ -213,8 +213,13 @@ class SessionReport:
 
             with open_store(self.store_url) as store:
                 store.add_run(summary)
-                trends = store.trends(last=30)
-                suite = store.suite_trend(last=30)
+                from harness.reporting._history import series_of
+
+                agent, fingerprint = series_of(summary)
+                # the scenarios' trends of this agent on this suite; every
+                # series' sessions, for the report to show this one and offer others
+                trends = store.trends(last=30, agent=agent, suite=fingerprint)
+                suite = store.suite_trend(last=HISTORY_RUNS)
         except Exception as err:
             # an infrastructure error (exit 7); the run's own reports still get written
             self.errors.append(f"history store {self.store_url}: {err}")
@@ -245,6 +250,10 @@ class SessionReport:
     @property
     def store_url(self) -> str:
         return self.options.store or str(self.options.reports / "history.sqlite")
+
+
+#: How many past sessions (of every series) a report's trends read.
+HISTORY_RUNS = 300
 
 
 def mode_sections(
