@@ -241,7 +241,10 @@ def test_a_selected_scenario_that_did_not_run_is_missing_and_gates_alike(
     assert summary_of(project)["selection"]["keyword"] == "refund_ok or refund_503"
     assert compare_verdict(project) == ExitCode.PASS  # missing gates explicit rules
 
-    explicit = project.runpytest(*selected, "--aqe-compare-fail=pass_rate:0")
+    # under xdist the controller learns the selection from the workers' collection
+    explicit = project.runpytest_subprocess(
+        *selected, "--aqe-compare-fail=pass_rate:0", "-n", "2"
+    )
 
     assert explicit.ret == ExitCode.REGRESSION
     explicit.stdout.fnmatch_lines(
