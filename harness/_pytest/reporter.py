@@ -17,6 +17,7 @@ from harness._pytest.config import WORKER_RUN_DIR, AqeConfig, aqe_config
 from harness._pytest.items import RECORD, RUN_DIR
 
 if TYPE_CHECKING:
+    from harness.reporting.selection import Selection
     from harness.reporting.session import ReportOptions, SessionReport
     from harness.run import RunRecord
 
@@ -71,6 +72,18 @@ def report_options(settings: AqeConfig) -> ReportOptions:
     )
 
 
+def selection(config: pytest.Config, nodeids: list[str]) -> Selection:
+    """What the session selected: its items after paths, ``-k`` and ``-m``."""
+    from harness.reporting.selection import select
+
+    return select(
+        nodeids,
+        args=[str(a) for a in config.args],
+        keyword=config.getoption("keyword", None),
+        markexpr=config.getoption("markexpr", None),
+    )
+
+
 def attach_record(item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
     """Put the item's run record on its call report (it travels to the xdist
     controller with it) and its scores in the JUnit properties."""
@@ -115,6 +128,9 @@ class SessionReporter:
         if reason is not None:
             self.report.incomplete.append(reason)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.report.select(selection(session.config, [i.nodeid for i in session.items]))
+
     def pytest_keyboard_interrupt(self) -> None:
         self.report.incomplete.append("the session was interrupted")
 
@@ -144,6 +160,11 @@ class XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_RUN_DIR] = str(self.report.run_dir)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # every worker collects the same items (xdist checks); the first one says
+        if self.report.selection is None:
+            self.report.select(selection(node.config, ids))
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         if error is not None:

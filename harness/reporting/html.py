@@ -172,6 +172,8 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         f"{_e(n)} {_e(status)}</span>"
         for status, n in counts.items()
     )
+    if view.not_selected(summary):
+        chips += f"<span>{view.not_selected(summary)} not selected</span>"
     body += f'<p class="chips">{chips}</p>\n' if chips else ""
     changes = view.changes(summary)
     if changes:
@@ -182,6 +184,9 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         names = view.scenarios_with_status(summary, status)
         if names:
             body += _list(f"{status.capitalize()} scenarios", names)
+    note = view.selection_text(summary)
+    if note:
+        body += f'<p class="note">{_e(note[0].upper() + note[1:])}.</p>\n'
     return _section("regressions", "Regressions vs the baseline", body)
 
 
@@ -465,31 +470,60 @@ def _faults(summary: Mapping[str, Any]) -> str:
 
 
 def _trends(history: History, rows: Sequence[view.ScenarioRow]) -> str:
+    series = (
+        f'<p class="note">Sessions of {_e(history.series.label)}: the same agent on'
+        " the same selection of scenarios.</p>\n"
+        if history.series is not None and history.others
+        else ""
+    )
+    others = _other_series(history)
     if len(history.runs) < 2:
         note = (
             '<p class="note">No history yet: trends appear once the results store '
             "holds earlier runs.</p>"
         )
-        return _section("trends", "Trends across runs", note)
+        return _section("trends", "Trends across runs", series + note + others)
+    chart = _suite_chart(history.runs, history.current)
+    body = (
+        f'{series}<h3>Suite pass rate per run</h3>\n<div class="scroll">{chart}</div>\n'
+        '<p class="note">Each dot is a run (hover for its id, time and verdict), '
+        f"coloured by verdict: {_legend()}; the ringed dot is this run.</p>\n"
+    )
+    body += _sparklines(history, rows) + others
+    return _section("trends", "Trends across runs", body)
+
+
+def _suite_chart(runs: Sequence[PastRun], current: str | None) -> str:
     points = [
         svg.ChartPoint(
             label=label,
             value=run.pass_rate,
             state=run.verdict or "none",
             tooltip=_tooltip(run),
-            current=run.run_id == history.current,
+            current=run.run_id == current,
         )
-        for run, label in zip(history.runs, _run_labels(history.runs), strict=True)
+        for run, label in zip(runs, _run_labels(runs), strict=True)
     ]
-    chart = svg.rate_chart(
+    return svg.rate_chart(
         points, title=f"Suite pass rate over the last {len(points)} runs"
     )
-    body = (
-        f'<h3>Suite pass rate per run</h3>\n<div class="scroll">{chart}</div>\n'
-        '<p class="note">Each dot is a run (hover for its id, time and verdict), '
-        f"coloured by verdict: {_legend()}; the ringed dot is this run.</p>\n"
+
+
+def _other_series(history: History) -> str:
+    """The other agents' and suites' sessions, one folded chart each."""
+    if not history.others:
+        return ""
+    folds = "".join(
+        f"<details><summary>{_e(s.label)}: {len(s.runs)} run"
+        f'{"s" if len(s.runs) != 1 else ""}</summary><div class="scroll">'
+        f"{_suite_chart(s.runs, None)}</div></details>\n"
+        for s in history.others
     )
-    return _section("trends", "Trends across runs", body + _sparklines(history, rows))
+    return (
+        '<h3>Other series</h3>\n<p class="note">Sessions of other agents or of'
+        " other selections of scenarios, kept apart so a subset or another agent"
+        " does not move this trend. Open one to see it.</p>\n" + folds
+    )
 
 
 def _run_labels(runs: Sequence[PastRun]) -> list[str]:

@@ -26,7 +26,8 @@ import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 from harness.errors import HarnessError
 from harness.reporting.baseline import scenario_metrics
 
-SCHEMA_VERSION = 1
+#: 2 added ``runs.suite``, the fingerprint of what the session selected.
+SCHEMA_VERSION = 2
 DEFAULT_STORE = "reports/history.sqlite"
 
 _BUSY_SECONDS = 30.0
@@ -50,6 +51,7 @@ _RUN_COLUMNS = (
     "failed",
     "harness",
     "regressions",
+    "suite",
 )
 _TREND_COLUMNS = ("run_id", "started", "git_sha", "scenario", "metric", "value", "n")
 _SCHEMA = (
@@ -66,7 +68,8 @@ _SCHEMA = (
         passed INTEGER NOT NULL,
         failed INTEGER NOT NULL,
         harness TEXT,
-        regressions INTEGER
+        regressions INTEGER,
+        suite TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS metrics (
         run_id TEXT NOT NULL REFERENCES runs (run_id),
@@ -163,6 +166,12 @@ class ResultStore:
                     "INSERT INTO schema_version (version) VALUES (?)",
                     (SCHEMA_VERSION,),
                 )
+            elif found == 1:  # runs stored before sessions recorded their suite
+                self._db.execute("ALTER TABLE runs ADD COLUMN suite TEXT")
+                self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)",
+                    (SCHEMA_VERSION,),
+                )
             elif found > SCHEMA_VERSION:
                 raise HarnessError(
                     f"results store {self.location}: schema version {found} is newer "
@@ -217,18 +226,27 @@ class ResultStore:
         scenario: str | None = None,
         metric: str | None = None,
         last: int | None = None,
+        *,
+        agent: str | None = None,
+        suite: str | None = None,
     ) -> pd.DataFrame:
         """Metric values run by run, in long form, ordered by started, scenario, metric.
 
-        ``scenario`` and ``metric`` filter; ``last`` keeps the most recent runs that
-        have a selected row.
+        ``scenario``, ``metric``, ``agent`` and ``suite`` (a selection's
+        fingerprint) filter; ``last`` keeps the most recent runs that have a
+        selected row.
         """
         _check_last(last)
         sql = (
             "SELECT m.run_id, r.started, r.git_sha, m.scenario, m.metric, m.value, m.n"
             " FROM metrics m JOIN runs r ON r.run_id = m.run_id"
         )
-        filters = {"m.scenario": scenario, "m.metric": metric}
+        filters = {
+            "m.scenario": scenario,
+            "m.metric": metric,
+            "r.agent": agent,
+            "r.suite": suite,
+        }
         chosen = {column: v for column, v in filters.items() if v is not None}
         if chosen:
             sql += " WHERE " + " AND ".join(f"{column} = ?" for column in chosen)
@@ -246,7 +264,8 @@ class ResultStore:
 
     def suite_trend(self, last: int | None = None) -> pd.DataFrame:
         """Per run, ordered by started: its pass rate over all runs, the number of
-        regressed scenarios (when it was compared with a baseline) and its verdict.
+        regressed scenarios (when it was compared with a baseline), its verdict,
+        and the series it belongs to: its agent and suite (None: not recorded).
         """
         _check_last(last)
         frame = self.runs()[
@@ -259,6 +278,8 @@ class ResultStore:
                 "runs",
                 "passed",
                 "regressions",
+                "agent",
+                "suite",
             ]
         ]
         frame.insert(
@@ -328,6 +349,7 @@ def _run_row(summary: Mapping[str, Any]) -> tuple[Any, ...]:
         int(summary.get("failed", 0)),
         summary.get("harness"),
         regressions,
+        (summary.get("selection") or {}).get("fingerprint"),
     )
 
 

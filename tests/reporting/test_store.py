@@ -239,6 +239,8 @@ def test_suite_trend_gives_pass_rate_regressions_and_verdict(
         "passed",
         "pass_rate",
         "regressions",
+        "agent",
+        "suite",
     ]
     assert trend["pass_rate"].tolist() == [1.0, pytest.approx(2 / 3)]
     assert trend["regressions"].tolist() == [pd.NA, 1]
@@ -283,12 +285,12 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     open_store(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO schema_version (version) VALUES (2)")
+        db.execute("INSERT INTO schema_version (version) VALUES (3)")
     db.close()
     with pytest.raises(HarnessError) as info:
         open_store(path)
     assert str(info.value) == (
-        f"results store {path}: schema version 2 is newer than this harness reads (1)\n"
+        f"results store {path}: schema version 3 is newer than this harness reads (2)\n"
         "    fix: upgrade aqe-harness (pip install -U aqe-harness), or open another store"
     )
 
@@ -531,7 +533,7 @@ def test_postgres_store_refuses_a_newer_schema(postgres_url: str) -> None:
         open_store(postgres_url)
     assert str(info.value) == (
         f"results store {postgres_url}: schema version 7 is newer than this harness "
-        "reads (1)\n"
+        "reads (2)\n"
         "    fix: upgrade aqe-harness (pip install -U aqe-harness), or open another store"
     )
 
@@ -552,3 +554,41 @@ def test_an_unreachable_postgres_server_says_what_to_check() -> None:
         "    fix: check that the server runs and the URL's user, password, host, "
         "port and database"
     )
+
+
+def test_a_schema_1_store_gains_the_suite_and_trends_filter_by_series(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:  # a store as schema 1 made it
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        db.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, started TEXT NOT NULL,"
+            " finished TEXT, git_sha TEXT, git_branch TEXT, agent TEXT,"
+            " verdict TEXT NOT NULL, complete INTEGER NOT NULL, runs INTEGER NOT NULL,"
+            " passed INTEGER NOT NULL, failed INTEGER NOT NULL, harness TEXT,"
+            " regressions INTEGER)"
+        )
+        db.execute(
+            "CREATE TABLE metrics (run_id TEXT NOT NULL, scenario TEXT NOT NULL,"
+            " metric TEXT NOT NULL, value DOUBLE PRECISION NOT NULL,"
+            " n INTEGER NOT NULL, PRIMARY KEY (run_id, scenario, metric))"
+        )
+    db.close()
+    with open_store(path) as store:
+        store.add_run(MONDAY)  # no selection: an older session's summary
+        subset = {"fingerprint": "a22f9b45f2fc", "scenarios": ["refund_ok"]}
+        store.add_run({**TUESDAY, "selection": subset})
+        trend = store.suite_trend()
+        assert pd.isna(trend["suite"].iloc[0])  # not recorded
+        assert trend["suite"].iloc[1] == "a22f9b45f2fc"
+        agent = MONDAY["agent"]
+        assert trend["agent"].tolist() == [agent, agent]
+        mine = store.trends(agent=agent, suite="a22f9b45f2fc")
+        assert set(mine["run_id"]) == {"r2"}
+        assert set(store.trends(agent="someone:else")["run_id"]) == set()
+    with sqlite3.connect(path) as db:
+        versions = db.execute("SELECT version FROM schema_version").fetchall()
+    db.close()
+    assert versions == [(1,), (2,)]
