@@ -1,14 +1,15 @@
 """Past runs for the HTML report's trend plots, read from the store's frames.
 
-The frames come from :class:`harness.reporting.store.ResultStore` (``trends`` and
-``suite_trend``) but only their rows are read, through :class:`Frame`, so pandas
-is never imported here. Missing values (None, NaN, NaT, ``pd.NA``) read as None.
+The rows come from :class:`harness.reporting.store.ResultStore` (``trend_rows`` and
+``suite_rows``, as a session passes them, or the frames of ``trends`` and
+``suite_trend``, read through :class:`Frame`), so pandas is never imported here.
+Missing values (None, NaN, NaT, ``pd.NA``) read as None.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,6 +23,10 @@ class Frame(Protocol):
     def __len__(self) -> int: ...
 
     def to_dict(self, orient: Any) -> Any: ...
+
+
+#: A trends table: a frame, or its rows as the store's ``*_rows`` give them.
+Rows = Frame | Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +120,7 @@ class RateSeries:
 
 
 def read_history(
-    summary: Mapping[str, Any], trends: Frame | None, suite: Frame | None
+    summary: Mapping[str, Any], trends: Rows | None, suite: Rows | None
 ) -> History:
     """The history of both frames, with the current run added when they lack it:
     the suite frame's runs of the current run's series (agent and suite), and
@@ -200,10 +205,13 @@ def _past_run(row: Mapping[str, Any]) -> PastRun:
     )
 
 
-def records(frame: Frame | None) -> list[dict[str, Any]]:
-    """The rows of ``frame`` as dicts; none for None or an empty frame."""
+def records(frame: Rows | None) -> list[dict[str, Any]]:
+    """The rows of ``frame`` (or the rows given) as dicts; none for None or an
+    empty frame."""
     if frame is None or len(frame) == 0:
         return []
+    if isinstance(frame, Sequence):
+        return [dict(row) for row in frame]
     return [dict(row) for row in frame.to_dict(orient="records")]
 
 

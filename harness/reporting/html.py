@@ -19,9 +19,9 @@ from harness.models.usage import ModelUsage, cost_text
 from harness.reporting import _view as view
 from harness.reporting import svg
 from harness.reporting._history import (
-    Frame,
     History,
     PastRun,
+    Rows,
     changed_rates,
     read_history,
 )
@@ -34,8 +34,8 @@ SPARKLINES = 40
 
 def render_html(
     summary: Mapping[str, Any],
-    trends: Frame | None = None,
-    suite_trend: Frame | None = None,
+    trends: Rows | None = None,
+    suite_trend: Rows | None = None,
 ) -> str:
     """The report of ``summary`` (contract version 2) as one HTML page.
 

@@ -218,8 +218,8 @@ class SessionReport:
                 agent, fingerprint = series_of(summary)
                 # the scenarios' trends of this agent on this suite; every
                 # series' sessions, for the report to show this one and offer others
-                trends = store.trends(last=30, agent=agent, suite=fingerprint)
-                suite = store.suite_trend(last=HISTORY_RUNS)
+                trends = store.trend_rows(last=30, agent=agent, suite=fingerprint)
+                suite = store.suite_rows(last=HISTORY_RUNS)
         except Exception as err:
             # an infrastructure error (exit 7); the run's own reports still get written
             self.errors.append(f"history store {self.store_url}: {err}")

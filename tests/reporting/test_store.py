@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import json
 import os
 import pwd
 import shlex
@@ -246,6 +247,71 @@ def test_suite_trend_gives_pass_rate_regressions_and_verdict(
     assert trend["regressions"].tolist() == [pd.NA, 1]
     assert trend["verdict"].tolist() == ["pass", "regression"]
     assert store.suite_trend(last=1)["run_id"].tolist() == ["r2"]
+
+
+def test_the_rows_a_session_reads_are_the_frames_rows_in_their_order(
+    store: ResultStore,
+) -> None:
+    """A session's report reads ``trend_rows``/``suite_rows`` (no pandas); they
+    are the frames' rows, ordered by the moment a run started, whatever the
+    offset it was written with."""
+    store.add_run(TUESDAY)
+    store.add_run(MONDAY)
+    # 2026-12-02T07:00Z, between the two, written at +02:00: as text it sorts last
+    store.add_run(
+        summary("r3", "2026-12-02T09:00:00+02:00", [record("refund_ok", False)])
+    )
+    frame = store.trends()
+    rows = store.trend_rows()
+    assert [r["run_id"] for r in rows] == frame["run_id"].tolist()
+    assert [(r["scenario"], r["metric"]) for r in rows] == list(
+        zip(frame["scenario"], frame["metric"], strict=True)
+    )
+    assert [r["value"] for r in rows] == frame["value"].tolist()
+    assert list(dict.fromkeys(frame["run_id"])) == ["r1", "r3", "r2"]
+    recent = store.trend_rows(scenario="refund_ok", last=2)
+    assert [r["run_id"] for r in recent] == store.trends(scenario="refund_ok", last=2)[
+        "run_id"
+    ].tolist()
+    assert {r["run_id"] for r in recent} == {"r3", "r2"}
+    suite = store.suite_trend()
+    suite_rows = store.suite_rows()
+    assert (
+        [r["run_id"] for r in suite_rows]
+        == suite["run_id"].tolist()
+        == ["r1", "r3", "r2"]
+    )
+    assert [r["pass_rate"] for r in suite_rows] == suite["pass_rate"].tolist()
+    assert [r["run_id"] for r in store.suite_rows(last=1)] == ["r2"]
+
+
+def test_a_session_report_reads_the_history_without_importing_pandas(
+    tmp_path: Path,
+) -> None:
+    sessions = tmp_path / "sessions.json"
+    sessions.write_text(json.dumps([MONDAY, TUESDAY]), encoding="utf-8")
+    script = textwrap.dedent(
+        f"""
+        import json, pathlib, sys
+        MONDAY, TUESDAY = json.loads(pathlib.Path({str(sessions)!r}).read_text())
+        from harness.reporting.html import render_html
+        from harness.reporting.store import open_store
+
+        with open_store({str(tmp_path / "history.sqlite")!r}) as store:
+            store.add_run(MONDAY)
+            store.add_run(TUESDAY)
+            page = render_html(
+                TUESDAY, trends=store.trend_rows(), suite_trend=store.suite_rows()
+            )
+        assert "r1" in page, "the past run is on the page"
+        print("pandas" in sys.modules)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_an_empty_store_gives_empty_frames_with_the_same_columns(
