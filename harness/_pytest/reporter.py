@@ -122,6 +122,11 @@ class SessionReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from harness.reporting.session import failed_count
 
+        if (
+            session.exitstatus == pytest.ExitCode.USAGE_ERROR
+            and not self.report.records
+        ):
+            return  # a usage error before any run: its message says it all
         if session.shouldstop and session.shouldstop is not True:
             self.report.incomplete.append(f"the session stopped: {session.shouldstop}")
         gate = self.report.finish(
@@ -146,5 +151,9 @@ class XdistHooks:
         node.workerinput[WORKER_RUN_DIR] = str(self.report.run_dir)
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        from harness._pytest.preflight import raise_worker_error
+
         if error is not None:
             self.report.incomplete.append(f"worker {node.gateway.id} crashed: {error}")
+            return
+        raise_worker_error(node)  # an agent that does not load: the usage error
