@@ -122,6 +122,25 @@ def test_each_mistake_says_the_same_from_the_fork_server(
     assert str(caught.value).splitlines() == (expected or raising_on_import(agents))
 
 
+def test_the_runs_use_the_fork_server_the_check_started() -> None:
+    from harness.agents.reference import careful_refund_agent
+    from harness.run import run_scenario
+    from tests.conftest import payments_scenario
+
+    isolation = ProcessIsolation()
+    try:
+        isolation.prepare("harness.agents.reference:careful_refund_agent")
+        (checked,) = isolation._servers.values()
+        result = run_scenario(
+            payments_scenario("refund_ok"), careful_refund_agent, seed=3,
+            isolation=isolation,
+        )  # fmt: skip
+        assert result.passed
+        assert list(isolation._servers.values()) == [checked]
+    finally:
+        isolation.close()
+
+
 def test_a_command_whose_program_is_missing_is_said_before_it_runs() -> None:
     with pytest.raises(AgentLoadError) as caught:
         load_agent("cmd:no-such-program-aqe agent.mjs careful")
@@ -135,6 +154,9 @@ def test_a_command_whose_program_is_missing_is_said_before_it_runs() -> None:
 
 
 # -- the session ------------------------------------------------------------------
+
+#: A session of one scenario (collecting more would only take longer).
+ONE = "scenarios/payments/refund_ok.yaml"
 
 
 @pytest.fixture
@@ -170,9 +192,7 @@ def assert_usage_error_before_any_run(
 def test_a_session_with_a_broken_agent_is_one_usage_error(
     project: pytest.Pytester, spec: str, expected: list[str]
 ) -> None:
-    result = project.runpytest(
-        "scenarios/payments", f"--aqe-agent={spec}", "--aqe-isolation=none"
-    )
+    result = project.runpytest(ONE, f"--aqe-agent={spec}", "--aqe-isolation=none")
     assert_usage_error_before_any_run(result, project, expected)
 
 
@@ -183,7 +203,7 @@ def test_an_agent_module_that_raises_is_one_usage_error(
         setup_raising="import os\nraise RuntimeError('no configuration')\n"
     )
     result = project.runpytest(
-        "scenarios/payments", "--aqe-agent=setup_raising:agent", "--aqe-isolation=none"
+        ONE, "--aqe-agent=setup_raising:agent", "--aqe-isolation=none"
     )
     assert_usage_error_before_any_run(result, project, raising_on_import(project.path))
 
@@ -198,9 +218,7 @@ def test_an_isolated_session_checks_the_agent_in_its_fork_server(
         "def wrong_signature(task):\n"
         "    return None\n"
     )
-    result = project.runpytest(
-        "scenarios/payments", "--aqe-agent=setup_marking:wrong_signature"
-    )
+    result = project.runpytest(ONE, "--aqe-agent=setup_marking:wrong_signature")
     expected = [
         line.replace("setup_agents", "setup_marking") for line in WRONG_SIGNATURE
     ]
@@ -225,7 +243,7 @@ def test_a_broken_control_agent_is_a_usage_error_before_the_canary(
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest(
-        "scenarios/payments",
+        ONE,
         "--aqe-agent=harness.agents.reference:careful_refund_agent",
         "--aqe-mode=canary",
         "--aqe-control-agent=setup_agents:not_callable",
@@ -241,7 +259,7 @@ def test_a_broken_reference_agent_is_a_usage_error_before_shadow_runs(
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest(
-        "scenarios/payments/refund_ok.yaml",
+        ONE,
         "--aqe-agent=harness.agents.reference:careful_refund_agent",
         "--aqe-mode=shadow",
         "--aqe-reference-agent=setup_agents:wrong_signature",
