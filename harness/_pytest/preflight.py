@@ -59,7 +59,7 @@ def agents_to_run(
     """``(where it is named, spec, modelled)`` for each agent the items run:
     the agent under test for any scenario, the reference agent for shadow
     runs, the control agent for a canary stream. A missing agent raises."""
-    from harness._pytest.canary import CanaryItem
+    from harness._pytest.canary import CanaryItem, control_agent_spec
 
     settings = aqe_config(config)
     scenarios = [i.scenario for i in items if isinstance(i, ScenarioItem)]
@@ -76,13 +76,7 @@ def agents_to_run(
     if shadow and settings.reference_agent:
         found.append(("--aqe-reference-agent", settings.reference_agent, modelled))
     if canary:
-        if not settings.control_agent:
-            raise HarnessError(
-                "canary mode needs a control agent\n"
-                "    fix: pass --aqe-control-agent module:callable (the agent in"
-                " production today)"
-            )
-        found.append(("--aqe-control-agent", settings.control_agent, modelled))
+        found.append(("--aqe-control-agent", control_agent_spec(config), modelled))
     return found
 
 
