@@ -167,13 +167,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def assert_usage_error_before_any_run(
-    result: pytest.RunResult, project: pytest.Pytester, lines: list[str]
+    result: pytest.RunResult,
+    project: pytest.Pytester,
+    lines: list[str],
+    where: str = "--aqe-agent",
 ) -> None:
     """Exit 4, the message once (and nothing else of ours), no run traced."""
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
-    assert errors == [f"ERROR: aqe: --aqe-agent: {lines[0]}"]
-    result.stderr.fnmatch_lines([f"ERROR: aqe: --aqe-agent: {lines[0]}", lines[1]])
+    assert errors == [f"ERROR: aqe: {where}: {lines[0]}"]
+    assert result.errlines[result.errlines.index(errors[0]) + 1] == lines[1]
     out = result.stdout.str()
     assert "aqe gate" not in out
     assert "Traceback" not in out + result.stderr.str()
@@ -186,7 +189,6 @@ def assert_usage_error_before_any_run(
     [
         ("setup_agents:wrong_signature", WRONG_SIGNATURE),
         ("no_such_agents:agent", MISSING_MODULE),
-        ("setup_agents:not_callable", NOT_CALLABLE),
     ],
 )
 def test_a_session_with_a_broken_agent_is_one_usage_error(
@@ -194,6 +196,16 @@ def test_a_session_with_a_broken_agent_is_one_usage_error(
 ) -> None:
     result = project.runpytest(ONE, f"--aqe-agent={spec}", "--aqe-isolation=none")
     assert_usage_error_before_any_run(result, project, expected)
+
+
+def test_a_broken_agent_from_the_ini_file_is_named_so(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini(
+        "[pytest]\naqe_agent = setup_agents:not_callable\naqe_isolation = none\n"
+    )
+    result = project.runpytest(ONE)
+    assert_usage_error_before_any_run(result, project, NOT_CALLABLE, "ini aqe_agent")
 
 
 def test_an_agent_module_that_raises_is_one_usage_error(
