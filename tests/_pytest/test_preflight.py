@@ -285,7 +285,7 @@ def test_a_broken_reference_agent_is_a_usage_error_before_shadow_runs(
 
 def test_collect_only_loads_no_agent(project: pytest.Pytester) -> None:
     result = project.runpytest(
-        "--collect-only", "-q", "scenarios", "--aqe-agent=no_such_agents:agent"
+        "--collect-only", "-q", ONE, "--aqe-agent=no_such_agents:agent"
     )
     assert result.ret != pytest.ExitCode.USAGE_ERROR
     assert "no_such_agents" not in result.stdout.str() + result.stderr.str()
