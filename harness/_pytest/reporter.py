@@ -138,6 +138,11 @@ class SessionReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from harness.reporting.session import failed_count
 
+        if (
+            session.exitstatus == pytest.ExitCode.USAGE_ERROR
+            and not self.report.records
+        ):
+            return  # a usage error before any run: its message says it all
         if session.shouldstop and session.shouldstop is not True:
             self.report.incomplete.append(f"the session stopped: {session.shouldstop}")
         gate = self.report.finish(
@@ -167,5 +172,9 @@ class XdistHooks:
             self.report.select(selection(node.config, ids))
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        from harness._pytest.preflight import raise_worker_error
+
         if error is not None:
             self.report.incomplete.append(f"worker {node.gateway.id} crashed: {error}")
+            return
+        raise_worker_error(node)  # an agent that does not load: the usage error

@@ -107,11 +107,21 @@ class ProcessIsolation:
             allowed = allowed.with_addresses()
         if spec is None:  # a closure or a lambda: only this process has it
             return in_process(agent, stage, allowed)
-        key = (spec, stage.modelled)
+        return self._server(spec, stage.modelled).run(stage, allowed)
+
+    def prepare(self, spec: str, *, modelled: bool = False) -> None:
+        """Start the fork server of the agent ``spec`` names now, if none runs:
+        it imports and checks the agent in its own process, so an agent that
+        does not load is one :class:`AgentLoadError` before any run (the runs
+        use that server). ``modelled``: for runs a model answers."""
+        self._server(spec, modelled)
+
+    def _server(self, spec: str, modelled: bool) -> _Server:
+        key = (spec, modelled)
         server = self._servers.get(key)
         if server is None or not server.alive():
-            server = self._servers[key] = self._start(spec, stage.modelled)
-        return server.run(stage, allowed)
+            server = self._servers[key] = self._start(spec, modelled)
+        return server
 
     def _start(self, spec: str, modelled: bool) -> _Server:
         known = self.warm_lists.known(spec, modelled) if self.warm_lists else []
@@ -393,6 +403,7 @@ class _Server:
         if self._process.stderr is not None and not self._process.stderr.closed:
             with suppress(OSError, ValueError):
                 stderr = self._process.stderr.read()
+            self._process.stderr.close()
         self._process.wait()
         self._control.close()
         return stderr.decode(errors="replace")
