@@ -31,11 +31,19 @@ STORY_VERSION = 1
 HISTORY_FIELDS = ("index", "time", "process", "type", "f", "call", "value")
 #: The key of a reference to a shared value (no trace or tool spec uses it).
 REF = "@aqe:shared"
-#: Repeated values at least this long (as JSON) are stored once in a story.
+#: Repeated values at least this long (as JSON) are stored once in a story...
 SHARED_CHARS = 64
+#: ... of a history at least this long (a model's conversation, repeated at every
+#: turn; a run of plain tool calls has little to share).
+SHARING_CHARS = 16_384
 
 _JSON = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+#: A value's identity when sharing: a trace's objects come with sorted keys, so
+#: this quicker encoder gives equal values equal texts.
+_CANONICAL = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, check_circular=False, default=str
 )
 #: What a JSON text may not hold inside a ``<script>`` element: ``</script>``,
 #: ``<!--`` and the line separators old parsers choke on.
@@ -117,7 +125,10 @@ def story(
             out["verdict"] = {k: v for k, v in line.items() if k != "type"}
     for effect in effects:
         effect["at"] = _position(effect, history)
-    out["history"], out["shared"] = shared_values(history)
+    if len(_JSON.encode(history)) >= SHARING_CHARS:
+        out["history"], out["shared"] = shared_values(history)
+    else:  # a few tool calls: too little repeats to be worth the time
+        out["history"], out["shared"] = history, []
     out["effects"] = effects
     out["missing"] = None
     return out
@@ -186,32 +197,26 @@ def shared_values(value: Any) -> tuple[Any, list[Any]]:
     of an LLM run shrinks several times, and the page's script puts them back."""
     texts: dict[int, str] = {}
     counts: dict[str, int] = {}
-    _measure(value, texts, counts)
+    _measure(value, texts, counts)  # ids stay valid: ``value`` holds them all
     table: dict[str, int] = {}
     shared: list[Any] = []
     rebuilt = _rebuild(value, texts, counts, table, shared)
     return rebuilt, shared
 
 
-def _measure(value: Any, texts: dict[int, str], counts: dict[str, int]) -> str:
-    """The canonical JSON of ``value``, noting every long enough subtree's."""
-    if isinstance(value, dict):
-        text = (
-            "{"
-            + ",".join(
-                f"{_JSON.encode(str(k))}:{_measure(v, texts, counts)}"
-                for k, v in sorted(value.items())
-            )
-            + "}"
-        )
-    elif isinstance(value, list):
-        text = "[" + ",".join(_measure(v, texts, counts) for v in value) + "]"
-    else:
-        return _JSON.encode(value)
-    if len(text) >= SHARED_CHARS:
-        texts[id(value)] = text
-        counts[text] = counts.get(text, 0) + 1
-    return text
+def _measure(value: Any, texts: dict[int, str], counts: dict[str, int]) -> None:
+    """Note the canonical JSON of ``value`` and of what it holds, where long
+    enough (what a repeated value holds is counted once: it goes with it)."""
+    if not isinstance(value, dict | list):
+        return
+    text = _CANONICAL.encode(value)
+    if len(text) < SHARED_CHARS:
+        return  # nor is anything inside it
+    texts[id(value)] = text
+    counts[text] = counts.get(text, 0) + 1
+    if counts[text] == 1:
+        for inner in value.values() if isinstance(value, dict) else value:
+            _measure(inner, texts, counts)
 
 
 def _rebuild(
@@ -221,20 +226,22 @@ def _rebuild(
     table: dict[str, int],
     shared: list[Any],
 ) -> Any:
-    if isinstance(value, dict):
-        new: Any = {
-            k: _rebuild(v, texts, counts, table, shared) for k, v in value.items()
-        }
-    elif isinstance(value, list):
-        new = [_rebuild(v, texts, counts, table, shared) for v in value]
-    else:
+    if not isinstance(value, dict | list):
         return value
     text = texts.get(id(value))
-    if text is None or counts[text] < 2:
+    if text is None:
+        return value  # short: nothing inside it is shared
+    if text in table:
+        return {REF: table[text]}
+    new: Any
+    if isinstance(value, dict):
+        new = {k: _rebuild(v, texts, counts, table, shared) for k, v in value.items()}
+    else:
+        new = [_rebuild(v, texts, counts, table, shared) for v in value]
+    if counts[text] < 2:
         return new
-    if text not in table:
-        table[text] = len(shared)
-        shared.append(new)
+    table[text] = len(shared)
+    shared.append(new)
     return {REF: table[text]}
 
 
