@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file that opens offline.
 
-Inline CSS, inline SVG plots (:mod:`harness.reporting.svg`), a few lines of inline
-script for sorting and filtering, and a Content-Security-Policy that lets nothing
+Inline CSS, inline SVG plots (:mod:`harness.reporting.svg`), inline script for
+sorting, filtering and the run viewer (:mod:`harness.reporting.viewer`: each run's
+story, embedded as inert JSON), and a Content-Security-Policy that lets nothing
 else load or run (the script is allowed by its hash). Every string from the
 summary is escaped: scenario names and failure texts are data, never markup.
 Colour always comes with a word (``ok``, ``FAIL``, ``regressed``).

@@ -9,7 +9,8 @@ exactly what the terminal and JUnit show, never a secret in clear.
 
 Each story is embedded once, as compact JSON in an inert
 ``<script type="application/json">`` block, and the page's script parses and renders
-it only when the run is opened: a session of hundreds of runs loads as fast as one.
+it only when the run is opened: a page of hundreds of runs costs the browser the
+bytes of their stories, not the work of drawing them.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def story(
             out["verdict"] = {k: v for k, v in line.items() if k != "type"}
     for effect in effects:
         effect["at"] = _position(effect, history)
-    if len(_JSON.encode(history)) >= SHARING_CHARS:
+    if len(_CANONICAL.encode(history)) >= SHARING_CHARS:
         out["history"], out["shared"] = shared_values(history)
     else:  # a few tool calls: too little repeats to be worth the time
         out["history"], out["shared"] = history, []

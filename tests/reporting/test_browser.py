@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from harness.reporting.html import render_html
+from harness.reporting.viewer import load_stories
 from tests.reporting.report_summaries import (
     incomplete_summary,
     realistic_summary,
@@ -299,9 +300,9 @@ def _click_into(page: Path, scenario: str, shot: Path) -> OpenedRun | None:
     )
 
 
-def _deep_link(page: Path, anchor: str, shot: Path) -> OpenedRun:
+def _deep_link(page: Path, anchor: str, shot: Path | None = None) -> OpenedRun:
     """The command line's way in: the page opens the run a ``#run-N`` link names;
-    the DOM after its script ran, as text."""
+    the DOM after its script ran, as text (and a screenshot, when ``shot``)."""
     assert CHROMIUM is not None
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr"]
     url = f"{page.as_uri()}#{anchor}"
@@ -312,18 +313,14 @@ def _deep_link(page: Path, anchor: str, shot: Path) -> OpenedRun:
         timeout=120,
         check=False,
     )
-    subprocess.run(
-        [
-            CHROMIUM,
-            *flags,
-            f"--window-size={WIDTH},{HEIGHT}",
-            f"--screenshot={shot}",
-            url,
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    if shot is not None:
+        size = f"--window-size={WIDTH},{HEIGHT}"
+        subprocess.run(
+            [CHROMIUM, *flags, size, f"--screenshot={shot}", url],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
     opened = OpenedRun(driver="chromium-cli", text="")
     for line in done.stderr.splitlines():
         found = CONSOLE_LINE.search(line)
@@ -347,7 +344,7 @@ def test_the_naive_runs_report_opens_to_the_story_of_its_double_refund(
     """Issue 19's acceptance: a real session's page, clicked into in Chromium
     (and opened by a link on the command line), shows the double refund's story.
     Its page size is printed and kept as the JUnit property ``report_html_bytes``.
-    About 10 s: a pytester session of the payments scenarios and two browsers."""
+    About 6 s: a pytester session of the payments scenarios and two browsers."""
     from tests.conftest import copy_payments
 
     copy_payments(pytester)
@@ -368,7 +365,7 @@ def test_the_naive_runs_report_opens_to_the_story_of_its_double_refund(
     shot = pytester.path / "run-viewer.png"
 
     clicked = _click_into(page, "refund_ambiguous_timeout", shot)
-    linked = _deep_link(page, anchor[1], pytester.path / "linked.png")
+    linked = _deep_link(page, anchor[1], None if clicked else shot)
 
     for run in (clicked, linked):
         if run is None:  # playwright cannot drive this chromium: the link does
@@ -378,8 +375,6 @@ def test_the_naive_runs_report_opens_to_the_story_of_its_double_refund(
     if clicked is not None:
         # an evidence link points at the timeline entry it cites
         assert clicked.pointed_at == f"#{anchor[1]}-ledger-2"
-    else:
-        shot = pytester.path / "linked.png"
     width, height = _png_size(shot)
     assert (width, height >= 600) == (WIDTH, True)
     if os.environ.get("AQE_UPDATE_SCREENSHOT") == "1":
@@ -406,3 +401,64 @@ def _shows_the_double_refund(text: str) -> None:
     assert any(r.endswith("\ttimeout\tcommitted ledger#1") for r in rows)
     assert "idempotency: business key 'refund:ch_" in text
     assert "committed 2 effects, at most 1 allowed (duplicated)" in text
+
+
+def test_model_calls_and_human_steps_open_without_errors(tmp_path: Path) -> None:
+    """An LLM run (Chat Completions, streamed, with an approval a human grants)
+    opens with its model calls and human steps (a few seconds: the SDK's import)."""
+    from harness.run import run_scenario
+    from harness.scenario.loader import load_scenario
+    from harness.source.callables import load_callable
+    from tests.conftest import ROOT
+    from tests.reporting.test_viewer import session
+
+    results = []
+    for name in ("llm_refund_over_limit_streamed",):
+        loaded = load_scenario(ROOT / "scenarios" / "llm" / f"{name}.yaml")
+        assert loaded.model is not None
+        assert loaded.model.script is not None
+        model = load_callable(loaded.model.script, what="scripted model", example="-")
+        agent = load_callable(
+            "harness.agents.library:careful_agent", what="agent", example="-"
+        )
+        results.append(run_scenario(loaded, agent, seed=0, model=model))
+    summary = session(tmp_path, *results)
+    page = _write(
+        tmp_path,
+        "llm.html",
+        render_html(summary, stories=load_stories(summary, tmp_path)),
+    )
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        pytest.skip("no playwright: the command line cannot click runs open")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            try:
+                tab = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                errors: list[str] = []
+                tab.on("pageerror", lambda e: errors.append(str(e)))
+                tab.on(
+                    "console",
+                    lambda m: errors.append(m.text) if m.type == "error" else None,
+                )
+                tab.goto(page.as_uri(), wait_until="load")
+                for button in tab.locator("button.open-run").all():
+                    button.click()
+                texts = {
+                    story.locator("code").first.inner_text(): story.inner_text()
+                    for story in tab.locator(".story").all()
+                }
+            finally:
+                browser.close()
+    except Error:
+        pytest.skip("playwright cannot drive this chromium")
+    assert errors == []
+    refund = texts["llm_refund_over_limit_streamed"]
+    assert "Model calls" in refund
+    assert "model call (openai chat.completions, " in refund
+    assert ", streamed): " in refund
+    assert "human decided approval apr_" in refund
+    assert "asked ops: request_approval" in refund
+    assert "calls create_refund(" in refund  # what the model asked for
