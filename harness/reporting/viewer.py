@@ -79,6 +79,9 @@ def read_story(record: Mapping[str, Any], run_dir: Path | None) -> dict[str, Any
         lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as err:
         return _story_without_trace(record, f"trace {name} is not JSON lines: {err}")
+    if not lines or not isinstance(lines[0], dict) or lines[0].get("type") != "header":
+        # a canary stream's report, say: its own section shows it
+        return _story_without_trace(record, f"{name} is not a run's trace")
     told = story(lines, record)
     told["replay"] = shlex.join(["aqe", "replay", str(path)])
     return told

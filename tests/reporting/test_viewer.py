@@ -188,6 +188,9 @@ def test_a_run_without_a_readable_trace_opens_to_why(tmp_path: Path) -> None:
         "is not JSON lines" in read_story({"trace": "bad.jsonl"}, tmp_path)["missing"]
     )
     assert read_story({}, tmp_path)["missing"] == "the run wrote no trace"
+    (tmp_path / "canary.json").write_text('{"verdict": "passed"}\n')
+    told = read_story({"trace": "canary.json"}, tmp_path)
+    assert told["missing"] == "canary.json is not a run's trace"
 
 
 def test_a_report_rendered_without_traces_still_lists_every_run() -> None:
