@@ -282,10 +282,11 @@ def _click_into(page: Path, scenario: str, shot: Path) -> OpenedRun | None:
                         end.getBoundingClientRect().top - top];
                     }"""
                 )
+                tab.evaluate("window.scrollTo(0, 0)")  # no sticky heading over it
                 tab.screenshot(
                     path=str(shot),
                     full_page=True,
-                    clip={"x": 0, "y": top - 8, "width": WIDTH, "height": tall + 16},
+                    clip={"x": 0, "y": top, "width": WIDTH, "height": tall + 8},
                 )
             finally:
                 browser.close()
