@@ -411,7 +411,8 @@ JS = r"""
       });
     }
     box.appendChild(el("h3", null, "Timeline"));
-    box.appendChild(timeline(run, story, cited));
+    box.appendChild(story.history.length || story.effects.length ?
+      timeline(run, story, cited) : el("p", "note", "The agent made no tool call."));
     box.appendChild(el("h3", null, "Effects ledger"));
     box.appendChild(story.effects.length ? simpleTable(["entry", "simulated time",
       "business key", "effect", "parameters", "result", "call", "reversible"],
