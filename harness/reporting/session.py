@@ -323,16 +323,22 @@ def write_reports(
     trends: Any = None,
     suite_trend: Any = None,
 ) -> dict[str, Path]:
-    """Write ``summary.md`` and ``report.html`` of ``summary`` into ``run_dir``."""
+    """Write ``summary.md`` and ``report.html`` of ``summary`` into ``run_dir``
+    (the page with each run's story, read from the traces under ``run_dir``)."""
     from harness.reporting.html import render_html
     from harness.reporting.markdown import render_markdown
+    from harness.reporting.viewer import load_stories
 
     md = run_dir / "summary.md"
     html = run_dir / "report.html"
     write_atomic(md, render_markdown(summary).encode())
-    write_atomic(
-        html, render_html(summary, trends=trends, suite_trend=suite_trend).encode()
+    page = render_html(
+        summary,
+        trends=trends,
+        suite_trend=suite_trend,
+        stories=load_stories(summary, run_dir),
     )
+    write_atomic(html, page.encode())
     return {"markdown": md, "html": html}
 
 
