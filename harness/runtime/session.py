@@ -226,6 +226,14 @@ def model_keys(api_key: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: A run's clients' base URL and query parameters: httpx's defaults (no base
+#: URL, no parameters), parsed once per process; a client copies them, so it
+#: holds what it would from ``""`` and ``None`` without parsing them (most of
+#: what building a client cost).
+NO_BASE_URL = httpx.URL("")
+NO_PARAMS = httpx.QueryParams()
+
+
 @contextmanager
 def in_process(
     agent: Callable[..., Any], stage: Stage, allowed: AllowedHosts = NOWHERE
@@ -239,13 +247,25 @@ def in_process(
     # a sixth of what opening a run cost.
     outside = bool(allowed)
     # Made before the sandbox opens: the wall-clock limit is the agent's alone.
-    http = httpx.Client(headers=headers, timeout=30.0, verify=tls, trust_env=outside)
+    http = httpx.Client(
+        headers=headers,
+        timeout=30.0,
+        verify=tls,
+        trust_env=outside,
+        base_url=NO_BASE_URL,
+        params=NO_PARAMS,
+    )
     made: list[httpx.AsyncClient] = []
     ended: list[bool] = []
 
     def open_ahttp() -> httpx.AsyncClient:
         ahttp = httpx.AsyncClient(
-            headers=headers, timeout=30.0, verify=tls, trust_env=outside
+            headers=headers,
+            timeout=30.0,
+            verify=tls,
+            trust_env=outside,
+            base_url=NO_BASE_URL,
+            params=NO_PARAMS,
         )
         if ended:  # first asked for after the run: closed, as the run's would be
             close_async_client(ahttp, stage.clock)

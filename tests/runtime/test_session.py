@@ -59,3 +59,24 @@ def test_the_run_s_env_reads_and_prints_as_an_agent_env(small: Scenario) -> None
     replaced = seen["replaced"]
     assert isinstance(replaced, AgentEnv)
     assert replaced.ahttp is env.ahttp
+
+
+def test_the_run_s_clients_build_requests_as_default_clients_do(
+    small: Scenario,
+) -> None:
+    seen: list[tuple[object, ...]] = []
+    url = "https://payments.sim/v1/charges?limit=3"
+
+    def agent(task: Task, env: AgentEnv) -> None:
+        for client in (env.http, env.ahttp):
+            request = client.build_request("GET", url, params={"page": "2"})
+            seen.append((client.base_url, client.params, str(request.url)))
+
+    run_scenario(small, agent, seed=1)
+    with httpx.Client() as plain:
+        expected = (
+            plain.base_url,
+            plain.params,
+            str(plain.build_request("GET", url, params={"page": "2"}).url),
+        )
+    assert seen == [expected, expected]
