@@ -48,7 +48,14 @@ from harness.isolation import wire
 from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
-from harness.runtime.session import deliver, model_keys, threads_left, tls_context
+from harness.runtime.session import (
+    NO_BASE_URL,
+    NO_PARAMS,
+    deliver,
+    model_keys,
+    threads_left,
+    tls_context,
+)
 
 _TOOL_ERRORS = {
     "ToolTimeout": ToolTimeout,
@@ -357,8 +364,20 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     clock = RemoteClock(channel, epoch=start["epoch"], monotonic=start["monotonic"])
     headers = {"authorization": f"Bearer {identity.api_key}"}
     tls = tls_context()
-    http = httpx.Client(headers=headers, timeout=30.0, verify=tls)
-    ahttp = httpx.AsyncClient(headers=headers, timeout=30.0, verify=tls)
+    http = httpx.Client(
+        headers=headers,
+        timeout=30.0,
+        verify=tls,
+        base_url=NO_BASE_URL,
+        params=NO_PARAMS,
+    )
+    ahttp = httpx.AsyncClient(
+        headers=headers,
+        timeout=30.0,
+        verify=tls,
+        base_url=NO_BASE_URL,
+        params=NO_PARAMS,
+    )
     env = AgentEnv(
         http=http,
         ahttp=ahttp,

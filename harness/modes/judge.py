@@ -31,9 +31,9 @@ from __future__ import annotations
 import difflib
 import math
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 from harness.errors import HarnessError
 from harness.modes.judge_model import (
@@ -122,7 +122,8 @@ def judge(
     _check_arm(control, Arm.CONTROL, "control")
     _check_metrics(metrics)
     pairs = _pair(candidate, control)
-    reported = {name for case in (*candidate, *control) for name in case.metrics}
+    # the metric names the cases report: only a nodata explanation reads them
+    reported = cache(partial(_reported, candidate, control))
     results = tuple(
         _judge_metric(spec, candidate, control, pairs, reported, config)
         for spec in metrics
@@ -176,13 +177,27 @@ def _check_metrics(metrics: Sequence[MetricSpec]) -> None:
         )
 
 
+def _reported(
+    candidate: Sequence[CaseOutcome], control: Sequence[CaseOutcome]
+) -> set[str]:
+    """Every metric name a case reports."""
+    return set().union(*(case.metrics for case in (*candidate, *control)))
+
+
 def _pair(
     candidate: Sequence[CaseOutcome], control: Sequence[CaseOutcome]
 ) -> tuple[_Pair, ...]:
-    """Candidate and control cases with the same (template, seed), in order."""
+    """Candidate and control cases with the same (template, seed), in order.
+
+    Only the control cases a candidate case could pair with are indexed: a
+    canary's control runs every case, its candidate a share of them, and the
+    stream is judged again and again as it grows."""
+    wanted = {(case.template, case.seed) for case in candidate}
     twins: dict[tuple[str, int], deque[CaseOutcome]] = defaultdict(deque)
     for case in control:
-        twins[case.template, case.seed].append(case)
+        key = (case.template, case.seed)
+        if key in wanted:
+            twins[key].append(case)
     pairs = []
     for case in candidate:
         waiting = twins.get((case.template, case.seed))
@@ -219,7 +234,7 @@ def _judge_metric(
     candidate: Sequence[CaseOutcome],
     control: Sequence[CaseOutcome],
     pairs: Sequence[_Pair],
-    reported: set[str],
+    reported: Callable[[], set[str]],
     config: JudgeConfig,
 ) -> MetricResult:
     paired_cand: list[float] = []
@@ -347,11 +362,12 @@ def _nodata_text(
     spec: MetricSpec,
     cand: Summary,
     ctrl: Summary,
-    reported: set[str],
+    reported: Callable[[], set[str]],
     config: JudgeConfig,
 ) -> str:
-    if spec.name not in reported:
-        close = difflib.get_close_matches(spec.name, sorted(reported), n=1)
+    names = reported()
+    if spec.name not in names:
+        close = difflib.get_close_matches(spec.name, sorted(names), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{spec.name} is nodata: no case reports it{hint}"
     return (

@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import cache
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -27,17 +28,28 @@ T = TypeVar("T")
 _inline = threading.local()
 
 
-def inline_anyio(mine: Callable[[], bool], stack: ExitStack) -> None:
-    """Patch anyio's asyncio backend for the run; ``stack`` restores it."""
-    if "anyio" not in sys.modules:
-        return
+@cache
+def _anyio() -> tuple[Any, Any, Callable[[], Any]] | None:
+    """anyio's asyncio backend class, its thread-locals and ``current_token``
+    (found once per process, once anyio is imported), or None in a layout of
+    anyio's that has them elsewhere."""
     try:
         from anyio._backends import _asyncio as backend
         from anyio._core._eventloop import threadlocals
         from anyio.lowlevel import current_token
-    except ImportError:  # another layout: its workers stay ordinary agent threads
+    except ImportError:
+        return None
+    return backend.AsyncIOBackend, threadlocals, current_token
+
+
+def inline_anyio(mine: Callable[[], bool], stack: ExitStack) -> None:
+    """Patch anyio's asyncio backend for the run; ``stack`` restores it."""
+    if "anyio" not in sys.modules:
         return
-    cls = backend.AsyncIOBackend
+    found = _anyio()
+    if found is None:  # another layout: its workers stay ordinary agent threads
+        return
+    cls, threadlocals, current_token = found
     to_thread = cls.__dict__.get("run_sync_in_worker_thread")
     sync_back = cls.__dict__.get("run_sync_from_thread")
     async_back = cls.__dict__.get("run_async_from_thread")

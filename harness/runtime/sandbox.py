@@ -41,6 +41,7 @@
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]
 import asyncio
 import os
 import platform
@@ -57,7 +58,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from functools import cache
 from types import FrameType
 from typing import Any, Protocol, TypeVar
@@ -130,6 +131,13 @@ _real_uuid4: Callable[[], uuid.UUID] = types.FunctionType(
 def _run_uuid4() -> uuid.UUID:  # its code runs as uuid.uuid4's, in uuid's globals
     return _aqe_run_uuid4()  # type: ignore[name-defined, no-any-return]  # noqa: F821
 
+
+#: The C-level handler functions under ``signal.signal`` and ``getsignal``, which
+#: turn each number and handler into an enum and back (a handler that is a
+#: function costs them a caught ``ValueError``): a run swaps four handlers.
+_set_handler: Callable[[int, Any], Any] = _signal.signal
+_get_handler: Callable[[int], Any] = _signal.getsignal
+_SIGINT, _SIGALRM = int(signal.SIGINT), int(signal.SIGALRM)
 
 _AF_UNIX = getattr(socket, "AF_UNIX", -1)
 _real_submit = ThreadPoolExecutor.submit
@@ -452,7 +460,7 @@ class Interrupts:
         """Note SIGINTs, then let them act as before (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             return None
-        previous = signal.getsignal(signal.SIGINT)
+        previous = _get_handler(_SIGINT)
 
         def noted(signum: int, frame: FrameType | None) -> None:
             self.from_user = True
@@ -461,12 +469,12 @@ class Interrupts:
             elif previous != signal.SIG_IGN:
                 raise KeyboardInterrupt
 
-        signal.signal(signal.SIGINT, noted)
+        _set_handler(_SIGINT, noted)
         return previous
 
     def unwatch(self, previous: Any) -> None:
         if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+            _set_handler(_SIGINT, previous)
 
 
 def address_text(address: Any) -> str:
@@ -496,14 +504,14 @@ class _Alarm:
             return
         if not hasattr(signal, "setitimer"):
             return
-        self._previous = signal.signal(signal.SIGALRM, self._fire)
+        self._previous = _set_handler(_SIGALRM, self._fire)
         signal.setitimer(signal.ITIMER_REAL, self.seconds)
         self._armed = True
 
     def stop(self) -> None:
         if self._armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous)
+            _set_handler(_SIGALRM, self._previous)
             self._armed = False
 
 
@@ -593,9 +601,26 @@ def _virtual_loop_policy(clock: Clock, mine: AgentThreads) -> Any:
     Event loop policies are deprecated from Python 3.14 on; the warning is not the
     user's business, so it is silenced here.
     """
+    with _policy_warnings_silenced():
+        return _policy_class()(clock, mine)
+
+
+#: Whether this Python deprecates event loop policies (3.14 on): before, the
+#: policy calls warn nothing, and a run does not pay for silencing them.
+_POLICIES_DEPRECATED = sys.version_info >= (3, 14)
+_NOTHING_TO_SILENCE = nullcontext()
+
+
+@contextmanager
+def _deprecations_ignored() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return _policy_class()(clock, mine)
+        yield
+
+
+def _policy_warnings_silenced() -> AbstractContextManager[None]:
+    """The event loop policies' deprecation warnings silenced, where they warn."""
+    return _deprecations_ignored() if _POLICIES_DEPRECATED else _NOTHING_TO_SILENCE
 
 
 @cache
@@ -630,8 +655,7 @@ def _policy_class() -> Any:
 
 def _swap_policy(policy: Any) -> Any:
     """Install ``policy``; returns the one it replaced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with _policy_warnings_silenced():
         previous = asyncio.get_event_loop_policy()
         asyncio.set_event_loop_policy(policy)
     return previous

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -226,6 +226,14 @@ def model_keys(api_key: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+#: A run's clients' base URL and query parameters: httpx's defaults (no base
+#: URL, no parameters), parsed once per process; a client copies them, so it
+#: holds what it would from ``""`` and ``None`` without parsing them (most of
+#: what building a client cost).
+NO_BASE_URL = httpx.URL("")
+NO_PARAMS = httpx.QueryParams()
+
+
 @contextmanager
 def in_process(
     agent: Callable[..., Any], stage: Stage, allowed: AllowedHosts = NOWHERE
@@ -239,11 +247,34 @@ def in_process(
     # a sixth of what opening a run cost.
     outside = bool(allowed)
     # Made before the sandbox opens: the wall-clock limit is the agent's alone.
-    http = httpx.Client(headers=headers, timeout=30.0, verify=tls, trust_env=outside)
-    ahttp = httpx.AsyncClient(
-        headers=headers, timeout=30.0, verify=tls, trust_env=outside
+    http = httpx.Client(
+        headers=headers,
+        timeout=30.0,
+        verify=tls,
+        trust_env=outside,
+        base_url=NO_BASE_URL,
+        params=NO_PARAMS,
     )
-    env = AgentEnv(http=http, ahttp=ahttp, tools=stage.tools, identity=stage.identity)
+    made: list[httpx.AsyncClient] = []
+    ended: list[bool] = []
+
+    def open_ahttp() -> httpx.AsyncClient:
+        ahttp = httpx.AsyncClient(
+            headers=headers,
+            timeout=30.0,
+            verify=tls,
+            trust_env=outside,
+            base_url=NO_BASE_URL,
+            params=NO_PARAMS,
+        )
+        if ended:  # first asked for after the run: closed, as the run's would be
+            close_async_client(ahttp, stage.clock)
+        made.append(ahttp)
+        return ahttp
+
+    env = _RunEnv.lazily(
+        open_ahttp, http=http, tools=stage.tools, identity=stage.identity
+    )
     before = {t.ident for t in threading.enumerate() if t.ident is not None}
     door = stage.door
     if allowed:
@@ -268,7 +299,59 @@ def in_process(
             yield session
         finally:
             http.close()
-            close_async_client(ahttp, stage.clock)
+            ended.append(True)
+            for ahttp in made:
+                close_async_client(ahttp, stage.clock)
+
+
+#: Where an :class:`AgentEnv` keeps its ``ahttp`` (its dataclass slot).
+_AHTTP: Any = AgentEnv.__dict__["ahttp"]
+
+
+class _RunEnv(AgentEnv):
+    """A run's :class:`AgentEnv`, whose ``AsyncClient`` is made the first time
+    the agent asks for ``env.ahttp`` (most agents never do: building one was a
+    sixth of opening a run); otherwise an ``AgentEnv`` like any other (frozen;
+    ``dataclasses.replace`` makes one with the same client)."""
+
+    __slots__ = ("_open_ahttp",)
+    _open_ahttp: Callable[[], httpx.AsyncClient]
+
+    @classmethod
+    def lazily(
+        cls,
+        open_ahttp: Callable[[], httpx.AsyncClient],
+        *,
+        http: httpx.Client,
+        tools: Tools,
+        identity: Identity,
+    ) -> _RunEnv:
+        env = cls.__new__(cls)
+        for name, value in (
+            ("http", http),
+            ("tools", tools),
+            ("identity", identity),
+            ("_open_ahttp", open_ahttp),
+        ):
+            object.__setattr__(env, name, value)
+        return env
+
+    def __repr__(self) -> str:  # as an AgentEnv's (an agent may print it)
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"{AgentEnv.__qualname__}({shown})"
+
+    @property
+    def ahttp(self) -> httpx.AsyncClient:
+        try:
+            made: httpx.AsyncClient = _AHTTP.__get__(self, AgentEnv)
+        except AttributeError:
+            made = self._open_ahttp()
+            _AHTTP.__set__(self, made)
+        return made
+
+    @ahttp.setter
+    def ahttp(self, value: httpx.AsyncClient) -> None:  # the dataclass's __init__
+        _AHTTP.__set__(self, value)
 
 
 class _InProcess:

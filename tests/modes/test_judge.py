@@ -23,6 +23,7 @@ from harness.modes.judge import (
     MinEffect,
     StatTest,
     Verdict,
+    _pair,
     case_critical,
     critical_failures,
     judge,
@@ -168,6 +169,38 @@ def test_cases_pair_by_template_and_seed_not_by_position() -> None:
     assert judgement.pairs == 60
     assert judgement.metric("tool_calls").test is StatTest.WILCOXON
     assert judgement.metric("tool_calls").p_value == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("ab"), st.integers(0, 5)), max_size=30),
+    st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 7)), max_size=60),
+)
+def test_each_candidate_case_pairs_with_the_first_unpaired_control_twin(
+    cand_keys: list[tuple[str, int]], ctrl_keys: list[tuple[str, int]]
+) -> None:
+    candidate = [case(i, template=t, seed=s) for i, (t, s) in enumerate(cand_keys)]
+    control = [
+        case(1000 + i, Arm.CONTROL, template=t, seed=s)
+        for i, (t, s) in enumerate(ctrl_keys)
+    ]
+    expected, used = [], set()
+    for cand in candidate:
+        ctrl = next(
+            (
+                c
+                for c in control
+                if id(c) not in used
+                and (c.template, c.seed) == (cand.template, cand.seed)
+            ),
+            None,
+        )
+        if ctrl is not None:
+            used.add(id(ctrl))
+            expected.append((cand.case_id, ctrl.case_id))
+    pairs = _pair(candidate, control)
+    assert [(p.candidate.case_id, p.control.case_id) for p in pairs] == expected
+    assert judge(candidate, control).pairs == len(expected)
 
 
 def test_a_pass_rate_drop_from_100_to_80_percent_over_200_pairs_fails() -> None:
