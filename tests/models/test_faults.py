@@ -402,12 +402,22 @@ def test_without_retries_a_model_timeout_is_the_sdks_timeout_error() -> None:
 
     result = _run([fault], probe(lambda: anthropic_message(max_retries=0)))
 
-    assert _outcome(result) == {
-        "raised": "APITimeoutError",
-        "error": "Request timed out or interrupted. This could be due to a network"
+    assert _outcome(result) == {"raised": "APITimeoutError", "error": _sdk_timeout()}
+
+
+def _sdk_timeout() -> str:
+    """What the installed anthropic SDK says of a read timeout of its default
+    600 s: since 2.17 it names the host and the timeout (``_make_timeout_error``),
+    before that it gave APITimeoutError's default text."""
+    from anthropic._base_client import BaseClient
+
+    if hasattr(BaseClient, "_make_timeout_error"):
+        return "Request to api.anthropic.com timed out after 600s"
+    return (
+        "Request timed out or interrupted. This could be due to a network"
         " timeout, dropped connection, or request cancellation. See"
-        " https://docs.anthropic.com/en/api/errors#long-requests for more details.",
-    }
+        " https://docs.anthropic.com/en/api/errors#long-requests for more details."
+    )
     assert len(_entries(result, "model_call")) == 1
 
 
