@@ -76,6 +76,14 @@ def pytest_collection_modifyitems(
     gather_canary(session, config, items)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not aqe_config(session.config).active:
+        return
+    from harness._pytest.plan import plan_runs
+
+    plan_runs(session)
+
+
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if not aqe_config(config).active or aqe_config(config).model:

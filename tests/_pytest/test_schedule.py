@@ -57,9 +57,11 @@ def _config(dist: str) -> Any:
     )
 
 
-def _run(sched: Any, collection: list[str]) -> dict[str, list[str]]:
+def _run(
+    sched: Any, collection: list[str], names: tuple[str, ...] = ("gw0", "gw1")
+) -> dict[str, list[str]]:
     """Schedule ``collection`` on two nodes that finish every item they get."""
-    nodes = [Node("gw0"), Node("gw1")]
+    nodes = [Node(name) for name in names]
     for node in nodes:
         sched.add_node(node)
     for node in nodes:
@@ -91,6 +93,17 @@ def test_load_keeps_the_modelled_items_on_one_worker() -> None:
     assert ran[holder][: len(MODELLED)] == MODELLED  # first, so the other goes on
     assert sorted(ran["gw0"] + ran["gw1"]) == sorted(collection)
     assert all(ran.values())  # both workers worked
+
+
+def test_load_hands_the_modelled_items_to_gw0_whichever_worker_asks_first() -> None:
+    """gw0 knows it when it has collected, and starts their fork server then."""
+    collection = MODELLED + PLAIN
+    ran = _run(
+        ModelAffinityScheduling(_config("load"), QUIET), collection, ("gw1", "gw0")
+    )
+
+    assert ran["gw0"][: len(MODELLED)] == MODELLED
+    assert not set(ran["gw1"]) & set(MODELLED)
 
 
 def test_load_is_xdists_when_most_items_have_a_model() -> None:
