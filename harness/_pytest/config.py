@@ -50,6 +50,8 @@ MODEL_MODES = ("scripted", "replay", "record", "live")
 SUFFIXES = (".yaml", ".yml")
 #: The worker's copy of the controller's run folder (``workerinput`` key).
 WORKER_RUN_DIR = "aqe_run_dir"
+#: The controller's ``--dist`` (``workerinput`` key): a worker's own is ``no``.
+WORKER_DIST = "aqe_dist"
 
 
 def add_options(parser: pytest.Parser) -> None:

@@ -12,9 +12,9 @@ and imports overlap, on another core, with the harness building worlds and
 with runs of the other kind.
 
 Which servers start here: with no workers, every kind the collection holds;
-on an xdist worker under ``--dist load`` the kinds it will be handed (the runs
-with a model go to :data:`~harness._pytest.schedule.MODEL_WORKER` while they
-are a minority: see :mod:`harness._pytest.schedule`); under any other
+on an xdist worker under ``--dist load`` or ``loadgroup`` the kinds it will be
+handed (the runs with a model go to :data:`~harness._pytest.schedule.MODEL_WORKER`
+while they are a minority: see :mod:`harness._pytest.schedule`); under any other
 distribution none (a server started on a worker that is never handed its kind
 would take seconds of a core from the others). The plan is a head start only:
 a run that was not foreseen starts its server as before.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness._pytest.config import aqe_config
+from harness._pytest.config import WORKER_DIST, aqe_config
 from harness._pytest.items import ScenarioItem, run_model, session_isolation
 from harness.errors import HarnessError
 from harness.runtime.env import Task
@@ -82,7 +82,7 @@ def _kinds_to_start(session: pytest.Session, kinds: set[bool]) -> list[bool]:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         return kinds_now
-    if config.getvalue("dist") != "load":
+    if workerinput.get(WORKER_DIST) not in ("load", "loadgroup"):
         return []
     from harness._pytest.schedule import MODEL_WORKER, model_minority
 

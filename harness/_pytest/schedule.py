@@ -92,7 +92,8 @@ class ModelAffinityScheduling(LoadScheduling):  # type: ignore[misc]
 
 
 class ModelGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
-    """xdist's ``loadgroup``, the items a model answers one group."""
+    """xdist's ``loadgroup``, the items a model answers one group, handed to
+    :data:`MODEL_WORKER` first."""
 
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
@@ -102,7 +103,20 @@ class ModelGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
         if self.collection is None and self.collection_is_completed:
             collection = list(next(iter(self.registered_collections.values())))
             self._modelled = model_minority(Path(str(self.config.rootpath)), collection)
+            # the first node is handed the first unit: MODEL_WORKER, if it is up
+            work: dict[Any, Any] = getattr(self, "assigned_work")  # noqa: B009 (untyped)
+            first = [n for n in work if _worker_id(n) == MODEL_WORKER]
+            self.assigned_work = {n: work[n] for n in [*first, *work] if n in work}
         super().schedule()
+
+    def _assign_work_unit(self, node: Any) -> None:
+        if self._modelled and MODEL_GROUP in self.workqueue:
+            # the model group: MODEL_WORKER's first unit, nobody else's while it is up
+            ours = _worker_id(node) == MODEL_WORKER or not any(
+                _worker_id(n) == MODEL_WORKER for n in self.nodes
+            )
+            self.workqueue.move_to_end(MODEL_GROUP, last=not ours)
+        super()._assign_work_unit(node)
 
     def _split_scope(self, nodeid: str) -> str:
         if "@" not in nodeid and nodeid in self._modelled:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from harness._pytest.config import WORKER_DIST
 from harness._pytest.plan import _kinds_to_start
 from tests.conftest import ROOT, copy_payments
 
@@ -23,10 +24,9 @@ PLAIN = [
 
 
 def _session(collection: list[str], dist: str | None, worker: str | None) -> Any:
-    values = {"dist": dist}
-    config = SimpleNamespace(getvalue=values.get, rootpath=ROOT)
+    config = SimpleNamespace(rootpath=ROOT)
     if worker is not None:
-        config.workerinput = {"workerid": worker}
+        config.workerinput = {"workerid": worker, WORKER_DIST: dist}
     items = [SimpleNamespace(nodeid=nodeid) for nodeid in collection]
     return SimpleNamespace(config=config, items=items)
 
@@ -38,9 +38,17 @@ def _session(collection: list[str], dist: str | None, worker: str | None) -> Any
         ("load", "gw0", [MODELLED, *PLAIN], [True, False]),
         ("load", "gw1", [MODELLED, *PLAIN], [False]),
         ("load", "gw1", [MODELLED, MODELLED_TOO, PLAIN[0]], [True, False]),
-        ("loadgroup", "gw0", [MODELLED, *PLAIN], []),
+        ("loadgroup", "gw1", [MODELLED, *PLAIN], [False]),
+        ("loadscope", "gw0", [MODELLED, *PLAIN], []),
     ],
-    ids=["no-workers", "model-worker", "other-worker", "no-minority", "loadgroup"],
+    ids=[
+        "no-workers",
+        "model-worker",
+        "other-worker",
+        "no-minority",
+        "loadgroup",
+        "loadscope",
+    ],
 )
 def test_a_process_starts_the_servers_of_the_runs_it_will_be_handed(
     dist: str | None, worker: str | None, collection: list[str], kinds: list[bool]

@@ -113,6 +113,20 @@ def test_load_is_xdists_when_most_items_have_a_model() -> None:
     assert all(set(ids) & set(MODELLED) for ids in ran.values())
 
 
+def test_loadgroup_hands_the_model_group_to_gw0_whichever_worker_came_first() -> None:
+    sched = ModelGroupScheduling(_config("loadgroup"), QUIET)
+    collection = [*PLAIN, *MODELLED]
+    gw1, gw0 = Node("gw1"), Node("gw0")
+    for node in (gw1, gw0):
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+
+    assert MODEL_GROUP in sched.assigned_work[gw0]
+    assert MODEL_GROUP not in sched.assigned_work[gw1]
+    assert [collection[i] for i in gw0.sent][: len(MODELLED)] == MODELLED
+
+
 def test_loadgroup_makes_the_modelled_items_one_group() -> None:
     sched = ModelGroupScheduling(_config("loadgroup"), QUIET)
     collection = [*PLAIN[:6], *MODELLED, *PLAIN[6:], f"{PLAIN[0]}x@mine"]
