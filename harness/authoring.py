@@ -9,8 +9,10 @@ assert on its scores::
     def test_refund_lands_once(aqe_run):
         scenario = (
             ScenarioBuilder("refund_lost_answer", "A lost answer must not repeat.")
-            .task("Refund {amount} on {charge}", charge="$charge.id", amount=1200)
+            .task("Refund {amount} {currency} on {charge}", ticket_id="$ticket.id",
+                  charge="$charge.id", amount=1200, currency="usd")
             .record("charge", "payments", "charge", amount=5000)
+            .record("ticket", "tickets", "ticket", charge="$charge.id")
             .fault("timeout", commit="after", match={"tool": "create_refund"},
                    when={"call": 1})
             .expect(idempotency={"key": "refund:$charge.id", "max_effects": 1})

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from harness._pytest.config import add_options, aqe_config
+from harness._pytest.config import aqe_config
+from harness._pytest.options import add_options
 from harness._pytest.rewrite import leave_the_harness_unrewritten
 from harness.errors import HarnessError
 
@@ -76,12 +77,15 @@ def pytest_collection_modifyitems(
     gather_canary(session, config, items)
 
 
+@pytest.hookimpl(tryfirst=True)  # first: before an xdist worker sends its items
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not aqe_config(session.config).active:
         return
     from harness._pytest.plan import plan_runs
+    from harness._pytest.preflight import check_session
 
-    plan_runs(session)
+    plan_runs(session)  # first: the servers the check starts get the plan
+    check_session(session)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

@@ -105,10 +105,10 @@ def test_running_scenarios_without_an_agent_says_how_to_name_one(
     project: pytest.Pytester,
 ) -> None:
     result = project.runpytest("scenarios/payments/refund_ok.yaml")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # once, before any run
+    result.stderr.fnmatch_lines(
         [
-            "aqe: no agent under test",
+            "ERROR: aqe: no agent under test",
             "    fix: pass --aqe-agent module:callable, or set aqe_agent in the pytest ini file",
         ]
     )
@@ -125,8 +125,10 @@ def test_an_agent_that_does_not_import_is_a_clear_error(
     result = project.runpytest(
         "scenarios/payments/refund_ok.yaml", "--aqe-agent=nowhere.agent:run"
     )
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["aqe: cannot import agent module 'nowhere.agent': *"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # once, before any run
+    result.stderr.fnmatch_lines(
+        ["ERROR: aqe: --aqe-agent: cannot import agent module 'nowhere.agent': *"]
+    )
 
 
 def test_a_user_agent_module_in_the_project_is_importable(

@@ -56,6 +56,18 @@ def canary_config(config: pytest.Config) -> Any:
     )
 
 
+def control_agent_spec(config: pytest.Config) -> str:
+    """The canary's control agent; a usage error that says how to name one."""
+    spec = aqe_config(config).control_agent
+    if not spec:
+        raise HarnessError(
+            "canary mode needs a control agent\n"
+            "    fix: pass --aqe-control-agent module:callable (the agent in"
+            " production today)"
+        )
+    return spec
+
+
 def gather_canary(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -100,13 +112,7 @@ class CanaryItem(pytest.Item):
 
         config = self.config
         candidate_spec = aqe_config(config).agent_spec()
-        control_spec = aqe_config(config).control_agent
-        if not control_spec:
-            raise HarnessError(
-                "canary mode needs a control agent\n"
-                "    fix: pass --aqe-control-agent module:callable (the agent in"
-                " production today)"
-            )
+        control_spec = control_agent_spec(config)
         stream = canary_config(config)
         with _progress(config, stream.cases) as progress:
             report = run_canary(

@@ -33,7 +33,7 @@ from harness.runtime.env import Task
 def plan_runs(session: pytest.Session) -> None:
     """Hand the session's fork servers the collected runs' tasks; start the ones
     this process will use (see the module)."""
-    from harness.agents.loading import load_agent
+    from harness.agents.loading import is_outside
     from harness.isolation import ProcessIsolation
     from harness.run import run_seed
 
@@ -45,10 +45,8 @@ def plan_runs(session: pytest.Session) -> None:
     if config.option.collectonly:
         return  # nothing will run
     spec = settings.agent
-    try:
-        agent = load_agent(spec)
-    except HarnessError:
-        return  # every run says why
+    if is_outside(spec):
+        return  # a command or a service: no fork server
     tasks: dict[bool, dict[str, Task]] = {False: {}, True: {}}
     for item in items:
         scenario = item.scenario
@@ -71,7 +69,7 @@ def plan_runs(session: pytest.Session) -> None:
     isolation = session_isolation(config)
     if not planned or not isinstance(isolation, ProcessIsolation):
         return
-    isolation.plan(agent, planned, start=_kinds_to_start(session, set(planned)))
+    isolation.plan(spec, planned, start=_kinds_to_start(session, set(planned)))
 
 
 def _kinds_to_start(session: pytest.Session, kinds: set[bool]) -> list[bool]:

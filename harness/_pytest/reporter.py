@@ -22,6 +22,7 @@ from harness._pytest.config import (
 from harness._pytest.items import RECORD, RUN_DIR
 
 if TYPE_CHECKING:
+    from harness.reporting.selection import Selection
     from harness.reporting.session import ReportOptions, SessionReport
     from harness.run import RunRecord
 
@@ -76,6 +77,18 @@ def report_options(settings: AqeConfig) -> ReportOptions:
     )
 
 
+def selection(config: pytest.Config, nodeids: list[str]) -> Selection:
+    """What the session selected: its items after paths, ``-k`` and ``-m``."""
+    from harness.reporting.selection import select
+
+    return select(
+        nodeids,
+        args=[str(a) for a in config.args],
+        keyword=config.getoption("keyword", None),
+        markexpr=config.getoption("markexpr", None),
+    )
+
+
 def attach_record(item: pytest.Item, call: pytest.CallInfo[None], report: Any) -> None:
     """Put the item's run record on its call report (it travels to the xdist
     controller with it) and its scores in the JUnit properties."""
@@ -120,6 +133,9 @@ class SessionReporter:
         if reason is not None:
             self.report.incomplete.append(reason)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.report.select(selection(session.config, [i.nodeid for i in session.items]))
+
     def pytest_keyboard_interrupt(self) -> None:
         self.report.incomplete.append("the session was interrupted")
 
@@ -127,6 +143,11 @@ class SessionReporter:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from harness.reporting.session import failed_count
 
+        if (
+            session.exitstatus == pytest.ExitCode.USAGE_ERROR
+            and not self.report.records
+        ):
+            return  # a usage error before any run: its message says it all
         if session.shouldstop and session.shouldstop is not True:
             self.report.incomplete.append(f"the session stopped: {session.shouldstop}")
         gate = self.report.finish(
@@ -152,6 +173,15 @@ class XdistHooks:
         node.workerinput[WORKER_RUN_DIR] = str(self.report.run_dir)
         node.workerinput[WORKER_DIST] = node.config.getvalue("dist")
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # every worker collects the same items (xdist checks); the first one says
+        if self.report.selection is None:
+            self.report.select(selection(node.config, ids))
+
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        from harness._pytest.preflight import raise_worker_error
+
         if error is not None:
             self.report.incomplete.append(f"worker {node.gateway.id} crashed: {error}")
+            return
+        raise_worker_error(node)  # an agent that does not load: the usage error

@@ -7,13 +7,18 @@ compare``, ``replay``, ``report`` and ``rescore``."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import json
 import subprocess
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+#: The usage error's exit status (:class:`harness.reporting.gate.ExitCode`).
+USAGE_ERROR = 4
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
@@ -26,6 +31,81 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         argv += ["--aqe-report-dir", args.report_dir]
     command = [sys.executable, "-m", "pytest", *argv, *extra]
     return subprocess.run(command, check=False).returncode
+
+
+class _Declared:
+    """A parser that keeps what :func:`harness._pytest.options.add_options`
+    declares, so ``aqe run`` knows the ``--aqe-*`` options without pytest."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+
+    def getgroup(self, name: str, description: str = "") -> _Declared:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.options.append((names, kwargs))
+
+    def addini(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@functools.cache
+def _aqe_options() -> tuple[tuple[tuple[str, ...], dict[str, Any]], ...]:
+    """The plugin's ``--aqe-*`` options: their names and declarations."""
+    from harness._pytest.options import add_options
+
+    declared = _Declared()
+    add_options(declared)  # type: ignore[arg-type]
+    return tuple(declared.options)
+
+
+def _unknown_aqe_option(extra: list[str]) -> str | None:
+    """What is wrong with the first ``--aqe-*`` option pytest would not know,
+    with the fix; None if they are all the plugin's."""
+    known = [name for names, _ in _aqe_options() for name in names]
+    for word in extra:
+        if word == "--":
+            break
+        name = word.partition("=")[0]
+        if not name.startswith("--aqe-") or name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        listed = "aqe run --help lists the --aqe-* options"
+        fix = f"did you mean {close[0]}? ({listed})" if close else listed
+        return f"unknown option {name}\n    fix: {fix}"
+    return None
+
+
+def _run_epilog() -> str:
+    """``aqe run --help``'s list of the options that go on to pytest."""
+    lines = [
+        "Every other option goes on to pytest: its own (-n 2, -k EXPR, -x, -q;",
+        "see pytest --help) and the aqe plugin's:",
+        "",
+    ]
+    for names, kwargs in _aqe_options():
+        metavar = kwargs.get("metavar")
+        if metavar is None and "choices" in kwargs:
+            metavar = "{" + ",".join(kwargs["choices"]) + "}"
+        if metavar is None and kwargs.get("action") not in ("store_true",):
+            metavar = kwargs.get("dest", "").upper()
+        head = "  " + ", ".join(names) + (f" {metavar}" if metavar else "")
+        text = str(kwargs.get("help", "")).replace("%%", "%")
+        lines.append(head)
+        lines.extend(textwrap.wrap(text, 76, initial_indent=" " * 6,
+                                   subsequent_indent=" " * 6))  # fmt: skip
+    lines += [
+        "",
+        "exit status: 0 every run passed, 1 runs failed, 4 usage error (before",
+        "anything runs), 5 nothing ran, 6 a regression against the baseline, 7 a",
+        "harness or infrastructure error (README.md, Exit codes).",
+        "",
+        "example:",
+        "  aqe run scenarios/payments --agent"
+        " harness.agents.reference:careful_refund_agent -n 2",
+    ]
+    return "\n".join(lines)
 
 
 def _at_least_one(text: str) -> int:
@@ -415,11 +495,36 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run scenarios against an agent (extra arguments go to pytest)",
+        description="Run scenario files against an agent through pytest and the\n"
+        "aqe plugin, in a fresh pytest process: the verdicts, the reports in the\n"
+        "report dir, and the gate's exit status.",
+        epilog=_run_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("paths", nargs="+", help="scenario files or directories")
-    run.add_argument("--agent", required=True, metavar="MODULE:CALLABLE")
-    run.add_argument("--seed", type=int, default=None)
-    run.add_argument("--report-dir", default=None, metavar="DIR")
+    run.add_argument(
+        "paths", nargs="+", metavar="PATH", help="scenario files or directories"
+    )
+    run.add_argument(
+        "--agent",
+        required=True,
+        metavar="SPEC",
+        help="the agent under test (pytest's --aqe-agent): module:callable,"
+        " cmd:COMMAND (a command, any language) or http://HOST:PORT/PATH (a"
+        " service)",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="session seed (--aqe-seed; default 0)",
+    )
+    run.add_argument(
+        "--report-dir",
+        default=None,
+        metavar="DIR",
+        help="where traces and the summary go (--aqe-report-dir; default reports/)",
+    )
     run.set_defaults(func=_run)
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
@@ -540,6 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run" and args.command != "bench":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "run":
+        problem = _unknown_aqe_option(extra)
+        if problem is not None:  # said here, before pytest starts
+            sys.stderr.write(f"aqe run: {problem}\n")
+            return USAGE_ERROR
     code: int = args.func(args, extra)
     return code
 

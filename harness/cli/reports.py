@@ -20,12 +20,12 @@ from harness.reporting.artefacts import (
     is_summary,
     read_baseline,
     read_results,
+    read_selection,
     read_summary,
 )
 from harness.reporting.gate import ExitCode
 from harness.reporting.runfolder import RESULTS
 from harness.reporting.session import (
-    DEFAULT_RULE,
     candidate_baseline,
     dump_summary,
     mode_sections,
@@ -48,6 +48,22 @@ def load_any_baseline(path: Path) -> Any:
     if path.name == "summary.json" or (path.suffix == ".json" and is_summary(path)):
         return candidate_baseline(file_summary(path), build_baseline)
     return read_baseline(path)
+
+
+def run_selection(path: Path) -> tuple[str, ...] | None:
+    """The scenario names the session of a run folder (or ``summary.json``)
+    selected: its ``selection.json``, else its summary's ``selection``; None for
+    a baseline file or a run from a harness that recorded none."""
+    from harness.reporting.selection import SELECTION, Selection
+
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir() and (folder / SELECTION).is_file():
+        return read_selection(folder / SELECTION).scenarios
+    summary = folder / "summary.json" if path.is_dir() else path
+    if not summary.is_file() or not is_summary(summary):
+        return None
+    found = read_summary(summary).get("selection")
+    return None if found is None else Selection.from_json(found).scenarios
 
 
 def file_summary(path: Path) -> dict[str, Any]:
@@ -81,7 +97,7 @@ def _rebuilt(
     if old is not None:
         keys = ("run_id", "started", "finished", "git", "complete", "incomplete_reason")
         meta = {k: old[k] for k in keys}
-        kept = ("comparison", "gate", "verdict", "exit_code", "shadow")
+        kept = ("comparison", "gate", "verdict", "exit_code", "shadow", "selection")
         extra = {k: old.get(k) for k in kept}
     else:
         meta = {
@@ -97,6 +113,7 @@ def _rebuilt(
     gated = ((extra.get("shadow") or {}).get("thresholds") or {}).get("min_agreement")
     summary.update(mode_sections(records, gated))
     summary["comparison"] = extra.get("comparison")
+    summary["selection"] = extra.get("selection")
     summary["gate"] = extra.get("gate") or {"rules": [], "failed": []}
     summary["verdict"] = extra.get("verdict") or (
         "error"
@@ -120,16 +137,21 @@ def compare_command(
 ) -> int:
     """``aqe compare BASE CAND``: print the comparison; exit 6 on a regression
     when asked to."""
-    from harness.reporting.compare import compare, parse_rule, render_comparison_text
+    from harness.reporting.compare import gate_comparison, render_comparison_text
 
-    parsed = [parse_rule(r) for r in (rules or (DEFAULT_RULE,))]
-    comparison = compare(load_any_baseline(base), load_any_baseline(cand), parsed)
+    comparison = gate_comparison(
+        load_any_baseline(base),
+        load_any_baseline(cand),
+        rules,
+        selected=run_selection(cand),
+    )
     data = comparison.to_json()
     data["baseline"]["path"] = str(base)
+    failures = comparison.gate_failures
     if fmt == "json":
         out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     elif fmt in ("md", "html"):
-        summary = _comparison_summary(cand, data)
+        summary = _comparison_summary(cand, data, rules=rules, failures=failures)
         if fmt == "md":
             from harness.reporting.markdown import render_markdown
 
@@ -140,13 +162,18 @@ def compare_command(
             out.write(render_html(summary))
     else:
         out.write(render_comparison_text(comparison))
-    failures = comparison.gate_failures
     if fail_on_regression and failures:
         return int(ExitCode.REGRESSION)
     return int(ExitCode.PASS)
 
 
-def _comparison_summary(cand: Path, comparison: dict[str, Any]) -> dict[str, Any]:
+def _comparison_summary(
+    cand: Path,
+    comparison: dict[str, Any],
+    *,
+    rules: Sequence[str],
+    failures: Sequence[str],
+) -> dict[str, Any]:
     """The candidate's summary (a run folder's, or an empty one) with the
     comparison in it, for the Markdown and HTML renderers."""
     if cand.is_dir():
@@ -166,9 +193,15 @@ def _comparison_summary(cand: Path, comparison: dict[str, Any]) -> dict[str, Any
             incomplete_reason=None,
         )
         summary["gate"] = {"rules": [], "failed": []}
+    from harness.reporting.compare import DEFAULT_RULE
+
     summary["comparison"] = comparison
-    regressed = comparison["counts"].get("regressed", 0)
-    summary["verdict"] = "regression" if regressed else summary.get("verdict", "pass")
+    summary["gate"] = {
+        **(summary.get("gate") or {}),
+        "rules": list(rules) or [DEFAULT_RULE],
+        "failed": list(failures),
+    }
+    summary["verdict"] = "regression" if failures else summary.get("verdict", "pass")
     return summary
 
 

@@ -103,20 +103,18 @@ class ProcessIsolation:
 
     def plan(
         self,
-        agent: Callable[..., Any],
+        spec: str,
         tasks: Mapping[bool, Sequence[Task]],
         *,
         start: Iterable[bool] = (),
     ) -> None:
-        """Say what this session will run of ``agent``: the tasks of its runs
-        (as their scenarios state them), by whether a model answers them. Each
-        fork server for it then imports what the agent declares those runs
-        import (:mod:`harness.runtime.imports`) before its first fork, and the
-        servers of ``start``'s kinds start now, so what they import overlaps
-        with the harness's own work and with runs of the other kind."""
-        spec = importable_spec(agent)
-        if spec is None:
-            return
+        """Say what this session will run of the agent ``spec`` names
+        (``module:callable``): the tasks of its runs (as their scenarios state
+        them), by whether a model answers them. Each fork server for it then
+        imports what the agent declares those runs import
+        (:mod:`harness.runtime.imports`) before its first fork, and the servers
+        of ``start``'s kinds start now, not waited for, so what they import
+        overlaps with the harness's own work and with runs of the other kind."""
         for modelled, planned in tasks.items():
             self._plans[(spec, modelled)] = [_task_fields(t) for t in planned]
         for modelled in dict.fromkeys(start):
@@ -134,6 +132,13 @@ class ProcessIsolation:
         if spec is None:  # a closure or a lambda: only this process has it
             return in_process(agent, stage, allowed)
         return self._server(spec, stage.modelled).run(stage, allowed)
+
+    def prepare(self, spec: str, *, modelled: bool = False) -> None:
+        """Start the fork server of the agent ``spec`` names now, if none runs:
+        it imports and checks the agent in its own process, so an agent that
+        does not load is one :class:`AgentLoadError` before any run (the runs
+        use that server). ``modelled``: for runs a model answers."""
+        self._server(spec, modelled)
 
     def _server(self, spec: str, modelled: bool) -> _Server:
         """The fork server for ``spec`` and kind, started (and ready) if need be."""
@@ -482,6 +487,7 @@ class _Server:
         if self._process.stderr is not None and not self._process.stderr.closed:
             with suppress(OSError, ValueError):
                 stderr = self._process.stderr.read()
+            self._process.stderr.close()
         self._process.wait()
         self._control.close()
         return stderr.decode(errors="replace")

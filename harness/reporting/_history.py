@@ -1,14 +1,15 @@
 """Past runs for the HTML report's trend plots, read from the store's frames.
 
-The frames come from :class:`harness.reporting.store.ResultStore` (``trends`` and
-``suite_trend``) but only their rows are read, through :class:`Frame`, so pandas
-is never imported here. Missing values (None, NaN, NaT, ``pd.NA``) read as None.
+The rows come from :class:`harness.reporting.store.ResultStore` (``trend_rows`` and
+``suite_rows``, as a session passes them, or the frames of ``trends`` and
+``suite_trend``, read through :class:`Frame`), so pandas is never imported here.
+Missing values (None, NaN, NaT, ``pd.NA``) read as None.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -24,6 +25,10 @@ class Frame(Protocol):
     def to_dict(self, orient: Any) -> Any: ...
 
 
+#: A trends table: a frame, or its rows as the store's ``*_rows`` give them.
+Rows = Frame | Sequence[Mapping[str, Any]]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PastRun:
     """One session of the history: when, at which commit, how it went."""
@@ -36,13 +41,65 @@ class PastRun:
     regressions: int | None
 
 
+#: How many runs of a series the plots show.
+SHOWN_RUNS = 30
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series:
+    """The sessions of one agent on one suite (None: not recorded)."""
+
+    agent: str | None
+    suite: str | None
+    runs: tuple[PastRun, ...]
+
+    @property
+    def label(self) -> str:
+        agent = self.agent or "unnamed agent"
+        suite = f"suite {self.suite}" if self.suite else "suite not recorded"
+        return f"{agent} · {suite}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class History:
-    """Runs in the order they started, and per scenario its pass rate in each."""
+    """This series' runs in the order they started, per scenario its pass rate in
+    each, and the other series' runs (other agents, or other suites)."""
 
     runs: tuple[PastRun, ...]
     current: str | None
     rates: dict[str, dict[str, float]]
+    series: Series | None = None
+    others: tuple[Series, ...] = ()
+
+
+def series_of(summary: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The trend series a session belongs to: its agent and its suite (the
+    fingerprint of what it selected); None where it has none."""
+    agent = summary.get("agent")
+    selection = summary.get("selection") or {}
+    suite = selection.get("fingerprint") if isinstance(selection, Mapping) else None
+    return (agent if isinstance(agent, str) else None, suite)
+
+
+def _row_series(row: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    def value(key: str) -> str | None:
+        found = text(row.get(key))
+        return None if found in (None, "None", "nan", "") else found
+
+    return value("agent"), value("suite")
+
+
+def _same_series(
+    row: Mapping[str, Any], current: tuple[str | None, str | None]
+) -> bool:
+    """A row is of the current series when its agent and suite match the current
+    run's; what the current run does not know, or a frame without the column
+    (a store that never recorded it), matches anything."""
+    found = _row_series(row)
+    return all(
+        c is None or column not in row or r == c
+        for column, r, c in zip(("agent", "suite"), found, current, strict=True)
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,13 +120,21 @@ class RateSeries:
 
 
 def read_history(
-    summary: Mapping[str, Any], trends: Frame | None, suite: Frame | None
+    summary: Mapping[str, Any], trends: Rows | None, suite: Rows | None
 ) -> History:
-    """The history of both frames, with the current run added when they lack it."""
+    """The history of both frames, with the current run added when they lack it:
+    the suite frame's runs of the current run's series (agent and suite), and
+    its other series apart."""
+    key = series_of(summary)
     runs: dict[str, PastRun] = {}
+    other_runs: dict[tuple[str | None, str | None], list[PastRun]] = {}
     for row in records(suite):
         run = _past_run(row)
-        runs[run.run_id] = run
+        if _same_series(row, key):
+            runs[run.run_id] = run
+        elif run.run_id != summary.get("run_id"):
+            other_runs.setdefault(_row_series(row), []).append(run)
+    elsewhere = {run.run_id for found in other_runs.values() for run in found}
     rates: dict[str, dict[str, float]] = {}
     weighted: dict[str, tuple[float, float]] = {}
     for row in records(trends):
@@ -81,16 +146,29 @@ def read_history(
         n = number(row.get("n")) or 1.0
         passed, total = weighted.get(run_id, (0.0, 0.0))
         weighted[run_id] = (passed + value * n, total + n)
-        if run_id not in runs:
+        if run_id not in runs and run_id not in elsewhere:
             runs[run_id] = _past_run(row)
     for run_id, (passed, total) in weighted.items():
-        if runs[run_id].pass_rate is None and total:
+        if run_id in runs and runs[run_id].pass_rate is None and total:
             runs[run_id] = replace(runs[run_id], pass_rate=passed / total)
     current = str(summary["run_id"]) if summary.get("run_id") else None
     if current is not None:
         _add_current(summary, current, runs, rates)
     ordered = sorted(runs.values(), key=lambda r: (r.started, r.run_id))
-    return History(runs=tuple(ordered), current=current, rates=rates)
+    shown = tuple(ordered[-SHOWN_RUNS:])
+    others = tuple(
+        Series(agent=agent, suite=suite_, runs=tuple(found[-SHOWN_RUNS:]))
+        for (agent, suite_), found in sorted(
+            other_runs.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))
+        )
+    )
+    return History(
+        runs=shown,
+        current=current,
+        rates=rates,
+        series=Series(agent=key[0], suite=key[1], runs=shown),
+        others=others,
+    )
 
 
 def _add_current(
@@ -127,10 +205,13 @@ def _past_run(row: Mapping[str, Any]) -> PastRun:
     )
 
 
-def records(frame: Frame | None) -> list[dict[str, Any]]:
-    """The rows of ``frame`` as dicts; none for None or an empty frame."""
+def records(frame: Rows | None) -> list[dict[str, Any]]:
+    """The rows of ``frame`` (or the rows given) as dicts; none for None or an
+    empty frame."""
     if frame is None or len(frame) == 0:
         return []
+    if isinstance(frame, Sequence):
+        return [dict(row) for row in frame]
     return [dict(row) for row in frame.to_dict(orient="records")]
 
 

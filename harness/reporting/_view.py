@@ -25,8 +25,9 @@ VERDICT_WORDS = {
     "empty": "EMPTY",
     "interrupted": "INTERRUPTED",
 }
-#: Metric statuses shown in the regressions section, in this order.
-CHANGE_ORDER = ("regressed", "flaky", "improved")
+#: Metric statuses shown in the regressions section, in this order (``changed``:
+#: an efficiency metric that moved with no rule naming it, neither better nor worse).
+CHANGE_ORDER = ("regressed", "flaky", "improved", "changed")
 #: Means (lower is better); every other metric is a rate in [0, 1].
 MEAN_METRICS = frozenset(MEANS)
 
@@ -341,6 +342,40 @@ def scenarios_with_status(summary: Mapping[str, Any], status: str) -> list[str]:
         for s in compared.get("scenarios") or ()
         if s.get("status") == status
     ]
+
+
+def not_selected(summary: Mapping[str, Any]) -> int:
+    """Baseline scenarios the session did not select (counted, never listed)."""
+    compared = comparison(summary)
+    return int((compared or {}).get("not_selected") or 0)
+
+
+def selection_text(summary: Mapping[str, Any]) -> str | None:
+    """Why absent scenarios count as missing (the run recorded no selection)."""
+    compared = comparison(summary)
+    return None if compared is None else selection_note(compared)
+
+
+def counts_text(data: Mapping[str, Any]) -> str:
+    """``3 regressed, 2 changed, 65 not selected``: a comparison's counts (from
+    its JSON), statuses with no scenario left out."""
+    counts = data.get("counts") or {}
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    if data.get("not_selected"):
+        parts.append(f"{data['not_selected']} not selected")
+    return ", ".join(parts) or "no scenario compared"
+
+
+def selection_note(data: Mapping[str, Any]) -> str | None:
+    """Why scenarios count as missing when the run recorded no selection."""
+    missing = int((data.get("counts") or {}).get("missing") or 0)
+    if data.get("selection_known", True) or not missing:
+        return None
+    return (
+        "the run recorded no selection (an older harness, or a baseline file), so"
+        f" all {missing} baseline scenarios it lacks count as missing; a run of"
+        " this harness records what it selected"
+    )
 
 
 def gate_failures(summary: Mapping[str, Any]) -> list[str]:

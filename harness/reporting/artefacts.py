@@ -1,5 +1,5 @@
 """One versioned reader per saved artefact: ``summary.json``, a baseline, a line of
-``results.jsonl`` and a trace.
+``results.jsonl``, ``selection.json`` and a trace.
 
 ``aqe compare``, ``replay``, ``report`` and ``rescore`` read saved files only
 through these. Each checks its version key and a small JSON Schema
@@ -25,6 +25,7 @@ from harness.reporting import schemas
 
 if TYPE_CHECKING:
     from harness.reporting.baseline import Baseline
+    from harness.reporting.selection import Selection
     from harness.run import RunRecord
 
 #: Deeper JSON than this is not something aqe wrote (and would exhaust the stack).
@@ -32,6 +33,9 @@ MAX_DEPTH = 64
 
 _SUMMARY_FIX = "regenerate it with aqe report RUN_DIR, or pass another run folder"
 _RESULTS_FIX = "remove the line, or re-run the session"
+_SELECTION_FIX = (
+    "delete it to compare as a run that recorded no selection, or re-run the session"
+)
 _TRACE_FIX = "pass a trace written by aqe (one JSON object a line)"
 
 
@@ -67,6 +71,18 @@ def _record_kind() -> _Kind:
         version=RECORD_VERSION,
         schema=schemas.RECORD,
         fix=_RESULTS_FIX,
+    )
+
+
+def _selection_kind() -> _Kind:
+    from harness.reporting.selection import SELECTION_VERSION
+
+    return _Kind(
+        what="selection",
+        version_key="selection_version",
+        version=SELECTION_VERSION,
+        schema=schemas.SELECTION,
+        fix=_SELECTION_FIX,
     )
 
 
@@ -267,6 +283,17 @@ def read_summary(path: Path) -> dict[str, Any]:
     for index, found in enumerate(summary["results"]):
         _check_version(found, record, f"{path}: results[{index}]")
     return summary
+
+
+def read_selection(path: Path) -> Selection:
+    """A ``selection.json``, checked: its version and its scenario names."""
+    from harness.reporting.selection import Selection
+
+    kind = _selection_kind()
+    text = decode_text(read_bytes(path, "selection", kind.fix), str(path), kind.fix)
+    return Selection.from_json(
+        check(parse_json(text, str(path), kind.fix), kind, str(path))
+    )
 
 
 def is_summary(path: Path) -> bool:

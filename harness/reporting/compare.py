@@ -14,17 +14,34 @@ percentage of the baseline value). Then:
   and ``unchanged`` otherwise.
 
 Metrics without a rule are compared and reported too, under the default rule
-``DELTA 0``: any supported worsening is reported as regressed. ``rules`` only
-change thresholds and decide what *gates*: ``Comparison.gate_failures`` holds the
-regressions of metrics a rule names, and, whenever any rule is given, every
-scenario missing from the candidate (a scenario that stopped running must not
-pass a gate unnoticed). Improvements never gate. For one scenario and metric a
-scenario-specific rule wins over a general one; among equals the last one wins.
+``DELTA 0``: any supported worsening of a rate is reported as regressed. The
+means (``tool_calls``, ``simulated_seconds``, ``model_tokens``, ``model_cost``)
+are efficiency, judged in context: without a rule naming them a supported move
+is ``changed``, neither better nor worse (fewer tool calls may be a shortcut);
+with one it is regressed or improved, but a mean of a scenario that failed a run
+in the candidate is never ``improved`` (failing sooner is not being efficient),
+only ``changed``.
+
+``rules`` only change thresholds and decide what *gates*:
+``Comparison.gate_failures`` holds the regressions of metrics a rule names and,
+when the rules were given explicitly (``explicit``), every scenario missing from
+the candidate (a scenario that stopped running must not pass a gate unnoticed).
+Improvements never gate. For one scenario and metric a scenario-specific rule
+wins over a general one; among equals the last one wins.
+
+``selected``, the scenario names the candidate's session collected (see
+:mod:`harness.reporting.selection`), tells a baseline scenario the session did
+not select (paths, ``-k``, ``-m``) from one it selected and did not run: the
+first kind is only counted (``not_selected``), never listed and never gating;
+the second is ``missing``. With no selection known (a run folder from a harness
+that did not record one, or a baseline file) every baseline scenario the
+candidate lacks is missing.
 
 A scenario is regressed if any metric is, else flaky if any is, else improved if
-any is, else unchanged; ``new`` (candidate only) and ``missing`` (baseline only)
-scenarios are listed and counted. A metric one side lacks (an oracle that judged
-only in one run) is listed as new or missing but does not change the scenario.
+any is, else changed if any is, else unchanged; ``new`` (candidate only) and
+``missing`` scenarios are listed and counted. A metric one side lacks (an oracle
+that judged only in one run) is listed as new or missing but does not change the
+scenario.
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.models.usage import usd
+from harness.reporting._view import counts_text, selection_note
 from harness.reporting.baseline import (
     MEANS,
     Baseline,
@@ -61,6 +79,8 @@ _EPSILON = 1e-9
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")
 _OPTION = "--aqe-compare-fail"
+#: The rule a comparison gates on when the user gives none.
+DEFAULT_RULE = "pass_rate:0"
 GRAMMAR = (
     "a rule is [SCENARIO/]METRIC:DELTA, METRIC pass_rate, an oracle name,"
     " tool_calls, simulated_seconds, model_tokens or model_cost, DELTA how much"
@@ -75,6 +95,7 @@ class Status(StrEnum):
     REGRESSED = "regressed"
     IMPROVED = "improved"
     UNCHANGED = "unchanged"
+    CHANGED = "changed"
     NEW = "new"
     MISSING = "missing"
     FLAKY = "flaky"
@@ -258,6 +279,12 @@ class Comparison:
     baseline_created: str
     scenarios: tuple[ScenarioComparison, ...]
     rules: tuple[CompareRule, ...]
+    #: The rules were given by the user (not the default): missing scenarios gate.
+    explicit: bool = True
+    #: Baseline scenarios the candidate's session did not select (counted only).
+    not_selected: tuple[str, ...] = ()
+    #: Whether the candidate recorded its selection (else every absent is missing).
+    selection_known: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -279,12 +306,13 @@ class Comparison:
 
     @property
     def gate_failures(self) -> list[str]:
-        """What fails the gate: regressions under a given rule, missing scenarios."""
+        """What fails the gate: regressions under a rule, and missing scenarios
+        when the rules were explicit; never a scenario that was not selected."""
         if not self.rules:
             return []
         out = []
         for scenario in self.scenarios:
-            if scenario.status is Status.MISSING:
+            if scenario.status is Status.MISSING and self.explicit:
                 out.append(
                     f"{scenario.scenario}: missing (in the baseline, not in this run)"
                 )
@@ -304,8 +332,11 @@ class Comparison:
                 "created": self.baseline_created,
             },
             "counts": self.counts,
+            "not_selected": len(self.not_selected),
+            "selection_known": self.selection_known,
             "scenarios": [s.to_json() for s in self.scenarios],
             "regressions": self.regressions,
+            "gate_failures": self.gate_failures,
         }
 
 
@@ -338,18 +369,39 @@ def _p_text(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
+def gate_comparison(
+    base: Baseline,
+    cand: Baseline,
+    rule_texts: Sequence[str],
+    *,
+    selected: Collection[str] | None,
+) -> Comparison:
+    """The comparison a gate decides on, the same for a session and ``aqe
+    compare``: the user's rules (explicit, so missing scenarios gate), else
+    :data:`DEFAULT_RULE` (worse pass rates gate, absent scenarios do not)."""
+    rules = [parse_rule(r) for r in (rule_texts or (DEFAULT_RULE,))]
+    return compare(base, cand, rules, selected=selected, explicit=bool(rule_texts))
+
+
 def compare(
     base: Baseline,
     cand: Baseline,
     rules: Sequence[CompareRule],
     alpha: float = 0.05,
+    *,
+    selected: Collection[str] | None = None,
+    explicit: bool = True,
 ) -> Comparison:
     """Compare ``cand`` with ``base`` (see the module docstring for the rules)."""
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    chosen = None if selected is None else frozenset(selected)
     scenarios = []
+    not_selected = []
     for name in sorted(set(base.scenarios) | set(cand.scenarios)):
-        if name not in cand.scenarios:
+        if name not in cand.scenarios and chosen is not None and name not in chosen:
+            not_selected.append(name)
+        elif name not in cand.scenarios:
             one_sided = _one_sided(name, base.scenarios[name].metrics, rules, True)
             scenarios.append(
                 ScenarioComparison(
@@ -378,6 +430,9 @@ def compare(
         baseline_created=base.created,
         scenarios=tuple(scenarios),
         rules=tuple(rules),
+        explicit=explicit,
+        not_selected=tuple(not_selected),
+        selection_known=chosen is not None,
     )
 
 
@@ -436,6 +491,7 @@ def _compare_scenario(
     alpha: float,
 ) -> ScenarioComparison:
     mixed = _passes_mixed(base) or _passes_mixed(cand)
+    failed = _some_failed(cand)
     out = []
     for name in _order({**cand, **base}):
         if name not in cand:
@@ -445,11 +501,14 @@ def _compare_scenario(
         else:
             rule = rule_for(rules, scenario, name)
             out.append(
-                _compare_metric(name, base[name], cand[name], rule, alpha, mixed)
+                _compare_metric(
+                    name, base[name], cand[name], rule, alpha, mixed, failed
+                )
             )
     statuses = {m.status for m in out}
     status = Status.UNCHANGED
-    for candidate in (Status.REGRESSED, Status.FLAKY, Status.IMPROVED):
+    ranked = (Status.REGRESSED, Status.FLAKY, Status.IMPROVED, Status.CHANGED)
+    for candidate in ranked:
         if candidate in statuses:
             status = candidate
             break
@@ -462,6 +521,12 @@ def _passes_mixed(metrics: Mapping[str, Metric]) -> bool:
     return isinstance(passes, RateMetric) and passes.mixed
 
 
+def _some_failed(metrics: Mapping[str, Metric]) -> bool:
+    """Some of the scenario's runs failed."""
+    passes = metrics.get("pass_rate")
+    return isinstance(passes, RateMetric) and passes.successes < passes.n
+
+
 def _compare_metric(
     name: str,
     base: Metric,
@@ -469,6 +534,7 @@ def _compare_metric(
     rule: CompareRule | None,
     alpha: float,
     scenario_mixed: bool,
+    scenario_failed: bool = False,
 ) -> MetricComparison:
     """Classify one metric both sides have (see the module docstring)."""
     if base.kind is not cand.kind:
@@ -490,7 +556,10 @@ def _compare_metric(
     if abs(worsening) <= allowed + _EPSILON:
         status = Status.UNCHANGED
     elif significance is None or significance.p_value < alpha:
-        status = Status.REGRESSED if worsening > 0 else Status.IMPROVED
+        if not rate and (rule is None or (worsening < 0 and scenario_failed)):
+            status = Status.CHANGED  # efficiency, in context (module docstring)
+        else:
+            status = Status.REGRESSED if worsening > 0 else Status.IMPROVED
     else:
         if rate:
             assert isinstance(base, RateMetric)
@@ -530,10 +599,9 @@ def render_comparison_text(comparison: Comparison) -> str:
     """A short plain-text report: the counts, the scenarios that changed, the gate."""
     sha = comparison.baseline_git_sha
     sha = sha[:7] if sha else "no git sha"
-    counts = comparison.counts
     lines = [
         f"baseline {comparison.baseline_run_id} ({sha}, {comparison.baseline_created})",
-        ", ".join(f"{n} {status}" for status, n in counts.items()),
+        counts_text(comparison.to_json()),
     ]
     rows = [["scenario", "status", "metric", "base", "cand", "delta", "p", "n"]]
     for scenario in _report_order(comparison.scenarios):
@@ -543,7 +611,7 @@ def render_comparison_text(comparison: Comparison) -> str:
             rows.append([scenario.scenario, str(scenario.status), *["-"] * 6])
             continue
         for m in scenario.metrics:
-            if m.status in (Status.REGRESSED, Status.IMPROVED, Status.FLAKY):
+            if m.status in _MOVED:
                 rows.append([scenario.scenario, str(m.status), *_cells(m)])
     if len(rows) > 1:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -556,6 +624,9 @@ def render_comparison_text(comparison: Comparison) -> str:
         )
     else:
         lines.append(f"all {len(comparison.scenarios)} scenarios unchanged")
+    note = selection_note(comparison.to_json())
+    if note:
+        lines.extend(["", note])
     lines.append("")
     if not comparison.rules:
         lines.append(f"gate: none (no {_OPTION} rule given)")
@@ -567,6 +638,10 @@ def render_comparison_text(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Metric statuses that mean the metric moved.
+_MOVED = (Status.REGRESSED, Status.IMPROVED, Status.FLAKY, Status.CHANGED)
+
+
 def _report_order(
     scenarios: Sequence[ScenarioComparison],
 ) -> list[ScenarioComparison]:
@@ -576,6 +651,7 @@ def _report_order(
         Status.FLAKY,
         Status.NEW,
         Status.IMPROVED,
+        Status.CHANGED,
         Status.UNCHANGED,
     ]
     return sorted(scenarios, key=lambda s: (rank.index(s.status), s.scenario))

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file that opens offline.
 
-Inline CSS, inline SVG plots (:mod:`harness.reporting.svg`), a few lines of inline
-script for sorting and filtering, and a Content-Security-Policy that lets nothing
+Inline CSS, inline SVG plots (:mod:`harness.reporting.svg`), inline script for
+sorting, filtering and the run viewer (:mod:`harness.reporting.viewer`: each run's
+story, embedded as inert JSON), and a Content-Security-Policy that lets nothing
 else load or run (the script is allowed by its hash). Every string from the
 summary is escaped: scenario names and failure texts are data, never markup.
 Colour always comes with a word (``ok``, ``FAIL``, ``regressed``).
@@ -17,11 +18,11 @@ from typing import Any
 
 from harness.models.usage import ModelUsage, cost_text
 from harness.reporting import _view as view
-from harness.reporting import svg
+from harness.reporting import svg, viewer
 from harness.reporting._history import (
-    Frame,
     History,
     PastRun,
+    Rows,
     changed_rates,
     read_history,
 )
@@ -34,8 +35,9 @@ SPARKLINES = 40
 
 def render_html(
     summary: Mapping[str, Any],
-    trends: Frame | None = None,
-    suite_trend: Frame | None = None,
+    trends: Rows | None = None,
+    suite_trend: Rows | None = None,
+    stories: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The report of ``summary`` (contract version 2) as one HTML page.
 
@@ -43,6 +45,8 @@ def render_html(
     scenario, metric, value, n``) and ``suite_trend`` one row per past run
     (``run_id, started, git_sha, pass_rate, regressions, verdict``); either may be
     None or empty. The current run is added to the plots when they lack it.
+    ``stories`` holds each run's story (:func:`harness.reporting.viewer.load_stories`),
+    in the order of ``summary["results"]``; without them runs open to their records.
     """
     rows = view.scenario_rows(summary)
     history = read_history(summary, trends, suite_trend)
@@ -50,6 +54,7 @@ def render_html(
         html_sections(summary),
         _regressions(summary),
         _failing(summary, rows),
+        viewer.render_runs(summary, stories),
         _matrix(summary, rows),
         _pass_k(rows),
         _models(summary),
@@ -60,7 +65,8 @@ def render_html(
     title = f"aqe report: {view.headline(summary)}"
     if summary.get("run_id"):
         title += f" ({summary['run_id']})"
-    digest = base64.b64encode(hashlib.sha256(JS.encode()).digest()).decode()
+    script = JS + viewer.JS
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
@@ -70,6 +76,7 @@ def render_html(
         for anchor, label in (
             ("regressions", "Regressions"),
             ("failing", "Failures"),
+            ("runs", "Runs"),
             ("matrix", "Scenarios"),
             ("passk", "pass^k"),
             *((("models", "Model usage"),) if summary.get("model") else ()),
@@ -83,14 +90,15 @@ def render_html(
             '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
             f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n',
-            f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+            f"<title>{escape(title)}</title>\n<style>{CSS}{viewer.CSS}</style>\n",
+            "</head>\n<body>\n",
             '<div class="top">\n<h1>aqe-harness regression report</h1>\n',
             _verdict(summary),
             f'<nav aria-label="sections">{nav}</nav>\n</div>\n<main>\n',
             "\n".join(sections),
             "\n</main>\n",
             _footer(summary),
-            f"<script>{JS}</script>\n</body>\n</html>\n",
+            f"<script>{script}</script>\n</body>\n</html>\n",
         ]
     )
 
@@ -172,6 +180,8 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         f"{_e(n)} {_e(status)}</span>"
         for status, n in counts.items()
     )
+    if view.not_selected(summary):
+        chips += f"<span>{view.not_selected(summary)} not selected</span>"
     body += f'<p class="chips">{chips}</p>\n' if chips else ""
     changes = view.changes(summary)
     if changes:
@@ -182,6 +192,9 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         names = view.scenarios_with_status(summary, status)
         if names:
             body += _list(f"{status.capitalize()} scenarios", names)
+    note = view.selection_text(summary)
+    if note:
+        body += f'<p class="note">{_e(note[0].upper() + note[1:])}.</p>\n'
     return _section("regressions", "Regressions vs the baseline", body)
 
 
@@ -223,12 +236,15 @@ def _failing(summary: Mapping[str, Any], rows: Sequence[view.ScenarioRow]) -> st
     if not bad:
         text = "No scenario failed or regressed." if rows else "No scenario ran."
         return _section("failing", "Failures", f'<p class="note">{text}</p>')
+    where = viewer.run_index(summary)
     items = []
     for row in bad:
         tags = '<span class="tag fail">FAIL</span>' if row.failing else ""
         if row.regressed:
             tags += '<span class="tag regressed">regressed</span>'
-        runs = "".join(_failure_group(g) for g in view.failure_groups(row.failed_runs))
+        runs = "".join(
+            _failure_group(g, where) for g in view.failure_groups(row.failed_runs)
+        )
         why = (
             f' <span class="note">({_e(row.thresholds)})</span>'
             if row.thresholds
@@ -245,10 +261,13 @@ def _failing(summary: Mapping[str, Any], rows: Sequence[view.ScenarioRow]) -> st
     return _section("failing", "Failures", body)
 
 
-def _failure_group(group: view.FailureGroup) -> str:
-    """``idempotency failed in [seed=1], [seed=3]`` and, folded, each run's trace."""
+def _failure_group(
+    group: view.FailureGroup, where: Mapping[tuple[str, int, Any], int]
+) -> str:
+    """``idempotency failed in [seed=1], [seed=3]`` (each opening the run in the
+    viewer) and, folded, each run's trace."""
     failed = ", ".join(f"<code>{_e(o)}</code>" for o in group.oracles) or "an error"
-    seeds = ", ".join(f"<code>[seed={r.seed_index}]</code>" for r in group.runs)
+    seeds = ", ".join(_run_link(r, where) for r in group.runs)
     runs = "".join(
         f"<li><code>{_e(r.nodeid)}</code>"
         + (f" seed {_e(r.seed)}" if r.seed is not None else "")
@@ -261,6 +280,14 @@ def _failure_group(group: view.FailureGroup) -> str:
         f"<li>{failed} failed in {seeds}<details><summary>{len(group.runs)} "
         f"run{plural}: seeds and traces</summary><ul>{runs}</ul></details></li>"
     )
+
+
+def _run_link(run: view.FailedRun, where: Mapping[tuple[str, int, Any], int]) -> str:
+    label = f"<code>[seed={run.seed_index}]</code>"
+    index = where.get((run.nodeid, run.seed_index, run.seed))
+    if index is None:
+        return label
+    return f'<a href="#{viewer.run_anchor(index)}" title="open the run">{label}</a>'
 
 
 def _matrix(summary: Mapping[str, Any], rows: Sequence[view.ScenarioRow]) -> str:
@@ -465,31 +492,60 @@ def _faults(summary: Mapping[str, Any]) -> str:
 
 
 def _trends(history: History, rows: Sequence[view.ScenarioRow]) -> str:
+    series = (
+        f'<p class="note">Sessions of {_e(history.series.label)}: the same agent on'
+        " the same selection of scenarios.</p>\n"
+        if history.series is not None and history.others
+        else ""
+    )
+    others = _other_series(history)
     if len(history.runs) < 2:
         note = (
             '<p class="note">No history yet: trends appear once the results store '
             "holds earlier runs.</p>"
         )
-        return _section("trends", "Trends across runs", note)
+        return _section("trends", "Trends across runs", series + note + others)
+    chart = _suite_chart(history.runs, history.current)
+    body = (
+        f'{series}<h3>Suite pass rate per run</h3>\n<div class="scroll">{chart}</div>\n'
+        '<p class="note">Each dot is a run (hover for its id, time and verdict), '
+        f"coloured by verdict: {_legend()}; the ringed dot is this run.</p>\n"
+    )
+    body += _sparklines(history, rows) + others
+    return _section("trends", "Trends across runs", body)
+
+
+def _suite_chart(runs: Sequence[PastRun], current: str | None) -> str:
     points = [
         svg.ChartPoint(
             label=label,
             value=run.pass_rate,
             state=run.verdict or "none",
             tooltip=_tooltip(run),
-            current=run.run_id == history.current,
+            current=run.run_id == current,
         )
-        for run, label in zip(history.runs, _run_labels(history.runs), strict=True)
+        for run, label in zip(runs, _run_labels(runs), strict=True)
     ]
-    chart = svg.rate_chart(
+    return svg.rate_chart(
         points, title=f"Suite pass rate over the last {len(points)} runs"
     )
-    body = (
-        f'<h3>Suite pass rate per run</h3>\n<div class="scroll">{chart}</div>\n'
-        '<p class="note">Each dot is a run (hover for its id, time and verdict), '
-        f"coloured by verdict: {_legend()}; the ringed dot is this run.</p>\n"
+
+
+def _other_series(history: History) -> str:
+    """The other agents' and suites' sessions, one folded chart each."""
+    if not history.others:
+        return ""
+    folds = "".join(
+        f"<details><summary>{_e(s.label)}: {len(s.runs)} run"
+        f'{"s" if len(s.runs) != 1 else ""}</summary><div class="scroll">'
+        f"{_suite_chart(s.runs, None)}</div></details>\n"
+        for s in history.others
     )
-    return _section("trends", "Trends across runs", body + _sparklines(history, rows))
+    return (
+        '<h3>Other series</h3>\n<p class="note">Sessions of other agents or of'
+        " other selections of scenarios, kept apart so a subset or another agent"
+        " does not move this trend. Open one to see it.</p>\n" + folds
+    )
 
 
 def _run_labels(runs: Sequence[PastRun]) -> list[str]:

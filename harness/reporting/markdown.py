@@ -91,9 +91,8 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         against.append("gate " + ", ".join(_code(r) for r in rules))
     if against:
         lines += ["Baseline: " + " · ".join(against), ""]
-    counts = compared.get("counts") or {}
-    if counts:
-        lines += [", ".join(f"{n} {status}" for status, n in counts.items()), ""]
+    if compared.get("counts"):
+        lines += [_text(view.counts_text(compared)), ""]
     changes = view.changes(summary)
     if changes:
         lines += [
@@ -115,6 +114,9 @@ def _regressions(summary: Mapping[str, Any]) -> str:
         names = view.scenarios_with_status(summary, status)
         if names:
             lines += ["", f"{status.capitalize()}: " + ", ".join(map(_code, names))]
+    note = view.selection_text(summary)
+    if note:
+        lines += ["", f"> {_text(note[0].upper() + note[1:])}."]
     return "\n".join(lines)
 
 

@@ -1,8 +1,10 @@
 """A session's run folder: ``<report dir>/runs/<timestamp>-<short sha>/``.
 
-It holds ``results.jsonl`` (one record per run, appended as each run finishes, so an
-interrupted session keeps what finished), ``summary.json``, ``summary.md``,
-``report.html`` and ``traces/``. ``<report dir>/latest`` points at the newest one.
+It holds ``selection.json`` (what the session collected, written when collection
+is done: see :mod:`harness.reporting.selection`), ``results.jsonl`` (one record
+per run, appended as each run finishes, so an interrupted session keeps what
+finished), ``summary.json``, ``summary.md``, ``report.html`` and ``traces/``.
+``<report dir>/latest`` points at the newest one.
 """
 
 from __future__ import annotations

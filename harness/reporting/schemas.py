@@ -193,6 +193,18 @@ COMPARISON: dict[str, Any] = _object(
     }
 )
 
+#: ``selection.json``: what a session collected (also a summary's ``selection``).
+SELECTION: dict[str, Any] = _object(
+    {"selection_version": _INT, "scenarios": _STRS},
+    {
+        "fingerprint": _STR,
+        "items": _INT,
+        "args": _STRS,
+        "keyword": _OPT_STR,
+        "markexpr": _OPT_STR,
+    },
+)
+
 #: ``summary.json`` (version 2), as the report commands read it: its records and
 #: the parts of a finished session that ``aqe report`` keeps.
 SUMMARY: dict[str, Any] = _object(
@@ -211,6 +223,7 @@ SUMMARY: dict[str, Any] = _object(
     },
     {
         "comparison": {"anyOf": [{"type": "null"}, COMPARISON]},
+        "selection": {"anyOf": [{"type": "null"}, SELECTION]},
         "gate": {
             "type": ["object", "null"],
             "properties": {"rules": _STRS, "failed": _STRS, "reasons": _STRS},

@@ -32,10 +32,8 @@ from harness.reporting.runfolder import (
 from harness.reporting.summary import build_summary
 
 if TYPE_CHECKING:
+    from harness.reporting.selection import Selection
     from harness.run import RunRecord
-
-#: The rule a baseline comparison gates on when the user gives none.
-DEFAULT_RULE = "pass_rate:0"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +66,8 @@ class SessionReport:
     errors: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     baseline: Any = None
+    #: What the session collected (None until collection is done).
+    selection: Selection | None = None
     summary: dict[str, Any] | None = None
     gate: Gate | None = None
     written: dict[str, Path] = field(default_factory=dict)
@@ -101,6 +101,19 @@ class SessionReport:
     def run_dir(self) -> Path:
         return self.options.reports / "runs" / self.run_id
 
+    def select(self, selection: Selection) -> None:
+        """Collection is done: keep what was selected and write ``selection.json``
+        (when it selected a scenario: a session of other tests leaves no folder)."""
+        from harness.reporting.selection import write_selection
+
+        self.selection = selection
+        if not selection.scenarios:
+            return
+        try:
+            write_selection(self.run_dir, selection)
+        except OSError as err:
+            self.errors.append(f"cannot write {self.run_dir}/selection.json: {err}")
+
     def add(self, record: RunRecord) -> None:
         """A run finished: keep its record and append it to ``results.jsonl``."""
         self.records.append(record)
@@ -127,6 +140,9 @@ class SessionReport:
             run_dir=str(self.run_dir),
         )
         summary.update(mode_sections(self.records, self.options.shadow_min_agreement))
+        summary["selection"] = (
+            None if self.selection is None else self.selection.to_json()
+        )
         failures = []
         if summary["shadow"] is not None and not summary["shadow"]["passed"]:
             failures.append(f"shadow: {summary['shadow']['explanation']}")
@@ -162,28 +178,23 @@ class SessionReport:
     def _compare(self, summary: dict[str, Any]) -> list[str]:
         """Compare with the baseline; the gate failures it yields."""
         from harness.reporting.baseline import build_baseline
-        from harness.reporting.compare import compare, parse_rule
+        from harness.reporting.compare import DEFAULT_RULE, gate_comparison
 
         summary["comparison"] = None
         summary["gate"] = {"rules": list(self.options.rules), "failed": []}
+        candidate = candidate_baseline(summary, build_baseline)
         # shadow and canary sessions report on their own terms: a baseline
         # compares what acted in the simulated world
-        sim = [r for r in summary["results"] if r.get("mode", "sim") == "sim"]
-        if self.baseline is None or not sim:
+        if self.baseline is None or not candidate.scenarios:
             return []
-        explicit = bool(self.options.rules)
-        rules = [parse_rule(r) for r in (self.options.rules or (DEFAULT_RULE,))]
-        candidate = candidate_baseline({**summary, "results": sim}, build_baseline)
-        comparison = compare(self.baseline, candidate, rules)
+        selected = None if self.selection is None else self.selection.scenarios
+        comparison = gate_comparison(
+            self.baseline, candidate, self.options.rules, selected=selected
+        )
         data = comparison.to_json()
         data["baseline"]["path"] = str(self.options.baseline)
         summary["comparison"] = data
         failures = list(comparison.gate_failures)
-        if not explicit:  # the default rule: worse pass rates, not absent ones
-            missing = {
-                s["scenario"] for s in data["scenarios"] if s["status"] == "missing"
-            }
-            failures = [f for f in failures if f.split(":", 1)[0] not in missing]
         summary["gate"] = {
             "rules": list(self.options.rules) or [DEFAULT_RULE],
             "failed": failures,
@@ -202,8 +213,13 @@ class SessionReport:
 
             with open_store(self.store_url) as store:
                 store.add_run(summary)
-                trends = store.trends(last=30)
-                suite = store.suite_trend(last=30)
+                from harness.reporting._history import series_of
+
+                agent, fingerprint = series_of(summary)
+                # the scenarios' trends of this agent on this suite; every
+                # series' sessions, for the report to show this one and offer others
+                trends = store.trend_rows(last=30, agent=agent, suite=fingerprint)
+                suite = store.suite_rows(last=HISTORY_RUNS)
         except Exception as err:
             # an infrastructure error (exit 7); the run's own reports still get written
             self.errors.append(f"history store {self.store_url}: {err}")
@@ -217,9 +233,8 @@ class SessionReport:
                     handle.write((self.run_dir / "summary.md").read_text("utf-8"))
             except OSError as err:
                 self.errors.append(f"cannot append to $GITHUB_STEP_SUMMARY: {err}")
-        sim = [r for r in summary["results"] if r.get("mode", "sim") == "sim"]
-        if self.options.save_baseline and sim:
-            baseline = candidate_baseline({**summary, "results": sim}, build_baseline)
+        baseline = candidate_baseline(summary, build_baseline)
+        if self.options.save_baseline and baseline.scenarios:
             save_baseline(baseline, self.options.baseline)
             self.written["baseline"] = self.options.baseline
         point_latest(self.options.reports, self.run_dir)
@@ -235,6 +250,10 @@ class SessionReport:
     @property
     def store_url(self) -> str:
         return self.options.store or str(self.options.reports / "history.sqlite")
+
+
+#: How many past sessions (of every series) a report's trends read.
+HISTORY_RUNS = 300
 
 
 def mode_sections(
@@ -281,8 +300,11 @@ def load_session_baseline(options: ReportOptions) -> Any:
 
 
 def candidate_baseline(summary: dict[str, Any], build: Any) -> Any:
+    """The baseline of a summary's runs in the simulated world (sim mode): what a
+    comparison with a baseline compares, and what a saved baseline holds."""
+    sim = [r for r in summary["results"] if r.get("mode", "sim") == "sim"]
     return build(
-        summary["results"],
+        sim,
         run_id=summary["run_id"],
         git_sha=summary["git"]["sha"],
         agent=agent if isinstance(agent := summary["agent"], str) else str(agent),
@@ -301,16 +323,22 @@ def write_reports(
     trends: Any = None,
     suite_trend: Any = None,
 ) -> dict[str, Path]:
-    """Write ``summary.md`` and ``report.html`` of ``summary`` into ``run_dir``."""
+    """Write ``summary.md`` and ``report.html`` of ``summary`` into ``run_dir``
+    (the page with each run's story, read from the traces under ``run_dir``)."""
     from harness.reporting.html import render_html
     from harness.reporting.markdown import render_markdown
+    from harness.reporting.viewer import load_stories
 
     md = run_dir / "summary.md"
     html = run_dir / "report.html"
     write_atomic(md, render_markdown(summary).encode())
-    write_atomic(
-        html, render_html(summary, trends=trends, suite_trend=suite_trend).encode()
+    page = render_html(
+        summary,
+        trends=trends,
+        suite_trend=suite_trend,
+        stories=load_stories(summary, run_dir),
     )
+    write_atomic(html, page.encode())
     return {"markdown": md, "html": html}
 
 
@@ -369,10 +397,10 @@ def _shown(path: Path) -> str:
 
 
 def _write_comparison(comparison: dict[str, Any], terminal: Any) -> None:
-    counts = comparison["counts"]
-    parts = ", ".join(f"{counts[k]} {k}" for k in counts if counts[k])
+    from harness.reporting._view import counts_text, selection_note
+
     shown = _shown(Path(comparison["baseline"]["path"]))
-    terminal.write_line(f"baseline {shown}: {parts}")
+    terminal.write_line(f"baseline {shown}: {counts_text(comparison)}")
     for line in comparison["regressions"]:
         terminal.write_line(f"  REGRESSED {line}", red=True)
     for status in ("flaky", "new", "missing"):
@@ -383,6 +411,9 @@ def _write_comparison(comparison: dict[str, Any], terminal: Any) -> None:
             shown = ", ".join(names[:8])
             more = f" and {len(names) - 8} more" if len(names) > 8 else ""
             terminal.write_line(f"  {status}: {shown}{more}")
+    note = selection_note(comparison)
+    if note:
+        terminal.write_line(f"  {note}")
 
 
 def failed_count(session: Any) -> int:

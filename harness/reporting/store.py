@@ -3,8 +3,12 @@
 ``open_store`` takes a file path or a ``sqlite:///`` / ``postgresql://`` URL. Both
 backends share one schema and the same SQL (only the parameter style differs). A run
 is stored as one ``runs`` row and its per-scenario metrics in long form; ``runs``,
-``trends`` and ``suite_trend`` read them back as pandas frames, ordered in pandas so
-that both backends give the same frames whatever the database's collation.
+``trends`` and ``suite_trend`` read them back as pandas frames, ordered here (not
+by the database) so that both backends give the same frames whatever the
+database's collation. ``trend_rows`` and ``suite_rows`` give the same rows, in
+the same order, as plain dicts: a session's report reads those, so a session
+never imports pandas (about a second of every session's start-up on this
+project's 2-core machine); pandas is imported when a frame is asked for.
 """
 
 from __future__ import annotations
@@ -15,18 +19,20 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
-
-import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from harness.errors import HarnessError
 from harness.reporting.baseline import scenario_metrics
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+#: 2 added ``runs.suite``, the fingerprint of what the session selected.
+SCHEMA_VERSION = 2
 DEFAULT_STORE = "reports/history.sqlite"
 
 _BUSY_SECONDS = 30.0
@@ -50,8 +56,22 @@ _RUN_COLUMNS = (
     "failed",
     "harness",
     "regressions",
+    "suite",
 )
 _TREND_COLUMNS = ("run_id", "started", "git_sha", "scenario", "metric", "value", "n")
+_SUITE_COLUMNS = (
+    "run_id",
+    "started",
+    "git_sha",
+    "verdict",
+    "complete",
+    "runs",
+    "passed",
+    "pass_rate",
+    "regressions",
+    "agent",
+    "suite",
+)
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS runs (
         run_id TEXT PRIMARY KEY,
@@ -66,7 +86,8 @@ _SCHEMA = (
         passed INTEGER NOT NULL,
         failed INTEGER NOT NULL,
         harness TEXT,
-        regressions INTEGER
+        regressions INTEGER,
+        suite TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS metrics (
         run_id TEXT NOT NULL REFERENCES runs (run_id),
@@ -163,6 +184,12 @@ class ResultStore:
                     "INSERT INTO schema_version (version) VALUES (?)",
                     (SCHEMA_VERSION,),
                 )
+            elif found == 1:  # runs stored before sessions recorded their suite
+                self._db.execute("ALTER TABLE runs ADD COLUMN suite TEXT")
+                self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)",
+                    (SCHEMA_VERSION,),
+                )
             elif found > SCHEMA_VERSION:
                 raise HarnessError(
                     f"results store {self.location}: schema version {found} is newer "
@@ -200,9 +227,8 @@ class ResultStore:
 
     def runs(self) -> pd.DataFrame:
         """One row per stored run, ordered by ``started``."""
-        columns, rows = self._db.query(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs")
         frame = _typed(
-            pd.DataFrame.from_records(rows, columns=columns),
+            _frame(self._run_rows(), _RUN_COLUMNS),
             complete="bool",
             runs="int64",
             passed="int64",
@@ -210,65 +236,99 @@ class ResultStore:
             regressions="Int64",
         )
         frame["finished"] = _timestamps(frame["finished"])
-        return _ordered(frame, ["started", "run_id"])
+        return frame
 
     def trends(
         self,
         scenario: str | None = None,
         metric: str | None = None,
         last: int | None = None,
+        *,
+        agent: str | None = None,
+        suite: str | None = None,
     ) -> pd.DataFrame:
         """Metric values run by run, in long form, ordered by started, scenario, metric.
 
-        ``scenario`` and ``metric`` filter; ``last`` keeps the most recent runs that
-        have a selected row.
+        ``scenario``, ``metric``, ``agent`` and ``suite`` (a selection's
+        fingerprint) filter; ``last`` keeps the most recent runs that have a
+        selected row.
         """
+        rows = self.trend_rows(scenario, metric, last, agent=agent, suite=suite)
+        return _typed(_frame(rows, _TREND_COLUMNS), value="float64", n="int64")
+
+    def trend_rows(
+        self,
+        scenario: str | None = None,
+        metric: str | None = None,
+        last: int | None = None,
+        *,
+        agent: str | None = None,
+        suite: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`trends`' rows as they are stored, in its order, without pandas."""
         _check_last(last)
         sql = (
             "SELECT m.run_id, r.started, r.git_sha, m.scenario, m.metric, m.value, m.n"
             " FROM metrics m JOIN runs r ON r.run_id = m.run_id"
         )
-        filters = {"m.scenario": scenario, "m.metric": metric}
+        filters = {
+            "m.scenario": scenario,
+            "m.metric": metric,
+            "r.agent": agent,
+            "r.suite": suite,
+        }
         chosen = {column: v for column, v in filters.items() if v is not None}
         if chosen:
             sql += " WHERE " + " AND ".join(f"{column} = ?" for column in chosen)
-        columns, rows = self._db.query(sql, tuple(chosen.values()))
-        frame = _typed(
-            pd.DataFrame.from_records(rows, columns=columns),
-            value="float64",
-            n="int64",
+        columns, found = self._db.query(sql, tuple(chosen.values()))
+        rows = [dict(zip(columns, row, strict=True)) for row in found]
+        rows.sort(
+            key=lambda r: (
+                _moment(r["started"]),
+                r["run_id"],
+                r["scenario"],
+                r["metric"],
+            )
         )
-        frame = _ordered(frame, ["started", "run_id", "scenario", "metric"])
         if last is not None:
-            recent = frame["run_id"].drop_duplicates().tail(last)
-            frame = frame[frame["run_id"].isin(recent)].reset_index(drop=True)
-        return frame[list(_TREND_COLUMNS)]
+            recent = set(list(dict.fromkeys(r["run_id"] for r in rows))[-last:])
+            rows = [r for r in rows if r["run_id"] in recent]
+        return rows
 
     def suite_trend(self, last: int | None = None) -> pd.DataFrame:
         """Per run, ordered by started: its pass rate over all runs, the number of
-        regressed scenarios (when it was compared with a baseline) and its verdict.
+        regressed scenarios (when it was compared with a baseline), its verdict,
+        and the series it belongs to: its agent and suite (None: not recorded).
         """
-        _check_last(last)
-        frame = self.runs()[
-            [
-                "run_id",
-                "started",
-                "git_sha",
-                "verdict",
-                "complete",
-                "runs",
-                "passed",
-                "regressions",
-            ]
-        ]
-        frame.insert(
-            frame.columns.get_loc("passed") + 1,
-            "pass_rate",
-            frame["passed"] / frame["runs"].where(frame["runs"] > 0),
+        return _typed(
+            _frame(self.suite_rows(last), _SUITE_COLUMNS),
+            complete="bool",
+            runs="int64",
+            passed="int64",
+            pass_rate="float64",
+            regressions="Int64",
         )
-        if last is not None:
-            frame = frame.tail(last).reset_index(drop=True)
-        return frame
+
+    def suite_rows(self, last: int | None = None) -> list[dict[str, Any]]:
+        """:meth:`suite_trend`'s rows as they are stored, in its order (a pass
+        rate of None where a run had no runs), without pandas."""
+        _check_last(last)
+        rows = [
+            {
+                **{column: run[column] for column in _SUITE_COLUMNS if column in run},
+                "complete": bool(run["complete"]),
+                "pass_rate": run["passed"] / run["runs"] if run["runs"] > 0 else None,
+            }
+            for run in self._run_rows()
+        ]
+        return rows if last is None else rows[-last:]
+
+    def _run_rows(self) -> list[dict[str, Any]]:
+        """Every stored run as a dict, ordered by started, then run_id."""
+        columns, found = self._db.query(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs")
+        rows = [dict(zip(columns, row, strict=True)) for row in found]
+        rows.sort(key=lambda r: (_moment(r["started"]), r["run_id"]))
+        return rows
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
@@ -328,6 +388,7 @@ def _run_row(summary: Mapping[str, Any]) -> tuple[Any, ...]:
         int(summary.get("failed", 0)),
         summary.get("harness"),
         regressions,
+        (summary.get("selection") or {}).get("fingerprint"),
     )
 
 
@@ -339,6 +400,12 @@ def _check_last(last: int | None) -> None:
         )
 
 
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
 def _typed(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:
     """The frame with fixed dtypes, the same for both backends and for no rows."""
     strings = {c: "str" for c in frame.columns if c not in dtypes}
@@ -348,11 +415,16 @@ def _typed(frame: pd.DataFrame, **dtypes: str) -> pd.DataFrame:
 
 
 def _timestamps(column: pd.Series) -> pd.Series:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
     return pd.to_datetime(column, utc=True, format="ISO8601").dt.as_unit("us")
 
 
-def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    return frame.sort_values(by, kind="stable", ignore_index=True)
+def _moment(value: object) -> datetime:
+    """A stored time as a UTC datetime to order by (as pandas reads it: a time
+    without an offset is UTC)."""
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class _Connection(Protocol):

@@ -32,7 +32,9 @@ def render_failure(result: RunResult, *, reproduce: str, trace: str | None) -> s
     if agent is not None:
         lines.append(f"  agent said: {agent.status}: {agent.summary}")
     if result.fault_coverage:
-        lines.append("  faults: " + "; ".join(map(_coverage, result.fault_coverage)))
+        lines.append(
+            "  faults: " + "; ".join(map(coverage_text, result.fault_coverage))
+        )
     lines.extend(_warnings(result))
     if trace:
         lines.append(f"  trace: {trace}")
@@ -66,7 +68,7 @@ def _first_line(message: str) -> str:
     return line + (" ..." if len(lines) > 1 else "")
 
 
-def _coverage(fault: Mapping[str, Any]) -> str:
+def coverage_text(fault: Mapping[str, Any]) -> str:
     """``timeout-1 (timeout) fired on 1 of 3 matching calls``."""
     head = f"{fault['fault']} ({fault['kind']})"
     if KINDS[FaultKind(fault["kind"])].target is not Target.CALL:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,13 @@ def load_callable(
             "    fix: check the module path, and that it is importable from the "
             "current directory or the installed packages"
         ) from exc
+    except (Exception, SystemExit) as exc:  # its own code failed: say where
+        raise error(
+            f"importing {what} module {module_name!r} raised"
+            f" {type(exc).__name__}: {exc}{_where(exc)}\n"
+            f"    fix: correct the module; python -c 'import {module_name}' shows"
+            " the whole traceback"
+        ) from exc
     target: Any = module
     for part in attr.split("."):
         try:
@@ -54,5 +62,25 @@ def load_callable(
                 f"    fix: callables there: {', '.join(public) or 'none'}"
             ) from None
     if not callable(target):
-        raise error(f"{what} {spec!r} is not callable")
+        raise error(
+            f"{what} {spec!r} is not callable: it is {_kind(target)}\n"
+            f"    fix: name a function, e.g. {example}"
+        )
     return target  # type: ignore[no-any-return]
+
+
+def _where(exc: BaseException) -> str:
+    """`` (at FILE:LINE)``: the innermost frame of the exception's traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename}:{last.lineno})"
+
+
+def _kind(value: object) -> str:
+    """What a value is, for a message: ``an int (3)``, ``a module``."""
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    text = repr(value)
+    return f"{article} {name}" + (f" ({text})" if len(text) <= 40 else "")

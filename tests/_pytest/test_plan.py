@@ -58,7 +58,7 @@ def test_a_process_starts_the_servers_of_the_runs_it_will_be_handed(
     assert _kinds_to_start(session, {True, False}) == kinds
 
 
-def test_a_session_starts_its_fork_server_when_collection_ends(
+def test_a_sessions_fork_server_imports_the_runs_workflow_before_the_first(
     pytester: pytest.Pytester,
 ) -> None:
     copy_payments(pytester)
@@ -69,7 +69,7 @@ def test_a_session_starts_its_fork_server_when_collection_ends(
         def pytest_runtest_setup(item):
             isolation = item.config.stash[_ISOLATION]
             print("servers:", [
-                (spec, modelled, server.ready)
+                (spec, modelled, "harness.agents.reference" in server.warmed)
                 for (spec, modelled), server in isolation._servers.items()
             ])
         """
@@ -79,8 +79,8 @@ def test_a_session_starts_its_fork_server_when_collection_ends(
     )
 
     assert result.ret == 0
-    # before the first run: started, with its planned tasks, not yet waited for
-    assert f"refund_ok.yaml servers: [('{SPEC}', False, False)]" in result.stdout.str()
+    # before the first run: started, and the module its task runs imported
+    assert f"refund_ok.yaml servers: [('{SPEC}', False, True)]" in result.stdout.str()
 
 
 def test_collecting_only_starts_no_fork_server(pytester: pytest.Pytester) -> None:

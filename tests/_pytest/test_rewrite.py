@@ -17,6 +17,7 @@ BEFORE = {
     "harness._version",
     "harness._pytest",
     "harness._pytest.config",
+    "harness._pytest.options",
     "harness._pytest.rewrite",
     "harness.errors",
     "harness.plugin",

@@ -216,7 +216,8 @@ def _planned_runs(
     server started before the first run); the isolation, closed."""
     scenario = load_scenario(ROOT / path)
     isolation = ProcessIsolation()
-    isolation.plan(agent, {modelled: [_task(scenario, seeds[0])]}, start=[modelled])
+    spec = f"{agent.__module__}:{agent.__qualname__}"
+    isolation.plan(spec, {modelled: [_task(scenario, seeds[0])]}, start=[modelled])
     try:
         results = [
             run_scenario(
@@ -320,7 +321,7 @@ def test_a_planned_server_starts_at_once_and_serves_the_first_run() -> None:
     scenario = load_scenario(ROOT / RENEWAL)
     isolation = ProcessIsolation()
     try:
-        isolation.plan(careful_agent, {False: [_task(scenario, 1)]}, start=[False])
+        isolation.plan(SPEC, {False: [_task(scenario, 1)]}, start=[False])
         (started,) = isolation._servers.values()
         assert not started.ready  # started, not waited for
         run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
@@ -328,13 +329,6 @@ def test_a_planned_server_starts_at_once_and_serves_the_first_run() -> None:
         assert started.ready
     finally:
         isolation.close()
-
-
-def test_a_plan_for_an_agent_only_this_process_has_starts_nothing() -> None:
-    isolation = ProcessIsolation()
-    isolation.plan(lambda task, env: None, {False: []}, start=[False])
-
-    assert isolation._servers == {}
 
 
 def test_declared_imports_are_the_agents_and_its_tasks() -> None:

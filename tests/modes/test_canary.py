@@ -215,10 +215,10 @@ def test_canary_mode_without_a_control_agent_says_how_to_name_one(
         "--aqe-mode=canary",
         "--aqe-agent=harness.agents.library:careful_agent",
     )
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # once, before the stream
+    result.stderr.fnmatch_lines(
         [
-            "aqe: canary mode needs a control agent",
+            "ERROR: aqe: canary mode needs a control agent",
             "    fix: pass --aqe-control-agent module:callable (the agent in"
             " production today)",
         ]

@@ -1,5 +1,6 @@
-"""The HTML report in a real headless Chromium: no console or page errors, and a
-screenshot worth looking at.
+"""The HTML report in a real headless Chromium: no console or page errors, a
+screenshot worth looking at, and a failing run's story in the run viewer (the
+README's picture, ``docs/run-viewer.png``, is this test's screenshot).
 
 Uses Python playwright with the system browser (``chromium`` on PATH, Debian's
 package; ``playwright install`` is never needed). When playwright cannot drive
@@ -9,16 +10,20 @@ with console messages read from its log). Skipped only when there is no chromium
 
 from __future__ import annotations
 
+import html
+import os
 import re
 import shutil
 import struct
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from harness.reporting.html import render_html
+from harness.reporting.viewer import load_stories
 from tests.reporting.report_summaries import (
     incomplete_summary,
     realistic_summary,
@@ -217,3 +222,249 @@ def test_a_real_sessions_regression_report_opens_without_errors(
     width, _ = _png_size(shot)
     assert width >= WIDTH * 0.9
     assert shot.stat().st_size > 50_000
+
+
+#: Where the README's screenshot of the run viewer lives (rewritten by the test
+#: when ``AQE_UPDATE_SCREENSHOT=1``).
+README_SHOT = Path(__file__).resolve().parents[2] / "docs" / "run-viewer.png"
+
+
+@dataclass
+class OpenedRun:
+    """A run opened in the viewer: its story's text (cells split by tabs, rows
+    by new lines), the row an evidence link pointed at, and what went wrong."""
+
+    driver: str
+    text: str
+    pointed_at: str | None = None
+    console: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+def _click_into(page: Path, scenario: str, shot: Path) -> OpenedRun | None:
+    """Open the report, click the scenario's run open, follow the idempotency
+    oracle's last ledger evidence, screenshot the story; None without playwright."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            try:
+                tab = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                errors: list[str] = []
+                console: list[str] = []
+                tab.on(
+                    "console",
+                    lambda m: (
+                        console.append(f"{m.type}: {m.text}")
+                        if m.type in ("error", "warning")
+                        else None
+                    ),
+                )
+                tab.on("pageerror", lambda e: errors.append(str(e)))
+                tab.goto(page.as_uri(), wait_until="load")
+                row = tab.locator(f'#runs-table tr[data-name="{scenario}"]')
+                row.locator("button.open-run").click()
+                story = tab.locator(".story")
+                text = story.inner_text()
+                finding = story.locator(".finding", has_text="idempotency")
+                finding.locator("a", has_text="ledger#2").click()
+                pointed = tab.evaluate("location.hash")
+                # the story down to its ledger: what the README shows
+                top, tall = story.evaluate(
+                    """n => {
+                      var end = Array.prototype.find.call(n.querySelectorAll("h3"),
+                        function (h) { return h.textContent === "Faults"; }) || n;
+                      var top = n.getBoundingClientRect().top;
+                      return [top + window.scrollY,
+                        end.getBoundingClientRect().top - top];
+                    }"""
+                )
+                tab.evaluate("window.scrollTo(0, 0)")  # no sticky heading over it
+                tab.screenshot(
+                    path=str(shot),
+                    full_page=True,
+                    clip={"x": 0, "y": top, "width": WIDTH, "height": tall + 8},
+                )
+            finally:
+                browser.close()
+    except Error:
+        return None
+    return OpenedRun(
+        driver="playwright",
+        text=text,
+        pointed_at=pointed,
+        console=console,
+        page_errors=errors,
+    )
+
+
+def _deep_link(page: Path, anchor: str, shot: Path | None = None) -> OpenedRun:
+    """The command line's way in: the page opens the run a ``#run-N`` link names;
+    the DOM after its script ran, as text (and a screenshot, when ``shot``)."""
+    assert CHROMIUM is not None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr"]
+    url = f"{page.as_uri()}#{anchor}"
+    done = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if shot is not None:
+        size = f"--window-size={WIDTH},{HEIGHT}"
+        subprocess.run(
+            [CHROMIUM, *flags, size, f"--screenshot={shot}", url],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    opened = OpenedRun(driver="chromium-cli", text="")
+    for line in done.stderr.splitlines():
+        found = CONSOLE_LINE.search(line)
+        if found is not None:
+            target = (
+                opened.page_errors if "Uncaught" in found.group(1) else opened.console
+            )
+            target.append(found.group(1))
+    start = done.stdout.find(f'id="{anchor}-story"')
+    story = done.stdout[start:] if start != -1 else ""
+    story = re.sub(r"</t[dh]>", "\t", story)
+    story = re.sub(r"</(tr|p|li|div|h3)>", "\n", story)
+    text = html.unescape(re.sub(r"<[^>]+>", "", story))
+    opened.text = "\n".join(line.rstrip("\t") for line in text.splitlines())
+    return opened
+
+
+def test_the_naive_runs_report_opens_to_the_story_of_its_double_refund(
+    pytester: pytest.Pytester, record_property: Callable[[str, object], None]
+) -> None:
+    """Issue 19's acceptance: a real session's page, clicked into in Chromium
+    (and opened by a link on the command line), shows the double refund's story.
+    Its page size is printed and kept as the JUnit property ``report_html_bytes``.
+    About 6 s: a pytester session of the payments scenarios and two browsers."""
+    from tests.conftest import copy_payments
+
+    copy_payments(pytester)
+    pytester.runpytest(
+        "scenarios", "--aqe-agent=harness.agents.reference:naive_refund_agent"
+    )
+    page = pytester.path / "reports" / "latest" / "report.html"
+    size = page.stat().st_size
+    record_property("report_html_bytes", size)
+    print(f"report.html of 5 payments runs: {size:,} bytes")
+    assert size < 150_000  # 68 kB when written: a story is a few kB
+    source = page.read_text()
+    anchor = re.search(
+        r'<tr id="(run-\d+)" data-run="\d+" data-name="refund_ambiguous_timeout"',
+        source,
+    )
+    assert anchor is not None
+    shot = pytester.path / "run-viewer.png"
+
+    clicked = _click_into(page, "refund_ambiguous_timeout", shot)
+    linked = _deep_link(page, anchor[1], None if clicked else shot)
+
+    for run in (clicked, linked):
+        if run is None:  # playwright cannot drive this chromium: the link does
+            continue
+        assert (run.page_errors, run.console) == ([], []), run.driver
+        _shows_the_double_refund(run.text)
+    if clicked is not None:
+        # an evidence link points at the timeline entry it cites
+        assert clicked.pointed_at == f"#{anchor[1]}-ledger-2"
+    width, height = _png_size(shot)
+    assert (width, height >= 600) == (WIDTH, True)
+    if os.environ.get("AQE_UPDATE_SCREENSHOT") == "1":
+        README_SHOT.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, README_SHOT)
+
+
+def _shows_the_double_refund(text: str) -> None:
+    """Both ledger entries of one business key at their simulated times, the
+    timeout injected after the commit, and the idempotency oracle's word."""
+    rows = text.splitlines()
+    effects = [r.split("\t") for r in rows if re.match(r"ledger#[12]\t\+\d", r)]
+    assert [r[:2] for r in effects] == [
+        ["ledger#1", "+0.000s"],
+        ["ledger#2", "+30.000s"],
+    ]
+    assert effects[0][2] == effects[1][2]
+    assert effects[0][2].startswith("refund:ch_")
+    assert any(
+        "fault lost-response injected: timeout on call #1" in r and "commit: after" in r
+        for r in rows
+    )
+    # what the agent saw beside what really happened
+    assert any(r.endswith("\ttimeout\tcommitted ledger#1") for r in rows)
+    assert "idempotency: business key 'refund:ch_" in text
+    assert "committed 2 effects, at most 1 allowed (duplicated)" in text
+
+
+def test_model_calls_and_human_steps_open_without_errors(tmp_path: Path) -> None:
+    """An LLM run (Chat Completions, streamed, with an approval a human grants)
+    opens with its model calls and human steps (a few seconds: the SDK's import)."""
+    from harness.run import run_scenario
+    from harness.scenario.loader import load_scenario
+    from harness.source.callables import load_callable
+    from harness.world.clock import format_offset
+    from tests.conftest import ROOT
+    from tests.reporting.test_viewer import session
+
+    results = []
+    for name in ("llm_refund_over_limit_streamed",):
+        loaded = load_scenario(ROOT / "scenarios" / "llm" / f"{name}.yaml")
+        assert loaded.model is not None
+        assert loaded.model.script is not None
+        model = load_callable(loaded.model.script, what="scripted model", example="-")
+        agent = load_callable(
+            "harness.agents.library:careful_agent", what="agent", example="-"
+        )
+        results.append(run_scenario(loaded, agent, seed=0, model=model))
+    summary = session(tmp_path, *results)
+    page = _write(
+        tmp_path,
+        "llm.html",
+        render_html(summary, stories=load_stories(summary, tmp_path)),
+    )
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        pytest.skip("no playwright: the command line cannot click runs open")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM)
+            try:
+                tab = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+                errors: list[str] = []
+                tab.on("pageerror", lambda e: errors.append(str(e)))
+                tab.on(
+                    "console",
+                    lambda m: errors.append(m.text) if m.type == "error" else None,
+                )
+                tab.goto(page.as_uri(), wait_until="load")
+                for button in tab.locator("button.open-run").all():
+                    button.click()
+                texts = {
+                    story.locator("code").first.inner_text(): story.inner_text()
+                    for story in tab.locator(".story").all()
+                }
+            finally:
+                browser.close()
+    except Error:
+        pytest.skip("playwright cannot drive this chromium")
+    assert errors == []
+    refund = texts["llm_refund_over_limit_streamed"]
+    assert "Model calls" in refund
+    assert "model call (openai chat.completions, " in refund
+    assert ", streamed): " in refund
+    assert "human decided approval apr_" in refund
+    assert "asked ops: request_approval" in refund
+    assert "calls create_refund(" in refund  # what the model asked for
+    # simulated times in the terminal's words (the approval came hours later)
+    (decided,) = [h for h in results[0].world.history if h.process == "human"]
+    assert decided.time > 3600
+    assert f"{format_offset(decided.time)}\thuman\thuman decided approval" in refund

@@ -23,6 +23,7 @@ from harness.reporting.compare import (
     MetricComparison,
     Status,
     compare,
+    gate_comparison,
     parse_rule,
     render_comparison_text,
     rule_for,
@@ -385,14 +386,14 @@ def test_a_per_scenario_rule_beats_the_general_one() -> None:
 
 def test_metrics_without_a_rule_are_reported_but_do_not_gate() -> None:
     result = compare(
-        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(4)}),
-        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(5)}),
+        side(a={"pass_rate": rate(1, 1), "escalation": rate(1, 1)}),
+        side(a={"pass_rate": rate(1, 1), "escalation": rate(0, 1)}),
         rules("pass_rate:0"),
     )
-    metric = metric_of(result, "a", "tool_calls")
+    metric = metric_of(result, "a", "escalation")
     assert metric.status is Status.REGRESSED
     assert metric.rule is None
-    assert result.regressions == ["a: tool_calls 4.00 -> 5.00 (+1.00, n=1/1)"]
+    assert result.regressions == ["a: escalation 1.00 -> 0.00 (-1.00, n=1/1)"]
     assert result.gate_failures == []
 
 
@@ -421,6 +422,7 @@ def test_new_and_missing_scenarios_are_listed_and_counted() -> None:
         "regressed": 0,
         "improved": 0,
         "unchanged": 1,
+        "changed": 0,
         "new": 1,
         "missing": 1,
         "flaky": 0,
@@ -481,11 +483,11 @@ def test_metrics_are_in_report_order() -> None:
 
 def test_a_regressed_metric_outranks_an_improved_one() -> None:
     result = compare(
-        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(9)}),
-        side(a={"pass_rate": rate(0, 1), "tool_calls": mean(3)}),
+        side(a={"pass_rate": rate(1, 1), "escalation": rate(0, 1)}),
+        side(a={"pass_rate": rate(0, 1), "escalation": rate(1, 1)}),
         [],
     )
-    assert metric_of(result, "a", "tool_calls").status is Status.IMPROVED
+    assert metric_of(result, "a", "escalation").status is Status.IMPROVED
     assert status_of(result, "a") is Status.REGRESSED
 
 
@@ -536,10 +538,13 @@ def test_comparison_json_has_the_contract_shape(tmp_path: Path) -> None:
             "regressed": 1,
             "improved": 0,
             "unchanged": 0,
+            "changed": 0,
             "new": 0,
             "missing": 0,
             "flaky": 0,
         },
+        "not_selected": 0,
+        "selection_known": False,
         "scenarios": [
             {
                 "scenario": "refund_ok",
@@ -561,6 +566,10 @@ def test_comparison_json_has_the_contract_shape(tmp_path: Path) -> None:
             }
         ],
         "regressions": [
+            "refund_ok: pass_rate 1.00 -> 0.00"
+            " (-1.00, 95% CI [-1.00, -0.39], p=0.004, n=5/5)"
+        ],
+        "gate_failures": [
             "refund_ok: pass_rate 1.00 -> 0.00"
             " (-1.00, 95% CI [-1.00, -0.39], p=0.004, n=5/5)"
         ],
@@ -593,10 +602,11 @@ def test_the_text_report_shows_counts_changes_and_the_gate() -> None:
             same={"pass_rate": rate(1, 1)},
         ),
         rules("pass_rate:0"),
+        selected={"a", "b", "fresh", "gone", "same"},
     )
     assert render_comparison_text(result) == (
         "baseline base (e1862da, 2026-12-01T08:15:09Z)\n"
-        "1 regressed, 0 improved, 1 unchanged, 1 new, 1 missing, 1 flaky\n"
+        "1 regressed, 1 unchanged, 1 new, 1 missing, 1 flaky\n"
         "\n"
         "scenario  status     metric     base  cand  delta  p      n\n"
         "a         regressed  pass_rate  1.00  0.00  -1.00  0.004  5/5\n"
@@ -622,7 +632,7 @@ def test_the_text_report_of_no_change_says_so_and_that_nothing_gates() -> None:
     )
     assert render_comparison_text(compare(baseline, same, [])) == (
         "baseline base (no git sha, 2026-12-01T08:15:09Z)\n"
-        "0 regressed, 0 improved, 1 unchanged, 0 new, 0 missing, 0 flaky\n"
+        "1 unchanged\n"
         "all 1 scenarios unchanged\n"
         "\n"
         "gate: none (no --aqe-compare-fail rule given)\n"
@@ -635,3 +645,127 @@ def test_the_text_report_of_a_passing_gate_names_its_rules() -> None:
         compare(same, same, rules("pass_rate:0", "tool_calls:10%"))
     )
     assert text.endswith("gate: pass (rules: pass_rate:0, tool_calls:10%)\n")
+
+
+# -- comparing what was selected ---------------------------------------------------
+
+
+def test_a_baseline_scenario_outside_the_selection_is_counted_not_missing() -> None:
+    result = compare(
+        side(kept={"pass_rate": rate(1, 1)}, other={"pass_rate": rate(1, 1)}),
+        side(kept={"pass_rate": rate(1, 1)}),
+        rules("pass_rate:0"),
+        selected={"kept"},
+    )
+    assert [s.scenario for s in result.scenarios] == ["kept"]
+    assert result.counts["missing"] == 0
+    assert result.not_selected == ("other",)
+    assert result.to_json()["not_selected"] == 1
+    assert result.gate_failures == []
+
+
+def test_a_selected_scenario_that_did_not_run_is_missing_and_gates() -> None:
+    result = compare(
+        side(kept={"pass_rate": rate(1, 1)}, broke={"pass_rate": rate(1, 1)}),
+        side(kept={"pass_rate": rate(1, 1)}),
+        rules("pass_rate:0"),
+        selected={"kept", "broke"},
+    )
+    assert status_of(result, "broke") is Status.MISSING
+    assert result.not_selected == ()
+    assert result.gate_failures == ["broke: missing (in the baseline, not in this run)"]
+
+
+def test_under_the_default_rule_a_missing_scenario_is_listed_but_does_not_gate() -> (
+    None
+):
+    base = side(kept={"pass_rate": rate(1, 1)}, broke={"pass_rate": rate(1, 1)})
+    cand = side(kept={"pass_rate": rate(1, 1)})
+    result = gate_comparison(base, cand, (), selected={"kept", "broke"})
+    assert status_of(result, "broke") is Status.MISSING
+    assert result.gate_failures == []
+    explicit = gate_comparison(base, cand, ("pass_rate:0",), selected={"kept"})
+    assert explicit.gate_failures == []  # "broke" was not selected
+    assert explicit.not_selected == ("broke",)
+
+
+def test_without_a_recorded_selection_every_absent_scenario_is_missing() -> None:
+    result = compare(
+        side(kept={"pass_rate": rate(1, 1)}, other={"pass_rate": rate(1, 1)}),
+        side(kept={"pass_rate": rate(1, 1)}),
+        rules("pass_rate:0"),
+    )
+    assert status_of(result, "other") is Status.MISSING
+    assert not result.selection_known
+    assert "recorded no selection" in render_comparison_text(result)
+
+
+def test_fewer_tool_calls_without_a_rule_are_a_change_not_an_improvement() -> None:
+    result = compare(
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(8)}),
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(2)}),
+        rules("pass_rate:0"),
+    )
+    assert metric_of(result, "a", "tool_calls").status is Status.CHANGED
+    assert status_of(result, "a") is Status.CHANGED
+    assert result.counts["improved"] == 0
+
+
+def test_more_tool_calls_in_a_passing_scenario_without_a_rule_do_not_regress() -> None:
+    result = compare(
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(14)}),
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(15)}),
+        rules("pass_rate:0"),
+    )
+    assert metric_of(result, "a", "tool_calls").status is Status.CHANGED
+    assert status_of(result, "a") is Status.CHANGED
+    assert result.regressions == []
+    assert result.gate_failures == []
+
+
+def test_a_failed_run_is_never_improved_by_its_fewer_tool_calls() -> None:
+    result = compare(
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(14)}),
+        side(a={"pass_rate": rate(0, 1), "tool_calls": mean(1)}),
+        rules("pass_rate:0", "tool_calls:10%"),
+    )
+    assert metric_of(result, "a", "tool_calls").status is Status.CHANGED
+    assert status_of(result, "a") is Status.REGRESSED
+    unchanged_fail = compare(
+        side(b={"pass_rate": rate(0, 1), "simulated_seconds": mean(30)}),
+        side(b={"pass_rate": rate(0, 1), "simulated_seconds": mean(1)}),
+        rules("simulated_seconds:0"),
+    )
+    assert status_of(unchanged_fail, "b") is Status.CHANGED
+
+
+def test_a_rule_naming_an_efficiency_metric_judges_its_direction() -> None:
+    result = compare(
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(10)}),
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(15)}),
+        rules("pass_rate:0", "tool_calls:10%"),
+    )
+    assert metric_of(result, "a", "tool_calls").status is Status.REGRESSED
+    assert result.gate_failures == ["a: tool_calls 10.00 -> 15.00 (+5.00, n=1/1)"]
+    better = compare(
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(15)}),
+        side(a={"pass_rate": rate(1, 1), "tool_calls": mean(10)}),
+        rules("tool_calls:10%"),
+    )
+    assert metric_of(better, "a", "tool_calls").status is Status.IMPROVED
+
+
+def test_the_text_report_counts_what_was_not_selected_and_lists_none_of_it() -> None:
+    result = compare(
+        side(
+            a={"pass_rate": rate(1, 1)},
+            **{f"s{i}": {"pass_rate": rate(1, 1)} for i in range(57)},
+        ),
+        side(a={"pass_rate": rate(1, 1)}),
+        rules("pass_rate:0"),
+        selected={"a"},
+    )
+    text = render_comparison_text(result)
+    assert text.splitlines()[1] == "1 unchanged, 57 not selected"
+    assert "missing" not in text
+    assert "s0" not in text

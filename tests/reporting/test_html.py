@@ -304,3 +304,28 @@ def test_html_labels_runs_of_one_commit_by_their_start_time() -> None:
         "11-30 08:00",
         "12-01 08:15",
     ]
+
+
+def test_html_trends_follow_this_agent_on_this_suite_and_fold_the_others() -> None:
+    summary = realistic_summary()
+    summary["selection"] = {"fingerprint": "a22f9b45f2fc", "scenarios": ["refund_ok"]}
+    trends, suite = trend_frames()
+    agent = summary["agent"]
+    # runs 0-1: a subset of the same agent; run 2: another agent; 3-5: this series
+    suite["agent"] = [agent, agent, "tests:naive", agent, agent, agent]
+    suite["suite"] = ["0ddba11c0ffe", "0ddba11c0ffe", *["a22f9b45f2fc"] * 4]
+    series = trends["run_id"].isin(suite["run_id"][3:])
+    page = render_html(summary, trends[series], suite)
+
+    section = page[page.index('<section id="trends"') :]
+    main = section[: section.index("<h3>Other series</h3>")]
+    chart = re.search(r'<svg class="chart".*?</svg>', main, flags=re.S)
+    assert chart is not None
+    assert len(re.findall(r"<circle ", chart.group(0))) == 4  # 3 past and this one
+    assert f"Sessions of {agent} · suite a22f9b45f2fc" in main
+    folds = re.findall(r"<details><summary>(.*?)</summary>", section)
+    assert folds[-2:] == [
+        f"{agent} · suite 0ddba11c0ffe: 2 runs",
+        "tests:naive · suite a22f9b45f2fc: 1 run",
+    ]
+    assert _parse(page).problems == []

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+import harness.run  # noqa: F401 - before any in-process pytester run (see conftest)
 from harness.reporting.gate import ExitCode
-from tests.conftest import PAYMENTS, copy_payments
+from tests.conftest import PAYMENTS, ROOT, copy_payments
 
 CAREFUL = "harness.agents.reference:careful_refund_agent"
 NAIVE = "harness.agents.reference:naive_refund_agent"
@@ -44,6 +45,7 @@ def test_a_session_writes_its_run_folder_with_every_report(
     assert names == [
         "report.html",
         "results.jsonl",
+        "selection.json",
         "summary.json",
         "summary.md",
         "traces",
@@ -133,26 +135,144 @@ def test_a_per_scenario_rule_gates_only_its_scenario(project: pytest.Pytester) -
     ]
 
 
-def test_missing_scenarios_are_listed_and_fail_an_explicit_gate(
-    project: pytest.Pytester,
-) -> None:
-    project.runpytest("scenarios", f"--aqe-agent={CAREFUL}", "--aqe-save-baseline")
-    subset = ["scenarios/payments/refund_ok.yaml", f"--aqe-agent={CAREFUL}"]
+#: The committed baseline of the whole library (the project holds payments only).
+LIBRARY_BASELINE = ROOT / "reports" / "baseline.json"
 
-    implicit = project.runpytest(*subset)
-    assert implicit.ret == ExitCode.PASS
-    implicit.stdout.fnmatch_lines(
+
+def library_baseline(project: pytest.Pytester) -> int:
+    """Put the committed full-library baseline in the project; its scenario count."""
+    target = project.path / "reports" / "baseline.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(LIBRARY_BASELINE.read_bytes())
+    return len(json.loads(target.read_text())["scenarios"])
+
+
+def compare_verdict(project: pytest.Pytester, *rules: str) -> int:
+    """``aqe compare BASELINE reports/latest --fail-on-regression [rules]``."""
+    from harness.cli import main
+
+    options = [f"--compare-fail={rule}" for rule in rules]
+    base = project.path / "reports" / "baseline.json"
+    run = (project.path / "reports" / "latest").resolve()
+    with _cwd(project.path):
+        return main(["compare", str(base), str(run), "--fail-on-regression", *options])
+
+
+def test_a_subset_run_counts_the_rest_of_the_baseline_as_not_selected(
+    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    total = library_baseline(project)
+    others = total - 5  # the project holds the 5 payments scenarios
+
+    careful = project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
+
+    assert careful.ret == ExitCode.PASS
+    careful.stdout.fnmatch_lines(
         [
-            "*1 unchanged, 4 missing*",
-            "  missing: refund_503_then_ok, refund_already_refunded, *",
+            f"baseline reports/baseline.json: 5 unchanged, {others} not selected",
+            "5/5 scenario runs passed; aqe gate: PASS (exit 0)",
         ]
     )
+    assert "missing" not in careful.stdout.str()
+    summary = summary_of(project)
+    assert summary["comparison"]["not_selected"] == others
+    assert [s["status"] for s in summary["comparison"]["scenarios"]] == [
+        "unchanged"
+    ] * 5
+    assert summary["selection"]["scenarios"] == sorted(
+        p.stem for p in PAYMENTS.glob("*.yaml")
+    )
+    markdown = latest(project, "summary.md").read_text()
+    assert f"5 unchanged, {others} not selected" in markdown
+    assert "Missing" not in markdown
+    html = latest(project, "report.html").read_text()
+    assert f"<span>{others} not selected</span>" in html
+    assert "Missing scenarios" not in html
+    capsys.readouterr()
+    assert compare_verdict(project) == ExitCode.PASS
+    assert compare_verdict(project, "pass_rate:0") == ExitCode.PASS
+    assert f"5 unchanged, {others} not selected" in capsys.readouterr().out
 
-    explicit = project.runpytest(*subset, "--aqe-compare-fail=pass_rate:0")
+    naive = project.runpytest("scenarios", f"--aqe-agent={NAIVE}")
+
+    assert naive.ret == ExitCode.REGRESSION
+    compared = summary_of(project)["comparison"]
+    by_status: dict[str, list[str]] = {}
+    for entry in compared["scenarios"]:
+        by_status.setdefault(entry["status"], []).append(entry["scenario"])
+    assert by_status == {
+        "regressed": [
+            "refund_already_refunded",
+            "refund_ambiguous_timeout",
+            "refund_over_limit_approval",
+        ],
+        "changed": ["refund_503_then_ok", "refund_ok"],  # fewer tool calls, passing
+    }
+    statuses = {m["status"] for e in compared["scenarios"] for m in e["metrics"]}
+    assert "improved" not in statuses
+    naive.stdout.fnmatch_lines(
+        [f"baseline reports/baseline.json: 3 regressed, 2 changed, {others} not*"]
+    )
+    failing = latest(project, "summary.md").read_text().split("### Scenarios")[0]
+    assert "`refund_ok`" not in failing.split("### Failing and regressed")[1]
+    assert compare_verdict(project) == ExitCode.REGRESSION
+    assert compare_verdict(project, "pass_rate:0") == ExitCode.REGRESSION
+
+
+def test_a_selected_scenario_that_did_not_run_is_missing_and_gates_alike(
+    project: pytest.Pytester,
+) -> None:
+    total = library_baseline(project)
+    (project.path / "scenarios" / "payments" / "refund_ok.yaml").write_text(
+        "name: refund_ok\ntask: [not, a, task]\n"
+    )
+    selected = ["scenarios", "-k", "refund_ok or refund_503", f"--aqe-agent={CAREFUL}"]
+
+    implicit = project.runpytest(*selected)
+
+    assert implicit.ret == ExitCode.FAILED  # the broken file fails its item
+    implicit.stdout.fnmatch_lines(
+        [
+            f"baseline reports/baseline.json: 1 unchanged, 1 missing,"
+            f" {total - 2} not selected",
+            "  missing: refund_ok",
+        ]
+    )
+    assert summary_of(project)["selection"]["keyword"] == "refund_ok or refund_503"
+    assert compare_verdict(project) == ExitCode.PASS  # missing gates explicit rules
+
+    # under xdist the controller learns the selection from the workers' collection
+    explicit = project.runpytest_subprocess(
+        *selected, "--aqe-compare-fail=pass_rate:0", "-n", "2"
+    )
+
     assert explicit.ret == ExitCode.REGRESSION
     explicit.stdout.fnmatch_lines(
-        ["  refund_503_then_ok: missing (in the baseline, not in this run)"]
+        ["  refund_ok: missing (in the baseline, not in this run)"]
     )
+    assert compare_verdict(project, "pass_rate:0") == ExitCode.REGRESSION
+
+
+def test_a_run_folder_without_a_selection_compares_every_absence_as_missing(
+    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    total = library_baseline(project)
+    assert project.runpytest("scenarios", f"--aqe-agent={CAREFUL}").ret == 0
+    run = (project.path / "reports" / "latest").resolve()
+    (run / "selection.json").unlink()  # as an older harness wrote it
+    summary = json.loads((run / "summary.json").read_text())
+    del summary["selection"]
+    (run / "summary.json").write_text(json.dumps(summary))
+    capsys.readouterr()
+
+    assert compare_verdict(project) == ExitCode.PASS
+    assert compare_verdict(project, "pass_rate:0") == ExitCode.REGRESSION
+    out = capsys.readouterr().out
+    assert f"5 unchanged, {total - 5} missing" in out
+    assert (
+        "the run recorded no selection (an older harness, or a baseline file), so"
+        f" all {total - 5} baseline scenarios it lacks count as missing"
+    ) in out
 
 
 @pytest.mark.parametrize(

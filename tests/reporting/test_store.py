@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import json
 import os
 import pwd
 import shlex
@@ -239,11 +240,78 @@ def test_suite_trend_gives_pass_rate_regressions_and_verdict(
         "passed",
         "pass_rate",
         "regressions",
+        "agent",
+        "suite",
     ]
     assert trend["pass_rate"].tolist() == [1.0, pytest.approx(2 / 3)]
     assert trend["regressions"].tolist() == [pd.NA, 1]
     assert trend["verdict"].tolist() == ["pass", "regression"]
     assert store.suite_trend(last=1)["run_id"].tolist() == ["r2"]
+
+
+def test_the_rows_a_session_reads_are_the_frames_rows_in_their_order(
+    store: ResultStore,
+) -> None:
+    """A session's report reads ``trend_rows``/``suite_rows`` (no pandas); they
+    are the frames' rows, ordered by the moment a run started, whatever the
+    offset it was written with."""
+    store.add_run(TUESDAY)
+    store.add_run(MONDAY)
+    # 2026-12-02T07:00Z, between the two, written at +02:00: as text it sorts last
+    store.add_run(
+        summary("r3", "2026-12-02T09:00:00+02:00", [record("refund_ok", False)])
+    )
+    frame = store.trends()
+    rows = store.trend_rows()
+    assert [r["run_id"] for r in rows] == frame["run_id"].tolist()
+    assert [(r["scenario"], r["metric"]) for r in rows] == list(
+        zip(frame["scenario"], frame["metric"], strict=True)
+    )
+    assert [r["value"] for r in rows] == frame["value"].tolist()
+    assert list(dict.fromkeys(frame["run_id"])) == ["r1", "r3", "r2"]
+    recent = store.trend_rows(scenario="refund_ok", last=2)
+    assert [r["run_id"] for r in recent] == store.trends(scenario="refund_ok", last=2)[
+        "run_id"
+    ].tolist()
+    assert {r["run_id"] for r in recent} == {"r3", "r2"}
+    suite = store.suite_trend()
+    suite_rows = store.suite_rows()
+    assert (
+        [r["run_id"] for r in suite_rows]
+        == suite["run_id"].tolist()
+        == ["r1", "r3", "r2"]
+    )
+    assert [r["pass_rate"] for r in suite_rows] == suite["pass_rate"].tolist()
+    assert [r["run_id"] for r in store.suite_rows(last=1)] == ["r2"]
+
+
+def test_a_session_report_reads_the_history_without_importing_pandas(
+    tmp_path: Path,
+) -> None:
+    sessions = tmp_path / "sessions.json"
+    sessions.write_text(json.dumps([MONDAY, TUESDAY]), encoding="utf-8")
+    script = textwrap.dedent(
+        f"""
+        import json, pathlib, sys
+        MONDAY, TUESDAY = json.loads(pathlib.Path({str(sessions)!r}).read_text())
+        from harness.reporting.html import render_html
+        from harness.reporting.store import open_store
+
+        with open_store({str(tmp_path / "history.sqlite")!r}) as store:
+            store.add_run(MONDAY)
+            store.add_run(TUESDAY)
+            page = render_html(
+                TUESDAY, trends=store.trend_rows(), suite_trend=store.suite_rows()
+            )
+        assert "r1" in page, "the past run is on the page"
+        print("pandas" in sys.modules)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_an_empty_store_gives_empty_frames_with_the_same_columns(
@@ -283,12 +351,12 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     open_store(path).close()
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO schema_version (version) VALUES (2)")
+        db.execute("INSERT INTO schema_version (version) VALUES (3)")
     db.close()
     with pytest.raises(HarnessError) as info:
         open_store(path)
     assert str(info.value) == (
-        f"results store {path}: schema version 2 is newer than this harness reads (1)\n"
+        f"results store {path}: schema version 3 is newer than this harness reads (2)\n"
         "    fix: upgrade aqe-harness (pip install -U aqe-harness), or open another store"
     )
 
@@ -531,7 +599,7 @@ def test_postgres_store_refuses_a_newer_schema(postgres_url: str) -> None:
         open_store(postgres_url)
     assert str(info.value) == (
         f"results store {postgres_url}: schema version 7 is newer than this harness "
-        "reads (1)\n"
+        "reads (2)\n"
         "    fix: upgrade aqe-harness (pip install -U aqe-harness), or open another store"
     )
 
@@ -552,3 +620,41 @@ def test_an_unreachable_postgres_server_says_what_to_check() -> None:
         "    fix: check that the server runs and the URL's user, password, host, "
         "port and database"
     )
+
+
+def test_a_schema_1_store_gains_the_suite_and_trends_filter_by_series(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:  # a store as schema 1 made it
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        db.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, started TEXT NOT NULL,"
+            " finished TEXT, git_sha TEXT, git_branch TEXT, agent TEXT,"
+            " verdict TEXT NOT NULL, complete INTEGER NOT NULL, runs INTEGER NOT NULL,"
+            " passed INTEGER NOT NULL, failed INTEGER NOT NULL, harness TEXT,"
+            " regressions INTEGER)"
+        )
+        db.execute(
+            "CREATE TABLE metrics (run_id TEXT NOT NULL, scenario TEXT NOT NULL,"
+            " metric TEXT NOT NULL, value DOUBLE PRECISION NOT NULL,"
+            " n INTEGER NOT NULL, PRIMARY KEY (run_id, scenario, metric))"
+        )
+    db.close()
+    with open_store(path) as store:
+        store.add_run(MONDAY)  # no selection: an older session's summary
+        subset = {"fingerprint": "a22f9b45f2fc", "scenarios": ["refund_ok"]}
+        store.add_run({**TUESDAY, "selection": subset})
+        trend = store.suite_trend()
+        assert pd.isna(trend["suite"].iloc[0])  # not recorded
+        assert trend["suite"].iloc[1] == "a22f9b45f2fc"
+        agent = MONDAY["agent"]
+        assert trend["agent"].tolist() == [agent, agent]
+        mine = store.trends(agent=agent, suite="a22f9b45f2fc")
+        assert set(mine["run_id"]) == {"r2"}
+        assert set(store.trends(agent="someone:else")["run_id"]) == set()
+    with sqlite3.connect(path) as db:
+        versions = db.execute("SELECT version FROM schema_version").fetchall()
+    db.close()
+    assert versions == [(1,), (2,)]
