@@ -29,6 +29,9 @@ from harness._pytest.items import ScenarioItem, run_model, session_isolation
 from harness.errors import HarnessError
 from harness.runtime.env import Task
 
+#: The agent and the kinds of fork server :func:`start_planned` starts.
+_START = pytest.StashKey[tuple[str, list[bool]]]()
+
 
 def plan_runs(session: pytest.Session) -> None:
     """Hand the session's fork servers the collected runs' tasks; start the ones
@@ -69,7 +72,24 @@ def plan_runs(session: pytest.Session) -> None:
     isolation = session_isolation(config)
     if not planned or not isinstance(isolation, ProcessIsolation):
         return
-    isolation.plan(spec, planned, start=_kinds_to_start(session, set(planned)))
+    isolation.plan(spec, planned)
+    config.stash[_START] = (spec, _kinds_to_start(session, set(planned)))
+
+
+def start_planned(session: pytest.Session) -> None:
+    """Start the fork servers :func:`plan_runs` chose, not waited for: after
+    the preflight check has started (and waited for) the one it needs, so
+    their imports do not slow that one, nor the report of this worker's
+    collection that every worker's first items wait for."""
+    from harness.isolation import ProcessIsolation
+
+    planned = session.config.stash.get(_START, None)
+    if planned is None:
+        return
+    isolation = session_isolation(session.config)
+    if isinstance(isolation, ProcessIsolation):
+        spec, kinds = planned
+        isolation.plan(spec, {}, start=kinds)
 
 
 def _kinds_to_start(session: pytest.Session, kinds: set[bool]) -> list[bool]:
