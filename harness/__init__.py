@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from harness.policy.model import PolicyPack
     from harness.run import RunRecord, RunResult, run_scenario
     from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
+    from harness.runtime.imports import agent_imports
     from harness.runtime.outside import CommandAgent, ServiceAgent
     from harness.scenario.loader import (
         load_scenario,
@@ -69,6 +70,7 @@ _EXPORTS = {
     "ToolMalformedResponse": "harness.errors",
     "ToolError": "harness.errors",
     "ToolTimeout": "harness.errors",
+    "agent_imports": "harness.runtime.imports",
     "load_pack": "harness.policy.loader",
     "load_scenario": "harness.scenario.loader",
     "oracle": "harness.oracles.base",
@@ -109,6 +111,7 @@ __all__ = [
     "ToolMalformedResponse",
     "ToolTimeout",
     "__version__",
+    "agent_imports",
     "load_pack",
     "load_scenario",
     "oracle",

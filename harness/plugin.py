@@ -81,9 +81,12 @@ def pytest_collection_modifyitems(
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not aqe_config(session.config).active:
         return
+    from harness._pytest.plan import plan_runs, start_planned
     from harness._pytest.preflight import check_session
 
+    plan_runs(session)  # first: the servers the check starts get the plan
     check_session(session)
+    start_planned(session)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

@@ -49,6 +49,8 @@ from harness.errors import HarnessError
 SUFFIXES = (".yaml", ".yml")
 #: The worker's copy of the controller's run folder (``workerinput`` key).
 WORKER_RUN_DIR = "aqe_run_dir"
+#: The controller's ``--dist`` (``workerinput`` key): a worker's own is ``no``.
+WORKER_DIST = "aqe_dist"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from harness._pytest.config import WORKER_RUN_DIR, AqeConfig, aqe_config
+from harness._pytest.config import (
+    WORKER_DIST,
+    WORKER_RUN_DIR,
+    AqeConfig,
+    aqe_config,
+)
 from harness._pytest.items import RECORD, RUN_DIR
 
 if TYPE_CHECKING:
@@ -158,13 +163,15 @@ class SessionReporter:
 
 
 class XdistHooks:
-    """Tells workers the run folder, and notices a worker that died."""
+    """Tells workers the run folder and the distribution (see
+    :mod:`harness._pytest.plan`), and notices a worker that died."""
 
     def __init__(self, report: SessionReport) -> None:
         self.report = report
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_RUN_DIR] = str(self.report.run_dir)
+        node.workerinput[WORKER_DIST] = node.config.getvalue("dist")
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # every worker collects the same items (xdist checks); the first one says

@@ -27,6 +27,10 @@ from xdist.scheduler import (  # type: ignore[import-untyped]
 
 #: The group the runs with a model make under ``--dist loadgroup``.
 MODEL_GROUP = "aqe-model"
+#: The worker handed the runs with a model under ``--dist load`` while it is up
+#: (so it can start their fork server as soon as it has collected: see
+#: :mod:`harness._pytest.plan`); the first to ask for items when it is gone.
+MODEL_WORKER = "gw0"
 
 
 def make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -40,7 +44,7 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
     return None
 
 
-def _minority(root: Path, collection: list[str]) -> set[str]:
+def model_minority(root: Path, collection: list[str]) -> set[str]:
     """The node ids of runs with a model, if they are at most half of them."""
     modelled = {nodeid for nodeid in collection if _modelled(root, nodeid)}
     return modelled if 2 * len(modelled) <= len(collection) else set()
@@ -59,7 +63,7 @@ class ModelAffinityScheduling(LoadScheduling):  # type: ignore[misc]
         first = self.collection is None
         if first and self.collection_is_completed:
             collection = next(iter(self.node2collection.values()))
-            modelled = _minority(Path(str(self.config.rootpath)), collection)
+            modelled = model_minority(Path(str(self.config.rootpath)), collection)
             self._modelled = {i for i, n in enumerate(collection) if n in modelled}
         super().schedule()
 
@@ -71,7 +75,10 @@ class ModelAffinityScheduling(LoadScheduling):  # type: ignore[misc]
             self._ordered = True
             self.pending.sort(key=lambda i: i not in self._modelled)
         if self._model_node not in self.node2pending:
-            self._model_node = node  # the first worker asked (or the next, if it went)
+            # MODEL_WORKER, else the first worker asked (or the next, if it went)
+            self._model_node = next(
+                (n for n in self.node2pending if _worker_id(n) == MODEL_WORKER), node
+            )
         if node is self._model_node:
             take = self.pending[:num]
         else:
@@ -85,7 +92,8 @@ class ModelAffinityScheduling(LoadScheduling):  # type: ignore[misc]
 
 
 class ModelGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
-    """xdist's ``loadgroup``, the items a model answers one group."""
+    """xdist's ``loadgroup``, the items a model answers one group, handed to
+    :data:`MODEL_WORKER` first."""
 
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
@@ -94,14 +102,32 @@ class ModelGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
     def schedule(self) -> None:
         if self.collection is None and self.collection_is_completed:
             collection = list(next(iter(self.registered_collections.values())))
-            self._modelled = _minority(Path(str(self.config.rootpath)), collection)
+            self._modelled = model_minority(Path(str(self.config.rootpath)), collection)
+            # the first node is handed the first unit: MODEL_WORKER, if it is up
+            work: dict[Any, Any] = getattr(self, "assigned_work")  # noqa: B009 (untyped)
+            first = [n for n in work if _worker_id(n) == MODEL_WORKER]
+            self.assigned_work = {n: work[n] for n in [*first, *work] if n in work}
         super().schedule()
+
+    def _assign_work_unit(self, node: Any) -> None:
+        if self._modelled and MODEL_GROUP in self.workqueue:
+            # the model group: MODEL_WORKER's first unit, nobody else's while it is up
+            ours = _worker_id(node) == MODEL_WORKER or not any(
+                _worker_id(n) == MODEL_WORKER for n in self.nodes
+            )
+            self.workqueue.move_to_end(MODEL_GROUP, last=not ours)
+        super()._assign_work_unit(node)
 
     def _split_scope(self, nodeid: str) -> str:
         if "@" not in nodeid and nodeid in self._modelled:
             return MODEL_GROUP
         scope: str = super()._split_scope(nodeid)
         return scope
+
+
+def _worker_id(node: Any) -> str | None:
+    worker: str | None = getattr(getattr(node, "gateway", None), "id", None)
+    return worker
 
 
 def _modelled(root: Path, nodeid: str) -> bool:

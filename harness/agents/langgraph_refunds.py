@@ -35,8 +35,10 @@ from harness.adapters.langchain import tools
 from harness.agents._llm import prompt, run_tool, tool_specs
 from harness.agents.llm_refunds import MAX_TURNS, MODEL, SYSTEM, TOOLS
 from harness.runtime.env import AgentEnv, AgentResult, Task
+from harness.runtime.imports import agent_imports
 
 
+@agent_imports("openai.resources.chat.completions")
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The ReAct graph, run on the task until the model answers in text."""
     graph = build_graph(env)

@@ -35,6 +35,7 @@ from harness.agents._llm import Conversation, conversation, prompt, run_tool
 from harness.agents._llm import tool_specs as _tool_specs
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
+from harness.runtime.imports import agent_imports
 
 MODEL = "claude-sonnet-4-5"
 MAX_TURNS = 20
@@ -68,6 +69,7 @@ approved, escalate (sensitive_request), tell the requester, and do not grant.
 Finish with one short sentence saying what you did."""
 
 
+@agent_imports("anthropic", "anthropic.resources.messages")
 def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentResult:
     """The Messages tool-use loop, as the SDK's docs show it; streamed when
     ``stream`` (or the task input's ``stream``) is true."""
@@ -116,6 +118,7 @@ def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentRe
     return AgentResult(status="failed", summary=f"no answer in {MAX_TURNS} turns")
 
 
+@agent_imports("anthropic", "anthropic.resources.messages")
 def streaming_agent(task: Task, env: AgentEnv) -> AgentResult:
     """:func:`careful_agent` on ``messages.stream(...)``."""
     return careful_agent(task, env, stream=True)

@@ -42,6 +42,7 @@ from harness.agents._llm import (
 from harness.agents._llm import tool_specs as _tool_specs
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
+from harness.runtime.imports import agent_imports
 
 MODEL = "gpt-5-mini"
 MAX_TURNS = 16
@@ -74,6 +75,7 @@ from> to its tags, and mark it solved.
 Finish with one short sentence saying what you did."""
 
 
+@agent_imports("openai", "openai.resources.responses")
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The Responses API function-calling loop, as the SDK's docs show it."""
     import openai

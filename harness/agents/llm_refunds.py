@@ -45,6 +45,7 @@ from harness.errors import ToolError, ToolTimeout
 from harness.gateway.tools import error_text
 from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
+from harness.runtime.imports import agent_imports
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessage
@@ -81,6 +82,7 @@ code (tool_failure, conflicting_records) instead of guessing.
 Finish with one short sentence saying what you did."""
 
 
+@agent_imports("openai", "openai.resources.chat.completions")
 def careful_agent(task: Task, env: AgentEnv, *, stream: bool = False) -> AgentResult:
     """The Chat Completions tool-calling loop, as the SDK's docs show it; streamed when
     ``stream`` (or the task input's ``stream``) is true."""
@@ -132,6 +134,7 @@ def _loop(
     return AgentResult(status="failed", summary=f"no answer in {MAX_TURNS} turns")
 
 
+@agent_imports("openai", "openai.resources.chat.completions")
 def streaming_agent(task: Task, env: AgentEnv) -> AgentResult:
     """:func:`careful_agent` with ``stream=True``: the answer arrives as events."""
     return careful_agent(task, env, stream=True)
@@ -262,6 +265,7 @@ def naive_model(call: ModelCall) -> dict[str, Any]:
 # -- a flawed loop -----------------------------------------------------------------
 
 
+@agent_imports("openai", "openai.resources.chat.completions")
 def retrying_agent(task: Task, env: AgentEnv) -> AgentResult:
     """:func:`careful_agent` with a loop that retries a timed-out tool call itself,
     up to three times, before the model hears of it, stamping each attempt with a

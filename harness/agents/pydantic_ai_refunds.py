@@ -31,8 +31,10 @@ from harness.adapters.pydantic_ai import model, tools
 from harness.agents._llm import prompt, run_tool, tool_specs
 from harness.agents.llm_refunds import MAX_TURNS, MODEL, SYSTEM, TOOLS
 from harness.runtime.env import AgentEnv, AgentResult, Task
+from harness.runtime.imports import agent_imports
 
 
+@agent_imports("pydantic_ai.models.openai")
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The Pydantic AI agent, run on the task until the model answers in text."""
     agent = build_agent(env)

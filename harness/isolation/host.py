@@ -20,8 +20,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from harness.isolation.warmlists import WarmLists
 from harness.runtime import netns
 from harness.runtime.caught import CaughtWarnings
 from harness.runtime.children import status_text
-from harness.runtime.env import AgentResult
+from harness.runtime.env import AgentResult, Task
 from harness.runtime.netns import kernel_attempts, namespaces_unavailable, netns_of
 from harness.runtime.session import AgentSession, Delivery, Stage, in_process
 from harness.world.clock import EPOCH, MONOTONIC_ORIGIN
@@ -95,8 +96,31 @@ class ProcessIsolation:
         #: for the rest, whose heap stays small, so forking and ending each of
         #: their processes costs a third as much.
         self._servers: dict[tuple[str, bool], _Server] = {}
+        #: The planned runs' tasks per agent and kind (see :meth:`plan`).
+        self._plans: dict[tuple[str, bool], list[dict[str, Any]]] = {}
         #: Why runs could not be kernel-sandboxed.
         self.notes: list[str] = []
+
+    def plan(
+        self,
+        spec: str,
+        tasks: Mapping[bool, Sequence[Task]],
+        *,
+        start: Iterable[bool] = (),
+    ) -> None:
+        """Say what this session will run of the agent ``spec`` names
+        (``module:callable``): the tasks of its runs (as their scenarios state
+        them), by whether a model answers them. Each fork server for it then
+        imports what the agent declares those runs import
+        (:mod:`harness.runtime.imports`) before its first fork, and the servers
+        of ``start``'s kinds start now, not waited for, so what they import
+        overlaps with the harness's own work and with runs of the other kind."""
+        for modelled, planned in tasks.items():
+            self._plans[(spec, modelled)] = [_task_fields(t) for t in planned]
+        for modelled in dict.fromkeys(start):
+            key = (spec, modelled)
+            if key not in self._servers:
+                self._servers[key] = self._launch(spec, modelled)
 
     def open(
         self, agent: Callable[..., Any], stage: Stage
@@ -117,32 +141,50 @@ class ProcessIsolation:
         self._server(spec, modelled)
 
     def _server(self, spec: str, modelled: bool) -> _Server:
+        """The fork server for ``spec`` and kind, started (and ready) if need be."""
         key = (spec, modelled)
-        server = self._servers.get(key)
-        if server is None or not server.alive():
-            server = self._servers[key] = self._start(spec, modelled)
+        server = self._servers.pop(key, None)
+        if server is None or (server.ready and not server.alive()):
+            server = self._launch(spec, modelled)
+        try:
+            server.wait_ready()
+        except AgentLoadError:
+            raise
+        except HarnessError as exc:
+            if server.sandbox != "kernel":
+                raise
+            self._note(str(exc).splitlines()[0])
+            server = self._launch(spec, modelled, unshare=False)
+            server.wait_ready()
+        self._servers[key] = server
         return server
 
-    def _start(self, spec: str, modelled: bool) -> _Server:
+    def _launch(
+        self, spec: str, modelled: bool, *, unshare: bool | None = None
+    ) -> _Server:
+        """A fork server for ``spec`` and kind, started (not yet ready): in
+        kernel namespaces where they can be had."""
+        if unshare is None:
+            unshare = False
+            if self.namespaces:
+                reason = namespaces_unavailable()
+                if reason is None:
+                    unshare = True
+                else:
+                    self._note(reason)
         known = self.warm_lists.known(spec, modelled) if self.warm_lists else []
-        if self.namespaces:
-            reason = namespaces_unavailable()
-            if reason is None:
-                try:
-                    return _Server(
-                        spec,
-                        memory=self.memory,
-                        unshare=True,
-                        read_only=self.read_only,
-                        warm=known,
-                    )
-                except AgentLoadError:
-                    raise
-                except HarnessError as exc:
-                    reason = str(exc).splitlines()[0]
-            if reason not in self.notes:
-                self.notes.append(reason)
-        return _Server(spec, memory=self.memory, unshare=False, warm=known)
+        return _Server(
+            spec,
+            memory=self.memory,
+            unshare=unshare,
+            read_only=self.read_only if unshare else (),
+            warm=known,
+            tasks=self._plans.get((spec, modelled), ()),
+        )
+
+    def _note(self, reason: str) -> None:
+        if reason not in self.notes:
+            self.notes.append(reason)
 
     def close(self) -> None:
         for (spec, modelled), server in self._servers.items():
@@ -161,6 +203,19 @@ def unprotected(asked: Iterable[Path | str], protected: Iterable[str]) -> list[s
     return [str(p) for p in asked if os.path.exists(p) and str(p) not in done]
 
 
+def _task_fields(task: Task) -> dict[str, Any]:
+    """A planned task as the fork server rebuilds it (JSON: what YAML held that
+    JSON has no type for, as text)."""
+    fields = {
+        "input": dict(task.input),
+        "instructions": task.instructions,
+        "scenario": task.scenario,
+        "seed": task.seed,
+    }
+    plain: dict[str, Any] = json.loads(json.dumps(fields, default=str))
+    return plain
+
+
 def importable_spec(agent: Callable[..., Any]) -> str | None:
     """``module:qualname`` if importing it gives back this very agent."""
     module = getattr(agent, "__module__", None)
@@ -175,7 +230,8 @@ def importable_spec(agent: Callable[..., Any]) -> str | None:
 
 
 class _Server:
-    """One fork server (see :mod:`harness.isolation.server`)."""
+    """One fork server (see :mod:`harness.isolation.server`): started when
+    made, ready (answering) once :meth:`wait_ready` returns."""
 
     def __init__(
         self,
@@ -184,35 +240,65 @@ class _Server:
         memory: int | None,
         unshare: bool,
         read_only: tuple[Path, ...] = (),
-        warm: list[str] | None = None,
+        warm: Sequence[str] = (),
+        tasks: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.spec = spec
         self.memory = memory
         self.sandbox = "kernel" if unshare else "process"
+        self._unshare, self._asked_read_only = unshare, read_only
+        #: Whether the server said it is ready (see :meth:`wait_ready`).
+        self.ready = False
+        #: ``sync``s sent after warm lists and not yet answered (the server may
+        #: still be importing what runs imported).
+        self._syncs = 0
+        #: Every module the server was asked to import, in order.
+        self._warmed_names: dict[str, None] = dict.fromkeys(warm)
+        #: The models the server was asked to finish (see :meth:`complete`).
+        self._completing: set[str] = set()
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {
-            **os.environ,
-            "AQE_ISOLATION_FD": str(theirs.fileno()),
-            "AQE_ISOLATION_AGENT": spec,
-            "AQE_ISOLATION_MEMORY": str(memory or ""),
-            "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
-            "AQE_ISOLATION_READONLY": json.dumps([str(p) for p in read_only]),
-        }
         # run as a script (-P: its folder not on the path), not with -m: -m
         # imports the harness package first, and a library it imports may start
         # threads (numpy's BLAS does), which unshare(CLONE_NEWUSER) refuses,
         # leaving the read-only binds unlocked
         command = [sys.executable, "-P", str(_SERVER)]
-        self._process = subprocess.Popen(
-            [*netns.UNSHARE, *command] if unshare else command,
-            env=env,
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # the user's Ctrl-C is the harness's to act on
-        )
-        theirs.close()
+        # what it imports before its first fork, as a file: written whole now,
+        # read by the server when it gets to it (a socket would fill, and block
+        # the harness until then)
+        with tempfile.TemporaryFile() as start:
+            start.write(json.dumps({"warm": list(warm), "tasks": list(tasks)}).encode())
+            start.flush()
+            start.seek(0)
+            env = {
+                **os.environ,
+                "AQE_ISOLATION_FD": str(theirs.fileno()),
+                "AQE_ISOLATION_AGENT": spec,
+                "AQE_ISOLATION_MEMORY": str(memory or ""),
+                "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
+                "AQE_ISOLATION_READONLY": json.dumps([str(p) for p in read_only]),
+                "AQE_ISOLATION_START": str(start.fileno()),
+            }
+            try:
+                self._process = subprocess.Popen(
+                    [*netns.UNSHARE, *command] if unshare else command,
+                    env=env,
+                    pass_fds=(theirs.fileno(), start.fileno()),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # the user's Ctrl-C is the harness's
+                )
+            finally:
+                theirs.close()
+        #: When the server was started, and when it said it was ready.
+        self.started_at, self.ready_at = time.monotonic(), 0.0
+
+    def wait_ready(self) -> None:
+        """Wait for the server to say it is ready (it has imported the agent and
+        what it was handed at its start); once."""
+        if self.ready:
+            return
+        spec, unshare, read_only = self.spec, self._unshare, self._asked_read_only
         hello = self.receive(SERVER_WAIT)
         if hello is None or hello.get("op") != "ready":
             stderr = self._stop()
@@ -241,15 +327,12 @@ class _Server:
                 )
         #: The process whose namespaces the agent lives in (for its counters).
         self._netns_pid = self._process.pid
-        #: ``sync``s sent after warm lists and not yet answered (the server may
-        #: still be importing what runs imported).
-        self._syncs = 0
-        #: Every module the server was asked to import, in order.
-        self._warmed_names: dict[str, None] = {}
-        #: The models the server was asked to finish (see :meth:`complete`).
-        self._completing: set[str] = set()
-        if warm:  # imported before the first fork: its run waits for it
-            self.warm(warm)
+        prepared = hello.get("prepared")
+        if isinstance(prepared, list):  # what the agent declared, imported
+            self._warmed_names.update(
+                dict.fromkeys(m for m in prepared if isinstance(m, str))
+            )
+        self.ready, self.ready_at = True, time.monotonic()
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -291,6 +374,7 @@ class _Server:
     def run(
         self, stage: Stage, allowed: AllowedHosts = NOWHERE
     ) -> Iterator[AgentSession]:
+        self.wait_ready()
         self._warmed()
         before = self.kernel_attempts()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -10,7 +10,11 @@ signal it, and ending a run kills every process the run started, however it
 detached (``kill(-1)``). Before it imports the agent it binds the paths the
 harness names (the reports, the baseline, the harness's own code) read-only and
 enters one more user and mount namespace, which locks those mounts: the agent,
-root only there, cannot undo them. It speaks to the harness over a ``SOCK_SEQPACKET``
+root only there, cannot undo them. Before it says it is ready it imports what
+the harness handed it at its start (a file: no socket buffer to fill before the
+server reads it): the warm list the last session kept, and what the agent
+declares the session's planned runs import (:mod:`harness.runtime.imports`).
+It speaks to the harness over a ``SOCK_SEQPACKET``
 control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
@@ -49,6 +53,11 @@ from typing import Any
 
 #: The most modules one ``warm`` message imports.
 MAX_WARM = 2000
+#: The most planned tasks the server asks the agent's declaration about.
+MAX_TASKS = 20000
+#: The most characters of module names the ``ready`` message carries (the
+#: harness reads 64 KiB a message).
+MAX_PREPARED = 32768
 #: The largest control message the server reads (a packet past it would be cut
 #: short, and a cut ``warm`` list is not JSON).
 MAX_PACKET = 1 << 20
@@ -147,6 +156,7 @@ def main() -> None:
     memory = int(os.environ.pop("AQE_ISOLATION_MEMORY") or 0) or None
     sys.path[:] = json.loads(os.environ.pop("AQE_ISOLATION_PATH"))
     readonly = json.loads(os.environ.pop("AQE_ISOLATION_READONLY", "[]"))
+    start = _startup(os.environ.pop("AQE_ISOLATION_START", ""))
     init = os.getpid() == 1
     protected: list[str] = []
     locked = False
@@ -164,6 +174,8 @@ def main() -> None:
         _ask_once()
         _import_once()
         agent = load_agent(spec)
+        prepared = _prepare(agent, start.get("tasks"))
+        _warm(start.get("warm"))
         _settle()
     except BaseException as exc:
         message = str(exc) if type(exc).__name__ == "AgentLoadError" else None
@@ -191,6 +203,7 @@ def main() -> None:
             "pid": os.getpid(),
             "init": init,
             "read_only": protected if locked else [],
+            "prepared": _capped(prepared),
         },
     )
     running: int | None = None
@@ -269,6 +282,53 @@ def _message(data: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return message if isinstance(message, dict) else {}
+
+
+def _startup(fd: str) -> dict[str, Any]:
+    """What the harness handed the server to import before its first fork (a
+    file at descriptor ``fd``): ``warm`` (module names) and ``tasks`` (the
+    planned runs' tasks, for the agent's declaration); none if it does not
+    read."""
+    if not fd.isdigit():
+        return {}
+    try:
+        with os.fdopen(int(fd), "rb") as file:
+            start = json.loads(file.read())
+    except (OSError, ValueError):
+        return {}
+    return start if isinstance(start, dict) else {}
+
+
+def _prepare(agent: Any, tasks: object) -> list[str]:
+    """Import what the agent declares runs of the planned tasks import (see
+    :mod:`harness.runtime.imports`): the names that imported. The declaration is
+    the agent's code, run where its import ran; what it raises is dropped."""
+    from harness.runtime.env import Task
+    from harness.runtime.imports import declared_imports
+
+    if not isinstance(tasks, list):
+        return []
+    names: dict[str, None] = {}
+    for fields in tasks[:MAX_TASKS]:
+        with contextlib.suppress(BaseException):
+            names.update(dict.fromkeys(declared_imports(agent, Task(**fields))))
+    imported = []
+    for name in list(names)[:MAX_WARM]:
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+            imported.append(name)
+    return imported
+
+
+def _capped(names: list[str]) -> list[str]:
+    """The first of ``names`` that fit in :data:`MAX_PREPARED` characters."""
+    kept, size = [], 0
+    for name in names:
+        size += len(name) + 4
+        if size > MAX_PREPARED:
+            break
+        kept.append(name)
+    return kept
 
 
 def _warm(modules: object) -> None:

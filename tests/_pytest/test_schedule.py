@@ -57,9 +57,11 @@ def _config(dist: str) -> Any:
     )
 
 
-def _run(sched: Any, collection: list[str]) -> dict[str, list[str]]:
+def _run(
+    sched: Any, collection: list[str], names: tuple[str, ...] = ("gw0", "gw1")
+) -> dict[str, list[str]]:
     """Schedule ``collection`` on two nodes that finish every item they get."""
-    nodes = [Node("gw0"), Node("gw1")]
+    nodes = [Node(name) for name in names]
     for node in nodes:
         sched.add_node(node)
     for node in nodes:
@@ -93,11 +95,36 @@ def test_load_keeps_the_modelled_items_on_one_worker() -> None:
     assert all(ran.values())  # both workers worked
 
 
+def test_load_hands_the_modelled_items_to_gw0_whichever_worker_asks_first() -> None:
+    """gw0 knows it when it has collected, and starts their fork server then."""
+    collection = MODELLED + PLAIN
+    ran = _run(
+        ModelAffinityScheduling(_config("load"), QUIET), collection, ("gw1", "gw0")
+    )
+
+    assert ran["gw0"][: len(MODELLED)] == MODELLED
+    assert not set(ran["gw1"]) & set(MODELLED)
+
+
 def test_load_is_xdists_when_most_items_have_a_model() -> None:
     collection = MODELLED + PLAIN[:2]
     ran = _run(ModelAffinityScheduling(_config("load"), QUIET), collection)
 
     assert all(set(ids) & set(MODELLED) for ids in ran.values())
+
+
+def test_loadgroup_hands_the_model_group_to_gw0_whichever_worker_came_first() -> None:
+    sched = ModelGroupScheduling(_config("loadgroup"), QUIET)
+    collection = [*PLAIN, *MODELLED]
+    gw1, gw0 = Node("gw1"), Node("gw0")
+    for node in (gw1, gw0):
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+
+    assert MODEL_GROUP in sched.assigned_work[gw0]
+    assert MODEL_GROUP not in sched.assigned_work[gw1]
+    assert [collection[i] for i in gw0.sent][: len(MODELLED)] == MODELLED
 
 
 def test_loadgroup_makes_the_modelled_items_one_group() -> None:

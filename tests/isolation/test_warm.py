@@ -1,20 +1,25 @@
 """What fork servers import before their first fork: the harness's own per-run
-modules always, and what the last session's servers came to hold when it was
-kept (:mod:`harness.isolation.warmlists`)."""
+modules always, what the last session's servers came to hold when it was kept
+(:mod:`harness.isolation.warmlists`), and what the agent declares the planned
+runs import (:mod:`harness.runtime.imports`)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
 
+from harness import AgentEnv, AgentResult, Task, agent_imports
 from harness.agents.library import careful_agent
 from harness.isolation import ProcessIsolation
 from harness.isolation.host import _Run, _Server
 from harness.isolation.warmlists import WarmLists, environment
+from harness.models.source import for_scenario
 from harness.reporting.trace import trace_bytes
 from harness.run import run_scenario
+from harness.runtime.imports import declared_imports
 from harness.scenario.loader import load_scenario
 from tests.conftest import ROOT, copy_payments
 
@@ -48,6 +53,19 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(_Server, "warm", warm)
     return asked
+
+
+def _handed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What each fork server is handed at its start, in order."""
+    handed: list[dict[str, Any]] = []
+    real = _Server.__init__
+
+    def init(self: _Server, spec: str, **options: Any) -> None:
+        handed.append({k: list(options.get(k, ())) for k in ("warm", "tasks")})
+        real(self, spec, **options)
+
+    monkeypatch.setattr(_Server, "__init__", init)
+    return handed
 
 
 def _imported(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -97,11 +115,13 @@ def test_a_session_keeps_what_its_servers_imported_and_the_next_imports_it_first
     kept = WarmLists(cache.get, cache.set).known(SPEC, False)
     assert "harness.agents.renewals" in kept
 
-    asked, imported = _asked(monkeypatch), _imported(monkeypatch)
+    handed, asked = _handed(monkeypatch), _asked(monkeypatch)
+    imported = _imported(monkeypatch)
     after = _runs(ProcessIsolation(warm_lists=WarmLists(cache.get, cache.set)), (1, 2))
 
     # the kept list, before the first fork: the runs import nothing themselves
-    assert asked == [kept]
+    assert [h["warm"] for h in handed] == [kept]
+    assert asked == []
     assert imported == [[], []]
     assert after[0] == before[0]
 
@@ -172,3 +192,179 @@ def test_a_pytest_session_keeps_its_servers_modules_in_the_cache(
     kept = json.loads(entry.read_text())
     assert (kept["spec"], kept["modelled"]) == (SPEC, False)
     assert "harness.agents.reference" in kept["modules"]
+
+
+# -- what the agent declares, imported before the first fork ---------------------------
+
+LLM = "scenarios/llm/llm_refund_ambiguous_timeout.yaml"
+
+
+def _task(scenario: Any, seed: int) -> Task:
+    """A planned task, as a session hands it over when collection ends."""
+    return Task(
+        input=scenario.task.input,
+        instructions=scenario.task.instructions,
+        scenario=scenario.name,
+        seed=seed,
+    )
+
+
+def _planned_runs(
+    agent: Any, path: str, seeds: tuple[int, ...], *, modelled: bool = False
+) -> tuple[list[Any], ProcessIsolation]:
+    """Runs of ``agent`` on ``path`` by an isolation told of them first (its
+    server started before the first run); the isolation, closed."""
+    scenario = load_scenario(ROOT / path)
+    isolation = ProcessIsolation()
+    spec = f"{agent.__module__}:{agent.__qualname__}"
+    isolation.plan(spec, {modelled: [_task(scenario, seeds[0])]}, start=[modelled])
+    try:
+        results = [
+            run_scenario(
+                scenario,
+                agent,
+                seed=s,
+                isolation=isolation,
+                model=for_scenario(scenario, agent=SPEC, seed=s) if modelled else None,
+            )
+            for s in seeds
+        ]
+        servers = dict(isolation._servers)
+    finally:
+        isolation.close()
+    assert [r.sandbox for r in results] == ["kernel"] * len(seeds)
+    return results, _Isolated(servers)
+
+
+class _Isolated(ProcessIsolation):
+    """What a closed isolation held (its servers), for the asserts."""
+
+    def __init__(self, servers: dict[tuple[str, bool], _Server]) -> None:
+        super().__init__()
+        self._servers = servers
+
+
+def test_a_planned_server_imports_the_workflow_module_before_its_first_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    imported = _imported(monkeypatch)
+    planned, isolation = _planned_runs(careful_agent, RENEWAL, (1,))
+    unplanned = _runs(ProcessIsolation(), (1,))
+
+    first, cold = imported  # the planned run's imports, then the unplanned one's
+    assert "harness.agents.renewals" in cold
+    assert "harness.agents.renewals" not in first
+    ((_, server),) = isolation._servers.items()
+    assert "harness.agents.renewals" in server.warmed  # kept for the next session
+    assert planned[0].passed
+    assert trace_bytes(planned[0]) == unplanned[0]
+
+
+def test_a_cold_sessions_first_model_run_does_not_import_the_sdk_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The acceptance of planning: the model worker's server imported openai
+    once, before its first fork, and the run's own process did not."""
+    imported = _imported(monkeypatch)
+    scenario = load_scenario(ROOT / LLM)
+    (planned,), _ = _planned_runs(careful_agent, LLM, (4,), modelled=True)
+    here = run_scenario(
+        scenario,
+        careful_agent,
+        seed=4,
+        model=for_scenario(scenario, agent=SPEC, seed=4),
+    )
+
+    (first,) = imported
+    assert not [m for m in first if m in ("openai", "harness.agents.llm_refunds")]
+    # what openai imports on first use only (a cold first run: ~1,000 modules)
+    assert len(first) < 50, first
+    assert planned.passed
+    assert trace_bytes(planned) == trace_bytes(here)
+
+
+def _refuses(task: Task) -> list[str]:
+    raise RuntimeError("a declaration that fails")
+
+
+@agent_imports("aqe_no_such_module", "tabnanny", per_task=_refuses)
+def declaring_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``tabnanny`` (declared) was there when the run began."""
+    return AgentResult(output={"had": "tabnanny" in sys.modules})
+
+
+def test_a_declaration_that_fails_or_names_no_module_costs_its_attempt_only() -> None:
+    (result,), isolation = _planned_runs(declaring_agent, RENEWAL, (1,))
+
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"had": False}  # per_task raised: nothing
+    ((_, server),) = isolation._servers.items()
+    assert "aqe_no_such_module" not in server.warmed
+
+
+@agent_imports("aqe_no_such_module", "tabnanny")
+def static_agent(task: Task, env: AgentEnv) -> AgentResult:
+    """Whether ``tabnanny`` (declared) was there when the run began."""
+    return AgentResult(output={"had": "tabnanny" in sys.modules})
+
+
+def test_a_declared_module_is_there_when_the_first_run_begins() -> None:
+    (result,), isolation = _planned_runs(static_agent, RENEWAL, (1,))
+
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"had": True}
+    ((_, server),) = isolation._servers.items()
+    assert "tabnanny" in server.warmed  # from the server, not the run
+
+
+def test_a_planned_server_starts_at_once_and_serves_the_first_run() -> None:
+    scenario = load_scenario(ROOT / RENEWAL)
+    isolation = ProcessIsolation()
+    try:
+        isolation.plan(SPEC, {False: [_task(scenario, 1)]}, start=[False])
+        (started,) = isolation._servers.values()
+        assert not started.ready  # started, not waited for
+        run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
+        assert list(isolation._servers.values()) == [started]
+        assert started.ready
+    finally:
+        isolation.close()
+
+
+def test_declared_imports_are_the_agents_and_its_tasks() -> None:
+    @agent_imports("openai", per_task=lambda task: [task.input["workflow"], "openai"])
+    def agent(task: Task, env: AgentEnv) -> None:
+        return None
+
+    task = Task(input={"workflow": "renewals"}, instructions="", scenario="s", seed=0)
+    assert declared_imports(agent, task) == ["openai", "renewals"]
+    assert declared_imports(careful_agent, task) == ["harness.agents.renewals"]
+    assert declared_imports(lambda task, env: None, task) == []
+
+
+def test_the_library_declares_each_workflows_sdk() -> None:
+    llm = Task(input={"workflow": "llm_access"}, instructions="", scenario="s", seed=0)
+    refund = Task(input={}, instructions="", scenario="s", seed=0)
+
+    assert declared_imports(careful_agent, llm) == [
+        "harness.agents.llm_access",
+        "anthropic",
+        "anthropic.resources.messages",
+    ]
+    assert declared_imports(careful_agent, refund) == ["harness.agents.reference"]
+
+
+def test_agent_imports_takes_module_names_and_a_function() -> None:
+    with pytest.raises(TypeError) as names:
+        agent_imports("openai", 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError) as per_task:
+        agent_imports(per_task="openai")  # type: ignore[arg-type]
+
+    assert str(names.value) == (
+        "agent_imports() takes module names; got 3\n"
+        '    fix: e.g. @agent_imports("openai", "langgraph.graph")'
+    )
+    assert str(per_task.value) == (
+        "agent_imports(per_task=...) takes a function of the task; got str\n"
+        "    fix: e.g. per_task=lambda task: [f\"agents.{task.input['team']}\"]"
+    )

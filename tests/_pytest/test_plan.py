@@ -1,0 +1,101 @@
+"""When collection ends a session starts the fork servers it will use, each
+told what the collected runs' agent declares they import."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from harness._pytest.config import WORKER_DIST
+from harness._pytest.plan import _kinds_to_start
+from tests.conftest import ROOT, copy_payments
+
+SPEC = "harness.agents.library:careful_agent"
+MODELLED, MODELLED_TOO = (
+    f"scenarios/llm/{name}.yaml::{name}"
+    for name in ("llm_refund_ambiguous_timeout", "langgraph_refund_ambiguous_timeout")
+)
+PLAIN = [
+    f"scenarios/payments/{name}.yaml::{name}"
+    for name in ("refund_ok", "refund_ambiguous_timeout", "refund_over_limit_approval")
+]
+
+
+def _session(collection: list[str], dist: str | None, worker: str | None) -> Any:
+    config = SimpleNamespace(rootpath=ROOT)
+    if worker is not None:
+        config.workerinput = {"workerid": worker, WORKER_DIST: dist}
+    items = [SimpleNamespace(nodeid=nodeid) for nodeid in collection]
+    return SimpleNamespace(config=config, items=items)
+
+
+@pytest.mark.parametrize(
+    ("dist", "worker", "collection", "kinds"),
+    [
+        (None, None, [MODELLED, *PLAIN], [True, False]),
+        ("load", "gw0", [MODELLED, *PLAIN], [True, False]),
+        ("load", "gw1", [MODELLED, *PLAIN], [False]),
+        ("load", "gw1", [MODELLED, MODELLED_TOO, PLAIN[0]], [True, False]),
+        ("loadgroup", "gw1", [MODELLED, *PLAIN], [False]),
+        ("loadscope", "gw0", [MODELLED, *PLAIN], []),
+    ],
+    ids=[
+        "no-workers",
+        "model-worker",
+        "other-worker",
+        "no-minority",
+        "loadgroup",
+        "loadscope",
+    ],
+)
+def test_a_process_starts_the_servers_of_the_runs_it_will_be_handed(
+    dist: str | None, worker: str | None, collection: list[str], kinds: list[bool]
+) -> None:
+    session = _session(collection, dist, worker)
+
+    assert _kinds_to_start(session, {True, False}) == kinds
+
+
+def test_a_sessions_fork_server_imports_the_runs_workflow_before_the_first(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        from harness._pytest.items import _ISOLATION
+
+        def pytest_runtest_setup(item):
+            isolation = item.config.stash[_ISOLATION]
+            print("servers:", [
+                (spec, modelled, "harness.agents.reference" in server.warmed)
+                for (spec, modelled), server in isolation._servers.items()
+            ])
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml", f"--aqe-agent={SPEC}", "-s"
+    )
+
+    assert result.ret == 0
+    # before the first run: started, and the module its task runs imported
+    assert f"refund_ok.yaml servers: [('{SPEC}', False, True)]" in result.stdout.str()
+
+
+def test_collecting_only_starts_no_fork_server(pytester: pytest.Pytester) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        from harness._pytest.items import _ISOLATION
+
+        def pytest_sessionfinish(session):
+            print("isolation:", session.config.stash.get(_ISOLATION, None))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments", f"--aqe-agent={SPEC}", "--collect-only", "-s"
+    )
+
+    result.stdout.fnmatch_lines(["*5 tests collected*"])
+    assert "isolation: None" in result.stdout.str()
