@@ -403,6 +403,7 @@ def test_without_retries_a_model_timeout_is_the_sdks_timeout_error() -> None:
     result = _run([fault], probe(lambda: anthropic_message(max_retries=0)))
 
     assert _outcome(result) == {"raised": "APITimeoutError", "error": _sdk_timeout()}
+    assert len(_entries(result, "model_call")) == 1
 
 
 def _sdk_timeout() -> str:
@@ -418,7 +419,6 @@ def _sdk_timeout() -> str:
         " timeout, dropped connection, or request cancellation. See"
         " https://docs.anthropic.com/en/api/errors#long-requests for more details."
     )
-    assert len(_entries(result, "model_call")) == 1
 
 
 # -- a stream cut mid-answer -------------------------------------------------------------
