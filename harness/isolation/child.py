@@ -49,8 +49,7 @@ from harness.runtime.caught import capture_warnings
 from harness.runtime.env import AgentEnv, AgentResult, Identity, Task
 from harness.runtime.sandbox import address_text, sandbox
 from harness.runtime.session import (
-    NO_BASE_URL,
-    NO_PARAMS,
+    client_options,
     deliver,
     model_keys,
     threads_left,
@@ -362,22 +361,9 @@ def _serve(channel: Channel, agent: Callable[..., Any]) -> None:
     task = Task(**start["task"])
     identity = Identity(**start["identity"])
     clock = RemoteClock(channel, epoch=start["epoch"], monotonic=start["monotonic"])
-    headers = {"authorization": f"Bearer {identity.api_key}"}
-    tls = tls_context()
-    http = httpx.Client(
-        headers=headers,
-        timeout=30.0,
-        verify=tls,
-        base_url=NO_BASE_URL,
-        params=NO_PARAMS,
-    )
-    ahttp = httpx.AsyncClient(
-        headers=headers,
-        timeout=30.0,
-        verify=tls,
-        base_url=NO_BASE_URL,
-        params=NO_PARAMS,
-    )
+    options = client_options(identity.api_key, tls_context())
+    http = httpx.Client(**options)
+    ahttp = httpx.AsyncClient(**options)
     env = AgentEnv(
         http=http,
         ahttp=ahttp,

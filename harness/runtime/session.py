@@ -234,39 +234,39 @@ NO_BASE_URL = httpx.URL("")
 NO_PARAMS = httpx.QueryParams()
 
 
+def client_options(api_key: str, tls: Any, *, trust_env: bool = True) -> dict[str, Any]:
+    """What a run's ``env.http`` and ``env.ahttp`` are built with, in this
+    process or in the run's own: the run's key, a 30 s timeout, the shared TLS
+    context, httpx's defaults parsed once (above)."""
+    return {
+        "headers": {"authorization": f"Bearer {api_key}"},
+        "timeout": 30.0,
+        "verify": tls,
+        "trust_env": trust_env,
+        "base_url": NO_BASE_URL,
+        "params": NO_PARAMS,
+    }
+
+
 @contextmanager
 def in_process(
     agent: Callable[..., Any], stage: Stage, allowed: AllowedHosts = NOWHERE
 ) -> Iterator[AgentSession]:
     """The agent in the harness's own process: fast, for trusted agents; not a
     security boundary. ``allowed``: the hosts outside the simulation it may reach."""
-    headers = {"authorization": f"Bearer {stage.identity.api_key}"}
-    tls = tls_context()
     # Proxy variables matter only to a request that leaves the simulation (an
     # allowed host's); without one, reading them (all of os.environ, twice) was
     # a sixth of what opening a run cost.
-    outside = bool(allowed)
-    # Made before the sandbox opens: the wall-clock limit is the agent's alone.
-    http = httpx.Client(
-        headers=headers,
-        timeout=30.0,
-        verify=tls,
-        trust_env=outside,
-        base_url=NO_BASE_URL,
-        params=NO_PARAMS,
+    options = client_options(
+        stage.identity.api_key, tls_context(), trust_env=bool(allowed)
     )
+    # Made before the sandbox opens: the wall-clock limit is the agent's alone.
+    http = httpx.Client(**options)
     made: list[httpx.AsyncClient] = []
     ended: list[bool] = []
 
     def open_ahttp() -> httpx.AsyncClient:
-        ahttp = httpx.AsyncClient(
-            headers=headers,
-            timeout=30.0,
-            verify=tls,
-            trust_env=outside,
-            base_url=NO_BASE_URL,
-            params=NO_PARAMS,
-        )
+        ahttp = httpx.AsyncClient(**options)
         if ended:  # first asked for after the run: closed, as the run's would be
             close_async_client(ahttp, stage.clock)
         made.append(ahttp)
