@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
-from typing import Any, NotRequired, TypedDict, TypeGuard
+from typing import Any, NotRequired, TypedDict
 
+from harness.agents.loading import is_outside, load_agent
 from harness.errors import HarnessError
 from harness.faults.plan import FaultPlan
 from harness.gateway.core import Gateway
@@ -28,7 +29,15 @@ from harness.policy.engine import PolicyEngine
 from harness.runtime.caught import AgentWarning, CaughtWarnings
 from harness.runtime.env import AgentResult, Identity, Task
 from harness.runtime.heap import settle_after_imports
-from harness.runtime.session import IN_PROCESS, Isolation, OutsideAgent, Stage, shown
+from harness.runtime.session import (
+    IN_PROCESS,
+    Isolation,
+    SpawnsAgents,
+    Stage,
+    agent_name,
+    opens_own_session,
+    shown,
+)
 from harness.scenario.model import (
     Expectations,
     FaultSpec,
@@ -176,19 +185,19 @@ def run_seed(session_seed: int, scenario_name: str, index: int = 0) -> int:
     return (session_seed + zlib.crc32(scenario_name.encode()) + index) & 0xFFFFFFFF
 
 
-def agent_name(agent: Callable[..., Any]) -> str:
-    if _outside(agent):
-        return agent.spec
-    module = getattr(agent, "__module__", None) or "?"
-    name = getattr(agent, "__qualname__", None) or type(agent).__name__
-    return f"{module}:{name}"
-
-
-def _outside(agent: object) -> TypeGuard[OutsideAgent]:
-    """Whether ``agent`` opens its own session: ``isinstance(agent,
-    OutsideAgent)``, asked only of an agent with an ``open_session`` (a runtime
-    protocol's check walks the protocol's members; an agent function has none)."""
-    return hasattr(agent, "open_session") and isinstance(agent, OutsideAgent)
+def resolve_agent(
+    agent: Callable[..., Any] | str, isolation: Isolation | None = None
+) -> Callable[..., Any]:
+    """The agent a run hands its task to. A spec (``module:callable``,
+    ``cmd:…``, a service URL) is loaded here only where the agent runs here:
+    an isolation that spawns agents gets a stand-in for the copy its fork
+    server imports, so the agent's import-time code never runs in the
+    harness's process (where it could patch the judge)."""
+    if not isinstance(agent, str):
+        return agent
+    if isinstance(isolation, SpawnsAgents) and not is_outside(agent):
+        return isolation.spawned(agent)
+    return load_agent(agent)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -293,7 +302,7 @@ def _model_source(model: Script | ModelSource | None) -> ModelSource | None:
 
 def run_scenario(
     scenario: Scenario,
-    agent: Callable[..., Any],
+    agent: Callable[..., Any] | str,
     *,
     seed: int = 0,
     wall_timeout: float | None = 60.0,
@@ -304,6 +313,10 @@ def run_scenario(
     model: Script | ModelSource | None = None,
 ) -> RunResult:
     """Run ``agent`` on ``scenario`` with ``seed``; never raises for agent failures.
+
+    ``agent``: a callable, or its spec as ``--aqe-agent`` takes it (see
+    :func:`resolve_agent`: under an isolation that spawns agents, only a spec
+    keeps the agent's import out of this process).
 
     ``model``: what answers the run's model calls (OpenAI at
     ``api.openai.com``, Anthropic at ``api.anthropic.com``): a scripted model
@@ -318,6 +331,7 @@ def run_scenario(
     in instead of a fresh one (shadow mode checks its fork before the agent acts).
     """
     settle_after_imports()  # what the last run imported stays: the collector skips it
+    agent = resolve_agent(agent, isolation)
     if setup is None:
         setup = prepare_run(scenario, seed=seed, max_calls=max_calls, model=model)
     world, gateway, door, tools = setup.world, setup.gateway, setup.door, setup.tools
@@ -335,7 +349,7 @@ def run_scenario(
     )
     opened = (
         agent.open_session(stage)
-        if _outside(agent)
+        if opens_own_session(agent)
         else (isolation or IN_PROCESS).open(agent, stage)
     )
     with opened as session:

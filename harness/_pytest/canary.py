@@ -106,7 +106,6 @@ class CanaryItem(pytest.Item):
             self._run()
 
     def _run(self) -> None:
-        from harness.agents.loading import load_agent
         from harness.files import write_atomic
         from harness.modes.canary import run_canary
 
@@ -117,8 +116,8 @@ class CanaryItem(pytest.Item):
         with _progress(config, stream.cases) as progress:
             report = run_canary(
                 self.templates,
-                load_agent(candidate_spec),
-                load_agent(control_spec),
+                candidate_spec,  # each loaded where it runs
+                control_spec,
                 stream,
                 progress=progress,
             )

@@ -113,22 +113,20 @@ class ScenarioItem(pytest.Item):
             self._run()
 
     def _run(self) -> None:
-        from harness.agents.loading import load_agent
         from harness.reporting.text import render_failure
         from harness.run import run_scenario, run_seed
 
         config = self.config
         settings = aqe_config(config)
-        spec = settings.agent_spec()
-        agent = load_agent(spec)
+        spec = settings.agent_spec()  # loaded where it runs: its own process
         seed = run_seed(settings.seed, self.scenario.name, self.seed_index)
         model = run_model(config, self.scenario, spec, seed)
         if effective_mode(config, self.scenario) == "shadow":
-            self._shadow(agent, spec, seed, model)
+            self._shadow(spec, seed, model)
             return
         result = run_scenario(
             self.scenario,
-            agent,
+            spec,
             seed=seed,
             wall_timeout=settings.timeout,
             isolation=session_isolation(config),
@@ -163,10 +161,9 @@ class ScenarioItem(pytest.Item):
                 )
             )
 
-    def _shadow(self, agent: Any, spec: str, seed: int, model: Any) -> None:
+    def _shadow(self, spec: str, seed: int, model: Any) -> None:
         """Shadow mode: act on a fork, compare with the reference; never fails
         the item (``--aqe-shadow-min-agreement`` gates the session)."""
-        from harness.agents.loading import load_agent
         from harness.modes.shadow import run_shadow
 
         config = self.config
@@ -174,9 +171,9 @@ class ScenarioItem(pytest.Item):
         reference = settings.reference_agent
         shadow = run_shadow(
             self.scenario,
-            agent,
+            spec,
             seed=seed,
-            reference_agent=load_agent(reference) if reference else None,
+            reference_agent=reference or None,
             wall_timeout=settings.timeout,
             isolation=session_isolation(config),
             model=model,
@@ -279,9 +276,9 @@ def run_for_test(
     In a session that asked for aqe the run is traced and added to the session
     summary under the test's name; in any other session it only runs.
     """
-    from harness.agents.loading import load_agent
     from harness.authoring import as_scenario
-    from harness.run import agent_name, run_scenario, run_seed
+    from harness.run import run_scenario, run_seed
+    from harness.runtime.session import agent_name
 
     config = request.config
     settings = aqe_config(config)
@@ -295,10 +292,9 @@ def run_for_test(
             )
     built = as_scenario(scenario)
     if agent is None:
-        spec = settings.agent_spec()
-        agent = load_agent(spec)
+        spec = agent = settings.agent_spec()  # loaded where it runs
     elif isinstance(agent, str):
-        spec, agent = agent, load_agent(agent)
+        spec = agent
     else:
         spec = agent_name(agent)
     if seed is None:

@@ -203,17 +203,15 @@ def _mcp(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _fuzz(args: argparse.Namespace, extra: list[str]) -> int:
-    from harness.agents.loading import load_agent
     from harness.errors import HarnessError
     from harness.isolation import ProcessIsolation
     from harness.modes.fuzz import fuzz
 
     isolation = ProcessIsolation()  # the agent under test runs in its own process
     try:
-        agent = load_agent(args.agent)
         outcome = fuzz(
             Path(args.scenario),
-            agent,
+            args.agent,  # imported only in its own process
             out=Path(args.out),
             examples=args.examples,
             session_seed=args.seed,

@@ -227,7 +227,6 @@ def report_command(run_dir: Path, *, out: TextIO) -> int:
 def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> int:
     """``aqe replay TRACE``: run the trace's agent again on its scenario and seed;
     exit 0 when the trace and verdict are reproduced byte for byte."""
-    from harness.agents.loading import load_agent
     from harness.isolation import ProcessIsolation
     from harness.models.source import for_scenario
     from harness.reporting.artefacts import read_trace
@@ -238,10 +237,10 @@ def replay_command(trace_path: Path, *, scenario: Path | None, out: TextIO) -> i
     trace = read_trace(trace_path)
     loaded = trace_scenario(trace, scenario)
     header = trace.header
-    agent = load_agent(str(header["agent"]))
+    agent = str(header["agent"])  # imported only in its own process
     seed = int(header["seed"])
     # the scenario's own model, or the run's cassette: never a live call
-    model = for_scenario(loaded, agent=str(header["agent"]), seed=seed)
+    model = for_scenario(loaded, agent=agent, seed=seed)
     isolation = ProcessIsolation()  # the agent is the one under test: not trusted
     try:
         result = run_scenario(

@@ -122,10 +122,23 @@ class ProcessIsolation:
             if key not in self._servers:
                 self._servers[key] = self._launch(spec, modelled)
 
+    def spawned(self, spec: str) -> Callable[..., Any]:
+        """A stand-in for the agent ``spec`` names, which only its fork servers
+        import (see :class:`SpawnedAgent`)."""
+        return SpawnedAgent(spec, self)
+
+    def loaded_name(self, spec: str) -> str:
+        """``module:qualname`` of the agent ``spec`` names, as a fork server
+        that imported it said (its non-model server started if none has)."""
+        for (named, _), server in self._servers.items():
+            if named == spec and server.ready and server.agent:
+                return server.agent
+        return self._server(spec, False).agent or spec
+
     def open(
         self, agent: Callable[..., Any], stage: Stage
     ) -> AbstractContextManager[AgentSession]:
-        spec = importable_spec(agent)
+        spec = agent.spec if isinstance(agent, SpawnedAgent) else importable_spec(agent)
         allowed = self.allow_hosts
         if allowed:
             allowed = allowed.with_addresses()
@@ -229,6 +242,32 @@ def importable_spec(agent: Callable[..., Any]) -> str | None:
         return None
 
 
+class SpawnedAgent:
+    """The agent a spec names, standing in for the copy its fork servers
+    imported: :meth:`ProcessIsolation.open` runs it there; this process never
+    imports it. Named as the server named what it loaded."""
+
+    __slots__ = ("_isolation", "spec")
+
+    def __init__(self, spec: str, isolation: ProcessIsolation) -> None:
+        self.spec = spec
+        self._isolation = isolation
+
+    @property
+    def __aqe_agent__(self) -> str:
+        return self._isolation.loaded_name(self.spec)
+
+    def __call__(self, task: Task, env: Any) -> Any:
+        raise HarnessError(
+            f"the agent {self.spec!r} runs only in its own process\n"
+            "    fix: run it with run_scenario(..., isolation=...), or load it"
+            " with harness.agents.loading.load_agent to call it here"
+        )
+
+    def __repr__(self) -> str:
+        return f"SpawnedAgent({self.spec!r})"
+
+
 class _Server:
     """One fork server (see :mod:`harness.isolation.server`): started when
     made, ready (answering) once :meth:`wait_ready` returns."""
@@ -249,6 +288,8 @@ class _Server:
         self._unshare, self._asked_read_only = unshare, read_only
         #: Whether the server said it is ready (see :meth:`wait_ready`).
         self.ready = False
+        #: ``module:qualname`` of the agent the server loaded, once ready.
+        self.agent: str | None = None
         #: ``sync``s sent after warm lists and not yet answered (the server may
         #: still be importing what runs imported).
         self._syncs = 0
@@ -317,6 +358,8 @@ class _Server:
             raise HarnessError("unshare left the agent in the harness's network")
         #: What the agent's process cannot change (bound read-only, locked).
         self.read_only = tuple(str(p) for p in hello.get("read_only") or ())
+        named = hello.get("agent")
+        self.agent = named if isinstance(named, str) else None
         if unshare:
             left_writable = unprotected(read_only, self.read_only)
             if left_writable:

@@ -168,7 +168,7 @@ def main() -> None:
     try:
         from harness.agents.loading import load_agent
         from harness.isolation import child
-        from harness.runtime.session import tls_context
+        from harness.runtime.session import agent_name, tls_context
 
         tls_context()  # loaded once, inherited by every run
         _ask_once()
@@ -201,6 +201,7 @@ def main() -> None:
         {
             "op": "ready",
             "pid": os.getpid(),
+            "agent": agent_name(agent),
             "init": init,
             "read_only": protected if locked else [],
             "prepared": _capped(prepared),

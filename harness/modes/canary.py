@@ -260,22 +260,26 @@ Progress = Callable[[int, int, int, bool], None]
 
 def run_canary(
     templates: Sequence[Scenario],
-    candidate: Callable[..., Any],
-    control: Callable[..., Any],
+    candidate: Callable[..., Any] | str,
+    control: Callable[..., Any] | str,
     config: CanaryConfig,
     *,
     progress: Progress | None = None,
     keep_outcomes: bool = False,
 ) -> CanaryReport:
-    """Run the stream (see the module docstring)."""
+    """Run the stream (see the module docstring). ``candidate`` and
+    ``control``: callables or specs (see :func:`harness.run.resolve_agent`)."""
     from harness.models.source import own_model
-    from harness.run import agent_name, run_scenario
+    from harness.run import resolve_agent, run_scenario
+    from harness.runtime.session import agent_name
 
     if not templates:
         raise HarnessError(
             "canary: no scenario to make cases from\n"
             "    fix: name scenario files or directories to use as templates"
         )
+    candidate = resolve_agent(candidate, config.isolation)
+    control = resolve_agent(control, config.isolation)
     ordered = sorted(templates, key=lambda s: s.name)
     arrivals = random.Random(config.seed ^ 0x5EED)
     per_stage = _split(config.cases, len(config.steps))

@@ -30,8 +30,8 @@ from hypothesis.errors import NoSuchExample
 from harness.errors import HarnessError
 from harness.files import write_atomic
 from harness.models.source import own_model
-from harness.run import RunResult, agent_name, run_scenario, run_seed
-from harness.runtime.session import Isolation
+from harness.run import RunResult, resolve_agent, run_scenario, run_seed
+from harness.runtime.session import Isolation, agent_name
 from harness.scenario.loader import SCHEMA_PATH, load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
 from harness.scenario.strategies import fault_documents, single_faults
@@ -61,7 +61,7 @@ class FuzzOutcome:
 
 def fuzz(
     path: Path,
-    agent: Callable[..., Any],
+    agent: Callable[..., Any] | str,
     *,
     out: Path,
     examples: int = 200,
@@ -78,6 +78,9 @@ def fuzz(
     """
     scenario = load_scenario(path)
     data = _document(path)
+    if isinstance(agent, str):
+        agent_spec = agent_spec or agent
+    agent = resolve_agent(agent, isolation)
     name = f"{scenario.name}_fuzz_{_short(agent_spec or agent_name(agent))}"
     seed = run_seed(session_seed, name)
     baseline = run_scenario(

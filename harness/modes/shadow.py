@@ -33,8 +33,8 @@ from harness.modes.shadow_diff import (
     compare,
 )
 from harness.oracles.base import Score
-from harness.run import RunResult, agent_name, prepare_run, run_scenario
-from harness.runtime.session import Isolation
+from harness.run import RunResult, prepare_run, resolve_agent, run_scenario
+from harness.runtime.session import Isolation, agent_name
 from harness.scenario.model import DecisionOutcome, ReferenceDecision, Scenario
 from harness.scenario.refs import resolve_refs
 from harness.world.ledger import LedgerEntry
@@ -214,10 +214,10 @@ def _records(model: Any) -> bool:
 
 def run_shadow(
     scenario: Scenario,
-    candidate: Callable[..., Any],
+    candidate: Callable[..., Any] | str,
     *,
     seed: int,
-    reference_agent: Callable[..., Any] | None = None,
+    reference_agent: Callable[..., Any] | str | None = None,
     thresholds: ShadowThresholds = DEFAULT_THRESHOLDS,
     wall_timeout: float | None = 60.0,
     isolation: Isolation | None = None,
@@ -227,7 +227,11 @@ def run_shadow(
 
     The reference is ``reference_agent`` when given (run twice, for noise), else
     the scenario's ``shadow: reference:``. Never raises for agent failures.
+    Either agent: a callable or a spec (see :func:`harness.run.resolve_agent`).
     """
+    candidate = resolve_agent(candidate, isolation)
+    if reference_agent is not None:
+        reference_agent = resolve_agent(reference_agent, isolation)
     if reference_agent is None:
         _written_reference(scenario)  # before anything runs: is there one?
     shared = prepare_run(scenario, seed=seed).world

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, runtime_checkable
 
 import httpx
 from httpx._client import ClientState
@@ -117,6 +117,36 @@ class Isolation(Protocol):
     def open(
         self, agent: Callable[..., Any], stage: Stage
     ) -> AbstractContextManager[AgentSession]: ...
+
+
+@runtime_checkable
+class SpawnsAgents(Protocol):
+    """An isolation that loads agents in their own processes
+    (:class:`harness.isolation.ProcessIsolation`): given a spec, it hands back a
+    stand-in for the agent its fork server imported, so the harness's process
+    never runs a line of the agent's code, not even at import."""
+
+    def spawned(self, spec: str) -> Callable[..., Any]: ...
+
+
+def agent_name(agent: object) -> str:
+    """How traces name an agent: its spec for one outside the process, else
+    ``module:qualname`` (a fork server names the agent it loaded the same way)."""
+    if opens_own_session(agent):
+        return agent.spec
+    name = getattr(agent, "__aqe_agent__", None)  # a fork server's stand-in
+    if isinstance(name, str):
+        return name
+    module = getattr(agent, "__module__", None) or "?"
+    qualname = getattr(agent, "__qualname__", None) or type(agent).__name__
+    return f"{module}:{qualname}"
+
+
+def opens_own_session(agent: object) -> TypeGuard[OutsideAgent]:
+    """Whether ``agent`` opens its own session: ``isinstance(agent,
+    OutsideAgent)``, asked only of an agent with an ``open_session`` (a runtime
+    protocol's check walks the protocol's members; an agent function has none)."""
+    return hasattr(agent, "open_session") and isinstance(agent, OutsideAgent)
 
 
 def deliver(

@@ -75,6 +75,46 @@ def test_an_agent_only_this_process_can_import_runs_here(
     assert run_scenario(scenario, local, seed=1, isolation=isolation).sandbox == "none"
 
 
+SPAWNED = """
+from harness.agents.library import careful_agent as again  # named where defined
+
+
+class Agent:
+    def __call__(self, task, env):
+        return again(task, env)
+
+
+instance = Agent()
+"""
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ("spawned_here:again", "harness.agents.library:careful_agent"),
+        ("spawned_here:instance", "spawned_here:Agent"),
+    ],
+)
+def test_an_agent_named_by_its_spec_is_imported_only_in_its_own_process(
+    spec: str, named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "spawned_here.py").write_text(SPAWNED)
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.delitem(sys.modules, "spawned_here", raising=False)
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ambiguous_timeout.yaml")
+    isolation = ProcessIsolation()
+    try:
+        there = run_scenario(scenario, spec, seed=7, isolation=isolation)
+    finally:
+        isolation.close()
+    here = run_scenario(scenario, careful_agent, seed=7)
+
+    assert "spawned_here" not in sys.modules
+    assert (there.sandbox, there.agent, there.passed) == ("kernel", named, True)
+    if named == here.agent:  # the same agent, so the same bytes
+        assert trace_bytes(there) == trace_bytes(here)
+
+
 def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
     isolation: ProcessIsolation,
 ) -> None:

@@ -320,6 +320,20 @@ def speaks_garbage_to_the_harness(task, env):
 def allocates_too_much(task, env):
     hoard = bytearray(2 * 1024**3)
     return {"status": "done", "summary": str(len(hoard))}
+
+
+# -- at import, before any task: the module's own code --------------------------
+# Run in the harness's process, this would pass every run of the session and
+# break its runner; the fork server that imports it is all it may change.
+with open("imported_in.txt", "a") as _seen:
+    _seen.write(f"{os.getpid()}\\n")
+for _name in list(ORACLES):
+    ORACLES[_name] = lambda view, name=_name: Score(
+        oracle=name, passed=True, value=None, explanation="forged at import"
+    )
+import harness.run as _run  # noqa: E402
+
+_run.run_scenario = lambda *a, **k: None
 """
 
 #: attack -> the payments scenario it plays on
@@ -424,6 +438,7 @@ class Listeners:
 class Session:
     def __init__(self, root: Path, result: subprocess.CompletedProcess[str]) -> None:
         self.result = result
+        self.root = root
         latest = root / "reports" / "latest"
         self.records = {
             r["scenario"].removeprefix("attack_"): r
@@ -470,6 +485,9 @@ def session(tmp_path_factory: pytest.TempPathFactory, listeners: Listeners) -> S
         text = text.replace(f"name: {base}\n", f"name: attack_{attack}\n", 1)
         (scenarios / f"attack_{attack}.yaml").write_text(text)
     (root / "hostile.py").write_text(AGENTS)
+    (root / "conftest.py").write_text(
+        "import os\n\nwith open('pytest_pid.txt', 'w') as f:\n    f.write(str(os.getpid()))\n"
+    )
     env = {
         **os.environ,
         "AQE_TEST_TCP": str(listeners.tcp.getsockname()[1]),
@@ -505,6 +523,17 @@ def test_the_session_scores_every_attack_and_is_never_a_pass(session: Session) -
     assert session.summary["complete"] is True
     assert session.summary["exit_code"] == 1
     assert all(r["sandbox"] == "kernel" for r in session.records.values())
+
+
+def test_the_agents_module_is_imported_only_in_its_own_process(
+    session: Session,
+) -> None:
+    # its import-time code forges every oracle and replaces run_scenario: in
+    # pytest's process that would pass the session's every run, or break it
+    harness = int((session.root / "pytest_pid.txt").read_text())
+    imported = (session.root / "imported_in.txt").read_text().split()
+    assert imported, "the fork servers imported the agents' module"
+    assert str(harness) not in imported
 
 
 def test_nothing_reached_the_listeners(session: Session, listeners: Listeners) -> None:
