@@ -158,8 +158,11 @@ def compare_command(
             out.write(render_markdown(summary))
         else:
             from harness.reporting.html import render_html
+            from harness.reporting.viewer import load_stories
 
-            out.write(render_html(summary))
+            # the candidate's runs open to their stories, read from its traces
+            folder = cand if cand.is_dir() else cand.parent if is_summary(cand) else None
+            out.write(render_html(summary, stories=load_stories(summary, folder)))
     else:
         out.write(render_comparison_text(comparison))
     if fail_on_regression and failures:

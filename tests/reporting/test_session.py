@@ -557,6 +557,10 @@ def test_the_report_commands_compare_replay_regenerate_and_rescore(
     assert data["counts"]["regressed"] == 3
     assert main(["compare", str(base), str(cand), "--format", "md"]) == 0
     assert "**regressed**" in capsys.readouterr().out
+    assert main(["compare", str(base), str(cand), "--format", "html"]) == 0
+    page = capsys.readouterr().out  # the candidate's runs open to their stories
+    assert "was not read" not in page
+    assert page.count("aqe replay ") == 5
 
     trace = next((cand / "traces").glob("refund_ambiguous_timeout.*.jsonl"))
     with (
