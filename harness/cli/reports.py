@@ -161,7 +161,9 @@ def compare_command(
             from harness.reporting.viewer import load_stories
 
             # the candidate's runs open to their stories, read from its traces
-            folder = cand if cand.is_dir() else cand.parent if is_summary(cand) else None
+            folder = (
+                cand if cand.is_dir() else cand.parent if is_summary(cand) else None
+            )
             out.write(render_html(summary, stories=load_stories(summary, folder)))
     else:
         out.write(render_comparison_text(comparison))
