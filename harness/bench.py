@@ -865,7 +865,7 @@ def _openai_calls(target: _ModelTarget) -> Iterator[Calls]:
             client,
             create,
             target.tools.specs(format="openai"),
-            model="gpt-5",
+            model="gpt-6.1-sol",
             messages=[{"role": "user", "content": _MODEL_PROMPT}],
         )
 

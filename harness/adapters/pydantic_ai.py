@@ -19,7 +19,7 @@ shape the library's LLM agents send, so the model decides what to do about it.
 its requests go through the openai SDK to the simulated ``api.openai.com``,
 where the run's model (a script, a cassette, an upstream) answers on the one
 gateway path, recorded with its tokens and cost like every model call. An agent
-that names ``"openai:gpt-5"`` itself reaches the same place; this only makes
+that names ``"openai:gpt-6.1-sol"`` itself reaches the same place; this only makes
 the key and the base URL the run's, whatever the environment says. (Not a
 ``FunctionModel`` bridge: that would translate Pydantic AI's messages to a
 provider request and back a second time, by hand, where the library's own
@@ -49,7 +49,7 @@ EXTRA = "aqe-harness[pydantic-ai]"
 #: Where the simulated OpenAI answers: the real base URL (the run routes it).
 BASE_URL = "https://api.openai.com/v1"
 #: The model :func:`model` names when given none.
-MODEL = "gpt-5"
+MODEL = "gpt-6.1-sol"
 
 
 def tools(env: AgentEnv, names: Iterable[str] | None = None) -> list[Tool[Any]]:

@@ -50,7 +50,7 @@ from harness.runtime.imports import agent_imports
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessage
 
-MODEL = "gpt-5"
+MODEL = "gpt-6.1-sol"
 #: Refunds above this amount (in cents) need a human's approval (the pack's rule).
 APPROVAL_LIMIT = 50000
 #: Model turns before the loop gives up.

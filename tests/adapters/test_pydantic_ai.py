@@ -93,7 +93,7 @@ def test_every_model_call_is_recorded_on_the_gateway_with_tokens_and_cost() -> N
 
     calls = model_calls(result)
     assert [(c["provider"], c["endpoint"], c["model"]) for c in calls] == [
-        ("openai", "chat.completions", "gpt-5")
+        ("openai", "chat.completions", "gpt-6.1-sol")
     ] * 4
     assert all(c["tokens_in"] > 0 and c["tokens_out"] > 0 for c in calls)
     assert all(c["cost_usd"] > 0 for c in calls)
@@ -261,7 +261,7 @@ def test_the_model_is_openais_with_the_runs_key_at_the_simulated_host() -> None:
 
     assert seen == {
         "type": OpenAIChatModel,
-        "name": "gpt-5",
+        "name": "gpt-6.1-sol",
         "base_url": "https://api.openai.com/v1/",
         "key": True,
     }

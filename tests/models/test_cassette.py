@@ -130,7 +130,7 @@ def test_prices_cover_dated_names_and_say_none_for_unknown_models() -> None:
     )
     assert table.cost("claude-sonnet-4-5-20250929", 2000, 100) == 0.0075
     assert table.cost("my-local-llama", 1000, 1000) is None
-    assert table.checked == "2025-10-15"
+    assert table.checked == "2026-12-04"
 
 
 def test_tokens_read_each_wire_format() -> None:
