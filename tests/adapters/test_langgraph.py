@@ -99,7 +99,7 @@ def test_a_timeout_reaches_the_model_as_the_tools_error_text() -> None:
 
     run_scenario(scenario(), library.careful_agent, seed=0, model=model)
 
-    outputs = [i for i in sent[2]["input"] if i["type"] == "function_call_output"]
+    outputs = [i for i in sent[2]["input"] if i.get("type") == "function_call_output"]
     assert json.loads(outputs[-1]["output"]) == {
         "error": {
             "message": "create_refund timed out; it may or may not have taken effect"
@@ -260,7 +260,7 @@ def test_parallel_tool_calls_reach_the_gateway_in_the_models_order() -> None:
     answers = [
         json.loads(i["output"])
         for i in sent[1]["input"]
-        if i["type"] == "function_call_output"
+        if i.get("type") == "function_call_output"
     ]
     assert answers[0]["object"] == "list"
     assert answers[1]["object"] == "charge"
