@@ -124,6 +124,9 @@ def test_a_hand_edited_request_is_caught_by_its_key(tmp_path: Path) -> None:
 def test_prices_cover_dated_names_and_say_none_for_unknown_models() -> None:
     table = prices()
     assert table.cost("gpt-5", 1_000_000, 1_000_000) == 11.25
+    # the shipped agents' models, from the harness's own table (never genai-prices)
+    assert table.cost("gpt-6.1-sol", 1_000_000, 1_000_000) == 12.0
+    assert table.cost("gpt-6.1-terra", 1_000_000, 1_000_000) == 6.0
     assert table.cost("gpt-4o-2024-08-06", 1000, 500) == table.cost("gpt-4o", 1000, 500)
     assert table.cost("gpt-4o-mini-2024-07-18", 10, 0) == table.cost(
         "gpt-4o-mini", 10, 0
