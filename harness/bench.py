@@ -865,7 +865,8 @@ def _openai_calls(target: _ModelTarget) -> Iterator[Calls]:
             client,
             create,
             target.tools.specs(format="openai"),
-            model="gpt-5",
+            model="gpt-6.1-terra",
+            reasoning_effort="none",
             messages=[{"role": "user", "content": _MODEL_PROMPT}],
         )
 

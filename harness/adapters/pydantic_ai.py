@@ -14,13 +14,18 @@ answer) is the tool's result, as JSON the model reads:
 ``{"error": {"message", "status"}}``, with no status when no answer came, the
 shape the library's LLM agents send, so the model decides what to do about it.
 
-:func:`model` is Pydantic AI's own ``OpenAIChatModel`` (or
-``OpenAIResponsesModel``) on an ``OpenAIProvider`` with the run's credential:
+:func:`model` is Pydantic AI's own ``OpenAIResponsesModel`` (or, with
+``api="chat"``, ``OpenAIChatModel``) on an ``OpenAIProvider`` with the run's
+credential. The Responses API is the default because OpenAI rejects function
+tools over Chat Completions while a GPT-6 model reasons, and :data:`MODEL`
+always does (Pydantic AI 2.78 refuses such a request before sending it); Chat
+Completions suits a model that can turn reasoning off
+(``model_settings={"openai_reasoning_effort": "none"}``). Either way
 its requests go through the openai SDK to the simulated ``api.openai.com``,
 where the run's model (a script, a cassette, an upstream) answers on the one
 gateway path, recorded with its tokens and cost like every model call. An agent
-that names ``"openai:gpt-5"`` itself reaches the same place; this only makes
-the key and the base URL the run's, whatever the environment says. (Not a
+that names ``"openai-responses:gpt-6.1-sol"`` itself reaches the same place; this
+only makes the key and the base URL the run's, whatever the environment says. (Not a
 ``FunctionModel`` bridge: that would translate Pydantic AI's messages to a
 provider request and back a second time, by hand, where the library's own
 model does it as it does in production.)
@@ -49,7 +54,7 @@ EXTRA = "aqe-harness[pydantic-ai]"
 #: Where the simulated OpenAI answers: the real base URL (the run routes it).
 BASE_URL = "https://api.openai.com/v1"
 #: The model :func:`model` names when given none.
-MODEL = "gpt-5"
+MODEL = "gpt-6.1-sol"
 
 
 def tools(env: AgentEnv, names: Iterable[str] | None = None) -> list[Tool[Any]]:
@@ -72,11 +77,14 @@ def tools(env: AgentEnv, names: Iterable[str] | None = None) -> list[Tool[Any]]:
 
 
 def model(
-    env: AgentEnv, name: str = MODEL, *, api: Literal["chat", "responses"] = "chat"
+    env: AgentEnv,
+    name: str = MODEL,
+    *,
+    api: Literal["chat", "responses"] = "responses",
 ) -> OpenAIChatModel | OpenAIResponsesModel:
     """The run's model as a Pydantic AI model: ``name`` at the simulated OpenAI,
-    over Chat Completions (``api="chat"``) or the Responses API, with the run's
-    credential as its key."""
+    over the Responses API (the default) or Chat Completions (``api="chat"``),
+    with the run's credential as its key."""
     try:
         from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
         from pydantic_ai.providers.openai import OpenAIProvider

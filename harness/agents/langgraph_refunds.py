@@ -5,10 +5,12 @@ The graph is LangGraph's own ReAct loop (``StateGraph`` over ``MessagesState``:
 a model node, a ``ToolNode``, ``tools_condition`` between them), built as the
 LangGraph docs build it; ``langgraph.prebuilt.create_react_agent`` is
 deprecated in LangGraph 1.x (for ``langchain.agents.create_agent``, another
-package), and the graph it made is this one. ``ChatOpenAI(model="gpt-5")``
+package), and the graph it made is this one. ``ChatOpenAI(model="gpt-6.1-sol")``
 talks to the default base URL with ``OPENAI_API_KEY`` (the harness sets both:
-the simulated provider at api.openai.com). The tools run in LangGraph's
-executor threads (the sandbox runs that work inline, in simulated time).
+the simulated provider at api.openai.com); langchain-openai sends a gpt-6 model
+that has tools over the Responses API, so that is the endpoint the run sees. The
+tools run in LangGraph's executor threads (the sandbox runs that work inline, in
+simulated time).
 
 The models are :mod:`harness.agents.llm_refunds`' (they read the conversation
 from the wire, whichever SDK sent it): with ``careful_model`` the agent checks
@@ -38,7 +40,7 @@ from harness.runtime.env import AgentEnv, AgentResult, Task
 from harness.runtime.imports import agent_imports
 
 
-@agent_imports("openai.resources.chat.completions")
+@agent_imports("openai.resources.responses")
 def careful_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The ReAct graph, run on the task until the model answers in text."""
     graph = build_graph(env)

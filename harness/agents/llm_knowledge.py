@@ -44,7 +44,7 @@ from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
 from harness.runtime.imports import agent_imports
 
-MODEL = "gpt-5-mini"
+MODEL = "gpt-6.1-terra"
 MAX_TURNS = 16
 TOOLS = (
     "get_ticket",

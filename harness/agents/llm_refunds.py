@@ -3,9 +3,11 @@ models: one careful, and flawed variants.
 
 :func:`careful_agent` is the tool-calling loop as the ``openai`` SDK's docs show
 it: ``openai.OpenAI()`` (the key from ``OPENAI_API_KEY``, which the harness sets),
-the default base URL, ``chat.completions.create(model=…, messages=…, tools=…)``,
-each returned tool call run with ``env.tools.call`` and its result (or error)
-sent back as a ``tool`` message. The system prompt states the policy; the loop
+the default base URL, ``chat.completions.create(model=…,
+reasoning_effort="none", messages=…, tools=…)`` (OpenAI takes function tools over
+Chat Completions only with reasoning off, see :data:`CHAT_MODEL`), each returned
+tool call run with ``env.tools.call`` and its result (or error) sent back as a
+``tool`` message. The system prompt states the policy; the loop
 decides nothing itself. :func:`streaming_agent` is the same loop with
 ``stream=True``.
 
@@ -50,7 +52,13 @@ from harness.runtime.imports import agent_imports
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessage
 
-MODEL = "gpt-5"
+#: The model of the refund agents on the Responses API (LangGraph's ChatOpenAI,
+#: Pydantic AI, the Agents SDK): gpt-6.1-sol, OpenAI's replacement for gpt-5.
+MODEL = "gpt-6.1-sol"
+#: The Chat Completions loops' model. OpenAI rejects function tools over Chat
+#: Completions while a GPT-6 model reasons, and gpt-6.1-sol always reasons;
+#: gpt-6.1-terra turns reasoning off with ``reasoning_effort="none"``.
+CHAT_MODEL = "gpt-6.1-terra"
 #: Refunds above this amount (in cents) need a human's approval (the pack's rule).
 APPROVAL_LIMIT = 50000
 #: Model turns before the loop gives up.
@@ -112,12 +120,18 @@ def _loop(
         message: ChatCompletionMessage
         if stream:
             with client.chat.completions.stream(
-                model=MODEL, messages=messages, tools=tools
+                model=CHAT_MODEL,
+                reasoning_effort="none",
+                messages=messages,
+                tools=tools,
             ) as events:
                 message = events.get_final_completion().choices[0].message
         else:
             completion = client.chat.completions.create(
-                model=MODEL, messages=messages, tools=tools
+                model=CHAT_MODEL,
+                reasoning_effort="none",
+                messages=messages,
+                tools=tools,
             )
             message = completion.choices[0].message
         if not message.tool_calls:

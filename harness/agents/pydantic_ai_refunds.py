@@ -4,7 +4,7 @@
 
 The agent is written as the Pydantic AI docs write one; the loop (ask the
 model, run the tools it calls, send back their results) is Pydantic AI's own.
-The model is ``OpenAIChatModel`` at the simulated api.openai.com, so every
+The model is ``OpenAIResponsesModel`` at the simulated api.openai.com, so every
 model call takes the gateway path and is recorded with its tokens and cost.
 Pydantic AI runs sync tools in anyio's worker threads; in a run that work runs
 inline, in simulated time (:mod:`harness.runtime.inline_anyio`).

@@ -1,5 +1,5 @@
 """The Pydantic AI example: ``Agent(model, system_prompt=…, tools=…)`` with
-``env.tools`` as Pydantic AI tools and the run's model as ``OpenAIChatModel``.
+``env.tools`` as Pydantic AI tools and the run's model as ``OpenAIResponsesModel``.
 The careful model passes, the naive one fails idempotency, over five seeds;
 every model call is recorded on the gateway path; a tool's error reaches the
 model as text; the tools run through anyio's worker threads, inline in the
@@ -93,19 +93,19 @@ def test_every_model_call_is_recorded_on_the_gateway_with_tokens_and_cost() -> N
 
     calls = model_calls(result)
     assert [(c["provider"], c["endpoint"], c["model"]) for c in calls] == [
-        ("openai", "chat.completions", "gpt-5")
+        ("openai", "responses", "gpt-6.1-sol")
     ] * 4
     assert all(c["tokens_in"] > 0 and c["tokens_out"] > 0 for c in calls)
     assert all(c["cost_usd"] > 0 for c in calls)
     invoked = [h.f for h in result.world.history if h.type == "invoke"]
     assert invoked == [
-        "create_chat_completion",
+        "create_response",
         "retrieve_charge",
-        "create_chat_completion",
+        "create_response",
         "create_refund",
-        "create_chat_completion",
+        "create_response",
         "list_refunds",
-        "create_chat_completion",
+        "create_response",
     ]
 
 
@@ -129,8 +129,8 @@ def test_a_timeout_reaches_the_model_as_the_tools_error_text() -> None:
 
     run_scenario(scenario(), library.careful_agent, seed=0, model=model)
 
-    tool_messages = [m for m in sent[2]["messages"] if m["role"] == "tool"]
-    assert json.loads(tool_messages[-1]["content"]) == {
+    outputs = [i for i in sent[2]["input"] if i.get("type") == "function_call_output"]
+    assert json.loads(outputs[-1]["output"]) == {
         "error": {
             "message": "create_refund timed out; it may or may not have taken effect"
         }
@@ -211,25 +211,33 @@ def test_a_run_in_its_own_process_gives_the_same_bytes(
     assert trace_bytes(there) == trace_bytes(here)
 
 
-def test_the_responses_api_model_passes_too() -> None:
+def test_the_chat_completions_model_passes_too_with_reasoning_off() -> None:
+    """OpenAI takes function tools over Chat Completions only with reasoning
+    off: gpt-6.1-terra can turn it off (gpt-6.1-sol cannot)."""
+
     def agent(task: Task, env: AgentEnv) -> AgentResult:
         from pydantic_ai import Agent
 
         from harness.agents._llm import prompt
 
-        made = adapter.model(env, api="responses")
-        assert isinstance(made, OpenAIResponsesModel)
+        made = adapter.model(env, llm_refunds.CHAT_MODEL, api="chat")
+        assert isinstance(made, OpenAIChatModel)
         bot = Agent(
             made,
             system_prompt=llm_refunds.SYSTEM,
             tools=adapter.tools(env, llm_refunds.TOOLS),
+            model_settings={"openai_reasoning_effort": "none"},
         )
         return AgentResult(summary=bot.run_sync(prompt(task)).output)
 
     result = run_scenario(scenario(), agent, seed=0, model=llm_refunds.careful_model)
 
     assert failed(result) == set()
-    assert {c["endpoint"] for c in model_calls(result)} == {"responses"}
+    assert result.warnings == ()
+    calls = model_calls(result)
+    assert {(c["endpoint"], c["model"]) for c in calls} == {
+        ("chat.completions", "gpt-6.1-terra")
+    }
 
 
 def test_a_streamed_run_passes_and_each_model_call_is_a_stream() -> None:
@@ -260,8 +268,8 @@ def test_the_model_is_openais_with_the_runs_key_at_the_simulated_host() -> None:
     run_scenario(scenario(), agent, seed=0)
 
     assert seen == {
-        "type": OpenAIChatModel,
-        "name": "gpt-5",
+        "type": OpenAIResponsesModel,
+        "name": "gpt-6.1-sol",
         "base_url": "https://api.openai.com/v1/",
         "key": True,
     }
@@ -344,10 +352,12 @@ def test_parallel_tool_calls_reach_the_gateway_in_the_models_order() -> None:
     )
 
     invoked = [h.f for h in result.world.history if h.type == "invoke"]
-    assert invoked[0] == "create_chat_completion"
+    assert invoked[0] == "create_response"
     assert invoked[1:4] == ["list_refunds", "retrieve_charge", "retrieve_charge"]
     answers = [
-        json.loads(m["content"]) for m in sent[1]["messages"] if m["role"] == "tool"
+        json.loads(i["output"])
+        for i in sent[1]["input"]
+        if i.get("type") == "function_call_output"
     ]
     assert answers[0]["object"] == "list"
     assert answers[1]["object"] == "charge"

@@ -124,13 +124,16 @@ def test_a_hand_edited_request_is_caught_by_its_key(tmp_path: Path) -> None:
 def test_prices_cover_dated_names_and_say_none_for_unknown_models() -> None:
     table = prices()
     assert table.cost("gpt-5", 1_000_000, 1_000_000) == 11.25
+    # the shipped agents' models, from the harness's own table (never genai-prices)
+    assert table.cost("gpt-6.1-sol", 1_000_000, 1_000_000) == 12.0
+    assert table.cost("gpt-6.1-terra", 1_000_000, 1_000_000) == 6.0
     assert table.cost("gpt-4o-2024-08-06", 1000, 500) == table.cost("gpt-4o", 1000, 500)
     assert table.cost("gpt-4o-mini-2024-07-18", 10, 0) == table.cost(
         "gpt-4o-mini", 10, 0
     )
     assert table.cost("claude-sonnet-4-5-20250929", 2000, 100) == 0.0075
     assert table.cost("my-local-llama", 1000, 1000) is None
-    assert table.checked == "2025-10-15"
+    assert table.checked == "2026-12-04"
 
 
 def test_tokens_read_each_wire_format() -> None:

@@ -155,7 +155,7 @@ def test_a_model_cost_budget_cannot_hold_for_a_model_without_a_price() -> None:
     assert not score.passed
     assert score.explanation == (
         "model_cost budget cannot be judged: 2 of 2 model calls went to"
-        " 'in-house-llm', which the price table (prices.json, checked 2025-10-15)"
+        " 'in-house-llm', which the price table (prices.json, checked 2026-12-04)"
         " does not list; add the model to harness/models/prices.json"
     )
     tokens_only = run(model="in-house-llm", model_tokens=5000)

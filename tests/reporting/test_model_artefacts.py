@@ -176,7 +176,7 @@ def test_reports_say_where_prices_come_from_and_what_the_cost_leaves_out() -> No
     )
 
     note = (
-        "Cost at the prices of harness/models/prices.json, checked 2025-10-15;"
+        "Cost at the prices of harness/models/prices.json, checked 2026-12-04;"
         " update the table when providers change theirs. Not in the cost: 2 calls"
         " to models it does not list (in-house-llm)."
     )

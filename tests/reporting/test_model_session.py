@@ -121,12 +121,12 @@ def test_token_and_cost_totals_appear_in_every_report(project: pytest.Pytester) 
     result.stdout.fnmatch_lines(
         [
             "model usage: 2 model calls, 2,400 tokens (2,000 in, 400 out), $0.0065"
-            " (at prices checked 2025-10-15)",
+            " (at prices checked 2026-12-04)",
             "  refund_ok  2 model calls, 2,400 tokens (2,000 in, 400 out), $0.0065",
         ]
     )
     summary = summary_of(project)
-    assert summary["model"] == {**TERSE, "prices_checked": "2025-10-15"}
+    assert summary["model"] == {**TERSE, "prices_checked": "2026-12-04"}
     (row,) = summary["scenarios"]
     assert row["model"] == TERSE
     (record,) = summary["results"]
@@ -143,7 +143,7 @@ def test_token_and_cost_totals_appear_in_every_report(project: pytest.Pytester) 
         '</td><td class="num" data-v="2400">2,400</td><td class="num"'
         ' data-v="0.006500">$0.0065</td></tr>'
     ) in html
-    assert "checked 2025-10-15" in html
+    assert "checked 2026-12-04" in html
 
 
 def test_a_doubled_model_tokens_is_a_regression_under_a_model_tokens_rule(
