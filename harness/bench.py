@@ -895,7 +895,7 @@ def _anthropic_calls(target: _ModelTarget) -> Iterator[Calls]:
             client,
             create,
             target.tools.specs(format="anthropic"),
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-5-5",
             max_tokens=1024,
             messages=[{"role": "user", "content": _MODEL_PROMPT}],
         )

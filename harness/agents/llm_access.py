@@ -37,7 +37,7 @@ from harness.models.call import ModelCall
 from harness.runtime.env import AgentEnv, AgentResult, Task
 from harness.runtime.imports import agent_imports
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"  # claude-sonnet-4-5 retired on 2026-11-30
 MAX_TURNS = 20
 TOOLS = (
     "get_ticket",

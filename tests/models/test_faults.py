@@ -23,7 +23,7 @@ anthropic = pytest.importorskip("anthropic")
 
 ASK = [{"role": "user", "content": "Look up the charge."}]
 ARGS = {"charge": "ch_123456789", "amount": 1200, "idempotency_key": "refund-1"}
-CLAUDE = "claude-sonnet-4-5"
+CLAUDE = "claude-sonnet-5-5"
 
 Agent = Callable[[Task, AgentEnv], AgentResult]
 

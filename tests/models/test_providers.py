@@ -75,7 +75,7 @@ def anthropic_agent(task: Task, env: AgentEnv) -> AgentResult:
     messages: list[Any] = [{"role": "user", "content": _prompt(task)}]
     tools = env.tools.specs(format="anthropic")
     for _ in range(8):
-        ask = {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": messages}
+        ask = {"model": "claude-sonnet-5-5", "max_tokens": 1024, "messages": messages}
         if stream:
             with client.messages.stream(**ask, tools=tools) as events:
                 message = events.get_final_message()
@@ -196,7 +196,7 @@ def keyless_agent(task: Task, env: AgentEnv) -> AgentResult:
     ask: list[Any] = [{"role": "user", "content": _prompt(task)}]
     chat = openai.OpenAI().chat.completions.create(model="gpt-5", messages=ask)
     message = anthropic.Anthropic().messages.create(
-        model="claude-sonnet-4-5", max_tokens=64, messages=ask
+        model="claude-sonnet-5-5", max_tokens=64, messages=ask
     )
     text = message.content[0].text  # type: ignore[union-attr]
     return AgentResult(
