@@ -286,6 +286,40 @@ def _refusal_events(
 # -- errors -----------------------------------------------------------------------
 
 
+#: The models whose Chat Completions refuse function tools while they reason
+#: (OpenAI's GPT-5.4, GPT-5.6 and GPT-6 families; Pydantic AI 2.78's profiles
+#: record it as verified live, 2026-11). GPT-5.4 reasons only when asked; the
+#: others reason unless ``reasoning_effort`` is ``"none"``.
+TOOLS_NEED_REASONING_OFF = ("gpt-5.4", "gpt-5.6", "gpt-6")
+#: ... except GPT-5.4 Pro, which Chat Completions does not serve at all.
+_NOT_ON_CHAT = ("gpt-5.4-pro",)
+
+
+def chat_tools_refused(request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The 400 body OpenAI answers a Chat Completions request with when it sends
+    tools to a model that refuses them while reasoning (see
+    :data:`TOOLS_NEED_REASONING_OFF`), else None. The fix the message names is
+    the one OpenAI's error points at: the Responses API, or reasoning off."""
+    model = str(request.get("model") or "")
+    if not request.get("tools") or not model.startswith(TOOLS_NEED_REASONING_OFF):
+        return None
+    if model.startswith(_NOT_ON_CHAT):
+        return None
+    effort = request.get("reasoning_effort")
+    asked = model.startswith("gpt-5.4")  # reasons only when asked to
+    reasoning = effort not in (None, "none") if asked else effort != "none"
+    if not reasoning:
+        return None
+    return error_body(
+        f"Function tools are not supported with reasoning on {model!r} in"
+        " /v1/chat/completions. Use /v1/responses, or set reasoning_effort to"
+        " 'none' if the model supports it.",
+        kind="invalid_request_error",
+        code="unsupported_parameter",
+        param="tools",
+    )
+
+
 def error_body(
     message: str, *, kind: str, code: str | None = None, param: str | None = None
 ) -> dict[str, Any]:

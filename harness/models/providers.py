@@ -257,6 +257,9 @@ class OpenAIProvider(ModelProvider):
         request=_ANY, response=_ANY,
     )  # fmt: skip
     def create_chat_completion(self, ctx: CallContext, params: dict[str, Any]) -> Reply:
+        refused = openai_wire.chat_tools_refused(params)
+        if refused is not None:  # OpenAI's 400: no model is asked, none billed
+            return Reply(status=400, body=refused, headers={})
         return self.answer("chat.completions", params, ctx)
 
     @operation(

@@ -223,9 +223,18 @@ def test_a_run_in_its_own_process_gives_the_same_bytes(
 
 
 def test_run_config_talks_chat_completions_to_the_run_model_when_asked() -> None:
+    from agents import ModelSettings
+    from openai.types.shared import Reasoning
+
     def agent(task: Task, env: AgentEnv) -> Any:
+        # OpenAI takes tools over Chat Completions only from a model whose
+        # reasoning is off: gpt-6.1-terra with effort "none" (gpt-6.1-sol is refused)
+        chatty = openai_agents_refunds.build_agent(env).clone(
+            model=llm_refunds.CHAT_MODEL,
+            model_settings=ModelSettings(reasoning=Reasoning(effort="none")),
+        )
         result = Runner.run_sync(
-            openai_agents_refunds.build_agent(env),
+            chatty,
             task.instructions + "\n\nRequest: " + json.dumps(task.input),
             run_config=adapter.run_config(env, use_responses=False),
         )

@@ -240,3 +240,56 @@ def test_a_text_cut_in_pieces_joins_back(text: str) -> None:
     assert "".join(cut) == text
     assert all(cut)
     assert all(len(p) <= 8 for p in cut)
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "refused"),
+    [
+        ("gpt-6.1-sol", None, True),  # reasons always: tools need /v1/responses
+        ("gpt-6.1-terra", None, True),
+        ("gpt-6.1-terra", "none", False),  # reasoning off: tools are taken
+        ("gpt-5.4-mini", None, False),  # reasons only when asked
+        ("gpt-5.4-mini", "low", True),
+        ("gpt-5", None, False),
+    ],
+)
+def test_the_simulated_openai_refuses_tools_over_chat_while_a_gpt_6_reasons(
+    model: str, effort: str | None, refused: bool
+) -> None:
+    from harness import AgentEnv, AgentResult, Task, run_scenario
+    from tests.conftest import payments_scenario
+
+    seen: list[Any] = []
+
+    def agent(task: Task, env: AgentEnv) -> AgentResult:
+        client = openai.OpenAI(api_key=env.identity.api_key, max_retries=0)
+        extra = {} if effort is None else {"reasoning_effort": effort}
+        try:
+            client.chat.completions.create(
+                model=model, messages=MESSAGES, tools=TOOLS, **extra
+            )
+            seen.append("answered")
+        except openai.BadRequestError as err:
+            seen.append(err)
+        # the Responses API takes tools from every model, reasoning or not
+        client.responses.create(model=model, input="Refund ch_1, please.", tools=[])
+        return AgentResult(status="done", summary="")
+
+    run = run_scenario(
+        payments_scenario("refund_ok"), agent, model=lambda call: call.text("Done.")
+    )
+    (got,) = seen
+    calls = [h for h in run.world.history if h.f == "model_call"]
+    if not refused:
+        assert got == "answered"
+        assert [c.value["endpoint"] for c in calls] == ["chat.completions", "responses"]
+        return
+    assert isinstance(got, openai.BadRequestError)
+    assert (got.status_code, got.code, got.param) == (
+        400,
+        "unsupported_parameter",
+        "tools",
+    )
+    assert "Use /v1/responses, or set reasoning_effort to 'none'" in got.message
+    # refused before any model was asked: nothing billed for it
+    assert [c.value["endpoint"] for c in calls] == ["responses"]
