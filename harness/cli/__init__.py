@@ -24,7 +24,9 @@ USAGE_ERROR = 4
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     # A fresh interpreter: pytest must import the plugin itself (an already
     # imported plugin cannot be assertion-rewritten, and a session is cleaner).
-    argv = [*args.paths, "--aqe-agent", args.agent, "-p", "no:cacheprovider"]
+    # harness._pytest.early: imported before the installed plugins (see it)
+    argv = ["-p", "harness._pytest.early", *args.paths, "--aqe-agent", args.agent]
+    argv += ["-p", "no:cacheprovider"]
     if args.seed is not None:
         argv += ["--aqe-seed", str(args.seed)]
     if args.report_dir is not None:
