@@ -77,6 +77,15 @@ def pytest_collection_modifyitems(
     gather_canary(session, config, items)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    if not aqe_config(session.config).active:
+        return
+    from harness._pytest.plan import start_early
+
+    start_early(session)  # a head start on the agent's fork server
+
+
 @pytest.hookimpl(tryfirst=True)  # first: before an xdist worker sends its items
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not aqe_config(session.config).active:

@@ -18,6 +18,12 @@ while they are a minority: see :mod:`harness._pytest.schedule`); under any other
 distribution none (a server started on a worker that is never handed its kind
 would take seconds of a core from the others). The plan is a head start only:
 a run that was not foreseen starts its server as before.
+
+A session that runs in one process starts its agent's server earlier still,
+when collection starts (:func:`start_early`): the server imports the harness
+and the agent while pytest collects, and is handed the plan when collection
+ends. It is of the kind without a model unless ``--aqe-model`` names one; a
+server of a kind no collected run has is stopped then.
 """
 
 from __future__ import annotations
@@ -31,6 +37,32 @@ from harness.runtime.env import Task
 
 #: The agent and the kinds of fork server :func:`start_planned` starts.
 _START = pytest.StashKey[tuple[str, list[bool]]]()
+
+
+def start_early(session: pytest.Session) -> None:
+    """When collection starts, in a session that runs in this process only:
+    start the agent's fork server, to be handed the plan (see the module)."""
+    config = session.config
+    settings = aqe_config(config)
+    spec = settings.agent
+    if not _runs_here(config) or settings.isolation == "none" or not spec:
+        return
+    from harness.agents.loading import is_outside
+    from harness.isolation import ProcessIsolation
+
+    if is_outside(spec):
+        return
+    isolation = session_isolation(config)
+    if isinstance(isolation, ProcessIsolation):
+        isolation.start_early(spec, modelled=settings.model is not None)
+
+
+def _runs_here(config: pytest.Config) -> bool:
+    """Whether this process runs the session's items itself: no xdist worker,
+    no distributing controller, and not only collecting."""
+    if config.option.collectonly or hasattr(config, "workerinput"):
+        return False
+    return getattr(config.option, "dist", "no") == "no"
 
 
 def plan_runs(session: pytest.Session) -> None:
@@ -73,6 +105,7 @@ def plan_runs(session: pytest.Session) -> None:
     if not planned or not isinstance(isolation, ProcessIsolation):
         return
     isolation.plan(spec, planned)
+    isolation.drop_early(spec, keep=planned)
     config.stash[_START] = (spec, _kinds_to_start(session, set(planned)))
 
 

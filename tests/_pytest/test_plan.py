@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness._pytest.config import WORKER_DIST
-from harness._pytest.plan import _kinds_to_start
+from harness._pytest.plan import _kinds_to_start, _runs_here
 from tests.conftest import ROOT, copy_payments
 
 SPEC = "harness.agents.library:careful_agent"
@@ -99,3 +99,75 @@ def test_collecting_only_starts_no_fork_server(pytester: pytest.Pytester) -> Non
 
     result.stdout.fnmatch_lines(["*5 tests collected*"])
     assert "isolation: None" in result.stdout.str()
+
+
+def test_a_one_process_session_starts_its_agents_server_when_collection_starts(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        import pytest
+        from harness._pytest.items import _ISOLATION
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(config):
+            isolation = config.stash.get(_ISOLATION, None)
+            print("collected:", isolation and [
+                (key, server.awaiting_tasks) for key, server in isolation._servers.items()
+            ])
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml", f"--aqe-agent={SPEC}", "-s"
+    )
+
+    assert result.ret == 0
+    # started before collection ended, still waiting for the plan
+    assert f"collected: [(('{SPEC}', False), True)]" in result.stdout.str()
+
+
+def test_no_server_starts_with_collection_without_isolation(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        import pytest
+        from harness._pytest.items import _ISOLATION
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(config):
+            print("collected:", config.stash.get(_ISOLATION, None))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "--aqe-isolation",
+        "none",
+    )
+
+    assert result.ret == 0
+    assert "collected: None" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("dist", "worker", "collect_only", "here"),
+    [
+        ("no", False, False, True),
+        ("load", False, False, False),
+        ("no", True, False, False),
+        ("no", False, True, False),
+    ],
+    ids=["one-process", "xdist-controller", "xdist-worker", "collect-only"],
+)
+def test_only_a_process_that_runs_the_items_itself_starts_a_server_early(
+    dist: str, worker: bool, collect_only: bool, here: bool
+) -> None:
+    config = SimpleNamespace(option=SimpleNamespace(dist=dist, collectonly=collect_only))
+    if worker:
+        config.workerinput = {"workerid": "gw0"}
+
+    assert _runs_here(config) is here  # type: ignore[arg-type]
