@@ -77,11 +77,10 @@ def narrow_before_plugins_load() -> bool:
     found = False
     for finder in sys.meta_path:
         marks = getattr(finder, "_must_rewrite", None)
-        if isinstance(marks, set) and isinstance(
-            getattr(finder, "_marked_for_rewrite_cache", None), dict
-        ):
+        cache = getattr(finder, "_marked_for_rewrite_cache", None)
+        if isinstance(marks, set) and isinstance(cache, dict):
             _narrow(marks)
-            finder._marked_for_rewrite_cache.clear()
+            cache.clear()
             found = True
     return found
 

@@ -166,7 +166,9 @@ def test_no_server_starts_with_collection_without_isolation(
 def test_only_a_process_that_runs_the_items_itself_starts_a_server_early(
     dist: str, worker: bool, collect_only: bool, here: bool
 ) -> None:
-    config = SimpleNamespace(option=SimpleNamespace(dist=dist, collectonly=collect_only))
+    config = SimpleNamespace(
+        option=SimpleNamespace(dist=dist, collectonly=collect_only)
+    )
     if worker:
         config.workerinput = {"workerid": "gw0"}
 
