@@ -49,6 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WarningRedactor(config), "aqe-secrets")
     if hasattr(config, "workerinput"):
         return  # workers run and trace; the controller reports
+    if not config.pluginmanager.hasplugin("cacheprovider"):
+        from harness._pytest.plan import start_early
+
+        start_early(config)  # no warm list to wait for (see the module)
     from harness._pytest.reporter import start
 
     start(config)
@@ -83,7 +87,7 @@ def pytest_collection(session: pytest.Session) -> None:
         return
     from harness._pytest.plan import start_early
 
-    start_early(session)  # a head start on the agent's fork server
+    start_early(session.config)  # a head start on the agent's fork server
 
 
 @pytest.hookimpl(tryfirst=True)  # first: before an xdist worker sends its items

@@ -19,11 +19,14 @@ distribution none (a server started on a worker that is never handed its kind
 would take seconds of a core from the others). The plan is a head start only:
 a run that was not foreseen starts its server as before.
 
-A session that runs in one process starts its agent's server earlier still,
-when collection starts (:func:`start_early`): the server imports the harness
-and the agent while pytest collects, and is handed the plan when collection
-ends. It is of the kind without a model unless ``--aqe-model`` names one; a
-server of a kind no collected run has is stopped then.
+A session that runs in one process starts its agent's server earlier still
+(:func:`start_early`): as soon as what the server is handed at its start is
+known (the warm list kept in pytest's cache: when collection starts; with no
+cache, as ``aqe run`` has it, when the session is configured). The server
+imports the harness and the agent while pytest configures and collects, and is
+handed the plan when collection ends. It is of the kind without a model unless
+``--aqe-model`` names one; a server of a kind no collected run has is stopped
+then.
 """
 
 from __future__ import annotations
@@ -39,10 +42,9 @@ from harness.runtime.env import Task
 _START = pytest.StashKey[tuple[str, list[bool]]]()
 
 
-def start_early(session: pytest.Session) -> None:
-    """When collection starts, in a session that runs in this process only:
-    start the agent's fork server, to be handed the plan (see the module)."""
-    config = session.config
+def start_early(config: pytest.Config) -> None:
+    """In a session that runs in this process only: start the agent's fork
+    server, to be handed the plan (see the module); once."""
     settings = aqe_config(config)
     spec = settings.agent
     if not _runs_here(config) or settings.isolation == "none" or not spec:
@@ -59,10 +61,25 @@ def start_early(session: pytest.Session) -> None:
 
 def _runs_here(config: pytest.Config) -> bool:
     """Whether this process runs the session's items itself: no xdist worker,
-    no distributing controller, and not only collecting."""
-    if config.option.collectonly or hasattr(config, "workerinput"):
+    no distributing controller, and not only collecting (or showing help,
+    markers or fixtures)."""
+    option = config.option
+    if any(getattr(option, name, False) for name in _NOT_RUNNING):
         return False
-    return getattr(config.option, "dist", "no") == "no"
+    if hasattr(config, "workerinput"):
+        return False
+    # xdist distributes with a --dist mode and workers to run on (-n gives them)
+    return getattr(option, "dist", "no") == "no" or not getattr(option, "tx", None)
+
+
+#: pytest's options under which a session runs nothing.
+_NOT_RUNNING = (
+    "collectonly",
+    "help",
+    "markers",
+    "showfixtures",
+    "show_fixtures_per_test",
+)
 
 
 def plan_runs(session: pytest.Session) -> None:

@@ -154,22 +154,64 @@ def test_no_server_starts_with_collection_without_isolation(
 
 
 @pytest.mark.parametrize(
-    ("dist", "worker", "collect_only", "here"),
+    ("dist", "tx", "worker", "collect_only", "here"),
     [
-        ("no", False, False, True),
-        ("load", False, False, False),
-        ("no", True, False, False),
-        ("no", False, True, False),
+        ("no", [], False, False, True),
+        ("loadgroup", [], False, False, True),
+        ("load", ["popen"] * 2, False, False, False),
+        ("no", [], True, False, False),
+        ("no", [], False, True, False),
     ],
-    ids=["one-process", "xdist-controller", "xdist-worker", "collect-only"],
+    ids=[
+        "one-process",
+        "a-dist-mode-without-workers",
+        "xdist-controller",
+        "xdist-worker",
+        "collect-only",
+    ],
 )
 def test_only_a_process_that_runs_the_items_itself_starts_a_server_early(
-    dist: str, worker: bool, collect_only: bool, here: bool
+    dist: str, tx: list[str], worker: bool, collect_only: bool, here: bool
 ) -> None:
     config = SimpleNamespace(
-        option=SimpleNamespace(dist=dist, collectonly=collect_only)
+        option=SimpleNamespace(dist=dist, tx=tx, collectonly=collect_only)
     )
     if worker:
         config.workerinput = {"workerid": "gw0"}
 
     assert _runs_here(config) is here  # type: ignore[arg-type]
+
+
+def test_a_session_without_a_cache_starts_the_server_when_it_is_configured(
+    pytester: pytest.Pytester,
+) -> None:
+    """No warm list to wait for (``aqe run`` has no cache): the server starts
+    before the session does, and the run uses it."""
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        from harness._pytest.items import _ISOLATION
+
+        def pytest_sessionstart(session):
+            isolation = session.config.stash.get(_ISOLATION, None)
+            print("started:", isolation and list(isolation._servers))
+
+        def pytest_sessionfinish(session):
+            isolation = session.config.stash.get(_ISOLATION, None)
+            print("finished:", isolation and list(isolation._servers))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        "--dist",
+        "loadgroup",  # a mode without workers (the project's addopts): no xdist
+    )
+
+    assert result.ret == 0
+    out = result.stdout.str()
+    assert f"started: [('{SPEC}', False)]" in out
+    assert f"finished: [('{SPEC}', False)]" in out
