@@ -421,3 +421,36 @@ def test_agent_imports_takes_module_names_and_a_function() -> None:
         "agent_imports(per_task=...) takes a function of the task; got str\n"
         "    fix: e.g. per_task=lambda task: [f\"agents.{task.input['team']}\"]"
     )
+
+
+PROBE = """
+import sys
+
+
+def agent(task, env):
+    return {"status": "done", "output": {"pytest": "pytest" in sys.modules,
+                                         "time_machine": "time_machine" in sys.modules}}
+"""
+
+
+def test_an_agents_process_has_the_sandbox_clock_without_pytest(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """time_machine would import pytest for its plugin; no pytest session runs
+    in the agent's process, so its fork server imports it without."""
+    (tmp_path / "aqe_probe_agent.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from harness.agents.loading import load_agent
+
+    isolation = ProcessIsolation()
+    try:
+        result = run_scenario(
+            load_scenario(ROOT / RENEWAL),
+            load_agent("aqe_probe_agent:agent"),
+            seed=1,
+            isolation=isolation,
+        )
+    finally:
+        isolation.close()
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"pytest": False, "time_machine": True}
