@@ -94,10 +94,11 @@ def pytest_collection(session: pytest.Session) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not aqe_config(session.config).active:
         return
-    from harness._pytest.plan import plan_runs, start_planned
+    from harness._pytest.plan import plan_runs, start_planned, warm_while_servers_start
     from harness._pytest.preflight import check_session
 
     plan_runs(session)  # first: the servers the check starts get the plan
+    warm_while_servers_start(session)  # before the check waits for one
     check_session(session)
     start_planned(session)
 

@@ -31,10 +31,13 @@ then.
 
 from __future__ import annotations
 
+import importlib
+from contextlib import suppress
+
 import pytest
 
 from harness._pytest.config import WORKER_DIST, aqe_config
-from harness._pytest.items import ScenarioItem, run_model, session_isolation
+from harness._pytest.items import _ISOLATION, ScenarioItem, run_model, session_isolation
 from harness.errors import HarnessError
 from harness.runtime.env import Task
 
@@ -124,6 +127,40 @@ def plan_runs(session: pytest.Session) -> None:
     isolation.plan(spec, planned)
     isolation.drop_early(spec, keep=planned)
     config.stash[_START] = (spec, _kinds_to_start(session, set(planned)))
+
+
+#: What this process imports next in a session that runs scenarios: the first
+#: world's seeding (numpy) and the session's report writers.
+NEXT_IMPORTS = (
+    "numpy",
+    "harness.reporting.html",
+    "harness.reporting.markdown",
+    "harness.reporting.store",
+)
+
+
+def warm_while_servers_start(session: pytest.Session) -> None:
+    """While a fork server this session started imports the agent (on another
+    core), do here what the first run and the reports would do first anyway:
+    import the fakes' services, build the Faker the worlds are seeded with (a
+    process-wide instance, seeded anew for each world: no run sees a
+    difference) and import :data:`NEXT_IMPORTS`. Nothing when no server is
+    starting: then it would only move the work, not overlap it."""
+    from harness.isolation import ProcessIsolation
+
+    isolation = session.config.stash.get(_ISOLATION, None)
+    if not isinstance(isolation, ProcessIsolation) or not isolation.starting():
+        return
+    if not any(isinstance(i, ScenarioItem) for i in session.items):
+        return
+    from fakes import registered_services
+    from harness.world.snapshot import shared_faker
+
+    registered_services()
+    shared_faker()
+    for name in NEXT_IMPORTS:
+        with suppress(ImportError):
+            importlib.import_module(name)
 
 
 def start_planned(session: pytest.Session) -> None:

@@ -135,6 +135,10 @@ class ProcessIsolation:
         if key not in self._servers:
             self._servers[key] = self._launch(spec, modelled, early=True)
 
+    def starting(self) -> bool:
+        """Whether a fork server was started and has not said it is ready."""
+        return any(not server.ready for server in self._servers.values())
+
     def drop_early(self, spec: str, *, keep: Iterable[bool]) -> None:
         """Stop the servers :meth:`start_early` started for ``spec`` whose kind
         no planned run has (``keep``: the kinds that have runs)."""

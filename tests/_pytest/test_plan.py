@@ -215,3 +215,32 @@ def test_a_session_without_a_cache_starts_the_server_when_it_is_configured(
     out = result.stdout.str()
     assert f"started: [('{SPEC}', False)]" in out
     assert f"finished: [('{SPEC}', False)]" in out
+
+
+WARMED_CONFTEST = """
+import sys
+from harness.world.snapshot import shared_faker
+
+def pytest_runtest_setup(item):
+    print("warmed:", shared_faker.cache_info().currsize, "numpy" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("isolation", "warmed"), [("process", "1 True"), ("none", "0 False")]
+)
+def test_what_the_first_run_builds_is_built_while_its_server_starts(
+    pytester: pytest.Pytester, isolation: str, warmed: str
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(WARMED_CONFTEST)
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "--aqe-isolation",
+        isolation,
+    )
+
+    assert result.ret == 0
+    assert f"warmed: {warmed}" in result.stdout.str()
