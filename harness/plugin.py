@@ -49,6 +49,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(WarningRedactor(config), "aqe-secrets")
     if hasattr(config, "workerinput"):
         return  # workers run and trace; the controller reports
+    if not config.pluginmanager.hasplugin("cacheprovider"):
+        from harness._pytest.plan import start_early
+
+        start_early(config)  # no warm list to wait for (see the module)
     from harness._pytest.reporter import start
 
     start(config)
@@ -77,14 +81,24 @@ def pytest_collection_modifyitems(
     gather_canary(session, config, items)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    if not aqe_config(session.config).active:
+        return
+    from harness._pytest.plan import start_early
+
+    start_early(session.config)  # a head start on the agent's fork server
+
+
 @pytest.hookimpl(tryfirst=True)  # first: before an xdist worker sends its items
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not aqe_config(session.config).active:
         return
-    from harness._pytest.plan import plan_runs, start_planned
+    from harness._pytest.plan import plan_runs, start_planned, warm_while_servers_start
     from harness._pytest.preflight import check_session
 
     plan_runs(session)  # first: the servers the check starts get the plan
+    warm_while_servers_start(session)  # before the check waits for one
     check_session(session)
     start_planned(session)
 

@@ -13,6 +13,7 @@ import pytest
 from harness.bench import DOOR_RATIOS, MODEL_RATIOS
 from harness.bench_suite import TAU_BENCH_TASKS_PER_S, bench_suite, library_files
 from harness.cli import main
+from tests.conftest import ROOT
 
 KEYS = {
     "bare_call_us",
@@ -147,6 +148,44 @@ def test_bench_service_prints_the_loopback_round_trip_against_its_baselines(
     assert all(v > 0 for v in figures.values())
     assert figures["loopback_vs_http_door"] == pytest.approx(
         figures["loopback_call_us"] / figures["http_call_us"], abs=0.01
+    )
+
+
+def test_bench_startup_times_each_short_command_against_import_pytest(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["bench", "startup", "--json", "--repeat", "1"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    commands = ("help", "validate", "tools", "run", "run_in_process")
+    assert set(figures) == {
+        "python_ms",
+        "import_pytest_ms",
+        *(f"{c}_ms" for c in commands),
+        *(f"{c}_vs_import_pytest" for c in commands),
+        "slowest_ms",
+        "target_ms",
+        "bytecode_cache",
+        "rounds",
+    }
+    assert figures["target_ms"] == 1500
+    assert figures["rounds"] == 1
+    assert figures["slowest_ms"] == max(figures[f"{c}_ms"] for c in commands)
+    assert figures["run_vs_import_pytest"] == pytest.approx(
+        figures["run_ms"] / figures["import_pytest_ms"], abs=0.01
+    )
+
+
+def test_bench_startup_outside_the_library_says_which_file_it_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "startup"]) == 2
+    assert capsys.readouterr().err == (
+        "aqe bench startup: no scenario file"
+        " scenarios/payments/refund_ambiguous_timeout.yaml\n"
+        "    fix: run it from a checkout of the scenario library, or give"
+        " --scenario FILE\n"
     )
 
 

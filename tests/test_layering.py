@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "harness.bench_service": 7,
     "harness.bench_suite": 7,
     "harness.bench_oracles": 7,
+    "harness.bench_startup": 7,
     "harness.cli": 7,
     "harness._pytest": 7,
     "harness.plugin": 8,

@@ -18,19 +18,71 @@ while they are a minority: see :mod:`harness._pytest.schedule`); under any other
 distribution none (a server started on a worker that is never handed its kind
 would take seconds of a core from the others). The plan is a head start only:
 a run that was not foreseen starts its server as before.
+
+A session that runs in one process starts its agent's server earlier still
+(:func:`start_early`): as soon as what the server is handed at its start is
+known (the warm list kept in pytest's cache: when collection starts; with no
+cache, as ``aqe run`` has it, when the session is configured). The server
+imports the harness and the agent while pytest configures and collects, and is
+handed the plan when collection ends. It is of the kind without a model unless
+``--aqe-model`` names one; a server of a kind no collected run has is stopped
+then.
 """
 
 from __future__ import annotations
 
+import importlib
+from contextlib import suppress
+
 import pytest
 
 from harness._pytest.config import WORKER_DIST, aqe_config
-from harness._pytest.items import ScenarioItem, run_model, session_isolation
+from harness._pytest.items import _ISOLATION, ScenarioItem, run_model, session_isolation
 from harness.errors import HarnessError
 from harness.runtime.env import Task
 
 #: The agent and the kinds of fork server :func:`start_planned` starts.
 _START = pytest.StashKey[tuple[str, list[bool]]]()
+
+
+def start_early(config: pytest.Config) -> None:
+    """In a session that runs in this process only: start the agent's fork
+    server, to be handed the plan (see the module); once."""
+    settings = aqe_config(config)
+    spec = settings.agent
+    if not _runs_here(config) or settings.isolation == "none" or not spec:
+        return
+    from harness.agents.loading import is_outside
+    from harness.isolation import ProcessIsolation
+
+    if is_outside(spec):
+        return
+    isolation = session_isolation(config)
+    if isinstance(isolation, ProcessIsolation):
+        isolation.start_early(spec, modelled=settings.model is not None)
+
+
+def _runs_here(config: pytest.Config) -> bool:
+    """Whether this process runs the session's items itself: no xdist worker,
+    no distributing controller, and not only collecting (or showing help,
+    markers or fixtures)."""
+    option = config.option
+    if any(getattr(option, name, False) for name in _NOT_RUNNING):
+        return False
+    if hasattr(config, "workerinput"):
+        return False
+    # xdist distributes with a --dist mode and workers to run on (-n gives them)
+    return getattr(option, "dist", "no") == "no" or not getattr(option, "tx", None)
+
+
+#: pytest's options under which a session runs nothing.
+_NOT_RUNNING = (
+    "collectonly",
+    "help",
+    "markers",
+    "showfixtures",
+    "show_fixtures_per_test",
+)
 
 
 def plan_runs(session: pytest.Session) -> None:
@@ -73,7 +125,42 @@ def plan_runs(session: pytest.Session) -> None:
     if not planned or not isinstance(isolation, ProcessIsolation):
         return
     isolation.plan(spec, planned)
+    isolation.drop_early(spec, keep=planned)
     config.stash[_START] = (spec, _kinds_to_start(session, set(planned)))
+
+
+#: What this process imports next in a session that runs scenarios: the first
+#: world's seeding (numpy) and the session's report writers.
+NEXT_IMPORTS = (
+    "numpy",
+    "harness.reporting.html",
+    "harness.reporting.markdown",
+    "harness.reporting.store",
+)
+
+
+def warm_while_servers_start(session: pytest.Session) -> None:
+    """While a fork server this session started imports the agent (on another
+    core), do here what the first run and the reports would do first anyway:
+    import the fakes' services, build the Faker the worlds are seeded with (a
+    process-wide instance, seeded anew for each world: no run sees a
+    difference) and import :data:`NEXT_IMPORTS`. Nothing when no server is
+    starting: then it would only move the work, not overlap it."""
+    from harness.isolation import ProcessIsolation
+
+    isolation = session.config.stash.get(_ISOLATION, None)
+    if not isinstance(isolation, ProcessIsolation) or not isolation.starting():
+        return
+    if not any(isinstance(i, ScenarioItem) for i in session.items):
+        return
+    from fakes import registered_services
+    from harness.world.snapshot import shared_faker
+
+    registered_services()
+    shared_faker()
+    for name in NEXT_IMPORTS:
+        with suppress(ImportError):
+            importlib.import_module(name)
 
 
 def start_planned(session: pytest.Session) -> None:

@@ -18,11 +18,13 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness.errors import ToolAmbiguousError, ToolError
-from harness.gateway.tools import Tools
 from harness.runtime.env import AgentResult
+
+if TYPE_CHECKING:  # the agent's process does not import the gateway's core
+    from harness.gateway.tools import Tools
 
 Json = dict[str, Any]
 

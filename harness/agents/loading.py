@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.errors import AgentLoadError
-from harness.runtime.outside import CommandAgent, ServiceAgent
 from harness.source.callables import load_callable
 
 AgentCallable = Callable[..., Any]
@@ -37,6 +36,8 @@ def load_agent(spec: str) -> AgentCallable:
                 "    fix: e.g. --aqe-agent 'cmd:node agents/refund.mjs'"
             )
         check_program(command, spec)
+        from harness.runtime.outside import CommandAgent  # its TLS, only for it
+
         return CommandAgent(command=command)
     if spec.startswith(("http://", "https://")):
         parts = urlsplit(spec)
@@ -52,6 +53,8 @@ def load_agent(spec: str) -> AgentCallable:
                 f"cannot read agent service {spec!r}: {exc}\n"
                 "    fix: e.g. --aqe-agent http://127.0.0.1:8080/run"
             ) from None
+        from harness.runtime.outside import ServiceAgent
+
         return ServiceAgent(url=spec)
     agent = load_callable(
         spec,

@@ -24,7 +24,9 @@ USAGE_ERROR = 4
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     # A fresh interpreter: pytest must import the plugin itself (an already
     # imported plugin cannot be assertion-rewritten, and a session is cleaner).
-    argv = [*args.paths, "--aqe-agent", args.agent, "-p", "no:cacheprovider"]
+    # harness._pytest.early: imported before the installed plugins (see it)
+    argv = ["-p", "harness._pytest.early", *args.paths, "--aqe-agent", args.agent]
+    argv += ["-p", "no:cacheprovider"]
     if args.seed is not None:
         argv += ["--aqe-seed", str(args.seed)]
     if args.report_dir is not None:
@@ -145,13 +147,22 @@ def _bench(args: argparse.Namespace, extra: list[str]) -> int:
         from harness.bench_service import bench_service
 
         results = bench_service(rounds=args.rounds)
+    elif args.target == "startup":
+        from harness.bench_startup import bench_startup
+        from harness.errors import HarnessError
+
+        try:
+            results = bench_startup(rounds=args.repeat or 5, scenario=args.scenario)
+        except HarnessError as err:
+            sys.stderr.write(f"{err}\n")
+            return 2
     elif args.target == "suite":
         import harness.bench_suite as bench_suite
         from harness.errors import HarnessError
 
         try:
             results = bench_suite.bench_suite(
-                paths=args.paths, seeds=args.seeds, rounds=args.repeat
+                paths=args.paths, seeds=args.seeds, rounds=args.repeat or 1
             )
         except HarnessError as err:
             sys.stderr.write(f"{err}\n")
@@ -527,13 +538,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the harness's own speed")
     bench.add_argument(
         "target",
-        choices=["gateway", "world", "canary", "models", "oracles", "service", "suite"],
+        choices=[
+            "gateway",
+            "world",
+            "canary",
+            "models",
+            "oracles",
+            "service",
+            "suite",
+            "startup",
+        ],
         help="gateway: the cost of each door; world: building and resetting worlds;"
         " canary: a stream of generated cases through the kill switch and judge;"
         " models: model round trips through the official SDKs (at most 500 rounds);"
         " oracles: each oracle on one long synthetic run (at most 50 rounds);"
         " service: a tool call over the loopback server from another process;"
-        " suite: the scenario library x K new seeds through the API and pytest",
+        " suite: the scenario library x K new seeds through the API and pytest;"
+        " startup: aqe --help, validate, tools and a one-scenario aqe run, each a"
+        " fresh process, against python and import pytest",
     )
     bench.add_argument(
         "--cases", type=int, default=10_000, help="canary: cases in the stream"
@@ -559,8 +581,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--repeat",
         type=_at_least_one,
-        default=1,
-        help="suite: interleaved rounds (median)",
+        default=None,
+        help="suite, startup: interleaved rounds (median; default 1, startup 5)",
+    )
+    bench.add_argument(
+        "--scenario",
+        default="scenarios/payments/refund_ambiguous_timeout.yaml",
+        metavar="FILE",
+        help="startup: the scenario aqe validate and aqe run are timed on",
     )
     bench.set_defaults(func=_bench)
     validate = sub.add_parser(

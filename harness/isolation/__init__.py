@@ -7,11 +7,24 @@ forward each HTTP request, tool call and clock wait to the harness
 forks one fresh process per run (:mod:`~harness.isolation.server`), inside user,
 network, PID and mount namespaces where the machine allows them; the harness
 serves each run and ends it, however the agent's process behaves
-(:mod:`~harness.isolation.host`).
+(:mod:`~harness.isolation.host`). Names load on first use: the fork server
+imports the child's modules from here, not the harness's side of the runs.
 """
 
 from __future__ import annotations
 
-from harness.isolation.host import DEFAULT_MEMORY, ProcessIsolation
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.isolation.host import DEFAULT_MEMORY, ProcessIsolation
 
 __all__ = ["DEFAULT_MEMORY", "ProcessIsolation"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'harness.isolation' has no attribute {name!r}")
+    value = getattr(importlib.import_module("harness.isolation.host"), name)
+    globals()[name] = value
+    return value

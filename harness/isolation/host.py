@@ -116,7 +116,11 @@ class ProcessIsolation:
         of ``start``'s kinds start now, not waited for, so what they import
         overlaps with the harness's own work and with runs of the other kind."""
         for modelled, planned in tasks.items():
-            self._plans[(spec, modelled)] = [_task_fields(t) for t in planned]
+            key = (spec, modelled)
+            self._plans[key] = [_task_fields(t) for t in planned]
+            early = self._servers.get(key)
+            if early is not None:  # started before the plan: handed it now
+                early.hand_tasks(self._plans[key])
         for modelled in dict.fromkeys(start):
             key = (spec, modelled)
             if key not in self._servers:
@@ -134,6 +138,27 @@ class ProcessIsolation:
             if named == spec and server.ready and server.agent:
                 return server.agent
         return self._server(spec, False).agent or spec
+
+    def start_early(self, spec: str, *, modelled: bool = False) -> None:
+        """Start the fork server of the agent ``spec`` names before the session
+        knows its runs (while pytest collects): it imports the harness and the
+        agent meanwhile, on another core, and waits for the planned tasks
+        (:meth:`plan`, or none when the check or the first run needs it)."""
+        key = (spec, modelled)
+        if key not in self._servers:
+            self._servers[key] = self._launch(spec, modelled, early=True)
+
+    def starting(self) -> bool:
+        """Whether a fork server was started and has not said it is ready."""
+        return any(not server.ready for server in self._servers.values())
+
+    def drop_early(self, spec: str, *, keep: Iterable[bool]) -> None:
+        """Stop the servers :meth:`start_early` started for ``spec`` whose kind
+        no planned run has (``keep``: the kinds that have runs)."""
+        kept = set(keep)
+        for key in [k for k in self._servers if k[0] == spec and k[1] not in kept]:
+            if self._servers[key].awaiting_tasks:
+                self._servers.pop(key).close()
 
     def open(
         self, agent: Callable[..., Any], stage: Stage
@@ -159,6 +184,7 @@ class ProcessIsolation:
         server = self._servers.pop(key, None)
         if server is None or (server.ready and not server.alive()):
             server = self._launch(spec, modelled)
+        server.hand_tasks(self._plans.get(key, ()))
         try:
             server.wait_ready()
         except AgentLoadError:
@@ -173,10 +199,16 @@ class ProcessIsolation:
         return server
 
     def _launch(
-        self, spec: str, modelled: bool, *, unshare: bool | None = None
+        self,
+        spec: str,
+        modelled: bool,
+        *,
+        unshare: bool | None = None,
+        early: bool = False,
     ) -> _Server:
         """A fork server for ``spec`` and kind, started (not yet ready): in
-        kernel namespaces where they can be had."""
+        kernel namespaces where they can be had. ``early``: the planned tasks
+        are handed to it later (:meth:`_Server.hand_tasks`)."""
         if unshare is None:
             unshare = False
             if self.namespaces:
@@ -192,7 +224,7 @@ class ProcessIsolation:
             unshare=unshare,
             read_only=self.read_only if unshare else (),
             warm=known,
-            tasks=self._plans.get((spec, modelled), ()),
+            tasks=None if early else self._plans.get((spec, modelled), ()),
         )
 
     def _note(self, reason: str) -> None:
@@ -280,8 +312,10 @@ class _Server:
         unshare: bool,
         read_only: tuple[Path, ...] = (),
         warm: Sequence[str] = (),
-        tasks: Sequence[dict[str, Any]] = (),
+        tasks: Sequence[dict[str, Any]] | None = (),
     ) -> None:
+        """``tasks`` None: handed later (:meth:`hand_tasks`), before the server
+        can be ready."""
         self.spec = spec
         self.memory = memory
         self.sandbox = "kernel" if unshare else "process"
@@ -305,11 +339,16 @@ class _Server:
         command = [sys.executable, "-P", str(_SERVER)]
         # what it imports before its first fork, as a file: written whole now,
         # read by the server when it gets to it (a socket would fill, and block
-        # the harness until then)
+        # the harness until then); or, without the tasks yet, handed over the
+        # control socket once they are known (hand_tasks)
+        self._warm_at_start = list(warm)
+        #: Whether the server still waits for its start file (see hand_tasks).
+        self.awaiting_tasks = tasks is None
         with tempfile.TemporaryFile() as start:
-            start.write(json.dumps({"warm": list(warm), "tasks": list(tasks)}).encode())
-            start.flush()
-            start.seek(0)
+            if tasks is not None:
+                start.write(self._start_file(tasks))
+                start.flush()
+                start.seek(0)
             env = {
                 **os.environ,
                 "AQE_ISOLATION_FD": str(theirs.fileno()),
@@ -317,7 +356,9 @@ class _Server:
                 "AQE_ISOLATION_MEMORY": str(memory or ""),
                 "AQE_ISOLATION_PATH": json.dumps([p or os.getcwd() for p in sys.path]),
                 "AQE_ISOLATION_READONLY": json.dumps([str(p) for p in read_only]),
-                "AQE_ISOLATION_START": str(start.fileno()),
+                "AQE_ISOLATION_START": "handed"
+                if tasks is None
+                else str(start.fileno()),
             }
             try:
                 self._process = subprocess.Popen(
@@ -334,11 +375,29 @@ class _Server:
         #: When the server was started, and when it said it was ready.
         self.started_at, self.ready_at = time.monotonic(), 0.0
 
+    def _start_file(self, tasks: Sequence[dict[str, Any]]) -> bytes:
+        return json.dumps({"warm": self._warm_at_start, "tasks": list(tasks)}).encode()
+
+    def hand_tasks(self, tasks: Sequence[dict[str, Any]]) -> None:
+        """Send a server started without its tasks its start file (a ``start``
+        message with the file's descriptor); once, and only to such a server. A
+        server that has gone is left to :meth:`wait_ready` to report."""
+        if not self.awaiting_tasks:
+            return
+        self.awaiting_tasks = False
+        with tempfile.TemporaryFile() as start:
+            start.write(self._start_file(tasks))
+            start.flush()
+            start.seek(0)
+            with suppress(OSError):
+                self.send({"op": "start"}, (start.fileno(),))
+
     def wait_ready(self) -> None:
         """Wait for the server to say it is ready (it has imported the agent and
         what it was handed at its start); once."""
         if self.ready:
             return
+        self.hand_tasks(())
         spec, unshare, read_only = self.spec, self._unshare, self._asked_read_only
         hello = self.receive(SERVER_WAIT)
         if hello is None or hello.get("op") != "ready":

@@ -18,7 +18,9 @@ It speaks to the harness over a ``SOCK_SEQPACKET``
 control socket (one JSON message per packet; a run's socket and output pipe
 travel as file descriptors):
 
-* harness -> server: ``run`` (with the two descriptors), ``reap``, ``warm``
+* harness -> server: ``start`` (once, first, to a server started before the
+  harness knew its runs: the start file's descriptor, read once the agent is
+  imported), ``run`` (with the two descriptors), ``reap``, ``warm``
   (modules a run imported, to import before the next fork), ``complete``
   (pydantic models a run finished building, to finish before the next fork),
   ``sync``;
@@ -58,6 +60,8 @@ MAX_TASKS = 20000
 #: The most characters of module names the ``ready`` message carries (the
 #: harness reads 64 KiB a message).
 MAX_PREPARED = 32768
+#: ``AQE_ISOLATION_START`` of a server whose start file is handed to it later.
+_HANDED = "handed"
 #: The largest control message the server reads (a packet past it would be cut
 #: short, and a cut ``warm`` list is not JSON).
 MAX_PACKET = 1 << 20
@@ -118,6 +122,25 @@ def _ask_once() -> None:
     pkgutil.resolve_name("os.path")
 
 
+def _import_without_pytest() -> None:
+    """Import the run's own modules with pytest kept out: time_machine (the
+    sandbox's clock) imports pytest whenever it can, for its pytest plugin, and
+    no pytest session runs in an agent's process (~60 modules, 50-90 ms of every
+    server's start). An agent that imports pytest still gets it."""
+    had = sys.modules.get("pytest", _MISSING)
+    sys.modules["pytest"] = None  # type: ignore[assignment]  # import raises
+    try:
+        from harness.isolation import child  # noqa: F401
+    finally:
+        if had is _MISSING:
+            del sys.modules["pytest"]
+        else:
+            sys.modules["pytest"] = had  # type: ignore[assignment]
+
+
+_MISSING = object()
+
+
 def _import_once() -> None:
     """What every run's sandbox imports, whatever its agent: the client doors and
     the libraries they route (the first run of each server would import them,
@@ -156,7 +179,8 @@ def main() -> None:
     memory = int(os.environ.pop("AQE_ISOLATION_MEMORY") or 0) or None
     sys.path[:] = json.loads(os.environ.pop("AQE_ISOLATION_PATH"))
     readonly = json.loads(os.environ.pop("AQE_ISOLATION_READONLY", "[]"))
-    start = _startup(os.environ.pop("AQE_ISOLATION_START", ""))
+    start_fd = os.environ.pop("AQE_ISOLATION_START", "")
+    start = _startup(start_fd) if start_fd != _HANDED else None
     init = os.getpid() == 1
     protected: list[str] = []
     locked = False
@@ -166,6 +190,7 @@ def main() -> None:
         protected = _read_only(readonly)
         locked = _lock()
     try:
+        _import_without_pytest()
         from harness.agents.loading import load_agent
         from harness.isolation import child
         from harness.runtime.session import agent_name, tls_context
@@ -174,6 +199,10 @@ def main() -> None:
         _ask_once()
         _import_once()
         agent = load_agent(spec)
+        if start is None:
+            start = _handed(control)
+            if start is None:  # the harness went away before it knew its runs
+                return
         prepared = _prepare(agent, start.get("tasks"))
         _warm(start.get("warm"))
         _settle()
@@ -298,6 +327,20 @@ def _startup(fd: str) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return start if isinstance(start, dict) else {}
+
+
+def _handed(control: socket.socket) -> dict[str, Any] | None:
+    """The start file of a server started before the harness knew its runs: it
+    comes as a ``start`` message with the file's descriptor (read as
+    :func:`_startup`); None if the harness went away first."""
+    data, fds, _, _ = socket.recv_fds(control, MAX_PACKET, 1)
+    if not data:
+        return None
+    if _message(data).get("op") != "start" or not fds:
+        for fd in fds:
+            os.close(fd)
+        return {}
+    return _startup(str(fds[0]))
 
 
 def _prepare(agent: Any, tasks: object) -> list[str]:

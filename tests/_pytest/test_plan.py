@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness._pytest.config import WORKER_DIST
-from harness._pytest.plan import _kinds_to_start
+from harness._pytest.plan import _kinds_to_start, _runs_here
 from tests.conftest import ROOT, copy_payments
 
 SPEC = "harness.agents.library:careful_agent"
@@ -99,3 +99,148 @@ def test_collecting_only_starts_no_fork_server(pytester: pytest.Pytester) -> Non
 
     result.stdout.fnmatch_lines(["*5 tests collected*"])
     assert "isolation: None" in result.stdout.str()
+
+
+def test_a_one_process_session_starts_its_agents_server_when_collection_starts(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        import pytest
+        from harness._pytest.items import _ISOLATION
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(config):
+            isolation = config.stash.get(_ISOLATION, None)
+            print("collected:", isolation and [
+                (key, server.awaiting_tasks) for key, server in isolation._servers.items()
+            ])
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml", f"--aqe-agent={SPEC}", "-s"
+    )
+
+    assert result.ret == 0
+    # started before collection ended, still waiting for the plan
+    assert f"collected: [(('{SPEC}', False), True)]" in result.stdout.str()
+
+
+def test_no_server_starts_with_collection_without_isolation(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        import pytest
+        from harness._pytest.items import _ISOLATION
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_collection_modifyitems(config):
+            print("collected:", config.stash.get(_ISOLATION, None))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "--aqe-isolation",
+        "none",
+    )
+
+    assert result.ret == 0
+    assert "collected: None" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("dist", "tx", "worker", "collect_only", "here"),
+    [
+        ("no", [], False, False, True),
+        ("loadgroup", [], False, False, True),
+        ("load", ["popen"] * 2, False, False, False),
+        ("no", [], True, False, False),
+        ("no", [], False, True, False),
+    ],
+    ids=[
+        "one-process",
+        "a-dist-mode-without-workers",
+        "xdist-controller",
+        "xdist-worker",
+        "collect-only",
+    ],
+)
+def test_only_a_process_that_runs_the_items_itself_starts_a_server_early(
+    dist: str, tx: list[str], worker: bool, collect_only: bool, here: bool
+) -> None:
+    config = SimpleNamespace(
+        option=SimpleNamespace(dist=dist, tx=tx, collectonly=collect_only)
+    )
+    if worker:
+        config.workerinput = {"workerid": "gw0"}
+
+    assert _runs_here(config) is here  # type: ignore[arg-type]
+
+
+def test_a_session_without_a_cache_starts_the_server_when_it_is_configured(
+    pytester: pytest.Pytester,
+) -> None:
+    """No warm list to wait for (``aqe run`` has no cache): the server starts
+    before the session does, and the run uses it."""
+    copy_payments(pytester)
+    pytester.makeconftest(
+        """
+        from harness._pytest.items import _ISOLATION
+
+        def pytest_sessionstart(session):
+            isolation = session.config.stash.get(_ISOLATION, None)
+            print("started:", isolation and list(isolation._servers))
+
+        def pytest_sessionfinish(session):
+            isolation = session.config.stash.get(_ISOLATION, None)
+            print("finished:", isolation and list(isolation._servers))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        "--dist",
+        "loadgroup",  # a mode without workers (the project's addopts): no xdist
+    )
+
+    assert result.ret == 0
+    out = result.stdout.str()
+    assert f"started: [('{SPEC}', False)]" in out
+    assert f"finished: [('{SPEC}', False)]" in out
+
+
+WARMED_CONFTEST = """
+import sys
+from harness.world.snapshot import shared_faker
+
+def pytest_runtest_setup(item):
+    print("warmed:", shared_faker.cache_info().currsize, "numpy" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("isolation", "warmed"), [("process", "1 True"), ("none", "0 False")]
+)
+def test_what_the_first_run_builds_is_built_while_its_server_starts(
+    pytester: pytest.Pytester, isolation: str, warmed: str
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(WARMED_CONFTEST)
+    result = pytester.runpytest_subprocess(
+        "scenarios/payments/refund_ok.yaml",
+        f"--aqe-agent={SPEC}",
+        "-s",
+        "--aqe-isolation",
+        isolation,
+    )
+
+    assert result.ret == 0
+    assert f"warmed: {warmed}" in result.stdout.str()

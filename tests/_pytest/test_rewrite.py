@@ -125,3 +125,43 @@ def test_a_session_that_does_not_ask_for_aqe_keeps_pytests_own_marks(
     got = marks(result)
     assert {"faker", "hypothesis"} <= got
     assert not PACKAGES & got  # the harness's own are never rewritten
+
+
+# Says which of the packages pytest imports for the installed plugins were rewritten.
+LOADED_CONFTEST = (
+    MARKS_CONFTEST
+    + """
+import sys
+
+def pytest_sessionfinish(session):
+    names = ("faker", "faker.config", "faker.contrib.pytest.plugin", "anyio", "respx")
+    hook = "AssertionRewritingHook"
+    print("\\nREWRITTEN " + " ".join(
+        name for name in names
+        if type(getattr(sys.modules.get(name), "__loader__", None)).__name__ == hook
+    ))
+"""
+)
+
+
+def rewritten(result: pytest.RunResult) -> list[str]:
+    lines = [line for line in result.stdout.lines if line.startswith("REWRITTEN")]
+    assert len(lines) == 1, result.stdout.str()
+    return lines[0].split()[1:]
+
+
+def test_aqe_runs_early_plugin_leaves_the_plugins_packages_unrewritten(
+    pytester: pytest.Pytester,
+) -> None:
+    copy_payments(pytester)
+    pytester.makeconftest(LOADED_CONFTEST)
+    (pytester.path / "test_sum.py").write_text(FAILING_TEST)
+    args = [f"--aqe-agent={CAREFUL}", "test_sum.py", "-p", "no:cacheprovider"]
+
+    early = pytester.runpytest_subprocess("-p", "harness._pytest.early", *args)
+    late = pytester.runpytest_subprocess(*args)
+
+    assert rewritten(early) == ["faker.contrib.pytest.plugin"]
+    assert "faker" in rewritten(late)  # imported before the session is configured
+    assert marks(early) - {"harness._pytest.early"} == marks(late)  # -p marks it
+    early.stdout.fnmatch_lines(["E       assert 2 == 3"])

@@ -74,3 +74,22 @@ def test_run_help_lists_every_option_pytest_takes_from_the_plugin(
         if line.startswith("  --aqe-")
     }
     assert listed == declared
+
+
+def test_aqe_run_starts_pytest_with_its_early_plugin_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[list[str]] = []
+
+    def run(command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        started.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert main(["run", "scenarios/payments", "--agent", CAREFUL, "-q"]) == 0
+
+    ((_, _, _, *argv),) = started
+    assert argv == [
+        "-p", "harness._pytest.early", "scenarios/payments", "--aqe-agent", CAREFUL,
+        "-p", "no:cacheprovider", "-q",
+    ]  # fmt: skip

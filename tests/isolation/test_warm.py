@@ -331,6 +331,59 @@ def test_a_planned_server_starts_at_once_and_serves_the_first_run() -> None:
         isolation.close()
 
 
+def test_a_server_started_before_the_plan_is_handed_it_and_imports_the_workflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    imported = _imported(monkeypatch)
+    scenario = load_scenario(ROOT / RENEWAL)
+    isolation = ProcessIsolation()
+    try:
+        isolation.start_early(SPEC)
+        (started,) = isolation._servers.values()
+        assert started.awaiting_tasks  # it imports the agent meanwhile
+        isolation.plan(SPEC, {False: [_task(scenario, 1)]})
+        assert not started.awaiting_tasks
+        result = run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
+        assert list(isolation._servers.values()) == [started]
+    finally:
+        isolation.close()
+    unplanned = _runs(ProcessIsolation(), (1,))
+
+    (first, cold) = imported
+    assert "harness.agents.renewals" in started.warmed
+    assert "harness.agents.renewals" not in first  # the server's, before the fork
+    assert "harness.agents.renewals" in cold
+    assert result.sandbox == "kernel"
+    assert trace_bytes(result) == unplanned[0]
+
+
+def test_a_server_started_early_and_never_planned_serves_the_first_run() -> None:
+    scenario = load_scenario(ROOT / RENEWAL)
+    isolation = ProcessIsolation()
+    try:
+        isolation.start_early(SPEC)
+        (started,) = isolation._servers.values()
+        result = run_scenario(scenario, careful_agent, seed=1, isolation=isolation)
+        assert list(isolation._servers.values()) == [started]
+        assert result.passed
+    finally:
+        isolation.close()
+
+
+def test_an_early_server_of_a_kind_no_run_has_is_stopped_when_the_plan_comes() -> None:
+    scenario = load_scenario(ROOT / RENEWAL)
+    isolation = ProcessIsolation()
+    try:
+        isolation.start_early(SPEC, modelled=True)
+        (early,) = isolation._servers.values()
+        isolation.plan(SPEC, {False: [_task(scenario, 1)]})
+        isolation.drop_early(SPEC, keep=[False])
+        assert isolation._servers == {}
+        assert not early.alive()
+    finally:
+        isolation.close()
+
+
 def test_declared_imports_are_the_agents_and_its_tasks() -> None:
     @agent_imports("openai", per_task=lambda task: [task.input["workflow"], "openai"])
     def agent(task: Task, env: AgentEnv) -> None:
@@ -368,3 +421,36 @@ def test_agent_imports_takes_module_names_and_a_function() -> None:
         "agent_imports(per_task=...) takes a function of the task; got str\n"
         "    fix: e.g. per_task=lambda task: [f\"agents.{task.input['team']}\"]"
     )
+
+
+PROBE = """
+import sys
+
+
+def agent(task, env):
+    return {"status": "done", "output": {"pytest": "pytest" in sys.modules,
+                                         "time_machine": "time_machine" in sys.modules}}
+"""
+
+
+def test_an_agents_process_has_the_sandbox_clock_without_pytest(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """time_machine would import pytest for its plugin; no pytest session runs
+    in the agent's process, so its fork server imports it without."""
+    (tmp_path / "aqe_probe_agent.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from harness.agents.loading import load_agent
+
+    isolation = ProcessIsolation()
+    try:
+        result = run_scenario(
+            load_scenario(ROOT / RENEWAL),
+            load_agent("aqe_probe_agent:agent"),
+            seed=1,
+            isolation=isolation,
+        )
+    finally:
+        isolation.close()
+    assert result.agent_result is not None
+    assert result.agent_result.output == {"pytest": False, "time_machine": True}
