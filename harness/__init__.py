@@ -6,9 +6,9 @@ importing the pytest plugin stays cheap (pytest imports every installed plugin).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from harness._lazy import lazy
 from harness._version import __version__
 
 if TYPE_CHECKING:
@@ -123,13 +123,11 @@ __all__ = [
 ]
 
 
+_load = lazy(__name__, _EXPORTS)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _load(name)
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,9 @@ core, the fakes or the fault plan, which only the harness's side runs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from harness._lazy import lazy
 
 if TYPE_CHECKING:
     from harness.gateway.core import Gateway, ToolRequest, ToolResponse, Transport
@@ -36,10 +37,8 @@ __all__ = [
 ]
 
 
+_load = lazy(__name__, _EXPORTS)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'harness.gateway' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _load(name)

@@ -13,8 +13,9 @@ imports the child's modules from here, not the harness's side of the runs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from harness._lazy import lazy
 
 if TYPE_CHECKING:
     from harness.isolation.host import DEFAULT_MEMORY, ProcessIsolation
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MEMORY", "ProcessIsolation"]
 
 
+_load = lazy(__name__, dict.fromkeys(__all__, "harness.isolation.host"))
+
+
 def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'harness.isolation' has no attribute {name!r}")
-    value = getattr(importlib.import_module("harness.isolation.host"), name)
-    globals()[name] = value
-    return value
+    return _load(name)
