@@ -14,6 +14,7 @@ from tests.conftest import copy_payments
 #: What the plugin imports before it unmarks the harness.
 BEFORE = {
     "harness",
+    "harness._lazy",
     "harness._version",
     "harness._pytest",
     "harness._pytest.config",
