@@ -37,7 +37,7 @@ from typing import Any, ClassVar, cast
 
 import httpx
 import respx
-from respx.mocks import HTTPXMocker
+from respx.mocks import HTTPXMocker, Mocker
 from respx.models import PassThrough as RespxPassThrough
 
 from harness.gateway.exchange import (
@@ -120,6 +120,19 @@ def _target(name: str) -> Any:
     return pkgutil.resolve_name(name)
 
 
+def _unused_name(base: str) -> str:
+    """``base``, or ``base-N`` when an earlier import of this module took it:
+    respx refuses a second mocker of a name, so a process that imports this
+    module again (``importlib.reload``, an in-process pytester run restoring
+    ``sys.modules``) could not load the httpx door at all. Each copy's routers
+    use its own mocker, by its own name."""
+    name, n = base, 1
+    while name in Mocker.registry:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
 class SimulationMocker(HTTPXMocker):
     """respx's httpx mocker (the same method of the same clients is patched),
     whose patched method returns a :class:`_Simulated` transport.
@@ -129,7 +142,7 @@ class SimulationMocker(HTTPXMocker):
     each target by import at every start: a run starts and stops the router.
     """
 
-    name: ClassVar[str] = "aqe"
+    name: ClassVar[str] = _unused_name("aqe")
     targets: ClassVar[list[str]] = list(HTTPXMocker.targets)
     target_methods: ClassVar[list[str]] = list(HTTPXMocker.target_methods)
 
