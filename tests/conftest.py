@@ -3,9 +3,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pandas  # noqa: F401
 import pytest
-import scipy.stats  # noqa: F401
 from hypothesis import settings
 
 from harness.scenario.loader import load_scenario, scenario_from_dict
@@ -15,9 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PAYMENTS = ROOT / "scenarios" / "payments"
 
 pytest_plugins = ["pytester"]
-# pandas, numpy and scipy are imported above, before any in-process pytester run:
-# pytester restores sys.modules after each run, and numpy cannot be imported twice
-# in one process.
+
+
+def pytest_configure() -> None:
+    """pandas, numpy and scipy, imported before any in-process pytester run:
+    pytester restores sys.modules after each run, and numpy cannot be imported
+    twice in one process. Here, not at the top: a fork server whose agent lives
+    in a test module imports this file too, and would spend ~2 s on them."""
+    import pandas  # noqa: F401
+    import scipy.stats  # noqa: F401
 
 #: The slow CI job's Hypothesis profile (``--hypothesis-profile=ci``, with the full
 #: counts of ``AQE_SLOW=1``): the same examples on every run and no example
