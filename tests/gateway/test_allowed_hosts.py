@@ -474,7 +474,8 @@ def _session(
     copy_payments(pytester)
     pytester.makeini(f"[pytest]\n{ini}")
     pytester.makepyfile(local_agent=LOCAL_AGENT.replace("{port}", str(server.port)))
-    return pytester.runpytest_subprocess(
+    pytester.syspathinsert()
+    return pytester.runpytest(
         "scenarios/payments/refund_ok.yaml",
         "--aqe-agent=local_agent:asks_the_local_model",
         *args,
