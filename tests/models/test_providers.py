@@ -5,6 +5,7 @@ a naive one's refunds twice; streamed or not; in-process and in its own process.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -12,14 +13,18 @@ from typing import Any
 
 import pytest
 
-from harness import AgentEnv, AgentResult, Task, run_scenario
+from harness import AgentEnv, AgentResult, Task, agent_imports, run_scenario
 from harness.errors import ToolError
 from harness.isolation import ProcessIsolation
 from harness.models import ModelCall
 from tests.conftest import payments_scenario
 
 openai = pytest.importorskip("openai")
-anthropic = pytest.importorskip("anthropic")
+# anthropic is imported by the agents that use it, not here: a fork server for
+# openai_agent (tests/models/test_session.py's sessions) imports this module and
+# would spend ~1 s on the anthropic SDK it never calls
+if importlib.util.find_spec("anthropic") is None:
+    pytest.skip("could not import 'anthropic'", allow_module_level=True)
 
 SCENARIO = "refund_ambiguous_timeout"
 
@@ -68,8 +73,11 @@ def openai_agent(task: Task, env: AgentEnv) -> AgentResult:
     return AgentResult(status="failed", summary="too many turns")
 
 
+@agent_imports("anthropic")
 def anthropic_agent(task: Task, env: AgentEnv) -> AgentResult:
     """The same loop as the anthropic SDK's docs show it."""
+    import anthropic
+
     stream = bool(task.input.get("stream"))
     client = anthropic.Anthropic(api_key=env.identity.api_key)
     messages: list[Any] = [{"role": "user", "content": _prompt(task)}]
@@ -190,9 +198,12 @@ def test_a_careful_model_passes_and_a_naive_one_refunds_twice(
     assert len(refunds) == 2  # the naive model's retry refunded twice
 
 
+@agent_imports("anthropic")
 def keyless_agent(task: Task, env: AgentEnv) -> AgentResult:
     """``OpenAI()`` and ``Anthropic()`` as their docs show them: the key from the
     environment."""
+    import anthropic
+
     ask: list[Any] = [{"role": "user", "content": _prompt(task)}]
     chat = openai.OpenAI().chat.completions.create(model="gpt-5", messages=ask)
     message = anthropic.Anthropic().messages.create(
