@@ -27,6 +27,7 @@ def pytest_configure() -> None:
 
     import harness.gateway.doors.httpx  # noqa: F401
 
+
 #: The slow CI job's Hypothesis profile (``--hypothesis-profile=ci``, with the full
 #: counts of ``AQE_SLOW=1``): the same examples on every run and no example
 #: database, so a failure there reproduces with the same command anywhere.
