@@ -19,13 +19,9 @@ def pytest_configure() -> None:
     """pandas, numpy and scipy, imported before any in-process pytester run:
     pytester restores sys.modules after each run, and numpy cannot be imported
     twice in one process. Here, not at the top: a fork server whose agent lives
-    in a test module imports this file too, and would spend ~2 s on them. The
-    httpx door too: its respx mocker registers a process-wide name, so a second
-    import (after a pytester run dropped the first) raises."""
+    in a test module imports this file too, and would spend ~2 s on them."""
     import pandas  # noqa: F401
     import scipy.stats  # noqa: F401
-
-    import harness.gateway.doors.httpx  # noqa: F401
 
 
 #: The slow CI job's Hypothesis profile (``--hypothesis-profile=ci``, with the full
