@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import harness.run  # noqa: F401 - before any in-process pytester run (see conftest)
 from tests.conftest import ROOT, copy_payments
 
 CAREFUL = "harness.agents.reference:careful_refund_agent"
