@@ -8,6 +8,7 @@ import pytest
 import scipy.stats  # noqa: F401
 from hypothesis import settings
 
+import harness.run  # noqa: F401 - see pytest_plugins below
 from harness.scenario.loader import load_scenario, scenario_from_dict
 from harness.scenario.model import Scenario
 
@@ -17,7 +18,9 @@ PAYMENTS = ROOT / "scenarios" / "payments"
 pytest_plugins = ["pytester"]
 # pandas, numpy and scipy are imported above, before any in-process pytester run:
 # pytester restores sys.modules after each run, and numpy cannot be imported twice
-# in one process.
+# in one process. harness.run too (via the loader): a second import of its httpx
+# door would register respx's 'aqe' mocker twice (an INTERNALERROR in every test
+# module that ran a session before importing it, when run alone).
 
 #: The slow CI job's Hypothesis profile (``--hypothesis-profile=ci``, with the full
 #: counts of ``AQE_SLOW=1``): the same examples on every run and no example
