@@ -52,6 +52,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Fuzzed:
     return Fuzzed(code=code, out=out.getvalue(), folder=folder)
 
 
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
 def test_fuzz_finds_the_after_commit_timeout_that_breaks_the_naive_agent(
     fuzzed: Fuzzed,
 ) -> None:
@@ -79,6 +82,9 @@ def test_fuzz_finds_the_after_commit_timeout_that_breaks_the_naive_agent(
     assert careful.passed, careful.failed_oracles
 
 
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
 def test_the_written_scenario_fails_the_naive_agent_under_pytest(
     fuzzed: Fuzzed, pytester: pytest.Pytester
 ) -> None:
@@ -91,6 +97,9 @@ def test_the_written_scenario_fails_the_naive_agent_under_pytest(
     result.stdout.fnmatch_lines(["*failed on idempotency*"])
 
 
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
 def test_the_same_search_writes_the_same_file(fuzzed: Fuzzed, tmp_path: Path) -> None:
     first, second = fuzzed.folder, tmp_path  # at the same depth: relative paths
     main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(second)])

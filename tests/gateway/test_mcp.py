@@ -340,6 +340,9 @@ def careful_stdio(tmp_path_factory: pytest.TempPathFactory) -> StdioRun:
     return StdioRun(folder=folder, listed=listed, instructions=instructions)
 
 
+@pytest.mark.xdist_group(
+    "gateway.test_mcp.careful_stdio"
+)  # one worker computes the shared run
 def test_aqe_mcp_lists_the_tools_aqe_tools_prints(
     careful_stdio: StdioRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -354,6 +357,9 @@ def test_aqe_mcp_lists_the_tools_aqe_tools_prints(
     assert sorted(task) == ["input", "instructions", "scenario", "seed"]
 
 
+@pytest.mark.xdist_group(
+    "gateway.test_mcp.careful_stdio"
+)  # one worker computes the shared run
 def test_a_careful_stdio_client_passes_and_leaves_the_in_process_history(
     careful_stdio: StdioRun,
 ) -> None:
