@@ -217,8 +217,13 @@ class McpHttpServer:
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(self))
         self._http.daemon_threads = True
+        # serve_forever checks for shutdown between polls: at its default 0.5 s
+        # every close waited half a second (the loopback server's interval)
         self._thread = threading.Thread(
-            target=self._http.serve_forever, name="aqe-mcp-http", daemon=True
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="aqe-mcp-http",
+            daemon=True,
         )
 
     @property

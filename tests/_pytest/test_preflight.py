@@ -245,7 +245,7 @@ def test_under_xdist_a_broken_agent_is_still_one_usage_error(
     project: pytest.Pytester,
 ) -> None:
     pytest.importorskip("xdist")
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "scenarios/payments", "--aqe-agent=setup_agents:wrong_signature", "-n", "2"
     )
     assert_usage_error_before_any_run(result, project, WRONG_SIGNATURE)

@@ -93,9 +93,10 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_an_aqe_session_rewrites_only_the_plugins_entry_point_modules(
+def test_an_aqe_session_rewrites_only_the_plugins_entry_point_modules_and_the_tests(
     pytester: pytest.Pytester,
 ) -> None:
+    # one session (a fresh process: rewriting happens at import) for both checks
     result = project(pytester).runpytest_subprocess(
         f"--aqe-agent={CAREFUL}", "test_sum.py", "-p", "no:cacheprovider"
     )
@@ -103,15 +104,7 @@ def test_an_aqe_session_rewrites_only_the_plugins_entry_point_modules(
     got = marks(result)
     assert "faker.contrib.pytest.plugin" in got
     assert not {"harness", "fakes", "faker", "hypothesis"} & got
-
-
-def test_a_test_module_keeps_its_assert_introspection_in_an_aqe_session(
-    pytester: pytest.Pytester,
-) -> None:
-    result = project(pytester).runpytest_subprocess(
-        f"--aqe-agent={CAREFUL}", "test_sum.py", "-p", "no:cacheprovider"
-    )
-
+    # the test module keeps its assert introspection
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E       assert 2 == 3"])
 

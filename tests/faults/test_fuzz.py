@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +34,35 @@ NAIVE = "harness.agents.reference:naive_refund_agent"
 CAREFUL_TOOLS = ["get_ticket", "retrieve_charge", "create_refund", "update_ticket"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fuzzed:
+    code: int
+    out: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Fuzzed:
+    """``aqe fuzz refund_ok --agent naive`` once, for the tests that read its
+    result (each search runs dozens of scenario runs)."""
+    folder = tmp_path_factory.mktemp("fuzzed")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(folder)])
+    return Fuzzed(code=code, out=out.getvalue(), folder=folder)
+
+
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
 def test_fuzz_finds_the_after_commit_timeout_that_breaks_the_naive_agent(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fuzzed: Fuzzed,
 ) -> None:
-    code = main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(tmp_path)])
+    code = fuzzed.code
 
     assert code == 1
-    (written,) = tmp_path.glob("*.yaml")
-    out = capsys.readouterr().out
+    (written,) = fuzzed.folder.glob("*.yaml")
+    out = fuzzed.out
     assert f"wrote {written}" in out
     assert "fails idempotency" in out
     assert f"reproduce: pytest {written} --aqe-agent {NAIVE} --aqe-seed 0" in out
@@ -58,11 +82,14 @@ def test_fuzz_finds_the_after_commit_timeout_that_breaks_the_naive_agent(
     assert careful.passed, careful.failed_oracles
 
 
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
 def test_the_written_scenario_fails_the_naive_agent_under_pytest(
-    tmp_path: Path, pytester: pytest.Pytester
+    fuzzed: Fuzzed, pytester: pytest.Pytester
 ) -> None:
-    assert main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(tmp_path)]) == 1
-    (written,) = tmp_path.glob("*.yaml")
+    assert fuzzed.code == 1
+    (written,) = fuzzed.folder.glob("*.yaml")
 
     result = pytester.runpytest_inprocess(str(written), "--aqe-agent", NAIVE)
 
@@ -70,9 +97,11 @@ def test_the_written_scenario_fails_the_naive_agent_under_pytest(
     result.stdout.fnmatch_lines(["*failed on idempotency*"])
 
 
-def test_the_same_search_writes_the_same_file(tmp_path: Path) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
-    main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(first)])
+@pytest.mark.xdist_group(
+    "faults.test_fuzz.fuzzed"
+)  # one worker computes the shared run
+def test_the_same_search_writes_the_same_file(fuzzed: Fuzzed, tmp_path: Path) -> None:
+    first, second = fuzzed.folder, tmp_path  # at the same depth: relative paths
     main(["fuzz", str(REFUND_OK), "--agent", NAIVE, "--out", str(second)])
 
     (a,) = first.glob("*.yaml")

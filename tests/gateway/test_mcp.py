@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -324,10 +325,29 @@ def _trace(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StdioRun:
+    folder: Path
+    listed: list[dict[str, Any]]
+    instructions: str
+
+
+@pytest.fixture(scope="module")
+def careful_stdio(tmp_path_factory: pytest.TempPathFactory) -> StdioRun:
+    """One careful client's run against ``aqe mcp``, for the tests that read it."""
+    folder = tmp_path_factory.mktemp("careful_stdio")
+    listed, instructions = _over_stdio(folder, careful=True)
+    return StdioRun(folder=folder, listed=listed, instructions=instructions)
+
+
+@pytest.mark.xdist_group(
+    "gateway.test_mcp.careful_stdio"
+)  # one worker computes the shared run
 def test_aqe_mcp_lists_the_tools_aqe_tools_prints(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    careful_stdio: StdioRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    listed, instructions = _over_stdio(tmp_path, careful=True)
+    tmp_path = careful_stdio.folder
+    listed, instructions = careful_stdio.listed, careful_stdio.instructions
 
     assert main(["tools", "--format", "mcp"]) == 0
     assert listed == json.loads(capsys.readouterr().out)
@@ -337,10 +357,13 @@ def test_aqe_mcp_lists_the_tools_aqe_tools_prints(
     assert sorted(task) == ["input", "instructions", "scenario", "seed"]
 
 
+@pytest.mark.xdist_group(
+    "gateway.test_mcp.careful_stdio"
+)  # one worker computes the shared run
 def test_a_careful_stdio_client_passes_and_leaves_the_in_process_history(
-    tmp_path: Path,
+    careful_stdio: StdioRun,
 ) -> None:
-    _over_stdio(tmp_path, careful=True)
+    tmp_path = careful_stdio.folder
     trace = _trace(tmp_path)
 
     verdict = trace[-1]

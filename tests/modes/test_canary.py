@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from harness.modes.canary import (
 from harness.modes.judge import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The equivalent candidate's streams: 5 seeds by default, the 20 of the false
+#: alarm sweep in the slow CI job (``AQE_SLOW=1``).
+EQUIVALENT_SEEDS = range(20) if os.environ.get("AQE_SLOW") == "1" else range(0, 20, 4)
 TEMPLATES = [
     load_scenario(p) for p in sorted((ROOT / "scenarios" / "payments").glob("*.yaml"))
 ]
@@ -105,7 +109,7 @@ def test_a_defect_in_two_percent_of_cases_trips_the_kill_switch_within_bounds(
     assert report.to_json()["killed_at_case"] == report.killed_at_case
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", EQUIVALENT_SEEDS)
 def test_an_equivalent_candidate_passes_without_a_false_alarm(seed: int) -> None:
     config = CanaryConfig(cases=140, steps=(50.0,), seed=seed)
     report = run_canary(TEMPLATES, same_as_careful, careful_agent, config)

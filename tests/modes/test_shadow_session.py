@@ -113,13 +113,14 @@ def test_a_scenarios_own_mode_runs_it_in_shadow(project: pytest.Pytester) -> Non
     assert summary["shadow"]["agreed"] == 1, summary["shadow"]
 
 
-def test_a_shadow_trace_replays_to_the_same_bytes(
+def test_a_shadow_trace_replays_to_the_same_bytes_and_its_reports_regenerate(
     project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import os
 
     from harness.cli import main
 
+    # one session for both: the trace replays, the reports regenerate from it
     shadow(project, NAIVE, target="scenarios/payments/refund_ambiguous_timeout.yaml")
     trace = next((project.path / "reports" / "latest" / "traces").glob("*.jsonl"))
     assert json.loads(trace.read_text().splitlines()[0])["mode"] == "shadow"
@@ -132,13 +133,7 @@ def test_a_shadow_trace_replays_to_the_same_bytes(
         os.chdir(old)
     assert "identical trace" in capsys.readouterr().out
 
-
-def test_regenerated_reports_keep_the_shadow_section(
-    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from harness.cli import main
-
-    shadow(project, NAIVE, target="scenarios/payments/refund_ambiguous_timeout.yaml")
+    # regenerated reports keep the shadow section
     run = (project.path / "reports" / "latest").resolve()
     (run / "summary.md").unlink()
     assert main(["report", str(run)]) == 0

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import harness.run  # noqa: F401 - before any in-process pytester run (see conftest)
 from harness.reporting.gate import ExitCode
 from tests.conftest import PAYMENTS, ROOT, copy_payments
 
@@ -111,30 +110,6 @@ def test_failures_already_in_the_baseline_fail_but_are_not_regressions(
     assert summary_of(project)["comparison"]["counts"]["unchanged"] == 5
 
 
-def test_a_tolerant_rule_lets_a_known_regression_through_but_failures_still_fail(
-    project: pytest.Pytester,
-) -> None:
-    project.runpytest("scenarios", f"--aqe-agent={CAREFUL}", "--aqe-save-baseline")
-    result = project.runpytest(
-        "scenarios", f"--aqe-agent={NAIVE}", "--aqe-compare-fail=pass_rate:1"
-    )
-    assert result.ret == ExitCode.FAILED
-
-
-def test_a_per_scenario_rule_gates_only_its_scenario(project: pytest.Pytester) -> None:
-    project.runpytest("scenarios", f"--aqe-agent={CAREFUL}", "--aqe-save-baseline")
-    result = project.runpytest(
-        "scenarios",
-        f"--aqe-agent={NAIVE}",
-        "--aqe-compare-fail=pass_rate:1",
-        "--aqe-compare-fail=refund_ambiguous_timeout/idempotency:0",
-    )
-    assert result.ret == ExitCode.REGRESSION
-    assert summary_of(project)["gate"]["failed"] == [
-        "refund_ambiguous_timeout: idempotency 1.00 -> 0.00 (-1.00, n=1/1)"
-    ]
-
-
 #: The committed baseline of the whole library (the project holds payments only).
 LIBRARY_BASELINE = ROOT / "reports" / "baseline.json"
 
@@ -145,6 +120,30 @@ def library_baseline(project: pytest.Pytester) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(LIBRARY_BASELINE.read_bytes())
     return len(json.loads(target.read_text())["scenarios"])
+
+
+def test_a_tolerant_rule_lets_a_known_regression_through_but_failures_still_fail(
+    project: pytest.Pytester,
+) -> None:
+    library_baseline(project)  # the careful agents' committed results
+    result = project.runpytest(
+        "scenarios", f"--aqe-agent={NAIVE}", "--aqe-compare-fail=pass_rate:1"
+    )
+    assert result.ret == ExitCode.FAILED
+
+
+def test_a_per_scenario_rule_gates_only_its_scenario(project: pytest.Pytester) -> None:
+    library_baseline(project)  # the careful agents' committed results
+    result = project.runpytest(
+        "scenarios",
+        f"--aqe-agent={NAIVE}",
+        "--aqe-compare-fail=pass_rate:1",
+        "--aqe-compare-fail=refund_ambiguous_timeout/idempotency:0",
+    )
+    assert result.ret == ExitCode.REGRESSION
+    assert summary_of(project)["gate"]["failed"] == [
+        "refund_ambiguous_timeout: idempotency 1.00 -> 0.00 (-1.00, n=1/1)"
+    ]
 
 
 def compare_verdict(project: pytest.Pytester, *rules: str) -> int:
@@ -242,9 +241,7 @@ def test_a_selected_scenario_that_did_not_run_is_missing_and_gates_alike(
     assert compare_verdict(project) == ExitCode.PASS  # missing gates explicit rules
 
     # under xdist the controller learns the selection from the workers' collection
-    explicit = project.runpytest_subprocess(
-        *selected, "--aqe-compare-fail=pass_rate:0", "-n", "2"
-    )
+    explicit = project.runpytest(*selected, "--aqe-compare-fail=pass_rate:0", "-n", "2")
 
     assert explicit.ret == ExitCode.REGRESSION
     explicit.stdout.fnmatch_lines(
@@ -408,7 +405,7 @@ def test_the_markdown_summary_is_appended_to_the_github_step_summary(
     step = project.path / "step.md"
     step.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
-    project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
+    project.runpytest("scenarios/payments/refund_ok.yaml", f"--aqe-agent={CAREFUL}")
     text = step.read_text()
     assert text.startswith("earlier step\n")
     assert text.endswith(latest(project, "summary.md").read_text())
@@ -418,7 +415,7 @@ def test_the_history_store_keeps_every_session(project: pytest.Pytester) -> None
     from harness.reporting.store import open_store
 
     for _ in range(2):
-        project.runpytest("scenarios", f"--aqe-agent={CAREFUL}")
+        project.runpytest("scenarios/payments/refund_ok.yaml", f"--aqe-agent={CAREFUL}")
     with open_store(project.path / "reports" / "history.sqlite") as store:
         runs = store.runs()
         assert len(runs) == 2
@@ -446,7 +443,7 @@ def test_killing_a_worker_keeps_finished_results_and_marks_the_report_incomplete
     pytest.importorskip("xdist")
     project.makepyfile(crashing_agent=CRASHING_AGENT)
     # only an agent trusted to run in the worker's own process can kill the worker
-    result = project.runpytest_subprocess(
+    result = project.runpytest(
         "scenarios",
         "--aqe-agent=crashing_agent:crashes_on_refund_ok",
         "--aqe-isolation=none",

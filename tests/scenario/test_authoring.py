@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -124,8 +125,14 @@ def mutated(draw: st.DrawFn) -> str:
     return text
 
 
+#: The mutated scenarios of a default run; the slow CI job (``AQE_SLOW=1``) runs
+#: the full 1,000 (``AQE_SLOW=1 pytest --hypothesis-profile=ci
+#: tests/scenario/test_authoring.py``).
+EXAMPLES = 1000 if os.environ.get("AQE_SLOW") == "1" else 200
+
+
 @settings(
-    max_examples=1000,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
