@@ -115,6 +115,26 @@ def test_an_agent_named_by_its_spec_is_imported_only_in_its_own_process(
         assert trace_bytes(there) == trace_bytes(here)
 
 
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("no_such_module:agent", "cannot import agent module 'no_such_module'"),
+        ("harness.agents.library:nope", "has no attribute 'nope'"),
+        ("harness.agents.library", "expected 'module:callable'"),
+    ],
+)
+def test_a_spec_its_fork_server_cannot_load_is_one_clear_error(
+    spec: str, says: str, isolation: ProcessIsolation
+) -> None:
+    from harness.errors import AgentLoadError
+
+    scenario = load_scenario(ROOT / "scenarios/payments/refund_ok.yaml")
+    with pytest.raises(AgentLoadError) as err:
+        run_scenario(scenario, spec, seed=1, isolation=isolation)
+    assert says in str(err.value)
+    assert "\n    fix: " in str(err.value)
+
+
 def test_a_fork_server_keeps_serving_after_a_warm_list_longer_than_a_packet(
     isolation: ProcessIsolation,
 ) -> None:
